@@ -1,0 +1,49 @@
+# gatepass: every target sets up what it needs, from a clean clone on a fresh Debian machine (as root).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+APT_PACKAGES := mosquitto mosquitto-clients
+
+.PHONY: test lint typecheck imports unit bench sysdeps venv clean
+
+test: sysdeps $(STAMP) lint typecheck imports unit  ## set everything up and run every check
+
+sysdeps:  ## install the distribution packages the tests need, when missing
+	@missing=""; \
+	command -v mosquitto >/dev/null || missing="$$missing mosquitto"; \
+	command -v mosquitto_passwd >/dev/null || missing="$$missing mosquitto"; \
+	command -v mosquitto_pub >/dev/null || missing="$$missing mosquitto-clients"; \
+	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+imports: $(STAMP)
+	$(BIN)/lint-imports
+
+unit: sysdeps $(STAMP)
+	$(BIN)/pytest
+
+bench: sysdeps $(STAMP)  ## measure, print a table and write docs/benchmarks.md
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

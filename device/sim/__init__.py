@@ -1,0 +1,1 @@
+"""Device simulators that speak the real byte protocols on a pty (tests, demo, bench)."""

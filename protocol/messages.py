@@ -1,0 +1,402 @@
+"""Payload models for every topic, each with a ``schema`` version, decoded strictly.
+
+Gate-to-server messages (status, events, command results) and acks are compact JSON; what the
+server tells a gate to *do* or *trust* (config, commands) is signed CBOR (protocol.signed), as
+are the manifest and revocation lists (their own modules). Decoding refuses unknown fields,
+wrong types, NaN and infinities, out-of-range values and payloads over the topic's cap, each
+with its own MessageError subclass.
+
+Times: JSON messages carry unix milliseconds (``at``); signed CBOR carries unix seconds, as
+CWT does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Annotated, Literal, TypeVar
+
+import msgspec
+
+from protocol.cose import PrivateKey, PublicKey
+from protocol.errors import WrongSiteMessage
+from protocol.reasons import ReasonCode
+from protocol.schema import Id, Ms, UInt, decode_json, encode_json
+from protocol.signed import open_sealed, seal
+from protocol.topics import SPECS, TopicKind
+
+__all__ = [
+    "Ack",
+    "AlarmKind",
+    "ClockPolicy",
+    "Command",
+    "CommandKind",
+    "CommandOutcome",
+    "CommandResult",
+    "DeviceHealth",
+    "DeviceState",
+    "EventKind",
+    "GateConfig",
+    "GateEvent",
+    "GateStatus",
+    "LaneDirection",
+    "Lifecycle",
+    "Mode",
+    "OverrideReason",
+    "PhoneCheck",
+    "Policy",
+    "ServerStatus",
+    "TemperatureReading",
+    "decode",
+    "encode",
+    "open_command",
+    "open_config",
+    "seal_command",
+    "seal_config",
+]
+
+M = TypeVar("M", bound=msgspec.Struct)
+
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+Uuid = Annotated[str, msgspec.Meta(pattern=UUID_PATTERN)]
+Hex32 = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{32}$")]
+PassRef = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{16}$")]
+# Free text: no control characters (log injection), bounded length.
+Text = Annotated[str, msgspec.Meta(pattern=r"^[^\x00-\x1f\x7f]*$", max_length=200)]
+ShortText = Annotated[str, msgspec.Meta(pattern=r"^[^\x00-\x1f\x7f]*$", max_length=64)]
+Celsius = Annotated[float, msgspec.Meta(ge=-70.0, le=380.0)]
+Offset = Annotated[float, msgspec.Meta(ge=-10.0, le=10.0)]
+
+
+class _Model(
+    msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True, omit_defaults=True
+):
+    """Base for all payloads: immutable, unknown fields refused."""
+
+
+class Mode(StrEnum):
+    """The gate's operating mode (design.md 4.2)."""
+
+    NORMAL = "normal"
+    LOCKDOWN = "lockdown"
+    FREE_PASSAGE = "free_passage"
+    MAINTENANCE = "maintenance"
+
+
+class LaneDirection(StrEnum):
+    """Which way a lane lets people through."""
+
+    IN = "in"
+    OUT = "out"
+
+
+class Lifecycle(StrEnum):
+    """Where the gate daemon is in its life; ``offline`` is also the Last Will."""
+
+    STARTING = "starting"
+    ONLINE = "online"
+    STOPPING = "stopping"
+    OFFLINE = "offline"
+
+
+class DeviceState(StrEnum):
+    """Health of one peripheral."""
+
+    OK = "ok"
+    OFFLINE = "offline"
+    FAULT = "fault"
+    DISABLED = "disabled"
+
+
+class EventKind(StrEnum):
+    """A decision at the lane, or an alarm the gate raises."""
+
+    DECISION = "decision"
+    ALARM = "alarm"
+
+
+class AlarmKind(StrEnum):
+    """Alarms a gate raises; append-only like reason codes."""
+
+    FEVER_CONFIRMED = "fever_confirmed"
+    SUSPECTED_LENDING = "suspected_lending"
+    APB_CONFLICT = "apb_conflict"
+    DOOR_FORCED = "door_forced"
+    DOOR_HELD_OPEN = "door_held_open"
+    DEVICE_OFFLINE = "device_offline"
+    DEVICE_RECOVERED = "device_recovered"
+    OUTBOX_HIGH = "outbox_high"
+    OUTBOX_FULL = "outbox_full"
+    STORE_CORRUPT = "store_corrupt"
+    CLOCK_UNTRUSTED = "clock_untrusted"
+    REGISTRY_STALE = "registry_stale"
+    MODE_CHANGED = "mode_changed"
+
+
+class OverrideReason(StrEnum):
+    """Why staff opened a lane by hand (the console's short list)."""
+
+    REGISTERED_BY_HAND = "registered_by_hand"
+    NO_SMARTPHONE = "no_smartphone"
+    DEVICE_FAULT = "device_fault"
+    EMERGENCY = "emergency"
+    OTHER = "other"
+
+
+class PhoneCheck(StrEnum):
+    """When a gate asks for the last four phone digits."""
+
+    NEVER = "never"
+    SAMPLED = "sampled"
+    ALWAYS = "always"
+
+
+class ClockPolicy(StrEnum):
+    """What a gate does while its clock is not trusted."""
+
+    DEGRADED = "degraded"  # admit residents with phone digits, refuse visitors
+    DENY = "deny"  # refuse everyone but staff overrides
+
+
+class CommandKind(StrEnum):
+    """What the server can ask a gate to do."""
+
+    OPEN_ONCE = "open_once"
+    SET_MODE = "set_mode"
+    RESYNC = "resync"
+
+
+class CommandOutcome(StrEnum):
+    """How a gate answered a command."""
+
+    DONE = "done"
+    REFUSED = "refused"
+    EXPIRED = "expired"
+    REPLAYED = "replayed"
+    INVALID = "invalid"
+
+
+class DeviceHealth(_Model, frozen=True, kw_only=True):
+    """One peripheral's state in a status report."""
+
+    name: Id
+    state: DeviceState
+    detail: ShortText | None = None
+
+
+class GateStatus(_Model, frozen=True, kw_only=True):
+    """Retained per-gate status; its ``offline`` form is the Last Will."""
+
+    schema: Literal[1] = 1
+    site: Id
+    gate: Id
+    state: Lifecycle
+    at: Ms
+    boot_id: Hex32
+    software: ShortText
+    mode: Mode
+    clock_trusted: bool
+    outbox_depth: UInt
+    manifest_seq: UInt | None = None
+    revocation_seq: UInt | None = None
+    config_version: UInt | None = None
+    devices: Annotated[list[DeviceHealth], msgspec.Meta(max_length=16)] = []
+
+
+class TemperatureReading(_Model, frozen=True, kw_only=True):
+    """One thermometer reading as measured: nothing is invented or rounded away."""
+
+    object_c: Celsius
+    ambient_c: Celsius
+    offset_c: Offset
+    body_c: Celsius
+
+
+class GateEvent(_Model, frozen=True, kw_only=True):
+    """A decision or an alarm, recorded in the gate's outbox before anything else happens."""
+
+    schema: Literal[1] = 1
+    kind: EventKind
+    event_id: Uuid
+    site: Id
+    gate: Id
+    seq: Annotated[int, msgspec.Meta(ge=1, le=2**53)]
+    boot_id: Hex32
+    at: Ms
+    clock_trusted: bool
+    lane: LaneDirection
+    offline: bool
+    mode: Mode = Mode.NORMAL
+    granted: bool | None = None
+    reason: ReasonCode | None = None
+    alarm: AlarmKind | None = None
+    pass_ref: PassRef | None = None
+    pass_kind: Literal["resident", "visitor", "staff"] | None = None
+    temperatures: Annotated[list[TemperatureReading], msgspec.Meta(max_length=5)] = []
+    operator: ShortText | None = None
+    note: Text | None = None
+
+    def __post_init__(self) -> None:
+        """A decision has an outcome and a reason; an alarm names its kind."""
+        if self.kind == EventKind.DECISION and (self.granted is None or self.reason is None):
+            raise ValueError("a decision event needs granted and reason")
+        if self.kind == EventKind.ALARM and self.alarm is None:
+            raise ValueError("an alarm event needs its alarm kind")
+
+
+class Ack(_Model, frozen=True, kw_only=True):
+    """The server's application-level ack: every seq up to ``seq`` is committed."""
+
+    schema: Literal[1] = 1
+    site: Id
+    gate: Id
+    seq: UInt
+    at: Ms
+
+
+class CommandResult(_Model, frozen=True, kw_only=True):
+    """A gate's answer to a command."""
+
+    schema: Literal[1] = 1
+    site: Id
+    gate: Id
+    request_id: Uuid
+    at: Ms
+    outcome: CommandOutcome
+    detail: Text | None = None
+
+
+class ServerStatus(_Model, frozen=True, kw_only=True):
+    """The server's retained status; its ``offline`` form is the server's Last Will."""
+
+    schema: Literal[1] = 1
+    site: Id
+    state: Lifecycle
+    at: Ms
+    software: ShortText
+
+
+class Policy(_Model, frozen=True, kw_only=True):
+    """A gate's decision policy; defaults are the documented site defaults."""
+
+    fever_threshold_c: Annotated[float, msgspec.Meta(ge=35.0, le=40.0)] = 37.3
+    plausible_min_c: Annotated[float, msgspec.Meta(ge=30.0, le=36.0)] = 34.0
+    plausible_max_c: Annotated[float, msgspec.Meta(ge=38.0, le=45.0)] = 43.0
+    retests: Annotated[int, msgspec.Meta(ge=0, le=3)] = 1
+    temperature_required: bool = True
+    phone_check_resident: PhoneCheck = PhoneCheck.SAMPLED
+    phone_check_staff: PhoneCheck = PhoneCheck.NEVER
+    phone_sample_percent: Annotated[int, msgspec.Meta(ge=0, le=100)] = 10
+    phone_attempts: Annotated[int, msgspec.Meta(ge=1, le=5)] = 3
+    apb_minutes: Annotated[int, msgspec.Meta(ge=0, le=1440)] = 10
+    apb_logical: bool = True
+    fever_overridable: bool = False
+    relay_pulse_ms: Annotated[int, msgspec.Meta(ge=200, le=30000)] = 3000
+    step_timeout_s: Annotated[int, msgspec.Meta(ge=2, le=120)] = 20
+    door_held_open_s: Annotated[int, msgspec.Meta(ge=5, le=600)] = 30
+    revocation_grace_s: Annotated[int, msgspec.Meta(ge=0, le=30 * 86400)] = 86400
+    degraded_visitor_max_age_s: Annotated[int, msgspec.Meta(ge=0, le=86400)] = 6 * 3600
+    clock_policy: ClockPolicy = ClockPolicy.DEGRADED
+    open_windows: Annotated[
+        list[
+            Annotated[
+                list[Annotated[int, msgspec.Meta(ge=0, le=1440)]],
+                msgspec.Meta(min_length=2, max_length=2),
+            ]
+        ],
+        msgspec.Meta(max_length=8),
+    ] = []
+
+
+class GateConfig(_Model, frozen=True, kw_only=True):
+    """Signed per-gate configuration; applied only if its version is newer."""
+
+    schema: Literal[1] = 1
+    site: Id
+    gate: Id
+    version: UInt
+    issued_at: UInt
+    zone: UInt
+    direction: LaneDirection
+    policy: Policy
+    phone_keys: Annotated[
+        dict[UInt, Annotated[bytes, msgspec.Meta(min_length=16, max_length=64)]],
+        msgspec.Meta(max_length=8),
+    ] = {}
+
+
+class Command(_Model, frozen=True, kw_only=True):
+    """A signed command with a request id and an expiry; never retained."""
+
+    schema: Literal[1] = 1
+    site: Id
+    gate: Id
+    request_id: Uuid
+    kind: CommandKind
+    issued_at: UInt
+    expires_at: UInt
+    operator: ShortText
+    reason: OverrideReason | None = None
+    note: Text | None = None
+    mode: Mode | None = None
+
+    def __post_init__(self) -> None:
+        """Each kind carries exactly what it needs."""
+        if self.expires_at <= self.issued_at:
+            raise ValueError("expires_at must be after issued_at")
+        if self.kind == CommandKind.OPEN_ONCE and self.reason is None:
+            raise ValueError("open_once needs a reason")
+        if self.kind == CommandKind.SET_MODE and self.mode is None:
+            raise ValueError("set_mode needs a mode")
+
+
+_JSON_MODELS: dict[TopicKind, type[msgspec.Struct]] = {
+    TopicKind.STATUS: GateStatus,
+    TopicKind.EVENTS: GateEvent,
+    TopicKind.ACKS: Ack,
+    TopicKind.COMMAND_RESULTS: CommandResult,
+    TopicKind.SERVER_STATUS: ServerStatus,
+}
+
+
+def encode(message: msgspec.Struct) -> bytes:
+    """JSON bytes for a gate-to-server message or an ack."""
+    return encode_json(message)
+
+
+def decode(kind: TopicKind, payload: bytes, model: type[M]) -> M:
+    """Decode a JSON payload of a topic kind into ``model``, with that topic's size cap."""
+    if _JSON_MODELS.get(kind) is not model:
+        raise TypeError(f"{model.__name__} is not the payload of {kind.value}")
+    return decode_json(payload, model, cap=SPECS[kind].max_payload)
+
+
+def seal_config(config: GateConfig, key: PrivateKey) -> bytes:
+    """Sign a gate's config with a ``control`` key."""
+    return seal(config, key)
+
+
+def seal_command(command: Command, key: PrivateKey) -> bytes:
+    """Sign a command with a ``control`` key."""
+    return seal(command, key)
+
+
+def open_config(
+    data: bytes, keys: Mapping[bytes, PublicKey], *, site: str, gate: str
+) -> GateConfig:
+    """Verify and decode this gate's config; refuse one addressed to another gate."""
+    config = open_sealed(data, GateConfig, keys, cap=SPECS[TopicKind.CONFIG].max_payload)
+    _check_address(config.site, config.gate, site, gate)
+    return config
+
+
+def open_command(data: bytes, keys: Mapping[bytes, PublicKey], *, site: str, gate: str) -> Command:
+    """Verify and decode a command for this gate (expiry and replay are the gate's to check)."""
+    command = open_sealed(data, Command, keys, cap=SPECS[TopicKind.COMMANDS].max_payload)
+    _check_address(command.site, command.gate, site, gate)
+    return command
+
+
+def _check_address(got_site: str, got_gate: str, site: str, gate: str) -> None:
+    if (got_site, got_gate) != (site, gate):
+        raise WrongSiteMessage(f"addressed to {got_site}/{got_gate}, this is {site}/{gate}")
