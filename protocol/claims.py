@@ -16,7 +16,7 @@ import msgspec
 
 from protocol.cbor import CborError, dumps, loads_strict
 from protocol.errors import BadClaims, MessageError, UnsupportedSchema
-from protocol.schema import ID_PATTERN, convert
+from protocol.schema import ID_PATTERN, PRINTABLE_PATTERN, convert
 
 __all__ = ["CLAIMS_SCHEMA", "PassClaims", "PassKind", "decode_claims", "encode_claims"]
 
@@ -39,6 +39,7 @@ _Time = Annotated[int, msgspec.Meta(ge=0, le=2**40)]
 _Small = Annotated[int, msgspec.Meta(ge=0, le=2**31)]
 _Minute = Annotated[int, msgspec.Meta(ge=0, le=MINUTES_PER_DAY)]
 _UNSET = msgspec.UNSET
+_Unset = msgspec.UnsetType
 _APP_KEYS = {"v": 1, "t": 2, "hh": 3, "z": 4, "u": 5, "n": 6, "ph": 7, "pk": 8, "host": 9}
 _APP_KEYS |= {"uses": 10, "tw": 11}
 _CWT_KEYS = {"iss": 1, "exp": 4, "nbf": 5, "iat": 6, "cti": 7, "app": APP_CLAIM}
@@ -51,8 +52,14 @@ class _App(msgspec.Struct, forbid_unknown_fields=True, rename=lambda n: str(_APP
     t: Annotated[int, msgspec.Meta(ge=0, le=2)]
     z: Annotated[list[_Small], msgspec.Meta(min_length=1, max_length=16)]
     hh: _Small | msgspec.UnsetType = _UNSET
-    u: Annotated[str, msgspec.Meta(min_length=1, max_length=32)] | msgspec.UnsetType = _UNSET
-    n: Annotated[str, msgspec.Meta(min_length=1, max_length=16)] | msgspec.UnsetType = _UNSET
+    u: (
+        Annotated[str, msgspec.Meta(min_length=1, max_length=32, pattern=PRINTABLE_PATTERN)]
+        | _Unset
+    ) = _UNSET
+    n: (
+        Annotated[str, msgspec.Meta(min_length=1, max_length=16, pattern=PRINTABLE_PATTERN)]
+        | _Unset
+    ) = _UNSET
     ph: Annotated[bytes, msgspec.Meta(min_length=4, max_length=4)] | msgspec.UnsetType = _UNSET
     pk: _Small | msgspec.UnsetType = _UNSET
     host: _Small | msgspec.UnsetType = _UNSET

@@ -61,6 +61,8 @@ class Algorithm(IntEnum):
 
 
 _ED_ALGS = frozenset({Algorithm.ED25519, Algorithm.EDDSA})
+# RFC 6979: ES256 signatures need no random source at issuance, like Ed25519.
+_ECDSA_DETERMINISTIC = ec.ECDSA(hashes.SHA256(), deterministic_signing=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +100,7 @@ def sign1(payload: bytes, private_key: PrivateKey, kid: bytes) -> bytes:
     if isinstance(private_key, ed25519.Ed25519PrivateKey):
         signature = private_key.sign(to_sign)
     else:
-        r, s = decode_dss_signature(private_key.sign(to_sign, ec.ECDSA(hashes.SHA256())))
+        r, s = decode_dss_signature(private_key.sign(to_sign, _ECDSA_DETERMINISTIC))
         signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
     return dumps_tagged(COSE_SIGN1_TAG, [protected, {}, payload, signature])
 
@@ -116,11 +118,9 @@ def decode_sign1(message: bytes) -> Sign1:
     protected, unprotected, payload, signature = body
     if not all(isinstance(x, bytes) for x in (protected, payload, signature)):
         raise MalformedPass("protected header, payload and signature must be byte strings")
+    alg, kid = _read_protected(protected)  # raises MissingKeyId if kid is only unprotected
     if unprotected != {}:
-        if isinstance(unprotected, dict) and HEADER_KID in unprotected:
-            raise MissingKeyId("key id in the unprotected header is not trusted")
-        raise MalformedPass("unprotected header must be an empty map")
-    alg, kid = _read_protected(protected)
+        raise MalformedPass("unprotected header must be an empty map (nothing unsigned is used)")
     return Sign1(protected, alg, kid, payload, signature)
 
 

@@ -21,7 +21,7 @@ import msgspec
 from protocol.cose import PrivateKey, PublicKey
 from protocol.errors import WrongSiteMessage
 from protocol.reasons import ReasonCode
-from protocol.schema import Id, Ms, UInt, decode_json, encode_json
+from protocol.schema import PRINTABLE_PATTERN, Id, Ms, UInt, decode_json, encode_json
 from protocol.signed import open_sealed, seal
 from protocol.topics import SPECS, TopicKind
 
@@ -57,20 +57,18 @@ __all__ = [
 
 M = TypeVar("M", bound=msgspec.Struct)
 
-UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+UUID_PATTERN = r"\A[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z"
 Uuid = Annotated[str, msgspec.Meta(pattern=UUID_PATTERN)]
-Hex32 = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{32}$")]
-PassRef = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{16}$")]
-# Free text: no control characters (log injection), bounded length.
-Text = Annotated[str, msgspec.Meta(pattern=r"^[^\x00-\x1f\x7f]*$", max_length=200)]
-ShortText = Annotated[str, msgspec.Meta(pattern=r"^[^\x00-\x1f\x7f]*$", max_length=64)]
+Hex32 = Annotated[str, msgspec.Meta(pattern=r"\A[0-9a-f]{32}\Z")]
+PassRef = Annotated[str, msgspec.Meta(pattern=r"\A[0-9a-f]{16}\Z")]
+# Free text: no control characters (log injection) or bidi overrides (spoofing), bounded.
+Text = Annotated[str, msgspec.Meta(pattern=PRINTABLE_PATTERN, max_length=200)]
+ShortText = Annotated[str, msgspec.Meta(pattern=PRINTABLE_PATTERN, max_length=64)]
 Celsius = Annotated[float, msgspec.Meta(ge=-70.0, le=380.0)]
 Offset = Annotated[float, msgspec.Meta(ge=-10.0, le=10.0)]
 
 
-class _Model(
-    msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True, omit_defaults=True
-):
+class _Model(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """Base for all payloads: immutable, unknown fields refused."""
 
 

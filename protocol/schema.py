@@ -32,7 +32,9 @@ __all__ = [
 
 T = TypeVar("T")
 
-ID_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$"
+ID_PATTERN = r"\A[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?\Z"
+# Display text: no control characters (log injection) or bidi overrides (spoofing).
+PRINTABLE_PATTERN = r"\A[^\x00-\x1f\x7f\u2028\u2029\u202a-\u202e\u2066-\u2069]*\Z"
 Id = Annotated[str, msgspec.Meta(pattern=ID_PATTERN)]
 UInt = Annotated[int, msgspec.Meta(ge=0, le=2**53)]
 # Unix time in milliseconds; the upper bound (year 2286) keeps values exact in JSON doubles.
@@ -50,7 +52,7 @@ def classify(exc: msgspec.ValidationError) -> MessageError:
         return UnknownField(text)
     if "out of range" in text or any(op in text for op in (">=", "<=", " > ", " < ")):
         return OutOfRange(text)
-    if "length" in text or "match pattern" in text:
+    if "length" in text or "matching regex" in text:
         return OutOfRange(text)
     return WrongType(text)
 

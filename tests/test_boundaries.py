@@ -19,10 +19,25 @@ THIRD_PARTY_ALLOWED = {
     "device/core": set(),
 }
 STDLIB_ALLOWED = {
-    "__future__", "abc", "bisect", "collections", "dataclasses", "datetime", "enum",
-    "functools", "hashlib", "hmac", "io", "itertools", "math", "operator", "re", "types",
-    "typing", "zlib",
-}  # fmt: skip
+    "__future__",
+    "abc",
+    "bisect",
+    "collections",
+    "dataclasses",
+    "datetime",
+    "enum",
+    "functools",
+    "hashlib",
+    "hmac",
+    "io",
+    "itertools",
+    "math",
+    "operator",
+    "re",
+    "types",
+    "typing",
+    "zlib",
+}
 OWN_ALLOWED = {"protocol": {"protocol"}, "device/core": {"protocol", "device"}}
 CLOCK_CALLS = {"now", "utcnow", "today", "time", "monotonic", "perf_counter", "time_ns"}
 RANDOM_CALLS = {"uuid4", "urandom", "token_bytes", "token_hex", "randbytes", "random", "generate"}
@@ -33,7 +48,9 @@ RANDOM_EXEMPT = {("protocol/keys.py", "generate")}
 
 
 def _modules(package: str) -> list[Path]:
-    return sorted(p for p in (ROOT / package).rglob("*.py") if str(p.relative_to(ROOT)) not in EXEMPT)
+    return sorted(
+        p for p in (ROOT / package).rglob("*.py") if str(p.relative_to(ROOT)) not in EXEMPT
+    )
 
 
 def _imports(tree: ast.AST) -> set[str]:
@@ -69,7 +86,11 @@ def test_imports_stay_on_the_allow_list(package: str) -> None:
 def test_device_core_imports_no_other_device_module() -> None:
     for path in _modules("device/core"):
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("device"):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.module.startswith("device")
+            ):
                 assert node.module.startswith("device.core"), f"{path} imports {node.module}"
 
 
