@@ -295,6 +295,8 @@ class Policy(_Model, frozen=True, kw_only=True):
     revocation_grace_s: Annotated[int, msgspec.Meta(ge=0, le=30 * 86400)] = 86400
     degraded_visitor_max_age_s: Annotated[int, msgspec.Meta(ge=0, le=86400)] = 6 * 3600
     clock_policy: ClockPolicy = ClockPolicy.DEGRADED
+    utc_offset_minutes: Annotated[int, msgspec.Meta(ge=-720, le=840)] = 480  # China Standard Time
+    staff_attribution_s: Annotated[int, msgspec.Meta(ge=0, le=600)] = 60
     open_windows: Annotated[
         list[
             Annotated[

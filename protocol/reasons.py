@@ -29,13 +29,13 @@ class ReasonCode(StrEnum):
     NOT_YET_VALID = "not_yet_valid"
     EXPIRED = "expired"
     WRONG_ZONE = "wrong_zone"
-    WRONG_DIRECTION = "wrong_direction"
+    WRONG_DIRECTION = "wrong_direction"  # logical anti-passback: leaving while recorded outside
     OUTSIDE_SCHEDULE = "outside_schedule"
     # revocation and holds
     REVOKED = "revoked"
     HOUSEHOLD_CUTOFF = "household_cutoff"
     # presence and use
-    ALREADY_INSIDE = "already_inside"
+    ALREADY_INSIDE = "already_inside"  # logical anti-passback: entering while recorded inside
     USES_EXHAUSTED = "uses_exhausted"
     UNDER_OBSERVATION = "under_observation"
     # holder binding
@@ -54,6 +54,7 @@ class ReasonCode(StrEnum):
     FREE_PASSAGE = "free_passage"
     MAINTENANCE = "maintenance"
     TIMEOUT = "timeout"
+    RECENTLY_USED = "recently_used"  # timed anti-passback: the same pass within the window
 
     @property
     def is_pass_problem(self) -> bool:

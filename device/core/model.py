@@ -1,0 +1,134 @@
+"""The values the gate's pure core takes and returns: readings, scans, signals, decisions.
+
+Nothing here touches a device: a ``Signal`` names what the person should see and hear, and
+the controller maps it onto the LED and buzzer patterns of the actual hardware.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+from protocol.claims import PassClaims, PassKind
+from protocol.errors import PassError
+from protocol.messages import AlarmKind, LaneDirection, Mode, Policy, TemperatureReading
+from protocol.reasons import ReasonCode
+from protocol.revocation import RevocationState
+
+
+class Outcome(Enum):
+    """Where the lane goes next: a final answer, or one more input to collect."""
+
+    GRANT = "grant"
+    DENY = "deny"
+    NEED_DIGITS = "need_digits"
+    NEED_TEMPERATURE = "need_temperature"
+
+
+class Step(Enum):
+    """The steps of the lane flow that can time out."""
+
+    DIGITS = "digits"
+    TEMPERATURE = "temperature"
+
+
+class Signal(Enum):
+    """What the lane shows and sounds; the controller maps these to LED and buzzer patterns."""
+
+    GRANTED = "granted"
+    DENIED = "denied"
+    FEVER = "fever"
+    ENTER_DIGITS = "enter_digits"
+    WRONG_DIGITS = "wrong_digits"
+    MEASURE = "measure"
+    MEASURE_AGAIN = "measure_again"
+    FAULT = "fault"
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One thermometer reading as the driver produced it (body = object + offset)."""
+
+    object_c: float
+    ambient_c: float
+    offset_c: float
+    body_c: float
+
+    def plausible(self, policy: Policy) -> bool:
+        """Finite and within the policy's human range; anything else means measure again."""
+        values = (self.object_c, self.ambient_c, self.offset_c, self.body_c)
+        if not all(math.isfinite(v) for v in values):
+            return False
+        return policy.plausible_min_c <= self.body_c <= policy.plausible_max_c
+
+    def wire(self) -> TemperatureReading | None:
+        """The event form; non-finite or out-of-sensor-range readings are not representable."""
+        try:
+            return TemperatureReading(
+                object_c=self.object_c,
+                ambient_c=self.ambient_c,
+                offset_c=self.offset_c,
+                body_c=self.body_c,
+            )
+        except (ValueError, TypeError):
+            return None
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """Everything gathered for one person at the lane so far."""
+
+    result: PassClaims | PassError
+    readings: tuple[Reading, ...] = ()
+    thermometer_ok: bool = True
+    digits: tuple[str, ...] = ()  # each attempt, in order
+    timed_out: Step | None = None
+    sample: float = 0.0  # a uniform draw in [0, 1) for sampled phone checks
+
+
+@dataclass(frozen=True, slots=True)
+class Lane:
+    """What this gate is and what it currently trusts; built by the controller."""
+
+    site: str
+    gate: str
+    zone: int
+    direction: LaneDirection
+    policy: Policy
+    mode: Mode = Mode.NORMAL
+    clock_trusted: bool = True
+    link_up: bool = True
+    revocations: RevocationState | None = None
+    phone_keys: Mapping[int, bytes] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class EventDraft:
+    """An event before the store gives it an id, a sequence number and a time."""
+
+    granted: bool | None
+    reason: ReasonCode | None
+    alarm: AlarmKind | None = None
+    pass_ref: str | None = None
+    pass_kind: PassKind | None = None
+    temperatures: tuple[Reading, ...] = ()
+    operator: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The core's answer: outcome, reason, what to signal, whether to open, what to record."""
+
+    outcome: Outcome
+    reason: ReasonCode
+    signal: Signal
+    open_ms: int = 0
+    events: tuple[EventDraft, ...] = ()
+
+    @property
+    def final(self) -> bool:
+        """True when the lane is done with this person."""
+        return self.outcome in (Outcome.GRANT, Outcome.DENY)
