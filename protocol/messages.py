@@ -195,6 +195,9 @@ class GateStatus(_Model, frozen=True, kw_only=True):
     mode: Mode
     clock_trusted: bool
     outbox_depth: UInt
+    # Every seq below this is no longer held by the gate (acked, or lost with a corrupt store),
+    # so the server can move its contiguous ack past a gap instead of waiting forever.
+    outbox_floor_seq: UInt | None = None
     manifest_seq: UInt | None = None
     revocation_seq: UInt | None = None
     config_version: UInt | None = None
