@@ -1,0 +1,216 @@
+"""The gate's MQTT connection: the only module on the gate that imports paho-mqtt.
+
+paho runs its network loop on its own thread (``loop_start``) and reconnects by itself with a
+capped exponential back-off; we add jitter by re-seeding the back-off on every lost connection
+so a site's gates do not reconnect in lock-step. Every paho callback does one thing: hand its
+data to the event loop with ``call_soon_threadsafe`` (functions named ``*_threadsafe``).
+Sessions are persistent (fixed client id, clean start off, session expiry), the Last Will is
+the gate's ``offline`` status, retained. Every wait has a timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import ssl
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+logger = logging.getLogger(__name__)
+
+PUBLISH_TIMEOUT_S = 10.0
+MAX_QUEUED = 1000  # paho's in-memory queue is transport only; the outbox is the record
+
+
+@dataclass(frozen=True, slots=True)
+class LinkSettings:
+    """How to reach the broker as this gate."""
+
+    host: str
+    port: int
+    username: str
+    password: str
+    client_id: str
+    keepalive_s: int = 30
+    session_expiry_s: int = 7 * 86400
+    tls_ca: Path | None = None
+    reconnect_min_s: float = 1.0
+    reconnect_max_s: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """A message from the broker, handed to the event loop as received."""
+
+    topic: str
+    payload: bytes
+    retain: bool
+
+
+class MqttLink:
+    """One persistent MQTT session for the gate; async helpers over paho's thread."""
+
+    def __init__(
+        self,
+        settings: LinkSettings,
+        *,
+        will_topic: str,
+        will_payload: bytes,
+        subscriptions: Sequence[str],
+    ) -> None:
+        self.settings = settings
+        self.subscriptions = list(subscriptions)
+        self.inbox: asyncio.Queue[Inbound] = asyncio.Queue()
+        self.connected = asyncio.Event()
+        self.changes: asyncio.Queue[bool] = asyncio.Queue()
+        self._loop = asyncio.get_running_loop()
+        self._pending: dict[int, asyncio.Future[bool]] = {}
+        self._client = self._make_client(will_topic, will_payload)
+
+    def _make_client(self, will_topic: str, will_payload: bytes) -> paho.Client:
+        s = self.settings
+        client = paho.Client(
+            CallbackAPIVersion.VERSION2, client_id=s.client_id, protocol=paho.MQTTv5
+        )
+        client.username_pw_set(s.username, s.password)
+        if s.tls_ca is not None:
+            client.tls_set(ca_certs=str(s.tls_ca), tls_version=ssl.PROTOCOL_TLS_CLIENT)
+        client.will_set(will_topic, will_payload, qos=1, retain=True)
+        client.max_queued_messages_set(MAX_QUEUED)
+        client.on_connect = self._on_connect_threadsafe
+        client.on_disconnect = self._on_disconnect_threadsafe
+        client.on_message = self._on_message_threadsafe
+        client.on_publish = self._on_publish_threadsafe
+        return client
+
+    def _jitter_backoff(self, client: paho.Client) -> None:
+        """Re-seed paho's doubling back-off with a random first delay (it has no jitter)."""
+        s = self.settings
+        low = s.reconnect_min_s * random.uniform(1.0, 2.0)  # noqa: S311 - jitter, not crypto
+        # paho annotates the delays as int but does float arithmetic with them
+        client.reconnect_delay_set(min_delay=low, max_delay=s.reconnect_max_s)  # type: ignore[arg-type]
+
+    async def start(self) -> None:
+        """Begin connecting in the background; ``connected`` is set on every CONNACK."""
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = self.settings.session_expiry_s
+        self._jitter_backoff(self._client)
+        self._client.connect_async(
+            self.settings.host,
+            self.settings.port,
+            keepalive=self.settings.keepalive_s,
+            clean_start=False,
+            properties=props,
+        )
+        self._client.loop_start()
+
+    async def stop(self, final_topic: str | None = None, final_payload: bytes = b"") -> None:
+        """Publish a last retained status if connected, then disconnect cleanly."""
+        if final_topic is not None and self.connected.is_set():
+            await self.publish(final_topic, final_payload, retain=True, wait_s=2.0)
+        await asyncio.to_thread(self._client.disconnect)
+        await asyncio.to_thread(self._client.loop_stop)
+        self._fail_pending()
+
+    async def publish(
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        retain: bool = False,
+        wait_s: float = PUBLISH_TIMEOUT_S,
+    ) -> bool:
+        """QoS 1 publish; True once the broker's PUBACK arrived, False if not (retry later)."""
+        if not self.connected.is_set():
+            return False
+        info = self._client.publish(topic, payload, qos=1, retain=retain)
+        if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            logger.warning("publish to %s not queued: %s", topic, paho.error_string(info.rc))
+            return False
+        future = self._pending.setdefault(info.mid, self._loop.create_future())
+        try:
+            return await asyncio.wait_for(future, wait_s)
+        except TimeoutError:
+            return False
+        finally:
+            self._pending.pop(info.mid, None)
+
+    # --- paho thread side: hand everything to the loop, nothing else -------------------------
+
+    def _on_connect_threadsafe(
+        self,
+        client: paho.Client,
+        userdata: object,
+        flags: object,
+        reason_code: ReasonCode,
+        properties: object,
+    ) -> None:
+        if reason_code.is_failure:
+            logger.warning("broker refused the connection: %s", reason_code)
+            return
+        for topic_filter in self.subscriptions:
+            client.subscribe(topic_filter, qos=1)
+        self._loop.call_soon_threadsafe(self._set_connected, True)
+
+    def _on_disconnect_threadsafe(
+        self,
+        client: paho.Client,
+        userdata: object,
+        flags: object,
+        reason_code: ReasonCode,
+        properties: object,
+    ) -> None:
+        self._jitter_backoff(client)
+        self._loop.call_soon_threadsafe(self._set_connected, False)
+
+    def _on_message_threadsafe(
+        self, client: paho.Client, userdata: object, message: paho.MQTTMessage
+    ) -> None:
+        item = Inbound(message.topic, bytes(message.payload), bool(message.retain))
+        self._loop.call_soon_threadsafe(self.inbox.put_nowait, item)
+
+    def _on_publish_threadsafe(
+        self,
+        client: paho.Client,
+        userdata: object,
+        mid: int,
+        reason_code: ReasonCode,
+        properties: object,
+    ) -> None:
+        self._loop.call_soon_threadsafe(self._resolve, mid, not reason_code.is_failure)
+
+    # --- event loop side -----------------------------------------------------------------------
+
+    def _set_connected(self, up: bool) -> None:
+        if up == self.connected.is_set():
+            return
+        if up:
+            self.connected.set()
+        else:
+            self.connected.clear()
+            self._fail_pending()
+        self.changes.put_nowait(up)
+        logger.info("broker link %s", "up" if up else "down")
+
+    def _resolve(self, mid: int, ok: bool) -> None:
+        future = self._pending.get(mid)
+        if future is None:
+            future = self._loop.create_future()
+            self._pending[mid] = future  # PUBACK raced ahead of publish() registering it
+        if not future.done():
+            future.set_result(ok)
+
+    def _fail_pending(self) -> None:
+        """A lost connection answers every waiting publish with False (the outbox retries)."""
+        for future in self._pending.values():
+            if not future.done():
+                future.set_result(False)
+        self._pending.clear()

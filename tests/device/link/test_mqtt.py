@@ -1,0 +1,113 @@
+"""The gate's MQTT link against a real mosquitto: session, subscriptions, acks, reconnects."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from device.link.mqtt import LinkSettings, MqttLink
+from protocol import topics
+from protocol.topics import TopicKind
+from tests.conftest import SITE
+from tests.support.mosquitto import Mosquitto
+from tests.support.mqtt import TestClient
+
+pytestmark = pytest.mark.broker
+GATE = "east-in"
+STATUS = str(topics.gate_topic(SITE, GATE, TopicKind.STATUS))
+EVENTS = str(topics.gate_topic(SITE, GATE, TopicKind.EVENTS))
+ACKS = str(topics.gate_topic(SITE, GATE, TopicKind.ACKS))
+
+
+def settings(broker: Mosquitto, password: str) -> LinkSettings:
+    return LinkSettings(
+        host=broker.host, port=broker.port, username=GATE, password=password,
+        client_id=f"gate-{SITE}-{GATE}", reconnect_min_s=0.2, reconnect_max_s=1.0,
+    )  # fmt: skip
+
+
+@pytest.fixture
+async def link(broker: Mosquitto, broker_accounts: dict[str, str]) -> AsyncIterator[MqttLink]:
+    made = MqttLink(
+        settings(broker, broker_accounts[GATE]),
+        will_topic=STATUS,
+        will_payload=b"offline",
+        subscriptions=[ACKS],
+    )
+    await made.start()
+    await asyncio.wait_for(made.connected.wait(), 10)
+    yield made
+    await made.stop()
+
+
+async def test_publish_waits_for_the_puback(
+    link: MqttLink, mqtt_client: Callable[..., TestClient]
+) -> None:
+    server = mqtt_client("server")
+    server.connect()
+    server.subscribe(topics.all_gates(SITE, TopicKind.EVENTS))
+    assert await link.publish(EVENTS, b"event-1") is True
+    got = await asyncio.to_thread(server.get)
+    assert (got.topic, got.payload) == (EVENTS, b"event-1")
+
+
+async def test_subscriptions_reach_the_inbox(
+    link: MqttLink, mqtt_client: Callable[..., TestClient]
+) -> None:
+    server = mqtt_client("server")
+    server.connect()
+    await asyncio.to_thread(server.publish, ACKS, b"ack-7")
+    item = await asyncio.wait_for(link.inbox.get(), 5)
+    assert (item.topic, item.payload) == (ACKS, b"ack-7")
+
+
+async def test_broker_restart_is_survived(link: MqttLink, broker: Mosquitto) -> None:
+    assert await asyncio.wait_for(link.changes.get(), 1) is True  # the first connect
+    await asyncio.to_thread(broker.stop)
+    assert await asyncio.wait_for(link.changes.get(), 10) is False
+    assert not link.connected.is_set()
+    assert await link.publish(EVENTS, b"while-down") is False  # the outbox keeps it
+    await asyncio.to_thread(broker.start)
+    await asyncio.wait_for(link.connected.wait(), 15)
+    assert await link.publish(EVENTS, b"after") is True
+
+
+async def test_persistent_session_queues_while_away(
+    broker: Mosquitto, broker_accounts: dict[str, str], mqtt_client: Callable[..., TestClient]
+) -> None:
+    kwargs = {"will_topic": STATUS, "will_payload": b"offline", "subscriptions": [ACKS]}
+    first = MqttLink(settings(broker, broker_accounts[GATE]), **kwargs)  # type: ignore[arg-type]
+    await first.start()
+    await asyncio.wait_for(first.connected.wait(), 10)
+    await first.stop()
+    server = mqtt_client("server")
+    server.connect()
+    await asyncio.to_thread(server.publish, ACKS, b"queued-while-away")
+    second = MqttLink(settings(broker, broker_accounts[GATE]), **kwargs)  # type: ignore[arg-type]
+    await second.start()
+    try:
+        item = await asyncio.wait_for(second.inbox.get(), 10)
+        assert item.payload == b"queued-while-away"
+    finally:
+        await second.stop()
+
+
+async def test_clean_stop_publishes_a_final_retained_status(
+    link: MqttLink, mqtt_client: Callable[..., TestClient]
+) -> None:
+    await link.stop(STATUS, b"stopped")
+    watcher = mqtt_client("server")
+    watcher.connect()
+    watcher.subscribe(topics.all_gates(SITE, TopicKind.STATUS))
+    got = await asyncio.to_thread(watcher.get)
+    assert (got.payload, got.retain) == (b"stopped", True)
+
+
+async def test_wrong_password_never_connects(broker: Mosquitto) -> None:
+    bad = MqttLink(settings(broker, "wrong"), will_topic=STATUS, will_payload=b"", subscriptions=[])
+    await bad.start()
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(bad.connected.wait(), 1.5)
+    await bad.stop()
