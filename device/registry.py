@@ -77,12 +77,10 @@ class Registry:
             if blob is not None:
                 problems += await _try(name, apply, blob)
         full = await self.store.get_blob("revocations-full")
+        stored_deltas = await self.store.get_blob("revocations-deltas") or b"\x90"
         if full is not None:
-            problems += await _try("revocations-full", self.on_full, full)
-            deltas = msgspec.msgpack.decode(
-                await self.store.get_blob("revocations-deltas") or b"\x90"
-            )
-            for delta in deltas:
+            problems += await _try("revocations-full", self.on_full, full)  # clears the deltas
+            for delta in msgspec.msgpack.decode(stored_deltas, type=list[bytes]):
                 problems += await _try("revocations-delta", self.on_delta, delta)
         raw_seen = await self.store.get_blob(_SEEN_COMMANDS)
         self._seen = msgspec.msgpack.decode(raw_seen, type=dict[str, int]) if raw_seen else {}
