@@ -45,9 +45,15 @@ class Zone(enum.IntEnum):
 
 MODE_BITS = {"manual": 0b00, "command": 0b01, "continuous": 0b10, "sensor": 0b11}
 BAUD_DIVISORS = {
-    1200: 0x09C4, 4800: 0x0271, 9600: 0x0139, 14400: 0x00D0,
-    19200: 0x009C, 38400: 0x004E, 57600: 0x0034, 115200: 0x001A,
-}  # fmt: skip
+    1200: 0x09C4,
+    4800: 0x0271,
+    9600: 0x0139,
+    14400: 0x00D0,
+    19200: 0x009C,
+    38400: 0x004E,
+    57600: 0x0034,
+    115200: 0x001A,
+}
 
 
 def crc16_xmodem(data: bytes) -> int:

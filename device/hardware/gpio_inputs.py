@@ -97,10 +97,17 @@ class _Contact:
 class GpiozeroDoorContact(_Contact):
     """Door reed contact, closed while the door is shut; satisfies ``ports.DoorContact``."""
 
-    def __init__(self, pin: int, *, bounce_time: float | None = 0.05, pin_factory: Any = None,
-                 loop: asyncio.AbstractEventLoop | None = None) -> None:  # fmt: skip
-        super().__init__(pin, true_when_closed=False, bounce_time=bounce_time,
-                         pin_factory=pin_factory, loop=loop)  # fmt: skip
+    def __init__(
+        self,
+        pin: int,
+        *,
+        bounce_time: float | None = 0.05,
+        pin_factory: Any = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        super().__init__(
+            pin, true_when_closed=False, bounce_time=bounce_time, pin_factory=pin_factory, loop=loop
+        )
 
     @property
     def is_open(self) -> bool:
@@ -111,10 +118,17 @@ class GpiozeroDoorContact(_Contact):
 class GpiozeroModeSwitch(_Contact):
     """Lockdown key switch, closed in the lockdown position; satisfies ``ports.ModeSwitch``."""
 
-    def __init__(self, pin: int, *, bounce_time: float | None = 0.05, pin_factory: Any = None,
-                 loop: asyncio.AbstractEventLoop | None = None) -> None:  # fmt: skip
-        super().__init__(pin, true_when_closed=True, bounce_time=bounce_time,
-                         pin_factory=pin_factory, loop=loop)  # fmt: skip
+    def __init__(
+        self,
+        pin: int,
+        *,
+        bounce_time: float | None = 0.05,
+        pin_factory: Any = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        super().__init__(
+            pin, true_when_closed=True, bounce_time=bounce_time, pin_factory=pin_factory, loop=loop
+        )
 
     @property
     def lockdown(self) -> bool:

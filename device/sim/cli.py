@@ -66,9 +66,15 @@ def make_simulator(args: argparse.Namespace) -> Simulator:
             on_pty=announce,
         )
     return ThermometerSim(
-        args.model, baud=args.baud, rate_hz=args.rate, mismatch=args.mismatch,
-        autostart=not args.no_autostart, link=args.link, seed=args.seed, on_pty=announce,
-    )  # fmt: skip
+        args.model,
+        baud=args.baud,
+        rate_hz=args.rate,
+        mismatch=args.mismatch,
+        autostart=not args.no_autostart,
+        link=args.link,
+        seed=args.seed,
+        on_pty=announce,
+    )
 
 
 _print_lock = threading.Lock()

@@ -21,8 +21,16 @@ from device.sim.scene import Scene
 class ModbusSim(Simulator):
     """One simulated transmitter."""
 
-    def __init__(self, *, register_map: str = "calex", slave: int = 1, baud: int = 9600,
-                 link: Path | None = None, seed: int = 1, **kwargs: Any) -> None:  # fmt: skip
+    def __init__(
+        self,
+        *,
+        register_map: str = "calex",
+        slave: int = 1,
+        baud: int = 9600,
+        link: Path | None = None,
+        seed: int = 1,
+        **kwargs: Any,
+    ) -> None:
         if register_map not in mb.REGISTER_MAPS:
             raise SimError(f"unknown register map {register_map!r}")
         super().__init__(link=link, **kwargs)

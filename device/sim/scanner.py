@@ -36,8 +36,9 @@ BAUDS = {divisor: baud for baud, divisor in grow.BAUD_DIVISORS.items()}
 class ScannerSim(Simulator):
     """One simulated scanner; ``line`` is a scanner with no command channel (CR-terminated)."""
 
-    def __init__(self, model: str = "grow-gm65", *, baud: int = 9600, link: Path | None = None,
-                 **kwargs: Any) -> None:  # fmt: skip
+    def __init__(
+        self, model: str = "grow-gm65", *, baud: int = 9600, link: Path | None = None, **kwargs: Any
+    ) -> None:
         if model not in (*MODEL_ZONES, "line"):
             raise SimError(f"unknown scanner model {model!r}")
         super().__init__(link=link, **kwargs)
