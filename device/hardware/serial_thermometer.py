@@ -182,7 +182,9 @@ class GyThermometer(SerialDriver[ThermometerEvent]):
             return FrameRejected(self.name, item.reason, item.raw, now)
         self._last_valid = now
         if {item.object_raw, item.ambient_raw} & SENTINELS:
-            return ReadingError(ReadingFault.OUT_OF_RANGE, "int16 limit: sensor error", now, item.raw)
+            return ReadingError(
+                ReadingFault.OUT_OF_RANGE, "int16 limit: sensor error", now, item.raw
+            )
         if self._stuck.is_stuck((item.object_raw, item.ambient_raw), now):
             return ReadingError(ReadingFault.STUCK, "raw values unchanged", now, item.raw)
         return make_reading(

@@ -132,7 +132,9 @@ class Running:
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
 
-    async def next(self, kind: type, within: float = 3.0, where: Callable[[Any], bool] | None = None) -> Any:
+    async def next(
+        self, kind: type, within: float = 3.0, where: Callable[[Any], bool] | None = None
+    ) -> Any:
         """The next event of ``kind`` (matching ``where``) within ``within`` seconds."""
         return await next_matching(
             self.events, lambda e: isinstance(e, kind) and (where is None or where(e)), within

@@ -121,16 +121,14 @@ def test_implausible_length_is_refused_without_waiting() -> None:
 
 
 def _is_valid_frame(raw: bytes) -> bool:
-    return (
-        len(raw) == 9
-        and raw[:4] == h("5A 5A 45 04")
-        and sum(raw[:-1]) & 0xFF == raw[-1]
-    )
+    return len(raw) == 9 and raw[:4] == h("5A 5A 45 04") and sum(raw[:-1]) & 0xFF == raw[-1]
 
 
 @settings(max_examples=2500, deadline=None)
 @given(st.binary(max_size=200), st.lists(st.integers(1, 16), max_size=10))
-def test_fuzz_random_bytes_never_raise_or_accept_a_false_frame(data: bytes, cuts: list[int]) -> None:
+def test_fuzz_random_bytes_never_raise_or_accept_a_false_frame(
+    data: bytes, cuts: list[int]
+) -> None:
     dec = FrameDecoder()
     now, pos = 0.0, 0
     for cut in [*cuts, len(data)]:

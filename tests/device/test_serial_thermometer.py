@@ -1,4 +1,4 @@
-"""GY thermometer driver against the simulator over real ptys: readings, faults, autobaud, recovery."""
+"""GY thermometer driver vs the simulator on real ptys: readings, faults, autobaud, recovery."""
 
 from __future__ import annotations
 
