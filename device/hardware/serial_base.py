@@ -11,12 +11,11 @@ reopens it with back-off until ``run()`` is cancelled.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import queue
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -110,6 +109,7 @@ class SerialDriver(Generic[E]):
         self._commands: queue.SimpleQueue[bytes] = queue.SimpleQueue()
         self._backoff_max = backoff_max
         self._stop = threading.Event()
+        self._state_is_ok = False  # worker thread's own view, for reporting changes only
 
     @property
     def state(self) -> DeviceState:
@@ -193,8 +193,6 @@ class SerialDriver(Generic[E]):
                 backoff.reset()
             self._stop.wait(backoff.next())
 
-    _state_is_ok = False
-
     def _one_session_from_thread(self) -> None:
         link = self._open_from_thread()
         try:
@@ -227,24 +225,3 @@ class SerialDriver(Generic[E]):
     def pump_from_thread(self, link: SerialLink, now: float) -> None:
         """Read once, decode, emit; raise ``DeviceSilent`` when supervision says so."""
         raise NotImplementedError
-
-
-def wait_for(
-    link: SerialLink, accept: Callable[[bytes, float], bool], timeout: float, stop: threading.Event
-) -> bool:
-    """Read until ``accept(chunk, now)`` says yes, ``within`` passes or ``stop`` is set."""
-    deadline = time.monotonic() + timeout
-    while not stop.is_set():
-        now = time.monotonic()
-        if now >= deadline:
-            return False
-        if accept(link.read(), now):
-            return True
-    return False
-
-
-def close_quietly(link: SerialLink | None) -> None:
-    """Close a link if there is one."""
-    if link is not None:
-        with contextlib.suppress(PortError):
-            link.close()

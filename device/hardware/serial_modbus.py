@@ -43,7 +43,7 @@ class ModbusSettings:
     offset_c: float = 0.0
     emissivity: float | None = 0.98  # skin; written to the volatile register at start-up
     poll_interval: float = 0.2
-    stream_timeout: float = 1.5
+    stream_timeout: float = 1.2
     reply_timeout: float = 0.15
 
     def __post_init__(self) -> None:

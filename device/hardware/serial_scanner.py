@@ -45,7 +45,7 @@ class ScannerSettings:
     debounce: float = 1.5
     max_payload: int = 1024
     heartbeat_interval: float = 0.5
-    liveness_timeout: float = 1.5
+    liveness_timeout: float = 1.2
     idle_gap: float | None = None  # line scanners without a terminator: frame on silence
     autobaud: bool = True
 

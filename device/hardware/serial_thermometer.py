@@ -51,7 +51,7 @@ class ThermometerSettings:
     baud: int | None = None  # None: the model's usual default first, then autobaud
     mode: str = "continuous"  # or "query"
     offset_c: float = 0.0
-    stream_timeout: float = 1.5
+    stream_timeout: float = 1.2
     query_interval: float = 0.2
     stuck_after: float | None = 60.0
     autobaud: bool = True
