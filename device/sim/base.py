@@ -83,10 +83,12 @@ class Simulator:
             if port is None or port.closed:
                 self._stop.wait(TICK_S)
                 continue
-            data = port.read(TICK_S)
+            ready = port.wait_readable(TICK_S)  # outside the lock: commands never wait on it
             with self.lock:
-                if not port.closed:
-                    self.tick(port, data, time.monotonic())
+                # An unplug closes the fds and a replug may get the same numbers: read only if
+                # this is still the current port, so no byte meant for a new pty is stolen.
+                if port is self.port and not port.closed:
+                    self.tick(port, port.read_now() if ready else b"", time.monotonic())
 
     # --- output helpers -----------------------------------------------------------------
 

@@ -51,14 +51,23 @@ class PtyPort:
             return None
         return _SPEEDS.get(attrs[5])
 
-    def read(self, timeout: float) -> bytes:
-        """Bytes the host wrote, waiting up to ``timeout`` seconds."""
+    def wait_readable(self, timeout: float) -> bool:
+        """True when the host wrote something, waiting up to ``timeout`` seconds."""
+        if self.closed:
+            return False
+        try:
+            ready, _, _ = select.select([self._master], [], [], timeout)
+        except (OSError, ValueError):  # unplugged meanwhile
+            return False
+        return bool(ready)
+
+    def read_now(self) -> bytes:
+        """What the host wrote, without waiting."""
         if self.closed:
             return b""
-        try:  # another thread may unplug meanwhile: a closed fd reads as nothing
-            ready, _, _ = select.select([self._master], [], [], timeout)
-            return os.read(self._master, 4096) if ready else b""
-        except (OSError, ValueError):
+        try:
+            return os.read(self._master, 4096)
+        except OSError:  # nothing there (non-blocking) or unplugged meanwhile
             return b""
 
     def write(self, data: bytes) -> int:
