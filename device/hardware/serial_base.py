@@ -49,9 +49,8 @@ class SerialLink:
 
     def write(self, data: bytes) -> None:
         """Send ``data`` as one write."""
-        try:
+        try:  # no flush(): tcdrain can block on a stalled peer; write() already hands it all over
             self.port.write(data)
-            self.port.flush()
         except (serial.SerialException, OSError) as exc:
             raise PortError(f"write to {self.url} failed: {exc}") from exc
 
@@ -80,7 +79,9 @@ class SerialLink:
 def open_link(url: str, baud: int, *, timeout: float = READ_TIMEOUT_S) -> SerialLink:
     """Open ``url`` at ``baud`` 8N1 with exclusive access where the platform supports it."""
     try:
-        port = serial.serial_for_url(url, baudrate=baud, timeout=timeout, do_not_open=True)
+        port = serial.serial_for_url(
+            url, baudrate=baud, timeout=timeout, write_timeout=1.0, do_not_open=True
+        )
         if hasattr(port, "exclusive") and url.startswith("/"):
             port.exclusive = True
         port.open()

@@ -101,7 +101,7 @@ def test_thermometer_sim_and_probe(procs: list[subprocess.Popen[str]], tmp_path:
     assert rejected["reason"] == "bad_checksum"
     assert rejected["raw"].startswith("5a5a45")
     probe.send_signal(signal.SIGINT)
-    assert probe.wait(5) == 0
+    assert probe.wait(15) == 0
     assert sim.stdin is not None
     sim.stdin.write("quit\n")
     sim.stdin.close()
@@ -160,7 +160,7 @@ def test_scanner_sim_probe_and_control_socket(
     assert offline["event"] == "state"
     assert offline["state"] == "offline"
     probe.send_signal(signal.SIGINT)
-    assert probe.wait(5) == 0
+    assert probe.wait(15) == 0
 
 
 def test_probe_refuses_a_model_of_the_other_kind() -> None:
