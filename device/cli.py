@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             level=logging.DEBUG if args.verbose else logging.INFO,
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
-        from device.probe import run_probe
+        from device.hardware.probe import run_probe
 
         return run_probe(
             args.kind,
