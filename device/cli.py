@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from importlib.metadata import version
+
+THERMOMETER_MODELS = ("gy-mcu90614", "gy-mcu90615", "modbus-ir")
+SCANNER_MODELS = ("grow-gm65", "grow-gm805", "grow-gm861", "line")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -14,10 +18,52 @@ def build_parser() -> argparse.ArgumentParser:
         "drives the lane, and reports to the server over MQTT.",
     )
     parser.add_argument("--version", action="version", version=version("gatepass"))
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_probe(commands)
     return parser
+
+
+def _add_probe(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    probe = commands.add_parser(
+        "probe",
+        help="open a serial device as the gate would and print what it sends, as JSON lines",
+        description="Prints one JSON object per line until interrupted (docs/hardware.md).",
+    )
+    probe.add_argument("kind", choices=("thermometer", "scanner"))
+    probe.add_argument("--port", required=True, help="/dev/serial0, a udev name, a pty, socket://")
+    probe.add_argument("--model", required=True, choices=THERMOMETER_MODELS + SCANNER_MODELS)
+    probe.add_argument("--baud", type=int, help="first baud to try (default: the model's)")
+    probe.add_argument("--offset", type=float, default=0.0, help="thermometer distance offset, C")
+    probe.add_argument(
+        "--mode",
+        choices=("continuous", "query", "command"),
+        help="thermometer: continuous|query; scanner: continuous|command",
+    )
+    probe.add_argument("--duration", type=float, help="stop after this many seconds")
+    probe.add_argument("-v", "--verbose", action="store_true", help="debug logs on stderr")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``gatepass-gate`` console script."""
-    build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "probe":
+        models = THERMOMETER_MODELS if args.kind == "thermometer" else SCANNER_MODELS
+        if args.model not in models:
+            parser.error(f"{args.model} is not a {args.kind} model ({', '.join(models)})")
+        logging.basicConfig(
+            level=logging.DEBUG if args.verbose else logging.INFO,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        from device.hardware.probe import run_probe
+
+        return run_probe(
+            args.kind,
+            args.model,
+            args.port,
+            baud=args.baud,
+            offset_c=args.offset,
+            mode=args.mode,
+            duration=args.duration,
+        )
     return 0

@@ -1,9 +1,24 @@
-"""``gatepass-sim``: device simulators for development, tests and the demo."""
+"""``gatepass-sim``: device simulators for development, tests and the demo.
+
+``gatepass-sim thermometer|scanner --model MODEL`` opens a pty, prints ``PTY /dev/pts/N`` as
+its first line, then reads one command per line from stdin (and from ``--control PATH``, a
+Unix socket) and answers each with one line. The command language is in docs/hardware.md.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import socketserver
+import sys
+import threading
 from importlib.metadata import version
+from pathlib import Path
+
+from device.sim.base import Simulator
+
+THERMOMETER_MODELS = ("gy-mcu90614", "gy-mcu90615", "modbus-ir")
+SCANNER_MODELS = ("grow-gm65", "grow-gm805", "grow-gm861", "line")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -14,10 +29,99 @@ def build_parser() -> argparse.ArgumentParser:
         "protocols on a pseudo-terminal.",
     )
     parser.add_argument("--version", action="version", version=version("gatepass"))
+    sub = parser.add_subparsers(dest="device", required=True)
+    thermo = sub.add_parser("thermometer", help="an IR thermometer module")
+    thermo.add_argument("--model", choices=THERMOMETER_MODELS, default="gy-mcu90614")
+    thermo.add_argument("--rate", type=float, default=10.0, help="GY stream rate in Hz")
+    thermo.add_argument("--mismatch", choices=("garbage", "silence"), default="garbage")
+    thermo.add_argument("--no-autostart", action="store_true", help="GY: no stream at power-up")
+    thermo.add_argument("--register-map", choices=("calex", "omega"), default="calex")
+    thermo.add_argument("--slave", type=int, default=1, help="Modbus slave address")
+    scanner = sub.add_parser("scanner", help="a QR scanner module")
+    scanner.add_argument("--model", choices=SCANNER_MODELS, default="grow-gm65")
+    for p in (thermo, scanner):
+        p.add_argument("--baud", type=int, help="the module's baud (default: the model's)")
+        p.add_argument("--link", type=Path, help="a symlink that follows the pty (udev-like name)")
+        p.add_argument("--control", type=Path, help="also take commands on this Unix socket")
+        p.add_argument("--seed", type=int, default=1, help="noise and garbage generator seed")
     return parser
+
+
+def make_simulator(args: argparse.Namespace) -> Simulator:
+    """The simulator the arguments describe (not yet started)."""
+    from device.sim.modbus import ModbusSim
+    from device.sim.scanner import ScannerSim
+    from device.sim.thermometer import ThermometerSim
+
+    announce = _announce
+    if args.device == "scanner":
+        return ScannerSim(args.model, baud=args.baud or 9600, link=args.link, on_pty=announce)
+    if args.model == "modbus-ir":
+        return ModbusSim(
+            register_map=args.register_map,
+            slave=args.slave,
+            baud=args.baud or 9600,
+            link=args.link,
+            seed=args.seed,
+            on_pty=announce,
+        )
+    return ThermometerSim(
+        args.model,
+        baud=args.baud,
+        rate_hz=args.rate,
+        mismatch=args.mismatch,
+        autostart=not args.no_autostart,
+        link=args.link,
+        seed=args.seed,
+        on_pty=announce,
+    )
+
+
+_print_lock = threading.Lock()
+
+
+def _say(line: str) -> None:
+    with _print_lock:
+        print(line, flush=True)
+
+
+def _announce(path: str) -> None:
+    _say(f"PTY {path}")
+
+
+def _serve_control(sim: Simulator, path: Path) -> socketserver.BaseServer:
+    """Answer command lines on a Unix socket, one answer line per command."""
+
+    class Handler(socketserver.StreamRequestHandler):
+        def handle(self) -> None:
+            for raw in self.rfile:
+                answer = sim.command(raw.decode("utf-8", "replace").strip())
+                self.wfile.write(answer.encode() + b"\n")
+
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    server = socketserver.ThreadingUnixStreamServer(str(path), Handler)
+    threading.Thread(target=server.serve_forever, name="sim-control", daemon=True).start()
+    return server
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``gatepass-sim`` console script."""
-    build_parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
+    sim = make_simulator(args)
+    sim.start()
+    server = _serve_control(sim, args.control) if args.control else None
+    try:
+        for raw in sys.stdin:
+            line = raw.strip()
+            if line in ("quit", "exit"):
+                break
+            if line:
+                _say(sim.command(line))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if server is not None:
+            server.shutdown()
+        sim.stop()
     return 0

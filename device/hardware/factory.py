@@ -1,0 +1,44 @@
+"""Build a serial driver from a model name and a port URL, as configuration names them.
+
+Model names are stable (installers, the probe command and outside checks use them):
+thermometers ``gy-mcu90614``, ``gy-mcu90615``, ``modbus-ir``; scanners ``grow-gm65``,
+``grow-gm805``, ``grow-gm861``, ``line``. The URL is anything ``serial.serial_for_url`` opens.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from device.hardware.errors import UnknownModel
+from device.hardware.serial_modbus import ModbusSettings, ModbusThermometer
+from device.hardware.serial_scanner import GROW_MODELS, GrowScanner, LineScanner, ScannerSettings
+from device.hardware.serial_thermometer import GY_MODELS, GyThermometer, ThermometerSettings
+from device.ports import QrScanner, Thermometer
+
+THERMOMETER_MODELS = (*GY_MODELS, "modbus-ir")
+SCANNER_MODELS = (*GROW_MODELS, "line")
+
+
+def build_thermometer(
+    model: str, url: str, *, baud: int | None = None, offset_c: float = 0.0, **options: Any
+) -> Thermometer:
+    """A thermometer driver for ``model`` on ``url``; ``options`` are the settings' fields."""
+    if model in GY_MODELS:
+        return GyThermometer(
+            ThermometerSettings(url=url, model=model, baud=baud, offset_c=offset_c, **options)
+        )
+    if model == "modbus-ir":
+        extra: dict[str, Any] = {"baud": baud} if baud is not None else {}
+        return ModbusThermometer(ModbusSettings(url=url, offset_c=offset_c, **extra, **options))
+    known = ", ".join(THERMOMETER_MODELS)
+    raise UnknownModel(f"unknown thermometer model {model!r}; known: {known}")
+
+
+def build_scanner(model: str, url: str, *, baud: int | None = None, **options: Any) -> QrScanner:
+    """A scanner driver for ``model`` on ``url``; ``options`` are ``ScannerSettings`` fields."""
+    extra: dict[str, Any] = {"baud": baud} if baud is not None else {}
+    if model in GROW_MODELS:
+        return GrowScanner(ScannerSettings(url=url, model=model, **extra, **options))
+    if model == "line":
+        return LineScanner(ScannerSettings(url=url, model=model, **extra, **options))
+    raise UnknownModel(f"unknown scanner model {model!r}; known: {', '.join(SCANNER_MODELS)}")
