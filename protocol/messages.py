@@ -179,7 +179,7 @@ class DeviceHealth(_Model, frozen=True, kw_only=True):
 
     name: Id
     state: DeviceState
-    detail: ShortText | None = None
+    detail: Annotated[str, msgspec.Meta(pattern=PRINTABLE_PATTERN, max_length=128)] | None = None
 
 
 class GateStatus(_Model, frozen=True, kw_only=True):
