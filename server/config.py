@@ -53,6 +53,7 @@ class ServerSettings(BaseModel):
     retention_visitor_days: Annotated[int, Field(ge=1, le=3650)] = 30
     retention_event_days: Annotated[int, Field(ge=1, le=3650)] = 180
     retention_interval_s: Annotated[int, Field(ge=0, le=7 * _DAY)] = _DAY  # 0: no background job
+    card_utc_offset_min: Annotated[int, Field(ge=-720, le=840)] = 480  # dates on cards (UTC+8)
     log_level: str = "INFO"
 
     @property

@@ -8,7 +8,15 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.store.query import Page, as_dicts, fetch_page, in_scope
-from server.store.schema import counters, household_cutoffs, households, passes
+from server.store.schema import (
+    counters,
+    household_cutoffs,
+    households,
+    passes,
+    residents,
+    staff,
+    visitors,
+)
 
 PASS_SORT = {
     "id": passes.c.id,
@@ -153,3 +161,40 @@ async def latest_expiry_by_kid(conn: AsyncConnection, *, kid: str) -> int | None
     """The latest expiry among passes a key signed (its verify_until must cover it)."""
     value = await conn.scalar(sa.select(sa.func.max(passes.c.expires)).where(passes.c.kid == kid))
     return None if value is None else int(value)
+
+
+async def printable(
+    conn: AsyncConnection,
+    *,
+    scope: frozenset[int] | None,
+    now: int,
+    pass_rows: list[int] | None = None,
+    household_ids: list[int] | None = None,
+    building: str | None = None,
+) -> list[dict[str, Any]]:
+    """Live passes with their holder's name and unit label, ordered for printing."""
+    holder_name = sa.func.coalesce(residents.c.name, visitors.c.name, staff.c.display_name)
+    joined = (
+        passes.outerjoin(residents, passes.c.resident_id == residents.c.id)
+        .outerjoin(visitors, passes.c.visitor_id == visitors.c.id)
+        .outerjoin(staff, passes.c.staff_id == staff.c.id)
+        .outerjoin(households, passes.c.household_id == households.c.id)
+    )
+    query = (
+        sa.select(*passes.c, holder_name.label("holder_name"), households.c.label)
+        .select_from(joined)
+        .where(
+            in_scope(_zone_of_pass(), scope),
+            passes.c.revoked_at.is_(None),
+            passes.c.expires > now,
+            passes.c.text.is_not(None),
+        )
+    )
+    if pass_rows is not None:
+        query = query.where(passes.c.id.in_(pass_rows))
+    if household_ids is not None:
+        query = query.where(passes.c.household_id.in_(household_ids))
+    if building is not None:
+        query = query.where(households.c.building == building)
+    order = (households.c.building, households.c.unit, households.c.room, passes.c.id)
+    return as_dicts((await conn.execute(query.order_by(*order))).all())
