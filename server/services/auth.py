@@ -107,12 +107,13 @@ async def login(
         staff = await accounts.find_staff(conn, username=name)
     ok = verify_password(staff["password_hash"] if staff else None, password)
     anonymous = Actor(name=name or "-", role="none", scope=frozenset(), address=address)
-    async with env.db.write() as conn:
-        if not ok or staff is None or not staff["active"]:
+    if not ok or staff is None or not staff["active"]:
+        async with env.db.write() as conn:  # committed before the refusal is raised
             for key in keys:
                 await _count_failure(conn, env, key, now)
             await audit.record(conn, anonymous, "auth.login_failed", at=now, target=f"user:{name}")
-            raise BadCredentials("wrong user name or password")
+        raise BadCredentials("wrong user name or password")
+    async with env.db.write() as conn:
         for key in keys[:1]:
             await accounts.clear_failures(conn, key=key)
         if old_token:

@@ -96,9 +96,15 @@ async def revocation_summary(env: Env, actor: Actor) -> dict[str, int]:
 
 
 async def audit_log(
-    env: Env, actor: Actor, page: Page, **filters: Any
+    env: Env,
+    actor: Actor,
+    page: Page,
+    *,
+    action: str | None = None,
+    by: str | None = None,
+    since: int | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Audit entries (admins)."""
+    """Audit entries (admins), filtered by action, acting user and time."""
     _admin(actor)
     async with env.db.read() as conn:
-        return await audit_store.search(conn, page=page, **filters)
+        return await audit_store.search(conn, page=page, action=action, actor=by, since=since)

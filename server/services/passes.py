@@ -82,10 +82,12 @@ async def sign_for(
         "zones": list(claims.zones), "kid": key_row["kid"], "issued_by": actor.name,
         "issued_at": now, "not_before": now, "expires": expires,
     }  # fmt: skip
-    values["id"] = await pass_store.insert_pass(conn, values=values)
+    row_id = await pass_store.insert_pass(conn, values=values)
     await audit.record(conn, actor, "pass.issue", at=now, target=f"pass:{claims.ref}",
                        kind=values["kind"], holder=f"{holder.column}:{holder.holder_id}")  # fmt: skip
-    return values
+    row = await pass_store.get_pass(conn, pass_row=row_id)
+    assert row is not None
+    return row
 
 
 async def resident_holder(conn: AsyncConnection, actor: Actor, resident_id: int) -> Holder:

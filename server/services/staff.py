@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from server.services import audit
-from server.services.auth import BadCredentials, Session
+from server.services.auth import Session
 from server.services.context import Actor, Env
 from server.services.errors import Conflict, Forbidden, Invalid, NotFound
 from server.services.passwords import check_rules, hash_password, one_time_password, verify_password
@@ -121,7 +121,7 @@ async def change_password(env: Env, session: Session, actor: Actor, old: str, ne
     """Change one's own password; every session of the account ends (log in again)."""
     new = check_rules(new)
     if not verify_password(session.staff["password_hash"], old):
-        raise BadCredentials("the current password is wrong")
+        raise Invalid("the current password is wrong")
     now = env.clock.now()
     async with env.db.write() as conn:
         staff_id = session.staff["id"]

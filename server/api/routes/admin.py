@@ -104,7 +104,7 @@ async def audit_log(
     """Audit entries, newest first by default."""
     request = Page(page, clamp_size(size), sort, desc)
     rows, total = await pass_admin.audit_log(
-        env, actor, request, action=action, actor=actor_name, since=since
+        env, actor, request, action=action, by=actor_name, since=since
     )
     return PageOut[AuditOut](
         items=[AuditOut.model_validate(r) for r in rows], total=total, page=page, size=request.size

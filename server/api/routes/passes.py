@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from server.api.deps import EnvDep, StaffDep
+from server.api.deps import AdminDep, EnvDep, StaffDep
 from server.api.models import PageOut
 from server.api.models_passes import (
     BulkIssued,
@@ -20,7 +20,7 @@ from server.api.models_passes import (
 )
 from server.api.types import IdPath, PageNo, PageSize, SearchText
 from server.services import pass_admin, passes, printing, registry
-from server.services.errors import Forbidden, Invalid
+from server.services.errors import Invalid
 from server.store.query import Page, clamp_size
 
 router = APIRouter(prefix="/api/v1", tags=["passes"])
@@ -63,10 +63,8 @@ async def get_pass(pass_id: IdPath, env: EnvDep, actor: StaffDep) -> PassOut:
 
 
 @router.post("/passes", status_code=201)
-async def issue_pass(body: PassIssueIn, env: EnvDep, actor: StaffDep) -> PassIssued:
-    """Issue a pass for a resident (admins) or a staff member (admins)."""
-    if not actor.is_admin:
-        raise Forbidden("admins issue resident and staff passes; staff register visitors")
+async def issue_pass(body: PassIssueIn, env: EnvDep, actor: AdminDep) -> PassIssued:
+    """Issue a pass for a resident or a staff member (staff register visitors instead)."""
     if body.resident_id is not None:
         row = await passes.issue_resident(env, actor, body.resident_id, days=body.days)
     else:
@@ -76,10 +74,8 @@ async def issue_pass(body: PassIssueIn, env: EnvDep, actor: StaffDep) -> PassIss
 
 
 @router.post("/passes/bulk", status_code=201)
-async def issue_bulk(body: BulkIssueIn, env: EnvDep, actor: StaffDep) -> BulkIssued:
+async def issue_bulk(body: BulkIssueIn, env: EnvDep, actor: AdminDep) -> BulkIssued:
     """One pass per resident of the listed households, or of every household of a building."""
-    if not actor.is_admin:
-        raise Forbidden("admins issue resident passes")
     ids = list(body.household_ids)
     if body.building is not None:
         rows, _total = await _building_households(env, actor, body.building)
@@ -108,10 +104,8 @@ async def _building_households(
 
 
 @router.post("/passes/{pass_id}/renew", status_code=201)
-async def renew(pass_id: IdPath, env: EnvDep, actor: StaffDep) -> PassIssued:
+async def renew(pass_id: IdPath, env: EnvDep, actor: AdminDep) -> PassIssued:
     """A fresh pass for the same holder; the old one is revoked."""
-    if not actor.is_admin:
-        raise Forbidden("admins renew passes")
     return PassIssued.model_validate(await passes.renew(env, actor, pass_id))
 
 
