@@ -49,7 +49,7 @@ MATRIX: dict[tuple[str, str], tuple[Any, Any, Any]] = {
     ("POST", "/api/v1/passes"): (401, 403, OK),
     ("POST", "/api/v1/passes/bulk"): (401, 403, OK),
     ("POST", "/api/v1/passes/{pass_id}/renew"): (401, 403, OK),
-    ("POST", "/api/v1/passes/{pass_id}/revoke"): (401, 403, OK),  # staff: visitor passes only
+    ("POST", "/api/v1/passes/{pass_id}/revoke"): (401, 403, OK),  # staff: visitor passes only (here a resident pass)
     ("POST", "/api/v1/passes/revoke"): (401, 403, OK),
     ("GET", "/api/v1/passes/{pass_id}/qr.svg"): (401, OK, OK),
     ("GET", "/api/v1/passes/{pass_id}/qr.png"): (401, OK, OK),
