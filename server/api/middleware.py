@@ -56,10 +56,6 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-class BodyTooLarge(Exception):
-    """The streamed body passed the limit."""
-
-
 async def _refuse(send: Send) -> None:
     body = json.dumps({"detail": "request body too large"}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
@@ -83,24 +79,23 @@ class BodyLimit:
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
             await _refuse(send)
             return
-        seen = 0
-        started = False
+        state = {"seen": 0, "started": False, "refused": False}
 
         async def counting_receive() -> Message:
-            nonlocal seen
             message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
-                raise BodyTooLarge
+            state["seen"] += len(message.get("body", b""))
+            if state["seen"] > self.limit and not state["refused"]:
+                state["refused"] = True
+                if not state["started"]:
+                    await _refuse(send)
+                # The app sees the client go away and stops reading; its answer is dropped.
+                return {"type": "http.disconnect"}
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
+        async def guarded_send(message: Message) -> None:
+            if state["refused"]:
+                return
+            state["started"] = state["started"] or message["type"] == "http.response.start"
             await send(message)
 
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await _refuse(send)
+        await self.app(scope, counting_receive, guarded_send)

@@ -46,7 +46,7 @@ ZoneId = Annotated[int, Field(ge=1, le=MAX_ID)]
 RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
 Time = Annotated[int, Field(ge=0, le=MAX_TIME)]
 PageNo = Annotated[int, Query(ge=1, le=100_000)]
-PageSize = Annotated[int, Query(ge=-(2**31), le=2**31, description="clamped to 1-100")]
+PageSize = Annotated[int, Query(description="clamped to 1-100")]
 SearchText = Annotated[
     str | None, Query(max_length=64), AfterValidator(lambda v: v and _well_formed(v))
 ]
