@@ -45,7 +45,7 @@ async def clear_event_health(conn: AsyncConnection, *, before_ms: int) -> int:
             events.c.at_ms < before_ms,
             sa.or_(events.c.body_c.is_not(None), events.c.temperatures.is_not(None)),
         )
-        .values(body_c=None, temperatures=None)
+        .values(body_c=None, temperatures=sa.null())  # SQL NULL, not JSON null
     )
     return (await conn.execute(query)).rowcount
 
