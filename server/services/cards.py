@@ -3,8 +3,10 @@
 The QR is made at error-correction level Q exactly (``boost_error`` off, so the symbol size is
 predictable) and drawn into the PDF as vector rectangles, one per horizontal run of dark
 modules, with the standard 4-module quiet zone: it prints sharp at any resolution and decodes
-with ordinary readers (zbarimg in the tests). Chinese text uses reportlab's built-in CID font
-``STSong-Light``, which every PDF reader supplies, so no font file is embedded or installed.
+with ordinary readers (zbarimg in the tests). Chinese text is set in WenQuanYi Micro Hei
+(Debian ``fonts-wqy-microhei``), embedded as a subset, so every viewer and printer driver shows
+it; without that font the cards fall back to reportlab's built-in CID font ``STSong-Light``,
+which Acrobat-class readers supply but poppler-based printing shows as empty boxes.
 Cards are CR80 size (85.6 x 54 mm), ten to an A4 sheet with cut lines.
 """
 
@@ -12,21 +14,31 @@ from __future__ import annotations
 
 import functools
 import io
+import logging
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import segno
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-FONT = "STSong-Light"
+logger = logging.getLogger(__name__)
+
+CID_FONT = "STSong-Light"
+EMBEDDED_FONT = "WenQuanYiMicroHei"
+FONT_FILES = (
+    Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
+    Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"),
+)
 CARD_W, CARD_H = 85.6 * mm, 54 * mm
 COLUMNS, ROWS = 2, 5
 QUIET = 4
@@ -76,9 +88,15 @@ def qr_png(text: str, scale: int = 6) -> bytes:
 
 
 @functools.cache
-def _register_font() -> str:
-    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-    return FONT
+def font() -> str:
+    """Register and name the card font: an embedded CJK TrueType font if installed, else CID."""
+    for path in FONT_FILES:
+        if path.is_file():
+            pdfmetrics.registerFont(TTFont(EMBEDDED_FONT, str(path), subfontIndex=0))
+            return EMBEDDED_FONT
+    logger.warning("no CJK TrueType font found (%s); cards use the CID font %s", FONT_FILES[0], CID_FONT)
+    pdfmetrics.registerFont(UnicodeCIDFont(CID_FONT))
+    return CID_FONT
 
 
 def _runs(row: Iterable[int]) -> Iterator[tuple[int, int]]:
@@ -130,7 +148,7 @@ def _date(ts: int, offset_min: int) -> str:
 
 def _fit(canvas: Canvas, text: str, size: float, width: float) -> str:
     """Cut ``text`` so it fits ``width`` at ``size`` points."""
-    while text and canvas.stringWidth(text, FONT, size) > width:
+    while text and canvas.stringWidth(text, font(), size) > width:
         text = text[:-1]
     return text
 
@@ -155,7 +173,7 @@ def _draw_card(
     ]
     top = y + CARD_H - margin - 7
     for size, line in lines:
-        canvas.setFont(FONT, size)
+        canvas.setFont(font(), size)
         canvas.setFillColorRGB(0, 0, 0)
         canvas.drawString(left, top, _fit(canvas, line, size, width))
         top -= size + 3.2
@@ -165,7 +183,7 @@ def cards_pdf(
     cards: list[Card], *, utc_offset_min: int = 480, title: str = "gatepass cards"
 ) -> bytes:
     """A PDF of A4 sheets, ten CR80 cards each, in the given order."""
-    _register_font()
+    font()
     out = io.BytesIO()
     canvas = Canvas(out, pagesize=A4, pageCompression=1)
     canvas.setTitle(title)
@@ -182,7 +200,7 @@ def cards_pdf(
         x, y = left + col * CARD_W, bottom + (ROWS - 1 - row) * CARD_H
         _draw_card(canvas, card, matrix, x, y, utc_offset_min)
     if not cards:
-        canvas.setFont(_register_font(), 12)
+        canvas.setFont(font(), 12)
         canvas.drawString(left, page_h / 2, "没有可打印的通行证 No passes to print")
     canvas.showPage()
     canvas.save()
