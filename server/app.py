@@ -49,7 +49,7 @@ def api_routes() -> list[APIRoute]:
 def unguarded_routes() -> list[str]:
     """Routes that have neither a Policy nor a place on the public list."""
     return [
-        f"{sorted(r.methods)} {r.path}"
+        f"{sorted(r.methods or ())} {r.path}"
         for r in api_routes()
         if r.path not in PUBLIC_ROUTES and not _has_policy(r.dependant)
     ]

@@ -1,4 +1,4 @@
-"""``gatepass-server``: the server's command line (init, import, run, keys, retention, check-config).
+"""``gatepass-server``: init, import, run, keys, retention and check-config.
 
 Every subcommand takes ``--data DIR`` (or ``GATEPASS_DATA``): the directory holding the SQLite
 registry, the key files and nothing else. Heavy modules are imported inside the commands so

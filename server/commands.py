@@ -118,9 +118,8 @@ async def _keys(env: Env, args: argparse.Namespace) -> int:
         )
     for row in await pass_admin.list_keys(env, CLI_ACTOR):
         state = "retired" if row["retired_at"] else "active"
-        print(
-            f"{row['kid']} {row['use']:8} {state:8} sign {row['sign_from']}..{row['sign_until']} verify until {row['verify_until']}"
-        )
+        window = f"sign {row['sign_from']}..{row['sign_until']} verify until {row['verify_until']}"
+        print(f"{row['kid']} {row['use']:8} {state:8} {window}")
     return 0
 
 

@@ -34,7 +34,9 @@ def broker(tmp_path: Path, broker_accounts: dict[str, str]) -> Iterator[Mosquitt
 
 
 @pytest.fixture
-def mqtt_client(broker: Mosquitto, broker_accounts: dict[str, str]) -> Iterator[Callable[..., TestClient]]:
+def mqtt_client(
+    broker: Mosquitto, broker_accounts: dict[str, str]
+) -> Iterator[Callable[..., TestClient]]:
     """Factory for connected test clients; every client is closed at the end of the test."""
     made: list[TestClient] = []
 

@@ -33,7 +33,9 @@ RANDOM_EXEMPT = {("protocol/keys.py", "generate")}
 
 
 def _modules(package: str) -> list[Path]:
-    return sorted(p for p in (ROOT / package).rglob("*.py") if str(p.relative_to(ROOT)) not in EXEMPT)
+    return sorted(
+        p for p in (ROOT / package).rglob("*.py") if str(p.relative_to(ROOT)) not in EXEMPT
+    )
 
 
 def _imports(tree: ast.AST) -> set[str]:
@@ -69,7 +71,11 @@ def test_imports_stay_on_the_allow_list(package: str) -> None:
 def test_device_core_imports_no_other_device_module() -> None:
     for path in _modules("device/core"):
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("device"):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.module.startswith("device")
+            ):
                 assert node.module.startswith("device.core"), f"{path} imports {node.module}"
 
 

@@ -28,7 +28,9 @@ def test_refused_with_wrong_password(mqtt_client: Callable[..., TestClient]) -> 
     assert mqtt_client("east-in", "not-the-password").connect() == "Not authorized"
 
 
-def test_acl_lets_a_gate_publish_only_its_own_events(mqtt_client: Callable[..., TestClient]) -> None:
+def test_acl_lets_a_gate_publish_only_its_own_events(
+    mqtt_client: Callable[..., TestClient],
+) -> None:
     server = mqtt_client("server")
     server.connect()
     assert server.subscribe(topics.all_gates(SITE, TopicKind.EVENTS)) == [1]
@@ -37,6 +39,9 @@ def test_acl_lets_a_gate_publish_only_its_own_events(mqtt_client: Callable[..., 
     gate.publish(str(topics.gate_topic(SITE, "east-out", TopicKind.EVENTS)), b"forged")
     gate.publish(str(topics.gate_topic(SITE, "east-in", TopicKind.EVENTS)), b"own")
     got = server.get()
-    assert (got.topic, got.payload) == (str(topics.gate_topic(SITE, "east-in", TopicKind.EVENTS)), b"own")
+    assert (got.topic, got.payload) == (
+        str(topics.gate_topic(SITE, "east-in", TopicKind.EVENTS)),
+        b"own",
+    )
     with pytest.raises(queue.Empty):
         server.get(timeout=0.3)

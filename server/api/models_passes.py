@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from server.api.models import VisitorOut
 from server.api.types import Name, Public, Reason, RowId, Strict, ZoneId, text
@@ -89,7 +89,7 @@ class VisitorRegistered(Public):
     visitor: VisitorOut
     pass_: PassIssued = Field(alias="pass")
 
-    model_config = {"populate_by_name": True}
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
 
 class StaffIn(Strict):

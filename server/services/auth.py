@@ -124,8 +124,8 @@ async def login(
             )
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         values = {
-            "id_hash": hash_token(token), "staff_id": staff["id"], "generation": staff["generation"],
-            "csrf": csrf, "created_at": now, "last_seen": now,
+            "id_hash": hash_token(token), "staff_id": staff["id"],
+            "generation": staff["generation"], "csrf": csrf, "created_at": now, "last_seen": now,
         }  # fmt: skip
         await accounts.insert_session(conn, values=values)
         await audit.record(conn, anonymous, "auth.login", at=now, target=f"staff:{staff['id']}")

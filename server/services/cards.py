@@ -17,8 +17,8 @@ import io
 import logging
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -50,7 +50,7 @@ KIND_TITLE = {
     "staff": "工作人员 Staff",
 }
 INSTRUCTION = (
-    "进出请出示此码，配合测温",
+    "进出请出示此码，配合测温",  # noqa: RUF001 - Chinese punctuation on purpose
     "按提示输入登记手机后四位",
     "Show at the gate; keep it dry",
 )
@@ -94,7 +94,9 @@ def font() -> str:
         if path.is_file():
             pdfmetrics.registerFont(TTFont(EMBEDDED_FONT, str(path), subfontIndex=0))
             return EMBEDDED_FONT
-    logger.warning("no CJK TrueType font found (%s); cards use the CID font %s", FONT_FILES[0], CID_FONT)
+    logger.warning(
+        "no CJK TrueType font found (%s); cards use the CID font %s", FONT_FILES[0], CID_FONT
+    )
     pdfmetrics.registerFont(UnicodeCIDFont(CID_FONT))
     return CID_FONT
 
@@ -154,7 +156,7 @@ def _fit(canvas: Canvas, text: str, size: float, width: float) -> str:
 
 
 def _draw_card(
-    canvas: Canvas, card: Card, matrix: Matrix, x: float, y: float, offset_min: int
+    canvas: Canvas, card: Card, matrix: Matrix, *, x: float, y: float, offset_min: int
 ) -> None:
     canvas.setLineWidth(0.3)
     canvas.setStrokeColorRGB(0.6, 0.6, 0.6)
@@ -198,7 +200,7 @@ def cards_pdf(
         slot = i % per_page
         col, row = slot % COLUMNS, slot // COLUMNS
         x, y = left + col * CARD_W, bottom + (ROWS - 1 - row) * CARD_H
-        _draw_card(canvas, card, matrix, x, y, utc_offset_min)
+        _draw_card(canvas, card, matrix, x=x, y=y, offset_min=utc_offset_min)
     if not cards:
         canvas.setFont(font(), 12)
         canvas.drawString(left, page_h / 2, "没有可打印的通行证 No passes to print")

@@ -145,28 +145,40 @@ async def _resolve(
     return households, zones, errors
 
 
+Households = dict[tuple[str, str, str], dict[str, Any]]
+
+
 async def _write(
-    conn: AsyncConnection, persons: list[Person], households: dict[tuple[str, str, str], dict[str, Any]],
-    zones: dict[str, int], now: int, report: ImportReport, progress: Progress | None,
-) -> None:  # fmt: skip
+    conn: AsyncConnection,
+    persons: list[Person],
+    *,
+    households: Households,
+    zones: dict[str, int],
+    now: int,
+    report: ImportReport,
+    progress: Progress | None,
+) -> None:
     existing = await people.resident_keys(conn)
     new_rows: list[dict[str, Any]] = []
     for i, p in enumerate(persons, start=1):
         household = households.get(p.address)
         if household is None:
             assert p.zone is not None
-            values = {"zone_id": zones[p.zone], "building": p.address[0], "unit": p.address[1],
-                      "room": p.address[2], "label": household_label(*p.address),
-                      "created_at": now, "updated_at": now}  # fmt: skip
+            building, unit, room = p.address
+            values: dict[str, Any] = {
+                "zone_id": zones[p.zone], "building": building, "unit": unit, "room": room,
+                "label": household_label(*p.address), "created_at": now, "updated_at": now,
+            }  # fmt: skip
             values["id"] = await registry.insert_household(conn, values=values)
             households[p.address] = household = values
             report.households_created += 1
-        current = existing.get((household["id"], p.values["name"]))
+        key = (int(household["id"]), str(p.values["name"]))
+        current = existing.get(key)
         if current is None:
             new_rows.append(
                 {**p.values, "household_id": household["id"], "created_at": now, "updated_at": now}
             )
-            existing[(household["id"], p.values["name"])] = p.values
+            existing[key] = p.values
         elif any(current.get(k) != v for k, v in p.values.items()):
             await people.update_resident(
                 conn, resident_id=current["id"], values={**p.values, "updated_at": now}
@@ -199,7 +211,10 @@ async def import_residents(
         if report.errors and not skip_invalid:
             return report
         persons = [p for p in persons if p.row not in bad_rows]
-        await _write(conn, persons, households, zones, env.clock.now(), report, progress)
+        await _write(
+            conn, persons, households=households, zones=zones, now=env.clock.now(),
+            report=report, progress=progress,
+        )  # fmt: skip
         await audit.record(
             conn, actor, "import.residents", at=env.clock.now(), target=f"file:{path.name[:40]}",
             rows=report.rows, created=report.created, updated=report.updated,

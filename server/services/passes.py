@@ -83,8 +83,11 @@ async def sign_for(
         "issued_at": now, "not_before": now, "expires": expires,
     }  # fmt: skip
     row_id = await pass_store.insert_pass(conn, values=values)
-    await audit.record(conn, actor, "pass.issue", at=now, target=f"pass:{claims.ref}",
-                       kind=values["kind"], holder=f"{holder.column}:{holder.holder_id}")  # fmt: skip
+    holder_ref = f"{holder.column}:{holder.holder_id}"
+    target = f"pass:{claims.ref}"
+    await audit.record(
+        conn, actor, "pass.issue", at=now, target=target, kind=values["kind"], holder=holder_ref
+    )
     row = await pass_store.get_pass(conn, pass_row=row_id)
     assert row is not None
     return row

@@ -68,8 +68,9 @@ async def sheet(
         )
         if len(rows) > MAX_BULK_CARDS:
             raise Conflict(f"{len(rows)} cards: print at most {MAX_BULK_CARDS} at once")
+        target = f"building:{building}" if building else None
         await audit.record(
-            conn, actor, "pass.print", at=env.clock.now(), target=f"building:{building}" if building else None,
+            conn, actor, "pass.print", at=env.clock.now(), target=target,
             households=household_ids or [], cards=len(rows),
         )  # fmt: skip
     pdf = await asyncio.to_thread(

@@ -21,8 +21,8 @@ from protocol.revocation import (
 from server.services.context import Env
 from server.services.errors import Conflict
 from server.services.keys import signing_key
-from server.store import people, registry
 from server.store import passes as pass_store
+from server.store import people, registry
 
 OPEN_ENDED_HOLD_S = 14 * 86400  # a hold without an end date is published for two weeks at a time
 

@@ -61,9 +61,9 @@ class Table:
 def header_key(cell: str) -> str | None:
     """The field a header cell names: case, spaces, ``*`` and bracketed notes are ignored."""
     text = unicodedata.normalize("NFKC", cell).casefold()
-    for bracket in ("(", "（", "["):
+    for bracket in ("(", "（", "["):  # noqa: RUF001 - full-width bracket in headers
         text = text.split(bracket)[0]
-    text = "".join(ch for ch in text if not ch.isspace() and ch not in "*:：")
+    text = "".join(ch for ch in text if not ch.isspace() and ch not in "*:：")  # noqa: RUF001
     return _LOOKUP.get(text)
 
 

@@ -29,7 +29,8 @@ REVOCATION_SEQ = "revocation_seq"
 
 def _zone_of_pass() -> sa.ColumnElement[Any]:
     """A pass's zone for scoping: the first zone it names (JSON array element 0)."""
-    return passes.c.zones[0].as_integer()
+    element: sa.ColumnElement[Any] = passes.c.zones[0].as_integer()
+    return element
 
 
 async def insert_pass(conn: AsyncConnection, *, values: dict[str, Any]) -> int:

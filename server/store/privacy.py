@@ -1,4 +1,4 @@
-"""SQL for the data-subject rights and the retention job (PIPL art. 19, 45, 47; D-02, D-04, D-05)."""
+"""SQL for data-subject rights and the retention job (PIPL art. 19, 45, 47; D-02, D-04, D-05)."""
 
 from __future__ import annotations
 

@@ -64,6 +64,6 @@ async def fetch_page(
     return [dict(r._mapping) for r in rows], int(total or 0)
 
 
-def as_dicts(rows: Sequence[sa.Row[Any]]) -> list[dict[str, Any]]:
+def as_dicts(rows: Sequence[Any]) -> list[dict[str, Any]]:
     """Plain dicts of result rows."""
     return [dict(r._mapping) for r in rows]

@@ -77,7 +77,9 @@ def site(tmp_path: Path) -> Site:
     holder: dict[str, Any] = {}
 
     async def init(env: Env) -> Any:
-        return await initialise(env, site="gw01", name="Garden", zones=["east", "west"], admin="admin")
+        return await initialise(
+            env, site="gw01", name="Garden", zones=["east", "west"], admin="admin"
+        )
 
     s = Site(settings, clock, "", None)
     result = s.run(init)
@@ -97,7 +99,9 @@ class Api:
 
     def login(self, username: str, password: str) -> dict[str, Any]:
         self.client.cookies.clear()
-        response = self.client.post("/api/v1/auth/login", json={"username": username, "password": password})
+        response = self.client.post(
+            "/api/v1/auth/login", json={"username": username, "password": password}
+        )
         assert response.status_code == 200, response.text
         return response.json()  # type: ignore[no-any-return]
 
@@ -177,10 +181,25 @@ def api(site: Site) -> Iterator[Api]:
 def seed(api: Api) -> dict[str, int]:
     """One household per zone with one resident each; returns their ids."""
     api.use("admin")
-    h1 = api.post("/api/v1/households", json={"zone_id": 1, "building": "3", "unit": "2", "room": "201"}).json()
-    h2 = api.post("/api/v1/households", json={"zone_id": 2, "building": "9", "unit": "1", "room": "101"}).json()
-    r1 = api.post("/api/v1/residents", json={"household_id": h1["id"], "name": "张三", "phone": "13800138000", "role": "owner"}).json()
-    r2 = api.post("/api/v1/residents", json={"household_id": h2["id"], "name": "李四", "phone": "+86 139-0013-9000", "role": "tenant"}).json()
+    h1 = api.post(
+        "/api/v1/households", json={"zone_id": 1, "building": "3", "unit": "2", "room": "201"}
+    ).json()
+    h2 = api.post(
+        "/api/v1/households", json={"zone_id": 2, "building": "9", "unit": "1", "room": "101"}
+    ).json()
+    r1 = api.post(
+        "/api/v1/residents",
+        json={"household_id": h1["id"], "name": "张三", "phone": "13800138000", "role": "owner"},
+    ).json()
+    r2 = api.post(
+        "/api/v1/residents",
+        json={
+            "household_id": h2["id"],
+            "name": "李四",
+            "phone": "+86 139-0013-9000",
+            "role": "tenant",
+        },
+    ).json()
     return {"h1": h1["id"], "h2": h2["id"], "r1": r1["id"], "r2": r2["id"]}
 
 

@@ -21,13 +21,31 @@ def people(count: int, *, zone: str = "east") -> list[list[object]]:
         household, member = divmod(i, 4)
         building, rest = divmod(household, 200)
         unit, room = divmod(rest, 40)
-        name = SURNAMES[i % 20] + GIVEN[(i // 20) % len(GIVEN)] + GIVEN[(i // 500) % len(GIVEN)] + str(member)
+        name = (
+            SURNAMES[i % 20]
+            + GIVEN[(i // 20) % len(GIVEN)]
+            + GIVEN[(i // 500) % len(GIVEN)]
+            + str(member)
+        )
         phone = 13800000000 + i  # typed as a number, as Excel users do
-        rows.append([f"{building + 1}", f"{unit + 1}", f"{room + 101}", name, phone, ROLES[member], zone, ""])
+        rows.append(
+            [
+                f"{building + 1}",
+                f"{unit + 1}",
+                f"{room + 101}",
+                name,
+                phone,
+                ROLES[member],
+                zone,
+                "",
+            ]
+        )
     return rows
 
 
-def write_xlsx(path: Path, headers: list[str], rows: list[list[object]], *, title: str | None = None) -> Path:
+def write_xlsx(
+    path: Path, headers: list[str], rows: list[list[object]], *, title: str | None = None
+) -> Path:
     """An XLSX with an optional title row above the header (as offices do)."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet("居民")
@@ -40,7 +58,9 @@ def write_xlsx(path: Path, headers: list[str], rows: list[list[object]], *, titl
     return path
 
 
-def write_csv(path: Path, headers: list[str], rows: list[list[object]], *, encoding: str = "utf-8-sig") -> Path:
+def write_csv(
+    path: Path, headers: list[str], rows: list[list[object]], *, encoding: str = "utf-8-sig"
+) -> Path:
     """A CSV as Excel saves it (UTF-8 with BOM, or GB18030)."""
     with path.open("w", newline="", encoding=encoding) as out:
         writer = csv.writer(out)

@@ -24,7 +24,9 @@ pytestmark = pytest.mark.skipif(
 
 def _decode_pdf(pdf: bytes, tmp: Path) -> list[str]:
     (tmp / "cards.pdf").write_bytes(pdf)
-    subprocess.run(["pdftoppm", "-r", "200", "-png", str(tmp / "cards.pdf"), str(tmp / "page")], check=True)
+    subprocess.run(
+        ["pdftoppm", "-r", "200", "-png", str(tmp / "cards.pdf"), str(tmp / "page")], check=True
+    )
     texts: list[str] = []
     for page in sorted(tmp.glob("page*.png")):
         out = subprocess.run(["zbarimg", "-q", "--raw", "-Sdisable", "-Sqrcode.enable", str(page)],
@@ -36,23 +38,38 @@ def _decode_pdf(pdf: bytes, tmp: Path) -> list[str]:
 def _decode_image(data: bytes, suffix: str, tmp: Path) -> str:
     path = tmp / f"qr.{suffix}"
     path.write_bytes(data)
-    out = subprocess.run(["zbarimg", "-q", "--raw", str(path)], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        ["zbarimg", "-q", "--raw", str(path)], capture_output=True, text=True, check=True
+    )
     return out.stdout.strip()
 
 
 def test_bulk_pdf_cards_decode_to_verifiable_passes(api: Api, tmp_path: Path) -> None:
     ids = seed(api)
     for name in ("王小明", "O'Brien", "赵钱孙李周吴郑王冯陈褚卫"):
-        api.post("/api/v1/residents", json={"household_id": ids["h1"], "name": name, "phone": "13912345678", "role": "family"})
-    issued = api.post("/api/v1/passes/bulk", json={"household_ids": [ids["h1"], ids["h2"]]}).json()["issued"]
+        api.post(
+            "/api/v1/residents",
+            json={
+                "household_id": ids["h1"],
+                "name": name,
+                "phone": "13912345678",
+                "role": "family",
+            },
+        )
+    issued = api.post("/api/v1/passes/bulk", json={"household_ids": [ids["h1"], ids["h2"]]}).json()[
+        "issued"
+    ]
     assert len(issued) == 5
     r = api.get("/api/v1/cards.pdf", params={"household_id": [ids["h1"], ids["h2"]]})
-    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/pdf"
     assert r.headers["x-card-count"] == "5"
     decoded = _decode_pdf(r.content, tmp_path)
     assert sorted(decoded) == sorted(p["text"] for p in issued)
     trust = Trust.from_manifest(api.site.manifest)
-    assert {verify(t, trust, api.site.clock.now()).ref for t in decoded} == {p["ref"] for p in issued}
+    assert {verify(t, trust, api.site.clock.now()).ref for t in decoded} == {
+        p["ref"] for p in issued
+    }
 
 
 def test_single_card_and_qr_images(api: Api, tmp_path: Path) -> None:
@@ -64,7 +81,8 @@ def test_single_card_and_qr_images(api: Api, tmp_path: Path) -> None:
     assert png.headers["content-type"] == "image/png"
     assert _decode_image(png.content, "png", tmp_path) == p["text"]
     svg = api.get(f"/api/v1/passes/{p['id']}/qr.svg")
-    assert svg.headers["content-type"].startswith("image/svg+xml") and b"<svg" in svg.content
+    assert svg.headers["content-type"].startswith("image/svg+xml")
+    assert b"<svg" in svg.content
     assert qr(p["text"]).error == "Q"
     api.post(f"/api/v1/passes/{p['id']}/revoke", json={"reason": "lost"})
     assert api.get(f"/api/v1/passes/{p['id']}/qr.png").status_code == 409
@@ -76,4 +94,5 @@ def test_cards_pdf_needs_a_selection_and_respects_scope(api: Api) -> None:
     assert api.get("/api/v1/cards.pdf").status_code == 422
     api.use("east-desk")
     r = api.get("/api/v1/cards.pdf", params={"household_id": ids["h2"]})
-    assert r.status_code == 200 and r.headers["x-card-count"] == "0"
+    assert r.status_code == 200
+    assert r.headers["x-card-count"] == "0"

@@ -15,11 +15,13 @@ NAMES = [
     "Robert'); DROP TABLE residents;--",
     "50% off_sale\\",
     "<script>alert(1)</script>",
-    '<img src=x onerror=alert(1)>',
+    "<img src=x onerror=alert(1)>",
     '"><svg onload=alert(1)>',
     "javascript:alert(1)",
-    "=HYPERLINK(\"http://x\")",
-    "+1-2", "@SUM(A1)", "-cmd",
+    '=HYPERLINK("http://x")',
+    "+1-2",
+    "@SUM(A1)",
+    "-cmd",
     "abc\u202edcba",  # RTL override
     "zero\u200bwidth",
     "e\u0301cole",  # combining mark: NFC makes it é
@@ -36,30 +38,50 @@ def test_names_round_trip_verbatim(api: Api) -> None:
 
 
 def _round_trip(api: Api, ids: dict[str, int], name: str) -> None:
-    r = api.post("/api/v1/residents", json={"household_id": ids["h1"], "name": name, "role": "family", "note": name})
+    r = api.post(
+        "/api/v1/residents",
+        json={"household_id": ids["h1"], "name": name, "role": "family", "note": name},
+    )
     assert r.status_code == 201, r.text
     expected = "école" if name.startswith("e\u0301") else name
     got = api.get(f"/api/v1/residents/{r.json()['id']}").json()
-    assert got["name"] == expected and got["note"] == expected
+    assert got["name"] == expected
+    assert got["note"] == expected
     found = api.get("/api/v1/residents", params={"q": expected}).json()
     assert [x["name"] for x in found["items"]] == [expected]
 
 
 def test_like_wildcards_are_literal_in_search(api: Api) -> None:
     ids = seed(api)
-    api.post("/api/v1/residents", json={"household_id": ids["h1"], "name": "50% off", "role": "family"})
+    api.post(
+        "/api/v1/residents", json={"household_id": ids["h1"], "name": "50% off", "role": "family"}
+    )
     assert api.get("/api/v1/residents", params={"q": "%"}).json()["total"] == 1
     assert api.get("/api/v1/residents", params={"q": "_"}).json()["total"] == 0
 
 
-BAD_NAMES = ["x" * 10_000, "x" * 65, "nul\x00byte", "line\nbreak", "cr\rhere", "esc\x1b[31m", "   ", "", "\ud800"]
+BAD_NAMES = [
+    "x" * 10_000,
+    "x" * 65,
+    "nul\x00byte",
+    "line\nbreak",
+    "cr\rhere",
+    "esc\x1b[31m",
+    "   ",
+    "",
+    "\ud800",
+]
 
 
 def test_bad_names_are_refused(api: Api) -> None:
     ids = seed(api)
     for name in BAD_NAMES:
-        body = json.dumps({"household_id": ids["h1"], "name": name, "role": "family"})  # ASCII escapes
-        r = api.post("/api/v1/residents", content=body, headers={"content-type": "application/json"})
+        body = json.dumps(
+            {"household_id": ids["h1"], "name": name, "role": "family"}
+        )  # ASCII escapes
+        r = api.post(
+            "/api/v1/residents", content=body, headers={"content-type": "application/json"}
+        )
         assert r.status_code == 422, (name[:20], r.text)
         assert "x" * 100 not in r.text  # the value is not echoed back
     assert api.get("/api/v1/residents").json()["total"] == 2
@@ -76,15 +98,23 @@ BAD_PHONES = ["12345", "1380013800", "138001380001", "+86 123 4567 8901", "phone
 def test_phones_are_normalised_masked_or_refused(api: Api) -> None:
     ids = seed(api)
     for phone, stored in PHONES:
-        r = api.post("/api/v1/residents", json={"household_id": ids["h1"], "name": f"P{phone}", "phone": phone, "role": "family"})
+        r = api.post(
+            "/api/v1/residents",
+            json={"household_id": ids["h1"], "name": f"P{phone}", "phone": phone, "role": "family"},
+        )
         assert r.status_code == 201, r.text
         assert r.json()["phone_masked"] == stored
     for phone in BAD_PHONES:
-        r = api.post("/api/v1/residents", json={"household_id": ids["h1"], "name": "X", "phone": phone, "role": "family"})
+        r = api.post(
+            "/api/v1/residents",
+            json={"household_id": ids["h1"], "name": "X", "phone": phone, "role": "family"},
+        )
         assert r.status_code == 422, phone
 
 
-def test_no_unmasked_phone_in_any_response_or_log(api: Api, caplog: pytest.LogCaptureFixture) -> None:
+def test_no_unmasked_phone_in_any_response_or_log(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO)  # the production level (driver DEBUG logs show SQL parameters)
     ids = seed(api)
     p = api.post("/api/v1/passes", json={"resident_id": ids["r1"]}).json()
@@ -94,14 +124,25 @@ def test_no_unmasked_phone_in_any_response_or_log(api: Api, caplog: pytest.LogCa
         api.get("/api/v1/passes").text,
         api.get("/api/v1/audit").text,
         api.get(f"/api/v1/passes/{p['id']}").text,
-        api.post("/api/v1/residents", json={"household_id": ids["h1"], "name": "张三", "phone": "13800138000", "role": "owner"}).text,
+        api.post(
+            "/api/v1/residents",
+            json={
+                "household_id": ids["h1"],
+                "name": "张三",
+                "phone": "13800138000",
+                "role": "owner",
+            },
+        ).text,
     ]
     for text in [*bodies, caplog.text]:
         assert not MOBILE.search(text), text[:200]
-    revealed = api.post(f"/api/v1/residents/{ids['r1']}/reveal-phone", json={"reason": "follow-up call"}).json()
+    revealed = api.post(
+        f"/api/v1/residents/{ids['r1']}/reveal-phone", json={"reason": "follow-up call"}
+    ).json()
     assert revealed == {"phone": "+8613800138000"}
     audit = api.get("/api/v1/audit", params={"action": "resident.reveal_phone"}).json()
-    assert audit["total"] == 1 and audit["items"][0]["detail"] == {"reason": "follow-up call"}
+    assert audit["total"] == 1
+    assert audit["items"][0]["detail"] == {"reason": "follow-up call"}
 
 
 def test_mass_assignment_is_refused(api: Api) -> None:
@@ -112,7 +153,13 @@ def test_mass_assignment_is_refused(api: Api) -> None:
     r = api.patch(f"/api/v1/staff/{staff['east-desk']}", json={"password_hash": "x"})
     assert r.status_code == 422
     api.use("east-desk")
-    assert api.post("/api/v1/auth/password", json={"old_password": "a", "new_password": "b", "role": "admin"}).status_code == 422
+    assert (
+        api.post(
+            "/api/v1/auth/password",
+            json={"old_password": "a", "new_password": "b", "role": "admin"},
+        ).status_code
+        == 422
+    )
 
 
 def test_non_finite_numbers_are_refused(api: Api) -> None:
@@ -138,7 +185,8 @@ def test_query_parameters_are_clamped_or_refused(api: Api) -> None:
     for query in QUERIES:
         r = api.get("/api/v1/residents", params=query)
         if "size" in query:
-            assert r.status_code == 200 and 1 <= r.json()["size"] <= 100
+            assert r.status_code == 200
+            assert 1 <= r.json()["size"] <= 100
         else:
             assert r.status_code == 422, query
 
@@ -157,13 +205,16 @@ def test_body_limit_and_security_headers(api: Api) -> None:
     for response in (api.get("/healthz"), api.get("/api/v1/zones"), api.get("/api/v1/nowhere")):
         h = response.headers
         assert "frame-ancestors 'none'" in h["content-security-policy"]
-        assert h["x-content-type-options"] == "nosniff" and h["x-frame-options"] == "DENY"
-        assert h["referrer-policy"] == "no-referrer" and h["cache-control"] == "no-store"
+        assert h["x-content-type-options"] == "nosniff"
+        assert h["x-frame-options"] == "DENY"
+        assert h["referrer-policy"] == "no-referrer"
+        assert h["cache-control"] == "no-store"
 
 
 def test_errors_are_generic(api: Api) -> None:
     r = api.get("/api/v1/residents/abc")
-    assert r.status_code == 422 and "Traceback" not in r.text
+    assert r.status_code == 422
+    assert "Traceback" not in r.text
     assert api.get("/api/v1/nowhere").json() == {"detail": "Not Found"}
     assert api.get("/docs").status_code == 404  # no CDN-loaded Swagger page
     assert api.use(None).get("/openapi.json").status_code == 200

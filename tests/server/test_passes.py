@@ -36,7 +36,9 @@ def _latest_manifest(api: Api) -> object:
 def _revocations(api: Api) -> RevocationState:
     full, signed = api.site.run(signed_full)
     manifest = _latest_manifest(api)
-    revlist = {kid: k.public for kid, k in trusted_keys(manifest).items() if k.use == KeyUse.REVLIST}  # type: ignore[arg-type]
+    revlist = {
+        kid: k.public for kid, k in trusted_keys(manifest).items() if k.use == KeyUse.REVLIST
+    }  # type: ignore[arg-type]
     assert open_full(signed, revlist, site="gw01") == full
     return apply_full(None, full)
 
@@ -48,43 +50,90 @@ def _phone_keys(api: Api) -> dict[int, bytes]:
 def test_resident_pass_claims_and_phone_tag(api: Api) -> None:
     ids = seed(api)
     issued = api.post("/api/v1/passes", json={"resident_id": ids["r2"], "days": 30}).json()
-    claims = verify(issued["text"], Trust.from_manifest(_latest_manifest(api)), api.site.clock.now())  # type: ignore[arg-type]
-    assert (claims.site, claims.kind.name, claims.zones, claims.household) == ("gw01", "RESIDENT", (2,), ids["h2"])
+    claims = verify(
+        issued["text"], Trust.from_manifest(_latest_manifest(api)), api.site.clock.now()
+    )  # type: ignore[arg-type]
+    assert (claims.site, claims.kind.name, claims.zones, claims.household) == (
+        "gw01",
+        "RESIDENT",
+        (2,),
+        ids["h2"],
+    )
     assert claims.expires - claims.issued_at == 30 * DAY
     assert claims.phone_key_version == 1
     assert digits_match(claims, _phone_keys(api), "9000")  # +86 139-0013-9000
     assert not digits_match(claims, _phone_keys(api), "8000")
-    assert issued["ref"] == claims.ref and "text" in issued
+    assert issued["ref"] == claims.ref
+    assert "text" in issued
 
 
 def test_visitor_pass_has_host_uses_and_hours(api: Api) -> None:
     ids = seed(api)
     api.use("east-desk")
-    r = api.post("/api/v1/visitors", json={"host_household_id": ids["h1"], "name": "O'Brien", "phone": "13700137000", "purpose": "delivery", "hours": 3, "uses": 2})
+    r = api.post(
+        "/api/v1/visitors",
+        json={
+            "host_household_id": ids["h1"],
+            "name": "O'Brien",
+            "phone": "13700137000",
+            "purpose": "delivery",
+            "hours": 3,
+            "uses": 2,
+        },
+    )
     assert r.status_code == 201, r.text
     body = r.json()
-    claims = verify(body["pass"]["text"], Trust.from_manifest(_latest_manifest(api)), api.site.clock.now())  # type: ignore[arg-type]
-    assert (claims.kind.name, claims.host, claims.uses, claims.household) == ("VISITOR", ids["h1"], 2, None)
+    claims = verify(
+        body["pass"]["text"], Trust.from_manifest(_latest_manifest(api)), api.site.clock.now()
+    )  # type: ignore[arg-type]
+    assert (claims.kind.name, claims.host, claims.uses, claims.household) == (
+        "VISITOR",
+        ids["h1"],
+        2,
+        None,
+    )
     assert claims.expires - claims.not_before == 3 * 3600
     assert body["visitor"]["phone_masked"] == "137****7000"
-    assert api.post("/api/v1/visitors", json={"host_household_id": ids["h1"], "name": "x", "phone": "13700137000", "purpose": "p", "hours": 25}).status_code == 422
+    assert (
+        api.post(
+            "/api/v1/visitors",
+            json={
+                "host_household_id": ids["h1"],
+                "name": "x",
+                "phone": "13700137000",
+                "purpose": "p",
+                "hours": 25,
+            },
+        ).status_code
+        == 422
+    )
 
 
 def test_staff_pass_covers_their_zones(api: Api) -> None:
     staff = {s["username"]: s["id"] for s in api.get("/api/v1/staff").json()}
     issued = api.post("/api/v1/passes", json={"staff_id": staff["west-desk"]}).json()
-    claims = verify(issued["text"], Trust.from_manifest(_latest_manifest(api)), api.site.clock.now())  # type: ignore[arg-type]
-    assert claims.kind.name == "STAFF" and claims.zones == (2,) and claims.phone_tag is None
+    claims = verify(
+        issued["text"], Trust.from_manifest(_latest_manifest(api)), api.site.clock.now()
+    )  # type: ignore[arg-type]
+    assert claims.kind.name == "STAFF"
+    assert claims.zones == (2,)
+    assert claims.phone_tag is None
 
 
 def test_revoked_and_cut_off_passes_fail_verification(api: Api) -> None:
     ids = seed(api)
     a = api.post("/api/v1/passes", json={"resident_id": ids["r1"]}).json()
     b = api.post("/api/v1/passes", json={"resident_id": ids["r2"]}).json()
-    assert api.post(f"/api/v1/passes/{a['id']}/revoke", json={"reason": "lost"}).json() == {"count": 1}
-    assert api.post(f"/api/v1/passes/{a['id']}/revoke", json={"reason": "again"}).json() == {"count": 0}
+    assert api.post(f"/api/v1/passes/{a['id']}/revoke", json={"reason": "lost"}).json() == {
+        "count": 1
+    }
+    assert api.post(f"/api/v1/passes/{a['id']}/revoke", json={"reason": "again"}).json() == {
+        "count": 0
+    }
     api.site.clock.advance(1)
-    assert api.post(f"/api/v1/households/{ids['h2']}/cutoff", json={"reason": "moved out"}).json() == {"count": 1}
+    assert api.post(
+        f"/api/v1/households/{ids['h2']}/cutoff", json={"reason": "moved out"}
+    ).json() == {"count": 1}
     state = _revocations(api)
     trust = Trust.from_manifest(_latest_manifest(api), state)  # type: ignore[arg-type]
     with pytest.raises(PassRevoked):
@@ -101,7 +150,9 @@ def test_renew_revokes_the_old_pass(api: Api) -> None:
     old = api.post("/api/v1/passes", json={"resident_id": ids["r1"]}).json()
     new = api.post(f"/api/v1/passes/{old['id']}/renew").json()
     assert new["ref"] != old["ref"]
-    assert api.get(f"/api/v1/passes/{old['id']}").json()["revoke_reason"] == f"renewed as {new['ref']}"
+    assert (
+        api.get(f"/api/v1/passes/{old['id']}").json()["revoke_reason"] == f"renewed as {new['ref']}"
+    )
     assert _revocations(api).refs == {bytes.fromhex(old["ref"])}
 
 
@@ -110,9 +161,16 @@ def test_home_observation_becomes_a_hold(api: Api) -> None:
     p = api.post("/api/v1/passes", json={"resident_id": ids["r1"]}).json()
     now = api.site.clock.now()
     api.use("east-desk")
-    r = api.put(f"/api/v1/residents/{ids['r1']}/observation", json={"status": "home_observation", "start": now, "end": now + 14 * DAY})
-    assert r.status_code == 200 and r.json()["status"] == "home_observation"
-    assert api.put(f"/api/v1/households/{ids['h1']}/hold", json={"until": now + 7 * DAY}).status_code == 200
+    r = api.put(
+        f"/api/v1/residents/{ids['r1']}/observation",
+        json={"status": "home_observation", "start": now, "end": now + 14 * DAY},
+    )
+    assert r.status_code == 200
+    assert r.json()["status"] == "home_observation"
+    assert (
+        api.put(f"/api/v1/households/{ids['h1']}/hold", json={"until": now + 7 * DAY}).status_code
+        == 200
+    )
     state = _revocations(api)
     claims = verify(p["text"], Trust.from_manifest(_latest_manifest(api), state), now)  # type: ignore[arg-type]
     assert hold_until(state, claims, now) == now + 14 * DAY
@@ -121,7 +179,9 @@ def test_home_observation_becomes_a_hold(api: Api) -> None:
     api.put(f"/api/v1/residents/{ids['r1']}/observation", json={"status": "normal"})
     api.put(f"/api/v1/households/{ids['h1']}/hold", json={"until": None})
     cleared = _revocations(api)
-    assert cleared.seq > seq and not cleared.pass_holds and not cleared.household_holds
+    assert cleared.seq > seq
+    assert not cleared.pass_holds
+    assert not cleared.household_holds
 
 
 def test_key_rotation_announces_before_use_and_keeps_old_passes_valid(api: Api) -> None:
@@ -155,7 +215,9 @@ def test_retired_key_kills_its_passes(api: Api) -> None:
     assert r == {"kid": p["kid"], "passes_killed": 1}
     with pytest.raises(UnknownKey):
         verify(p["text"], Trust.from_manifest(_latest_manifest(api)), api.site.clock.now())  # type: ignore[arg-type]
-    assert api.post("/api/v1/passes", json={"resident_id": ids["r1"]}).status_code == 409  # no pass key left
+    assert (
+        api.post("/api/v1/passes", json={"resident_id": ids["r1"]}).status_code == 409
+    )  # no pass key left
     assert api.post(f"/api/v1/keys/{p['kid']}/retire").status_code == 409
 
 
@@ -163,6 +225,20 @@ def test_staff_may_revoke_only_visitor_passes(api: Api) -> None:
     ids = seed(api)
     resident_pass = api.post("/api/v1/passes", json={"resident_id": ids["r1"]}).json()
     api.use("east-desk")
-    visitor = api.post("/api/v1/visitors", json={"host_household_id": ids["h1"], "name": "V", "phone": "13700137000", "purpose": "p", "hours": 1}).json()
-    assert api.post(f"/api/v1/passes/{resident_pass['id']}/revoke", json={"reason": "x"}).status_code == 403
-    assert api.post(f"/api/v1/passes/{visitor['pass']['id']}/revoke", json={"reason": "left"}).json() == {"count": 1}
+    visitor = api.post(
+        "/api/v1/visitors",
+        json={
+            "host_household_id": ids["h1"],
+            "name": "V",
+            "phone": "13700137000",
+            "purpose": "p",
+            "hours": 1,
+        },
+    ).json()
+    assert (
+        api.post(f"/api/v1/passes/{resident_pass['id']}/revoke", json={"reason": "x"}).status_code
+        == 403
+    )
+    assert api.post(
+        f"/api/v1/passes/{visitor['pass']['id']}/revoke", json={"reason": "left"}
+    ).json() == {"count": 1}

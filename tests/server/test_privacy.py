@@ -47,11 +47,14 @@ def test_export_contains_all_of_a_and_nothing_of_b(api: Api) -> None:
     _db_exec(api, _event("00000000-0000-4000-8000-000000000001", pa["ref"], now, 36.5),
              _event("00000000-0000-4000-8000-000000000002", pb["ref"], now, 36.6))  # fmt: skip
     export = api.get(f"/api/v1/residents/{ids['r1']}/export").json()
-    assert export["resident"]["name"] == "张三" and export["resident"]["phone"] == "+8613800138000"
+    assert export["resident"]["name"] == "张三"
+    assert export["resident"]["phone"] == "+8613800138000"
     assert [p["ref"] for p in export["passes"]] == [pa["ref"]]
     assert [e["pass_ref"] for e in export["events"]] == [pa["ref"]]
     text = str(export)
-    assert "李四" not in text and pb["ref"] not in text and "9000" not in text
+    assert "李四" not in text
+    assert pb["ref"] not in text
+    assert "9000" not in text
     assert api.get("/api/v1/audit", params={"action": "resident.export"}).json()["total"] == 1
 
 
@@ -59,17 +62,24 @@ def test_erasure_removes_the_person_and_revokes_their_passes(api: Api) -> None:
     ids = seed(api)
     p = api.post("/api/v1/passes", json={"resident_id": ids["r1"]}).json()
     receipt = api.delete(f"/api/v1/residents/{ids['r1']}").json()
-    assert receipt["passes_revoked"] == 1 and len(receipt["subject"]) == 16
+    assert receipt["passes_revoked"] == 1
+    assert len(receipt["subject"]) == 16
     assert api.get(f"/api/v1/residents/{ids['r1']}").status_code == 404
     assert api.get("/api/v1/residents", params={"q": "张三"}).json()["total"] == 0
     kept = api.get(f"/api/v1/passes/{p['id']}").json()
-    assert kept["resident_id"] is None and kept["revoke_reason"] == "personal data erased"
+    assert kept["resident_id"] is None
+    assert kept["revoke_reason"] == "personal data erased"
     assert api.get(f"/api/v1/passes/{p['id']}/card.pdf").status_code == 409  # the pass text is gone
     full, _signed = api.site.run(signed_full)
     with pytest.raises(PassRevoked):
-        verify(p["text"], Trust.from_manifest(api.site.manifest, apply_full(None, full)), api.site.clock.now())
+        verify(
+            p["text"],
+            Trust.from_manifest(api.site.manifest, apply_full(None, full)),
+            api.site.clock.now(),
+        )
     audit = api.get("/api/v1/audit", params={"action": "resident.erase"}).json()["items"][0]
-    assert audit["target"] == f"subject:{receipt['subject']}" and "张三" not in str(audit)
+    assert audit["target"] == f"subject:{receipt['subject']}"
+    assert "张三" not in str(audit)
 
 
 def test_retention_clears_old_health_data_and_visitors(api: Api) -> None:
@@ -77,18 +87,44 @@ def test_retention_clears_old_health_data_and_visitors(api: Api) -> None:
     s = api.site.settings
     now = api.site.clock.now()
     api.use("east-desk")
-    visitor = api.post("/api/v1/visitors", json={"host_household_id": ids["h1"], "name": "V", "phone": "13700137000", "purpose": "p", "hours": 1}).json()
-    api.put(f"/api/v1/residents/{ids['r1']}/observation", json={"status": "home_observation", "start": now, "end": now + DAY})
-    old_ms, new_s = now - (s.retention_health_days + 1) * DAY, now + (s.retention_visitor_days + 2) * DAY
+    visitor = api.post(
+        "/api/v1/visitors",
+        json={
+            "host_household_id": ids["h1"],
+            "name": "V",
+            "phone": "13700137000",
+            "purpose": "p",
+            "hours": 1,
+        },
+    ).json()
+    api.put(
+        f"/api/v1/residents/{ids['r1']}/observation",
+        json={"status": "home_observation", "start": now, "end": now + DAY},
+    )
+    old_ms, new_s = (
+        now - (s.retention_health_days + 1) * DAY,
+        now + (s.retention_visitor_days + 2) * DAY,
+    )
     _db_exec(api, _event("00000000-0000-4000-8000-000000000003", "0011223344556677", old_ms, 38.2))
     api.site.clock.t = new_s
     api.remember("admin", "admin", "correct horse battery staple")
-    _db_exec(api, _event("00000000-0000-4000-8000-000000000004", "0011223344556677", new_s - 60, 36.4))
+    _db_exec(
+        api, _event("00000000-0000-4000-8000-000000000004", "0011223344556677", new_s - 60, 36.4)
+    )
     report = api.post("/api/v1/retention/run").json()
-    assert report == {"temperatures_cleared": 1, "observations_cleared": 1, "visitors_deleted": 1, "events_deleted": 0}
+    assert report == {
+        "temperatures_cleared": 1,
+        "observations_cleared": 1,
+        "visitors_deleted": 1,
+        "events_deleted": 0,
+    }
     assert api.get(f"/api/v1/visitors/{visitor['visitor']['id']}").status_code == 404
     resident = api.get(f"/api/v1/residents/{ids['r1']}").json()
-    assert (resident["status"], resident["observation_start"], resident["observation_end"]) == ("normal", None, None)
+    assert (resident["status"], resident["observation_start"], resident["observation_end"]) == (
+        "normal",
+        None,
+        None,
+    )
     assert api.post("/api/v1/retention/run").json()["temperatures_cleared"] == 0  # idempotent
     assert api.get("/api/v1/audit", params={"action": "retention.run"}).json()["total"] == 2
 
@@ -103,7 +139,10 @@ def test_audit_log_is_append_only_in_the_database(api: Api) -> None:
 
 def test_audit_entries_for_logins_failures_issue_and_revoke(api: Api) -> None:
     ids = seed(api)
-    api.client.post("/api/v1/auth/login", json={"username": "admin", "password": "not the password\r\nfake line"})
+    api.client.post(
+        "/api/v1/auth/login",
+        json={"username": "admin", "password": "not the password\r\nfake line"},
+    )
     api.use("admin")
     p = api.post("/api/v1/passes", json={"resident_id": ids["r1"]}).json()
     api.post(f"/api/v1/passes/{p['id']}/revoke", json={"reason": "lost\nsecond line"})
@@ -111,4 +150,6 @@ def test_audit_entries_for_logins_failures_issue_and_revoke(api: Api) -> None:
     for action in ("auth.login", "auth.login_failed", "pass.issue", "pass.revoke"):
         assert action in actions
     revoke = api.get("/api/v1/audit", params={"action": "pass.revoke"}).json()["items"][0]
-    assert revoke["detail"]["reason"] == "lost\nsecond line"  # stored as data, one row, not a log line
+    assert (
+        revoke["detail"]["reason"] == "lost\nsecond line"
+    )  # stored as data, one row, not a log line

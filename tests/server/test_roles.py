@@ -19,7 +19,11 @@ OK = "ok"
 # (method, path): (anonymous, staff, admin)
 MATRIX: dict[tuple[str, str], tuple[Any, Any, Any]] = {
     ("GET", "/healthz"): (OK, OK, OK),
-    ("POST", "/api/v1/auth/login"): (401, 401, 401),  # public: reached, and the credentials are wrong
+    ("POST", "/api/v1/auth/login"): (
+        401,
+        401,
+        401,
+    ),  # public: reached, and the credentials are wrong
     ("GET", "/api/v1/auth/session"): (401, OK, OK),
     ("POST", "/api/v1/auth/password"): (401, OK, OK),
     ("GET", "/api/v1/zones"): (401, OK, OK),
@@ -49,7 +53,11 @@ MATRIX: dict[tuple[str, str], tuple[Any, Any, Any]] = {
     ("POST", "/api/v1/passes"): (401, 403, OK),
     ("POST", "/api/v1/passes/bulk"): (401, 403, OK),
     ("POST", "/api/v1/passes/{pass_id}/renew"): (401, 403, OK),
-    ("POST", "/api/v1/passes/{pass_id}/revoke"): (401, 403, OK),  # staff: visitor passes only (here a resident pass)
+    ("POST", "/api/v1/passes/{pass_id}/revoke"): (
+        401,
+        403,
+        OK,
+    ),  # staff: visitor passes only (here a resident pass)
     ("POST", "/api/v1/passes/revoke"): (401, 403, OK),
     ("GET", "/api/v1/passes/{pass_id}/qr.svg"): (401, OK, OK),
     ("GET", "/api/v1/passes/{pass_id}/qr.png"): (401, OK, OK),
@@ -75,7 +83,10 @@ MATRIX: dict[tuple[str, str], tuple[Any, Any, Any]] = {
 }
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/auth/login"): {"username": "x", "password": "y"},
-    ("POST", "/api/v1/auth/password"): {"old_password": "wrong one", "new_password": "another long one"},
+    ("POST", "/api/v1/auth/password"): {
+        "old_password": "wrong one",
+        "new_password": "another long one",
+    },
     ("POST", "/api/v1/zones"): {"id": 9, "name": "nine"},
     ("PATCH", "/api/v1/zones/{zone_id}"): {"name": "east"},
     ("POST", "/api/v1/gates"): {"id": "g9", "zone_id": 1, "name": "g", "direction": "in"},
@@ -88,7 +99,13 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/api/v1/residents/{resident_id}"): {"note": "n"},
     ("POST", "/api/v1/residents/{resident_id}/reveal-phone"): {"reason": "call"},
     ("PUT", "/api/v1/residents/{resident_id}/observation"): {"status": "normal"},
-    ("POST", "/api/v1/visitors"): {"host_household_id": 1, "name": "V", "phone": "13700137000", "purpose": "visit", "hours": 2},
+    ("POST", "/api/v1/visitors"): {
+        "host_household_id": 1,
+        "name": "V",
+        "phone": "13700137000",
+        "purpose": "visit",
+        "hours": 2,
+    },
     ("POST", "/api/v1/passes"): {"resident_id": 1},
     ("POST", "/api/v1/passes/bulk"): {"household_ids": [1]},
     ("POST", "/api/v1/passes/{pass_id}/revoke"): {"reason": "lost"},
@@ -118,8 +135,16 @@ def test_route_by_role(api: Api) -> None:
     v = api.post("/api/v1/visitors", json=BODIES[("POST", "/api/v1/visitors")]).json()
     staff = {s["username"]: s["id"] for s in api.get("/api/v1/staff").json()}
     kid = next(k["kid"] for k in api.get("/api/v1/keys").json() if k["use"] == "control")
-    ids.update(zone_id=2, gate_id="east-in", household_id=seeded["h1"], resident_id=seeded["r1"],
-               pass_id=p["id"], visitor_id=v["visitor"]["id"], staff_id=staff["west-desk"], kid=kid)
+    ids.update(
+        zone_id=2,
+        gate_id="east-in",
+        household_id=seeded["h1"],
+        resident_id=seeded["r1"],
+        pass_id=p["id"],
+        visitor_id=v["visitor"]["id"],
+        staff_id=staff["west-desk"],
+        kid=kid,
+    )
     failures = []
     for (method, path), expected in MATRIX.items():
         for role, want in zip((None, "east-desk", "admin"), expected, strict=True):
@@ -128,7 +153,9 @@ def test_route_by_role(api: Api) -> None:
             if path == "/api/v1/cards.pdf":
                 url += f"?household_id={seeded['h1']}"
             r = api.client.request(method, url, json=BODIES.get((method, path)), headers=api.csrf)
-            if want == OK and r.status_code in (401, 403) or want != OK and r.status_code != want:
+            if (want == OK and r.status_code in (401, 403)) or (
+                want != OK and r.status_code != want
+            ):
                 failures.append(f"{role} {method} {path}: {r.status_code} {r.text[:80]}")
             assert r.status_code < 500, f"{role} {method} {path}: {r.text}"
             if method == "POST" and path == "/api/v1/auth/logout" and role is not None:
@@ -147,9 +174,20 @@ def test_staff_see_only_their_zone(api: Api, role: str) -> None:
     assert api.get(f"/api/v1/residents/{ids[rid_other]}").status_code == 404
     listed = api.get("/api/v1/residents").json()
     assert [r["id"] for r in listed["items"]] == [ids[rid_mine]]
-    r = api.post("/api/v1/visitors", json={"host_household_id": ids[other], "name": "V", "phone": "13700137000", "purpose": "p", "hours": 1})
+    r = api.post(
+        "/api/v1/visitors",
+        json={
+            "host_household_id": ids[other],
+            "name": "V",
+            "phone": "13700137000",
+            "purpose": "p",
+            "hours": 1,
+        },
+    )
     assert r.status_code == 404
-    r = api.put(f"/api/v1/residents/{ids[rid_other]}/observation", json={"status": "home_observation"})
+    r = api.put(
+        f"/api/v1/residents/{ids[rid_other]}/observation", json={"status": "home_observation"}
+    )
     assert r.status_code == 404
 
 
@@ -164,5 +202,7 @@ def test_an_app_with_an_unguarded_route_is_refused(site: Any) -> None:
         with pytest.raises(RuntimeError, match="without an access policy"):
             create_app(site.settings)
     finally:
-        ROUTERS[0].routes[:] = [r for r in ROUTERS[0].routes if getattr(r, "path", "") != "/api/v1/leak"]
+        ROUTERS[0].routes[:] = [
+            r for r in ROUTERS[0].routes if getattr(r, "path", "") != "/api/v1/leak"
+        ]
     assert unguarded_routes() == []

@@ -36,7 +36,9 @@ def write_password_file(path: Path, accounts: dict[str, str]) -> None:
         )
 
 
-def acl_text(user_rules: dict[str, Iterable[tuple[str, str]]], patterns: Iterable[tuple[str, str]]) -> str:
+def acl_text(
+    user_rules: dict[str, Iterable[tuple[str, str]]], patterns: Iterable[tuple[str, str]]
+) -> str:
     """An ACL file: ``user`` blocks with ``topic`` lines, then ``pattern`` lines for everyone."""
     lines: list[str] = []
     for access, topic in patterns:
@@ -84,7 +86,9 @@ class Mosquitto:
             "connection_messages true",
         ]
         if os.geteuid() == 0:
-            lines.append("user root")  # keep files readable; a root broker would drop to 'mosquitto'
+            lines.append(
+                "user root"
+            )  # keep files readable; a root broker would drop to 'mosquitto'
         conf = self.workdir / "mosquitto.conf"
         conf.write_text("\n".join(lines) + "\n" + self.extra_conf)
         return conf

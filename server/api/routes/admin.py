@@ -91,6 +91,7 @@ async def revocations(env: EnvDep, actor: AdminDep) -> RevocationOut:
 
 @router.get("/audit")
 async def audit_log(
+    *,
     env: EnvDep,
     actor: AdminDep,
     action: SearchText = None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
@@ -25,11 +25,12 @@ from server.store.query import Page, clamp_size
 
 router = APIRouter(prefix="/api/v1", tags=["passes"])
 OptionalId = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
-_PDF = {"content": {"application/pdf": {}}}
+_PDF: dict[str, Any] = {"content": {"application/pdf": {}}}
 
 
 @router.get("/passes")
 async def search_passes(
+    *,
     env: EnvDep,
     actor: StaffDep,
     resident_id: OptionalId = None,

@@ -18,7 +18,7 @@ from server.api.models import (
     VisitorIn,
     VisitorOut,
 )
-from server.api.models_passes import ErasureOut, PassIssued, VisitorRegistered
+from server.api.models_passes import ErasureOut, VisitorRegistered
 from server.api.types import IdPath, PageNo, PageSize, SearchText
 from server.services import privacy, residents, visitors
 from server.store.query import Page, clamp_size
@@ -29,6 +29,7 @@ OptionalId = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
 
 @router.get("/residents")
 async def search_residents(
+    *,
     env: EnvDep,
     actor: StaffDep,
     q: SearchText = None,
@@ -105,6 +106,7 @@ async def set_observation(
 
 @router.get("/visitors")
 async def search_visitors(
+    *,
     env: EnvDep,
     actor: StaffDep,
     q: SearchText = None,
@@ -133,6 +135,4 @@ async def get_visitor(visitor_id: IdPath, env: EnvDep, actor: StaffDep) -> Visit
 async def register_visitor(body: VisitorIn, env: EnvDep, actor: StaffDep) -> VisitorRegistered:
     """Register a visitor and issue their pass (valid ``hours``, ``uses`` entries)."""
     visitor, issued = await visitors.register(env, actor, **body.model_dump())
-    return VisitorRegistered(
-        visitor=VisitorOut.model_validate(visitor), pass_=PassIssued.model_validate(issued)
-    )
+    return VisitorRegistered.model_validate({"visitor": visitor, "pass": issued})

@@ -88,6 +88,7 @@ async def delete_gate(gate_id: GateIdPath, env: EnvDep, actor: AdminDep) -> None
 
 @router.get("/households")
 async def search_households(
+    *,
     env: EnvDep,
     actor: StaffDep,
     q: SearchText = None,

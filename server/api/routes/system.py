@@ -1,4 +1,4 @@
-"""Health and authentication routes: /healthz (public), login (public), session, logout, password."""
+"""Health and authentication: /healthz and login (public), session, logout, password change."""
 
 from __future__ import annotations
 
