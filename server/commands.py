@@ -47,8 +47,8 @@ def serve(settings: ServerSettings) -> int:
 class ProgressBar:
     """A one-line progress bar on stderr (redrawn at most ten times a second)."""
 
-    def __init__(self, out: TextIO = sys.stderr) -> None:
-        self.out = out
+    def __init__(self, out: TextIO | None = None) -> None:
+        self.out = out or sys.stderr
         self.last = 0.0
 
     def __call__(self, stage: str, done: int, total: int) -> None:

@@ -16,7 +16,11 @@ from hypothesis import strategies as st
 from tests.server.conftest import Api, seed
 
 EXAMPLES = 6
-SKIP = {("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/auth/password"), ("POST", "/api/v1/auth/login")}
+SKIP = {
+    ("POST", "/api/v1/auth/logout"),
+    ("POST", "/api/v1/auth/password"),
+    ("POST", "/api/v1/auth/login"),
+}
 
 
 @pytest.mark.slow
@@ -25,9 +29,7 @@ def test_no_server_errors_for_any_role(api: Api, role: str | None) -> None:
     seed(api)
     schema = schemathesis.openapi.from_dict(api.client.get("/openapi.json").json())
     operations = [r.ok() for r in schema.get_all_operations()]
-    strategies = [
-        op.as_strategy() for op in operations if (op.method.upper(), op.path) not in SKIP
-    ]
+    strategies = [op.as_strategy() for op in operations if (op.method.upper(), op.path) not in SKIP]
     api.use(role)
     failures: list[str] = []
     statuses: list[int] = []
@@ -46,7 +48,9 @@ def test_no_server_errors_for_any_role(api: Api, role: str | None) -> None:
         response = api.client.request(**kwargs)
         statuses.append(response.status_code)
         if response.status_code >= 500:
-            failures.append(f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:200]}")
+            failures.append(
+                f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:200]}"
+            )
 
     run()
     assert not failures, "\n".join(failures[:10])
