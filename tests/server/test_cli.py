@@ -35,7 +35,8 @@ def test_init_creates_a_site_and_refuses_to_overwrite(
         == 0
     )
     out = capsys.readouterr().out
-    assert "one-time password" in out and "manifest seq 1" in out
+    assert "one-time password" in out
+    assert "manifest seq 1" in out
     keys = sorted(p.name.split("-")[0] for p in (data / "keys").iterdir())
     assert keys == ["control", "pass", "phone", "revlist", "root"]
     for path in (data / "keys").iterdir():
@@ -58,14 +59,15 @@ def test_import_keys_and_retention_commands(
     register = write_xlsx(tmp_path / "r.xlsx", HEADERS_ZH, rows)
     assert main(["import", "residents", str(register)]) == 1
     out = capsys.readouterr()
-    assert (
-        "row 5: phone:" in out.out and "nothing was written" in out.out and "validate [" in out.err
-    )
+    assert "row 5: phone:" in out.out
+    assert "nothing was written" in out.out
+    assert "validate [" in out.err
     assert main(["import", "residents", str(register), "--skip-invalid"]) == 0
     assert "39 created" in capsys.readouterr().out
     assert main(["keys", "rotate", "pass"]) == 0
     listing = capsys.readouterr().out
-    assert listing.startswith("new pass key") and listing.count(" pass     active") == 2
+    assert listing.startswith("new pass key")
+    assert listing.count(" pass     active") == 2
     assert main(["retention"]) == 0
     assert "temperatures_cleared" in capsys.readouterr().out
 
@@ -88,8 +90,10 @@ def test_check_config_reports_every_problem(tmp_path: Path) -> None:
     }
     result = _cli("check-config", env=env)
     assert result.returncode == 2
-    assert "GATEPASS_NOPE: unknown setting" in result.stderr and "port" in result.stderr
+    assert "GATEPASS_NOPE: unknown setting" in result.stderr
+    assert "port" in result.stderr
     ok = _cli("--check-config", env={"GATEPASS_DATA": str(tmp_path), "PATH": "/usr/bin"})
-    assert ok.returncode == 0 and "session_idle_s = 900" in ok.stdout
+    assert ok.returncode == 0
+    assert "session_idle_s = 900" in ok.stdout
     assert _cli("run", env={"PATH": "/usr/bin"}).returncode == 2  # no --data
     assert _cli("run", "--data", str(tmp_path / "empty"), env={"PATH": "/usr/bin"}).returncode == 1
