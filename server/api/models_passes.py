@@ -211,6 +211,7 @@ class RetentionOut(Public):
     observations_cleared: int
     visitors_deleted: int
     events_deleted: int
+    sessions_deleted: int
 
 
 class ErasureOut(Public):

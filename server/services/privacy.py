@@ -19,8 +19,8 @@ from server.services import audit
 from server.services.context import Actor, Env
 from server.services.errors import Forbidden, NotFound
 from server.services.passes import revoke_in
+from server.store import accounts, people, privacy
 from server.store import passes as pass_store
-from server.store import people, privacy
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +79,7 @@ class RetentionReport:
     observations_cleared: int
     visitors_deleted: int
     events_deleted: int
+    sessions_deleted: int
 
 
 async def run_retention(env: Env, actor: Actor) -> RetentionReport:
@@ -98,7 +99,10 @@ async def run_retention(env: Env, actor: Actor) -> RetentionReport:
         events = await privacy.delete_events(
             conn, before_ms=(now - s.retention_event_days * _DAY) * 1000
         )
-        report = RetentionReport(temps, observations, visitors, events)
+        sessions = await accounts.delete_expired_sessions(
+            conn, idle_before=now - s.session_idle_s, created_before=now - s.session_absolute_s
+        )
+        report = RetentionReport(temps, observations, visitors, events, sessions)
         await audit.record(conn, actor, "retention.run", at=now, **asdict(report))
     await env.db.checkpoint()
     logger.info("retention: %s", report)
