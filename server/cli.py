@@ -1,23 +1,118 @@
-"""``gatepass-server``: the server's command line."""
+"""``gatepass-server``: init, import, run, keys, retention and check-config.
+
+Every subcommand takes ``--data DIR`` (or ``GATEPASS_DATA``): the directory holding the SQLite
+registry, the key files and nothing else. Heavy modules are imported inside the commands so
+``--help`` stays fast.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Callable, Coroutine
 from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from server.config import DATA_ENV, ConfigError, ServerSettings, load_settings
+
+logger = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_FAIL, EXIT_CONFIG = 0, 1, 2
+
+
+def _data_parent() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(
+        "--data", type=Path, default=os.environ.get(DATA_ENV),
+        help=f"data directory (registry database and keys); default ${DATA_ENV}",
+    )  # fmt: skip
+    return parent
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The server's argument parser; subcommands register here as they are built."""
+    """The server's argument parser; every subcommand takes --data."""
     parser = argparse.ArgumentParser(
         prog="gatepass-server",
         description="gatepass server: pass registry, signed passes, event ingest, alerts and "
         "the staff web UI.",
     )
     parser.add_argument("--version", action="version", version=version("gatepass"))
+    parser.add_argument("--check-config", action="store_true", help="validate settings and exit")
+    data = _data_parent()
+    sub = parser.add_subparsers(dest="command")
+    init = sub.add_parser("init", parents=[data], help="create a site: database, keys, admin")
+    init.add_argument("--site", required=True, help="site id, [a-z0-9-], e.g. gw01")
+    init.add_argument("--name", default="", help="community name (default: the site id)")
+    init.add_argument(
+        "--zone", action="append", dest="zones", help="zone name (repeat; default: main)"
+    )
+    init.add_argument("--admin", default="admin", help="first admin user name")
+    sub.add_parser("check-config", parents=[data], help="validate settings, print them, exit")
+    run = sub.add_parser("run", parents=[data], help="serve the API")
+    run.add_argument("--bind", default=None, help="address to listen on (default 127.0.0.1)")
+    run.add_argument("--port", type=int, default=None, help="port (default 8080)")
+    imp = sub.add_parser("import", help="import a register file")
+    imp_sub = imp.add_subparsers(dest="what", required=True)
+    residents = imp_sub.add_parser("residents", parents=[data], help="residents from CSV or XLSX")
+    residents.add_argument("file", type=Path)
+    residents.add_argument(
+        "--skip-invalid", action="store_true", help="write the valid rows, report the rest"
+    )
+    keys = sub.add_parser("keys", help="signing keys")
+    keys_sub = keys.add_subparsers(dest="action", required=True)
+    keys_sub.add_parser("list", parents=[data], help="list keys and the manifest seq")
+    rotate = keys_sub.add_parser("rotate", parents=[data], help="announce a new key")
+    rotate.add_argument("use", choices=["pass", "revlist", "control"])
+    retire = keys_sub.add_parser("retire", parents=[data], help="take a key off the manifest")
+    retire.add_argument("kid")
+    sub.add_parser("retention", parents=[data], help="apply the retention periods now")
     return parser
+
+
+def _settings(args: argparse.Namespace, **overrides: Any) -> ServerSettings:
+    if args.data is None:
+        raise ConfigError(f"--data DIR or ${DATA_ENV} is required")
+    return load_settings(args.data.resolve(), **overrides)
+
+
+def _run_async(work: Callable[..., Coroutine[Any, Any, int]], *args: Any) -> int:
+    return asyncio.run(work(*args))
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``gatepass-server`` console script."""
-    build_parser().parse_args(argv)
-    return 0
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=os.environ.get("GATEPASS_LOG_LEVEL", "INFO"),
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    os.umask(0o077)  # the database, its WAL and the key files are for the server user only
+    if args.check_config and args.command is None:
+        args.command = "check-config"
+        args.data = Path(os.environ[DATA_ENV]) if DATA_ENV in os.environ else None
+    if args.command is None:
+        parser.print_help()
+        return EXIT_FAIL
+    from server import commands
+
+    try:
+        if args.command in ("check-config",) or args.check_config:
+            settings = _settings(args)
+            print(commands.describe(settings))
+            return EXIT_OK
+        if args.command == "run":
+            return commands.serve(_settings(args, bind=args.bind, port=args.port))
+        settings = _settings(args)
+        return _run_async(commands.dispatch, args, settings)
+    except ConfigError as exc:
+        print(f"gatepass-server: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except commands.CommandError as exc:
+        print(f"gatepass-server: {exc}", file=sys.stderr)
+        return EXIT_FAIL

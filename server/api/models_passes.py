@@ -1,0 +1,223 @@
+"""Request and response models for passes, keys, staff accounts, audit and auth."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import ConfigDict, Field, model_validator
+
+from server.api.models import VisitorOut
+from server.api.types import Name, Public, Reason, RowId, Strict, ZoneId, text
+
+
+class PassIssueIn(Strict):
+    """Issue one pass: for a resident or (admins) a staff member."""
+
+    resident_id: RowId | None = None
+    staff_id: RowId | None = None
+    days: int | None = Field(default=None, ge=1, le=366)
+
+    @model_validator(mode="after")
+    def _one_holder(self) -> PassIssueIn:
+        if (self.resident_id is None) == (self.staff_id is None):
+            raise ValueError("name exactly one of resident_id and staff_id")
+        return self
+
+
+class BulkIssueIn(Strict):
+    """Issue passes for every resident of some households or of a building."""
+
+    household_ids: list[RowId] = Field(default_factory=list, max_length=2000)
+    building: text(32) | None = None  # type: ignore[valid-type]
+    days: int | None = Field(default=None, ge=1, le=366)
+
+
+class RevokeIn(Strict):
+    """Why a pass is revoked."""
+
+    reason: Reason
+
+
+class BulkRevokeIn(Strict):
+    """Revoke several passes at once (all or nothing)."""
+
+    pass_ids: list[RowId] = Field(min_length=1, max_length=1000)
+    reason: Reason
+
+
+class PassOut(Public):
+    """A pass as the registry knows it (the pass text only in PassIssued)."""
+
+    id: int
+    ref: str
+    kind: str
+    resident_id: int | None
+    visitor_id: int | None
+    staff_id: int | None
+    household_id: int | None
+    zones: list[int]
+    kid: str
+    issued_by: str
+    issued_at: int
+    not_before: int
+    expires: int
+    revoked_at: int | None
+    revoke_reason: str | None
+
+
+class PassIssued(PassOut):
+    """A newly issued pass with its QR text."""
+
+    text: str
+
+
+class BulkIssued(Public):
+    """What a bulk issue made."""
+
+    issued: list[PassIssued]
+
+
+class CountOut(Public):
+    """How many objects an operation changed."""
+
+    count: int
+
+
+class VisitorRegistered(Public):
+    """A registered visitor and their pass."""
+
+    visitor: VisitorOut
+    pass_: PassIssued = Field(alias="pass")
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class StaffIn(Strict):
+    """A new staff account."""
+
+    username: text(32, 2)  # type: ignore[valid-type]
+    display_name: Name
+    role: Literal["admin", "staff"]
+    zone_scope: list[ZoneId] | None = Field(default=None, max_length=64)
+
+
+class StaffPatch(Strict):
+    """Change an account (role and scope changes end its sessions)."""
+
+    display_name: Name | None = None
+    role: Literal["admin", "staff"] | None = None
+    zone_scope: list[ZoneId] | None = Field(default=None, max_length=64)
+    active: bool | None = None
+
+
+class StaffOut(Public):
+    """A staff account (never the hash)."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+    zone_scope: list[int] | None
+    active: bool
+    must_change_password: bool
+
+
+class StaffCreated(Public):
+    """A new account and its one-time password (shown once)."""
+
+    staff: StaffOut
+    one_time_password: str
+
+
+class OneTimePassword(Public):
+    """A reset one-time password (shown once)."""
+
+    one_time_password: str
+
+
+class LoginIn(Strict):
+    """Credentials."""
+
+    username: text(64, 1)  # type: ignore[valid-type]
+    password: text(128, 1)  # type: ignore[valid-type]
+
+
+class PasswordChangeIn(Strict):
+    """Change one's own password."""
+
+    old_password: text(128, 1)  # type: ignore[valid-type]
+    new_password: text(128, 1)  # type: ignore[valid-type]
+
+
+class SessionOut(Public):
+    """The signed-in account and the CSRF token to send with every change."""
+
+    staff: StaffOut
+    csrf_token: str
+
+
+class AuditOut(Public):
+    """One audit entry."""
+
+    id: int
+    at: int
+    actor: str
+    action: str
+    target: str | None
+    address: str | None
+    detail: dict[str, Any]
+
+
+class KeyOut(Public):
+    """A signing key's public metadata."""
+
+    kid: str
+    use: str
+    sign_from: int
+    sign_until: int
+    verify_until: int
+    created_at: int
+    retired_at: int | None
+
+
+class RotateIn(Strict):
+    """Which kind of key to rotate."""
+
+    use: Literal["pass", "revlist", "control"]
+
+
+class RetireOut(Public):
+    """A retired key and how many live passes it took with it."""
+
+    kid: str
+    passes_killed: int
+
+
+class RevocationOut(Public):
+    """The current revocation list in numbers (the signed list is published over MQTT)."""
+
+    seq: int
+    issued_at: int
+    revoked_refs: int
+    cutoffs: int
+    pass_holds: int
+    household_holds: int
+
+
+class RetentionOut(Public):
+    """What the retention job removed."""
+
+    temperatures_cleared: int
+    observations_cleared: int
+    visitors_deleted: int
+    events_deleted: int
+    sessions_deleted: int
+
+
+class ErasureOut(Public):
+    """The receipt of an erasure."""
+
+    id: int
+    at: int
+    subject: str
+    passes_revoked: int

@@ -1,0 +1,118 @@
+"""Admin routes: staff accounts, keys, the revocation list summary, the audit log, retention."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query
+
+from server.api.deps import AdminDep, EnvDep
+from server.api.models import PageOut
+from server.api.models_passes import (
+    AuditOut,
+    KeyOut,
+    OneTimePassword,
+    RetentionOut,
+    RetireOut,
+    RevocationOut,
+    RotateIn,
+    StaffCreated,
+    StaffIn,
+    StaffOut,
+    StaffPatch,
+)
+from server.api.types import MAX_TIME, IdPath, PageNo, PageSize, SearchText
+from server.services import pass_admin, privacy, staff
+from server.store.query import Page, clamp_size
+
+router = APIRouter(prefix="/api/v1", tags=["admin"])
+KidPath = Annotated[str, Path(pattern=r"^[0-9a-f]{8}$")]
+
+
+@router.get("/staff")
+async def list_staff(env: EnvDep, actor: AdminDep) -> list[StaffOut]:
+    """Every staff account."""
+    return [StaffOut.model_validate(r) for r in await staff.list_all(env, actor)]
+
+
+@router.get("/staff/{staff_id}")
+async def get_staff(staff_id: IdPath, env: EnvDep, actor: AdminDep) -> StaffOut:
+    """One staff account."""
+    return StaffOut.model_validate(await staff.get(env, actor, staff_id))
+
+
+@router.post("/staff", status_code=201)
+async def create_staff(body: StaffIn, env: EnvDep, actor: AdminDep) -> StaffCreated:
+    """Add an account; its one-time password is in the answer, once."""
+    row, password = await staff.create(env, actor, **body.model_dump())
+    return StaffCreated(staff=StaffOut.model_validate(row), one_time_password=password)
+
+
+@router.patch("/staff/{staff_id}")
+async def update_staff(
+    staff_id: IdPath, body: StaffPatch, env: EnvDep, actor: AdminDep
+) -> StaffOut:
+    """Change role, zone scope, name or active flag (ends the account's sessions)."""
+    values = body.model_dump(exclude_unset=True)
+    values = {k: v for k, v in values.items() if v is not None or k == "zone_scope"}
+    return StaffOut.model_validate(await staff.update(env, actor, staff_id, values))
+
+
+@router.post("/staff/{staff_id}/reset-password")
+async def reset_password(staff_id: IdPath, env: EnvDep, actor: AdminDep) -> OneTimePassword:
+    """A new one-time password for an account, shown once."""
+    return OneTimePassword(one_time_password=await staff.reset_password(env, actor, staff_id))
+
+
+@router.get("/keys")
+async def list_keys(env: EnvDep, actor: AdminDep) -> list[KeyOut]:
+    """Signing keys and their windows."""
+    return [KeyOut.model_validate(r) for r in await pass_admin.list_keys(env, actor)]
+
+
+@router.post("/keys/rotate", status_code=201)
+async def rotate_key(body: RotateIn, env: EnvDep, actor: AdminDep) -> KeyOut:
+    """Announce a new key on the manifest now; it starts signing after the lead time."""
+    return KeyOut.model_validate(await pass_admin.rotate_key(env, actor, body.use))
+
+
+@router.post("/keys/{kid}/retire")
+async def retire_key(kid: KidPath, env: EnvDep, actor: AdminDep) -> RetireOut:
+    """Take a key off the manifest (compromise): its passes die as gates sync."""
+    return RetireOut(kid=kid, passes_killed=await pass_admin.retire_key(env, actor, kid))
+
+
+@router.get("/revocations")
+async def revocations(env: EnvDep, actor: AdminDep) -> RevocationOut:
+    """The current revocation list in numbers."""
+    return RevocationOut.model_validate(await pass_admin.revocation_summary(env, actor))
+
+
+@router.get("/audit")
+async def audit_log(
+    *,
+    env: EnvDep,
+    actor: AdminDep,
+    action: SearchText = None,
+    actor_name: SearchText = None,
+    since: Annotated[int | None, Query(ge=0, le=MAX_TIME)] = None,
+    page: PageNo = 1,
+    size: PageSize = 50,
+    sort: Literal["id", "at", "action"] = "id",
+    desc: bool = True,
+) -> PageOut[AuditOut]:
+    """Audit entries, newest first by default."""
+    request = Page(page, clamp_size(size), sort, desc)
+    rows, total = await pass_admin.audit_log(
+        env, actor, request, action=action, by=actor_name, since=since
+    )
+    return PageOut[AuditOut](
+        items=[AuditOut.model_validate(r) for r in rows], total=total, page=page, size=request.size
+    )
+
+
+@router.post("/retention/run")
+async def run_retention(env: EnvDep, actor: AdminDep) -> RetentionOut:
+    """Apply the retention periods now (the server also runs this daily)."""
+    return RetentionOut.model_validate(asdict(await privacy.run_retention(env, actor)))

@@ -1,0 +1,155 @@
+"""Zones, gates and households: thin routes over server.services.registry and passes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query
+
+from server.api.deps import AdminDep, EnvDep, StaffDep
+from server.api.models import (
+    CutoffIn,
+    GateIn,
+    GateOut,
+    GatePatch,
+    HoldIn,
+    HouseholdIn,
+    HouseholdOut,
+    HouseholdPatch,
+    PageOut,
+    ZoneIn,
+    ZoneOut,
+    ZonePatch,
+)
+from server.api.models_passes import CountOut
+from server.api.types import IdPath, PageNo, PageSize, SearchText
+from server.services import passes, registry
+from server.store.query import Page, clamp_size
+
+router = APIRouter(prefix="/api/v1", tags=["registry"])
+GateIdPath = Annotated[str, Path(min_length=1, max_length=32)]
+
+
+@router.get("/zones")
+async def list_zones(env: EnvDep, actor: StaffDep) -> list[ZoneOut]:
+    """Zones in the caller's scope."""
+    return [ZoneOut.model_validate(z) for z in await registry.list_zones(env, actor)]
+
+
+@router.post("/zones", status_code=201)
+async def create_zone(body: ZoneIn, env: EnvDep, actor: AdminDep) -> ZoneOut:
+    """Add a zone."""
+    return ZoneOut.model_validate(await registry.create_zone(env, actor, body.id, body.name))
+
+
+@router.patch("/zones/{zone_id}")
+async def update_zone(zone_id: IdPath, body: ZonePatch, env: EnvDep, actor: AdminDep) -> ZoneOut:
+    """Rename a zone."""
+    return ZoneOut.model_validate(await registry.update_zone(env, actor, zone_id, body.name))
+
+
+@router.delete("/zones/{zone_id}", status_code=204)
+async def delete_zone(zone_id: IdPath, env: EnvDep, actor: AdminDep) -> None:
+    """Delete an empty zone."""
+    await registry.delete_zone(env, actor, zone_id)
+
+
+@router.get("/gates")
+async def list_gates(env: EnvDep, actor: StaffDep) -> list[GateOut]:
+    """Gates in the caller's scope."""
+    return [GateOut.model_validate(g) for g in await registry.list_gates(env, actor)]
+
+
+@router.post("/gates", status_code=201)
+async def create_gate(body: GateIn, env: EnvDep, actor: AdminDep) -> GateOut:
+    """Add a gate (lane)."""
+    values = body.model_dump(exclude={"id"}, mode="json")
+    return GateOut.model_validate(
+        await registry.save_gate(env, actor, body.id, values, create=True)
+    )
+
+
+@router.patch("/gates/{gate_id}")
+async def update_gate(
+    gate_id: GateIdPath, body: GatePatch, env: EnvDep, actor: AdminDep
+) -> GateOut:
+    """Change a gate."""
+    values = body.model_dump(exclude_unset=True, exclude_none=True, mode="json")
+    return GateOut.model_validate(
+        await registry.save_gate(env, actor, gate_id, values, create=False)
+    )
+
+
+@router.delete("/gates/{gate_id}", status_code=204)
+async def delete_gate(gate_id: GateIdPath, env: EnvDep, actor: AdminDep) -> None:
+    """Remove a gate."""
+    await registry.delete_gate(env, actor, gate_id)
+
+
+@router.get("/households")
+async def search_households(
+    *,
+    env: EnvDep,
+    actor: StaffDep,
+    q: SearchText = None,
+    building: SearchText = None,
+    zone_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    page: PageNo = 1,
+    size: PageSize = 50,
+    sort: Literal["id", "building", "label", "zone"] = "id",
+    desc: bool = False,
+) -> PageOut[HouseholdOut]:
+    """Households in scope; ``q`` matches the unit label literally."""
+    request = Page(page, clamp_size(size), sort, desc)
+    rows, total = await registry.search_households(
+        env, actor, request, text=q, building=building, zone_id=zone_id
+    )
+    items = [HouseholdOut.model_validate(r) for r in rows]
+    return PageOut[HouseholdOut](items=items, total=total, page=page, size=request.size)
+
+
+@router.get("/households/{household_id}")
+async def get_household(household_id: IdPath, env: EnvDep, actor: StaffDep) -> HouseholdOut:
+    """One household."""
+    return HouseholdOut.model_validate(await registry.get_household(env, actor, household_id))
+
+
+@router.post("/households", status_code=201)
+async def create_household(body: HouseholdIn, env: EnvDep, actor: AdminDep) -> HouseholdOut:
+    """Add a household."""
+    return HouseholdOut.model_validate(
+        await registry.save_household(env, actor, None, body.model_dump())
+    )
+
+
+@router.patch("/households/{household_id}")
+async def update_household(
+    household_id: IdPath, body: HouseholdPatch, env: EnvDep, actor: AdminDep
+) -> HouseholdOut:
+    """Change a household."""
+    values = body.model_dump(exclude_unset=True, exclude_none=True)
+    return HouseholdOut.model_validate(
+        await registry.save_household(env, actor, household_id, values)
+    )
+
+
+@router.delete("/households/{household_id}", status_code=204)
+async def delete_household(household_id: IdPath, env: EnvDep, actor: AdminDep) -> None:
+    """Delete a household without residents or live passes."""
+    await registry.delete_household(env, actor, household_id)
+
+
+@router.put("/households/{household_id}/hold")
+async def set_hold(
+    household_id: IdPath, body: HoldIn, env: EnvDep, actor: StaffDep
+) -> HouseholdOut:
+    """Home observation for the whole household (exit lanes deny its passes until then)."""
+    return HouseholdOut.model_validate(
+        await registry.set_household_hold(env, actor, household_id, body.until)
+    )
+
+
+@router.post("/households/{household_id}/cutoff")
+async def cutoff(household_id: IdPath, body: CutoffIn, env: EnvDep, actor: AdminDep) -> CountOut:
+    """Kill every pass of the household issued until now; returns how many were live."""
+    return CountOut(count=await passes.cutoff_household(env, actor, household_id, body.reason))

@@ -1,0 +1,30 @@
+"""The services' error tree; the API turns each branch into one HTTP status at its boundary::
+
+ServiceError
+├── NotFound       the object does not exist or is outside the caller's zone scope (404)
+├── Conflict       the request clashes with the registry's state (409)
+├── Invalid        a value breaks a rule the request model could not express (422)
+└── Forbidden      the caller's role may not do this (403)
+"""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """Root of every error a service raises on purpose."""
+
+
+class NotFound(ServiceError):
+    """No such object in the caller's scope (out-of-scope objects are indistinguishable)."""
+
+
+class Conflict(ServiceError):
+    """The registry's current state does not allow this."""
+
+
+class Invalid(ServiceError, ValueError):
+    """A value is not acceptable."""
+
+
+class Forbidden(ServiceError):
+    """The caller may not do this."""

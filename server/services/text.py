@@ -1,0 +1,80 @@
+"""Text rules for everything people type: names, notes, labels and phone numbers.
+
+Names and notes are stored verbatim after NFC normalisation and trimming of outer whitespace:
+SQL metacharacters, HTML, emoji and bidirectional marks round-trip unchanged (output escaping is
+the renderer's job), while control characters (NUL, CR, LF, ESC: log injection) are refused and
+length is capped (9.2 item 8). Phone numbers are normalised to E.164 and shown masked everywhere
+except an audited reveal (D-03).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+NAME_MAX = 64
+NOTE_MAX = 500
+LABEL_MAX = 32
+_CN_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_E164 = re.compile(r"^\+[1-9]\d{7,14}$")
+_SEPARATORS = re.compile(r"[\s\-().]")
+
+
+class TextError(ValueError):
+    """A typed value breaks a text rule; the message says which, without echoing the value."""
+
+
+def clean_text(value: str, *, field: str, max_length: int, required: bool = True) -> str:
+    """NFC-normalise and trim ``value``; refuse control characters and over-long text."""
+    text = unicodedata.normalize("NFC", value).strip()
+    if required and not text:
+        raise TextError(f"{field} is empty")
+    if len(text) > max_length:
+        raise TextError(f"{field} is longer than {max_length} characters")
+    if any(unicodedata.category(ch) == "Cc" for ch in text):
+        raise TextError(f"{field} contains control characters")
+    return text
+
+
+def clean_name(value: str, field: str = "name") -> str:
+    """A person's name: verbatim apart from NFC and outer whitespace, at most NAME_MAX long."""
+    return clean_text(value, field=field, max_length=NAME_MAX)
+
+
+def clean_label(value: str, field: str) -> str:
+    """A building, unit or room label (printed on the pass)."""
+    return clean_text(value, field=field, max_length=LABEL_MAX)
+
+
+def normalise_phone(value: str) -> str:
+    """E.164 form of a phone number: Chinese mobiles with or without +86/0086, or +E.164."""
+    text = unicodedata.normalize("NFKC", value)  # full-width digits and plus become ASCII
+    text = _SEPARATORS.sub("", text)
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    if _CN_MOBILE.fullmatch(text):
+        return "+86" + text
+    if text.startswith("86") and _CN_MOBILE.fullmatch(text[2:]):
+        return "+" + text
+    if _E164.fullmatch(text) and (not text.startswith("+86") or _CN_MOBILE.fullmatch(text[3:])):
+        return text
+    raise TextError("phone is not a valid mobile number (11 digits, or + and country code)")
+
+
+def last4(phone: str) -> str:
+    """The last four digits, as typed on a gate's keypad."""
+    return phone[-4:]
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """``138****8000`` for a Chinese mobile, ``+44****1234`` otherwise; None stays None."""
+    if phone is None:
+        return None
+    if phone.startswith("+86") and len(phone) == 14:
+        return phone[3:6] + "****" + phone[-4:]
+    return phone[:3] + "****" + phone[-4:]
+
+
+def display_name(name: str, limit: int = 16) -> str:
+    """The short name printed into a pass claim (the protocol allows 16 characters)."""
+    return name[:limit]

@@ -1,0 +1,50 @@
+"""SQL for the append-only audit log (the database refuses UPDATE and DELETE on it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from server.store.query import Page, fetch_page
+from server.store.schema import audit_log
+
+AUDIT_SORT = {"id": audit_log.c.id, "at": audit_log.c.at, "action": audit_log.c.action}
+
+
+async def append(
+    conn: AsyncConnection,
+    *,
+    at: int,
+    actor: str,
+    action: str,
+    target: str | None,
+    address: str | None,
+    detail: dict[str, Any],
+) -> None:
+    """Add one audit row inside the caller's transaction, so it commits with the change."""
+    await conn.execute(
+        sa.insert(audit_log).values(
+            at=at, actor=actor, action=action, target=target, address=address, detail=detail
+        )
+    )
+
+
+async def search(
+    conn: AsyncConnection,
+    *,
+    page: Page,
+    action: str | None = None,
+    actor: str | None = None,
+    since: int | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """Audit rows matching the filters, one page."""
+    query = sa.select(audit_log)
+    if action is not None:
+        query = query.where(audit_log.c.action == action)
+    if actor is not None:
+        query = query.where(audit_log.c.actor == actor)
+    if since is not None:
+        query = query.where(audit_log.c.at >= since)
+    return await fetch_page(conn, query, page, AUDIT_SORT)

@@ -1,0 +1,201 @@
+"""SQL for passes, household cutoffs, holds and the revocation sequence number."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from server.store.query import Page, as_dicts, fetch_page, in_scope
+from server.store.schema import (
+    counters,
+    household_cutoffs,
+    households,
+    passes,
+    residents,
+    staff,
+    visitors,
+)
+
+PASS_SORT = {
+    "id": passes.c.id,
+    "issued_at": passes.c.issued_at,
+    "expires": passes.c.expires,
+    "kind": passes.c.kind,
+}
+REVOCATION_SEQ = "revocation_seq"
+
+
+def _zone_of_pass() -> sa.ColumnElement[Any]:
+    """A pass's zone for scoping: the first zone it names (JSON array element 0)."""
+    element: sa.ColumnElement[Any] = passes.c.zones[0].as_integer()
+    return element
+
+
+async def insert_pass(conn: AsyncConnection, *, values: dict[str, Any]) -> int:
+    """Record an issued pass; returns the row id."""
+    result = await conn.execute(sa.insert(passes).values(**values))
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+async def get_pass(
+    conn: AsyncConnection, *, pass_row: int, scope: frozenset[int] | None = None
+) -> dict[str, Any] | None:
+    """One pass by row id, if in ``scope``."""
+    query = sa.select(passes).where(passes.c.id == pass_row, in_scope(_zone_of_pass(), scope))
+    row = (await conn.execute(query)).first()
+    return None if row is None else dict(row._mapping)
+
+
+async def search_passes(
+    conn: AsyncConnection,
+    *,
+    scope: frozenset[int] | None,
+    page: Page,
+    filters: dict[str, Any],
+    active_at: int | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """Passes matching equality ``filters`` (resident_id, household_id, ...), one page."""
+    query = sa.select(passes).where(in_scope(_zone_of_pass(), scope))
+    for name, value in filters.items():
+        query = query.where(passes.c[name] == value)
+    if active_at is not None:
+        query = query.where(passes.c.revoked_at.is_(None), passes.c.expires > active_at)
+    return await fetch_page(conn, query, page, PASS_SORT)
+
+
+async def active_passes(conn: AsyncConnection, *, now: int, **where: Any) -> list[dict[str, Any]]:
+    """Unrevoked, unexpired passes with the given column values (e.g. resident_id=3)."""
+    query = sa.select(passes).where(passes.c.revoked_at.is_(None), passes.c.expires > now)
+    for name, value in where.items():
+        query = query.where(passes.c[name] == value)
+    return as_dicts((await conn.execute(query.order_by(passes.c.id))).all())
+
+
+async def revoke(
+    conn: AsyncConnection, *, pass_rows: list[int], at: int, by: str, reason: str
+) -> int:
+    """Mark passes revoked (already revoked ones keep their first revocation)."""
+    query = (
+        sa.update(passes)
+        .where(passes.c.id.in_(pass_rows), passes.c.revoked_at.is_(None))
+        .values(revoked_at=at, revoked_by=by, revoke_reason=reason)
+    )
+    return (await conn.execute(query)).rowcount
+
+
+async def detach_holder(conn: AsyncConnection, *, column: str, holder_id: int) -> int:
+    """Forget who held passes (erasure): the ref and expiry stay for the revocation list."""
+    query = (
+        sa.update(passes).where(passes.c[column] == holder_id).values({column: None, "text": None})
+    )
+    return (await conn.execute(query)).rowcount
+
+
+async def revoked_refs(conn: AsyncConnection, *, now: int) -> list[str]:
+    """Refs of revoked passes that have not expired yet (expired ones are pruned from lists)."""
+    query = sa.select(passes.c.ref).where(passes.c.revoked_at.is_not(None), passes.c.expires > now)
+    return list((await conn.scalars(query)).all())
+
+
+async def refs_of_residents(
+    conn: AsyncConnection, *, resident_ids: list[int], now: int
+) -> list[dict[str, Any]]:
+    """Active pass refs of the given residents (for observation holds)."""
+    query = sa.select(passes.c.ref, passes.c.resident_id).where(
+        passes.c.resident_id.in_(resident_ids),
+        passes.c.revoked_at.is_(None),
+        passes.c.expires > now,
+    )
+    return as_dicts((await conn.execute(query)).all())
+
+
+async def set_cutoff(conn: AsyncConnection, *, household_id: int, at: int, reason: str) -> None:
+    """Cut a household off at ``at``: every pass issued before it is dead."""
+    await conn.execute(
+        sa.delete(household_cutoffs).where(household_cutoffs.c.household_id == household_id)
+    )
+    await conn.execute(
+        sa.insert(household_cutoffs).values(household_id=household_id, at=at, reason=reason)
+    )
+
+
+async def cutoffs(conn: AsyncConnection) -> list[dict[str, Any]]:
+    """Every household cutoff."""
+    return as_dicts((await conn.execute(sa.select(household_cutoffs))).all())
+
+
+async def household_holds(conn: AsyncConnection, *, now: int) -> list[dict[str, Any]]:
+    """Households under home observation at ``now`` and until when."""
+    query = sa.select(households.c.id, households.c.hold_until).where(
+        households.c.hold_until.is_not(None), households.c.hold_until > now
+    )
+    return as_dicts((await conn.execute(query)).all())
+
+
+async def bump_counter(conn: AsyncConnection, *, name: str) -> int:
+    """Increment a named counter inside the write transaction; returns the new value."""
+    current = await conn.scalar(sa.select(counters.c.value).where(counters.c.name == name))
+    if current is None:
+        await conn.execute(sa.insert(counters).values(name=name, value=1))
+        return 1
+    await conn.execute(sa.update(counters).where(counters.c.name == name).values(value=current + 1))
+    return int(current) + 1
+
+
+async def read_counter(conn: AsyncConnection, *, name: str) -> int:
+    """A named counter's value (0 if never bumped)."""
+    value = await conn.scalar(sa.select(counters.c.value).where(counters.c.name == name))
+    return int(value or 0)
+
+
+async def count_by_kid(conn: AsyncConnection, *, kid: str, now: int) -> int:
+    """How many live passes a key signed (to report what a key retirement kills)."""
+    query = sa.select(sa.func.count()).where(
+        passes.c.kid == kid, passes.c.revoked_at.is_(None), passes.c.expires > now
+    )
+    return int(await conn.scalar(query) or 0)
+
+
+async def latest_expiry_by_kid(conn: AsyncConnection, *, kid: str) -> int | None:
+    """The latest expiry among passes a key signed (its verify_until must cover it)."""
+    value = await conn.scalar(sa.select(sa.func.max(passes.c.expires)).where(passes.c.kid == kid))
+    return None if value is None else int(value)
+
+
+async def printable(
+    conn: AsyncConnection,
+    *,
+    scope: frozenset[int] | None,
+    now: int,
+    pass_rows: list[int] | None = None,
+    household_ids: list[int] | None = None,
+    building: str | None = None,
+) -> list[dict[str, Any]]:
+    """Live passes with their holder's name and unit label, ordered for printing."""
+    holder_name = sa.func.coalesce(residents.c.name, visitors.c.name, staff.c.display_name)
+    joined = (
+        passes.outerjoin(residents, passes.c.resident_id == residents.c.id)
+        .outerjoin(visitors, passes.c.visitor_id == visitors.c.id)
+        .outerjoin(staff, passes.c.staff_id == staff.c.id)
+        .outerjoin(households, passes.c.household_id == households.c.id)
+    )
+    query = (
+        sa.select(*passes.c, holder_name.label("holder_name"), households.c.label)
+        .select_from(joined)
+        .where(
+            in_scope(_zone_of_pass(), scope),
+            passes.c.revoked_at.is_(None),
+            passes.c.expires > now,
+            passes.c.text.is_not(None),
+        )
+    )
+    if pass_rows is not None:
+        query = query.where(passes.c.id.in_(pass_rows))
+    if household_ids is not None:
+        query = query.where(passes.c.household_id.in_(household_ids))
+    if building is not None:
+        query = query.where(households.c.building == building)
+    order = (households.c.building, households.c.unit, households.c.room, passes.c.id)
+    return as_dicts((await conn.execute(query.order_by(*order))).all())

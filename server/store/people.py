@@ -1,0 +1,150 @@
+"""SQL for residents and visitors: the personal data of the registry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from server.store.query import Page, as_dicts, fetch_page, in_scope, like_contains
+from server.store.schema import households, residents, visitors
+
+RESIDENT_SORT = {
+    "id": residents.c.id,
+    "name": residents.c.name,
+    "household": residents.c.household_id,
+    "status": residents.c.status,
+    "updated": residents.c.updated_at,
+}
+VISITOR_SORT = {
+    "id": visitors.c.id,
+    "valid_until": visitors.c.valid_until,
+    "name": visitors.c.name,
+}
+_RESIDENT_COLUMNS = (*residents.c, households.c.zone_id, households.c.label)
+
+
+def _residents_in_scope(scope: frozenset[int] | None) -> sa.Select[Any]:
+    joined = residents.join(households, residents.c.household_id == households.c.id)
+    return (
+        sa.select(*_RESIDENT_COLUMNS)
+        .select_from(joined)
+        .where(in_scope(households.c.zone_id, scope))
+    )
+
+
+async def search_residents(
+    conn: AsyncConnection,
+    *,
+    scope: frozenset[int] | None,
+    page: Page,
+    text: str | None = None,
+    household_id: int | None = None,
+    status: str | None = None,
+    phone: str | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """Residents matching the filters (name contains ``text``; exact E.164 ``phone``)."""
+    query = _residents_in_scope(scope)
+    if text:
+        query = query.where(like_contains(residents.c.name, text))
+    if household_id is not None:
+        query = query.where(residents.c.household_id == household_id)
+    if status is not None:
+        query = query.where(residents.c.status == status)
+    if phone is not None:
+        query = query.where(residents.c.phone == phone)
+    return await fetch_page(conn, query, page, RESIDENT_SORT)
+
+
+async def get_resident(
+    conn: AsyncConnection, *, resident_id: int, scope: frozenset[int] | None = None
+) -> dict[str, Any] | None:
+    """One resident with the household's zone and label, if in ``scope``."""
+    query = _residents_in_scope(scope).where(residents.c.id == resident_id)
+    row = (await conn.execute(query)).first()
+    return None if row is None else dict(row._mapping)
+
+
+async def residents_of(conn: AsyncConnection, *, household_ids: list[int]) -> list[dict[str, Any]]:
+    """Every resident of the given households (bulk pass issue), by household then id."""
+    query = _residents_in_scope(None).where(residents.c.household_id.in_(household_ids))
+    query = query.order_by(residents.c.household_id, residents.c.id)
+    return as_dicts((await conn.execute(query)).all())
+
+
+async def resident_keys(conn: AsyncConnection) -> dict[tuple[int, str], dict[str, Any]]:
+    """Every resident keyed by (household id, name): the import's stable key."""
+    rows = (await conn.execute(sa.select(residents))).all()
+    return {(r.household_id, r.name): dict(r._mapping) for r in rows}
+
+
+async def insert_resident(conn: AsyncConnection, *, values: dict[str, Any]) -> int:
+    """Add a resident; returns the id."""
+    result = await conn.execute(sa.insert(residents).values(**values))
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+async def insert_residents(conn: AsyncConnection, *, rows: list[dict[str, Any]]) -> None:
+    """Add many residents in one statement (imports)."""
+    if rows:
+        await conn.execute(sa.insert(residents), rows)
+
+
+async def update_resident(
+    conn: AsyncConnection, *, resident_id: int, values: dict[str, Any]
+) -> int:
+    """Change a resident's fields."""
+    query = sa.update(residents).where(residents.c.id == resident_id).values(**values)
+    return (await conn.execute(query)).rowcount
+
+
+async def delete_resident(conn: AsyncConnection, *, resident_id: int) -> int:
+    """Remove a resident's row (erasure; passes were detached and revoked first)."""
+    return (await conn.execute(sa.delete(residents).where(residents.c.id == resident_id))).rowcount
+
+
+async def under_observation(conn: AsyncConnection, *, now: int) -> list[dict[str, Any]]:
+    """Residents whose home observation is running at ``now`` (id, household, end)."""
+    query = sa.select(residents.c.id, residents.c.household_id, residents.c.observation_end).where(
+        residents.c.status == "home_observation",
+        sa.or_(residents.c.observation_end.is_(None), residents.c.observation_end > now),
+    )
+    return as_dicts((await conn.execute(query)).all())
+
+
+async def insert_visitor(conn: AsyncConnection, *, values: dict[str, Any]) -> int:
+    """Register a visitor; returns the id."""
+    result = await conn.execute(sa.insert(visitors).values(**values))
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def _visitors_in_scope(scope: frozenset[int] | None) -> sa.Select[Any]:
+    joined = visitors.join(households, visitors.c.host_household_id == households.c.id)
+    columns = (*visitors.c, households.c.zone_id, households.c.label)
+    return sa.select(*columns).select_from(joined).where(in_scope(households.c.zone_id, scope))
+
+
+async def get_visitor(
+    conn: AsyncConnection, *, visitor_id: int, scope: frozenset[int] | None = None
+) -> dict[str, Any] | None:
+    """One visitor with the host household's zone and label, if in ``scope``."""
+    row = (await conn.execute(_visitors_in_scope(scope).where(visitors.c.id == visitor_id))).first()
+    return None if row is None else dict(row._mapping)
+
+
+async def search_visitors(
+    conn: AsyncConnection,
+    *,
+    scope: frozenset[int] | None,
+    page: Page,
+    host_household_id: int | None = None,
+    text: str | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """Visitors in ``scope``, optionally for one host household or by name."""
+    query = _visitors_in_scope(scope)
+    if host_household_id is not None:
+        query = query.where(visitors.c.host_household_id == host_household_id)
+    if text:
+        query = query.where(like_contains(visitors.c.name, text))
+    return await fetch_page(conn, query, page, VISITOR_SORT)

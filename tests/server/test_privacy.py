@@ -1,0 +1,156 @@
+"""Per-resident export and erasure, the retention job, and the append-only audit log (D-02, D-04, D-05, S-06)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
+
+from protocol.errors import PassRevoked
+from protocol.passes import Trust, verify
+from protocol.revocation import apply_full
+from server.services.revocations import signed_full
+from server.store.db import Database
+from server.store.schema import events
+from tests.server.conftest import Api, seed
+
+DAY = 86400
+
+
+def _db_exec(api: Api, *statements: sa.Executable) -> None:
+    async def go() -> None:
+        db = Database(api.site.settings.db_url)
+        try:
+            async with db.write() as conn:
+                for statement in statements:
+                    await conn.execute(statement)
+        finally:
+            await db.close()
+
+    asyncio.run(go())
+
+
+def _event(event_id: str, ref: str, at_s: int, body: float) -> sa.Insert:
+    return sa.insert(events).values(
+        event_id=event_id, gate="east-in", seq=1, at_ms=at_s * 1000, kind="decision", granted=True,
+        reason="ok", pass_ref=ref, body_c=body, temperatures=[{"body_c": body}], received_at=at_s,
+    )  # fmt: skip
+
+
+def test_export_contains_all_of_a_and_nothing_of_b(api: Api) -> None:
+    ids = seed(api)
+    pa = api.post("/api/v1/passes", json={"resident_id": ids["r1"]}).json()
+    pb = api.post("/api/v1/passes", json={"resident_id": ids["r2"]}).json()
+    now = api.site.clock.now()
+    _db_exec(api, _event("00000000-0000-4000-8000-000000000001", pa["ref"], now, 36.5),
+             _event("00000000-0000-4000-8000-000000000002", pb["ref"], now, 36.6))  # fmt: skip
+    export = api.get(f"/api/v1/residents/{ids['r1']}/export").json()
+    assert export["resident"]["name"] == "张三"
+    assert export["resident"]["phone"] == "+8613800138000"
+    assert [p["ref"] for p in export["passes"]] == [pa["ref"]]
+    assert [e["pass_ref"] for e in export["events"]] == [pa["ref"]]
+    text = str(export)
+    assert "李四" not in text
+    assert pb["ref"] not in text
+    assert "9000" not in text
+    assert api.get("/api/v1/audit", params={"action": "resident.export"}).json()["total"] == 1
+
+
+def test_erasure_removes_the_person_and_revokes_their_passes(api: Api) -> None:
+    ids = seed(api)
+    p = api.post("/api/v1/passes", json={"resident_id": ids["r1"]}).json()
+    receipt = api.delete(f"/api/v1/residents/{ids['r1']}").json()
+    assert receipt["passes_revoked"] == 1
+    assert len(receipt["subject"]) == 16
+    assert api.get(f"/api/v1/residents/{ids['r1']}").status_code == 404
+    assert api.get("/api/v1/residents", params={"q": "张三"}).json()["total"] == 0
+    kept = api.get(f"/api/v1/passes/{p['id']}").json()
+    assert kept["resident_id"] is None
+    assert kept["revoke_reason"] == "personal data erased"
+    assert api.get(f"/api/v1/passes/{p['id']}/card.pdf").status_code == 409  # the pass text is gone
+    full, _signed = api.site.run(signed_full)
+    with pytest.raises(PassRevoked):
+        verify(
+            p["text"],
+            Trust.from_manifest(api.site.manifest, apply_full(None, full)),
+            api.site.clock.now(),
+        )
+    audit = api.get("/api/v1/audit", params={"action": "resident.erase"}).json()["items"][0]
+    assert audit["target"] == f"subject:{receipt['subject']}"
+    assert "张三" not in str(audit)
+
+
+def test_retention_clears_old_health_data_and_visitors(api: Api) -> None:
+    ids = seed(api)
+    s = api.site.settings
+    now = api.site.clock.now()
+    api.use("east-desk")
+    visitor = api.post(
+        "/api/v1/visitors",
+        json={
+            "host_household_id": ids["h1"],
+            "name": "V",
+            "phone": "13700137000",
+            "purpose": "p",
+            "hours": 1,
+        },
+    ).json()
+    api.put(
+        f"/api/v1/residents/{ids['r1']}/observation",
+        json={"status": "home_observation", "start": now, "end": now + DAY},
+    )
+    old_ms, new_s = (
+        now - (s.retention_health_days + 1) * DAY,
+        now + (s.retention_visitor_days + 2) * DAY,
+    )
+    _db_exec(api, _event("00000000-0000-4000-8000-000000000003", "0011223344556677", old_ms, 38.2))
+    api.site.clock.t = new_s
+    api.remember("admin", "admin", "correct horse battery staple")
+    _db_exec(
+        api, _event("00000000-0000-4000-8000-000000000004", "0011223344556677", new_s - 60, 36.4)
+    )
+    report = api.post("/api/v1/retention/run").json()
+    assert report == {
+        "temperatures_cleared": 1,
+        "observations_cleared": 1,
+        "visitors_deleted": 1,
+        "events_deleted": 0,
+        "sessions_deleted": 3,  # the fixture's three sessions idled out when the clock jumped
+    }
+    assert api.get(f"/api/v1/visitors/{visitor['visitor']['id']}").status_code == 404
+    resident = api.get(f"/api/v1/residents/{ids['r1']}").json()
+    assert (resident["status"], resident["observation_start"], resident["observation_end"]) == (
+        "normal",
+        None,
+        None,
+    )
+    assert api.post("/api/v1/retention/run").json()["temperatures_cleared"] == 0  # idempotent
+    assert api.get("/api/v1/audit", params={"action": "retention.run"}).json()["total"] == 2
+
+
+def test_audit_log_is_append_only_in_the_database(api: Api) -> None:
+    seed(api)
+    with pytest.raises(DBAPIError, match="append-only"):
+        _db_exec(api, sa.text("UPDATE audit_log SET actor = 'x'"))
+    with pytest.raises(DBAPIError, match="append-only"):
+        _db_exec(api, sa.text("DELETE FROM audit_log"))
+
+
+def test_audit_entries_for_logins_failures_issue_and_revoke(api: Api) -> None:
+    ids = seed(api)
+    api.client.post(
+        "/api/v1/auth/login",
+        json={"username": "admin", "password": "not the password\r\nfake line"},
+    )
+    api.use("admin")
+    p = api.post("/api/v1/passes", json={"resident_id": ids["r1"]}).json()
+    api.post(f"/api/v1/passes/{p['id']}/revoke", json={"reason": "lost\nsecond line"})
+    actions = [e["action"] for e in api.get("/api/v1/audit", params={"size": 100}).json()["items"]]
+    for action in ("auth.login", "auth.login_failed", "pass.issue", "pass.revoke"):
+        assert action in actions
+    revoke = api.get("/api/v1/audit", params={"action": "pass.revoke"}).json()["items"][0]
+    assert (
+        revoke["detail"]["reason"] == "lost\nsecond line"
+    )  # stored as data, one row, not a log line
