@@ -28,6 +28,7 @@ __all__ = [
     "TrustedKey",
     "accept_manifest",
     "key_entry",
+    "key_entry_raw",
     "open_manifest",
     "sign_manifest",
 ]
@@ -91,6 +92,13 @@ def key_entry(
         sign_until=sign_until,
         verify_until=verify_until,
     )
+
+
+def key_entry_raw(
+    raw_public_key: bytes, use: KeyUse, sign_from: int, sign_until: int, verify_until: int
+) -> KeyEntry:
+    """Describe a key stored as raw public bytes (32 Ed25519, 65 P-256); ValueError if neither."""
+    return key_entry(public_from_raw(raw_public_key), use, sign_from, sign_until, verify_until)
 
 
 def sign_manifest(manifest: KeyManifest, root_key: PrivateKey) -> bytes:

@@ -48,6 +48,7 @@ __all__ = [
     "apply_delta",
     "apply_full",
     "check_revocation",
+    "diff",
     "hold_until",
     "open_delta",
     "open_full",
@@ -184,6 +185,33 @@ def open_delta(data: bytes, keys: Mapping[bytes, PublicKey], *, site: str) -> Re
     if delta.to_seq <= delta.from_seq:
         raise MalformedMessage(f"delta to_seq {delta.to_seq} must be above {delta.from_seq}")
     return delta
+
+
+def diff(old: RevocationFull, new: RevocationFull) -> RevocationDelta:
+    """The delta that takes a gate from ``old`` to ``new`` (same site, ``new.seq`` higher)."""
+    if old.site != new.site or new.seq <= old.seq:
+        raise ValueError("diff needs two lists of one site, the second with a higher seq")
+    before, after = _unpack(old.refs, sorted_unique=True), _unpack(new.refs, sorted_unique=True)
+    old_cut = {c.household: c.at for c in old.cutoffs}
+    old_ph = {h.ref: h.at for h in old.pass_holds}
+    old_hh = {h.household: h.at for h in old.household_holds}
+    new_ph = {h.ref: h.at for h in new.pass_holds}
+    new_hh = {h.household: h.at for h in new.household_holds}
+    return RevocationDelta(
+        schema=1,
+        site=new.site,
+        from_seq=old.seq,
+        to_seq=new.seq,
+        issued_at=new.issued_at,
+        next_update=new.next_update,
+        add_refs=pack_refs(after - before),
+        remove_refs=pack_refs(before - after),
+        cutoffs=[c for c in new.cutoffs if old_cut.get(c.household) != c.at],
+        pass_holds=[h for h in new.pass_holds if old_ph.get(h.ref) != h.at],
+        household_holds=[h for h in new.household_holds if old_hh.get(h.household) != h.at],
+        clear_pass_holds=pack_refs(set(old_ph) - set(new_ph)),
+        clear_household_holds=sorted(set(old_hh) - set(new_hh)),
+    )
 
 
 def apply_full(state: RevocationState | None, full: RevocationFull) -> RevocationState:

@@ -10,6 +10,7 @@ import pytest
 from protocol import errors
 from protocol.claims import PassClaims, PassKind
 from protocol.keys import generate_ed25519, kid_for
+from protocol.manifest import KeyUse
 from protocol.revocation import (
     HouseholdTime,
     RefTime,
@@ -192,3 +193,40 @@ def test_hundred_thousand_entries_apply_and_look_up() -> None:
     assert len(state.refs) == len(refs)
     with pytest.raises(errors.PassRevoked):
         check_revocation(state, claims(next(iter(refs))[:8]))
+
+
+def test_diff_takes_a_gate_from_one_full_list_to_the_next() -> None:
+    from protocol.revocation import diff
+
+    old = full(seq=1)
+    new = full(
+        seq=4, refs=pack_refs({B, C}), cutoffs=[HouseholdTime(7, 500), HouseholdTime(9, 700)],
+        pass_holds=[], household_holds=[HouseholdTime(8, 9999), HouseholdTime(11, 100)],
+    )  # fmt: skip
+    state = apply_full(None, old)
+    via_delta = apply_delta(
+        state, open_delta(sign_revocations(diff(old, new), KEY), KEYS, site="gw01")
+    )
+    direct = apply_full(None, new)
+    assert via_delta.refs == direct.refs
+    assert via_delta.cutoffs == direct.cutoffs
+    assert via_delta.pass_holds == direct.pass_holds
+    assert via_delta.household_holds == direct.household_holds
+    assert via_delta.seq == 4
+    with pytest.raises(ValueError, match="higher seq"):
+        diff(new, old)
+
+
+def test_key_entry_from_raw_bytes() -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from protocol.cose import Algorithm
+    from protocol.keys import raw_public
+    from protocol.manifest import key_entry_raw
+
+    p256 = ec.generate_private_key(ec.SECP256R1())
+    entry = key_entry_raw(raw_public(p256), KeyUse.PASS, 0, 1, 2)
+    assert entry.alg == Algorithm.ES256
+    assert entry.kid == kid_for(p256)
+    with pytest.raises(ValueError, match="neither"):
+        key_entry_raw(b"\x00" * 10, KeyUse.PASS, 0, 1, 2)
