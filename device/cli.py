@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import sys
 from importlib.metadata import version
+from pathlib import Path
 
 THERMOMETER_MODELS = ("gy-mcu90614", "gy-mcu90615", "modbus-ir")
 SCANNER_MODELS = ("grow-gm65", "grow-gm805", "grow-gm861", "line")
@@ -20,7 +23,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=version("gatepass"))
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_probe(commands)
+    check = commands.add_parser(
+        "check-config",
+        help="validate a gate config file; print every error with its key",
+        description="Exit 0 and print the effective config (secrets redacted) if valid; "
+        "exit 1 and print one line per problem otherwise.",
+    )
+    check.add_argument("file", type=Path)
     return parser
+
+
+def check_config(path: Path) -> int:
+    """Print every problem with its key (exit 1), or the redacted effective config (exit 0)."""
+    from device.config import ConfigError, load, redacted
+
+    try:
+        settings = load(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"{path}: {problem}", file=sys.stderr)
+        return 1
+    print(json.dumps(redacted(settings), indent=2, ensure_ascii=False))
+    return 0
 
 
 def _add_probe(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``gatepass-gate`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "check-config":
+        return check_config(args.file)
     if args.command == "probe":
         models = THERMOMETER_MODELS if args.kind == "thermometer" else SCANNER_MODELS
         if args.model not in models:

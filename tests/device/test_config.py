@@ -86,3 +86,20 @@ def test_unreadable_files(tmp_path: Path, text: str, match: str) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load(tmp_path / "nope.toml")
+
+
+def test_check_config_command(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    good, bad = tmp_path / "good.toml", tmp_path / "bad.toml"
+    good.write_text(GOOD)
+    bad.write_text(GOOD.replace("zone = 1", 'zone = "one"').replace("grow-gm65", "acme"))
+    exe = Path(sys.executable).parent / "gatepass-gate"
+    ok = subprocess.run([exe, "check-config", good], capture_output=True, text=True, check=False)
+    assert ok.returncode == 0, ok.stderr
+    assert '"password": "***"' in ok.stdout
+    no = subprocess.run([exe, "check-config", bad], capture_output=True, text=True, check=False)
+    assert no.returncode == 1
+    assert "gate.zone: Expected `int`, got `str`" in no.stderr
+    assert "scanner.model: Invalid enum value 'acme'" in no.stderr
