@@ -79,7 +79,10 @@ async def open_lane(
     """A broker, a stand-in server with trust published, simulators, and (optionally) the gate."""
     accounts = {name: secrets.token_urlsafe(16) for name in ("server", GATE)}
     acl = acl_text({"server": topics.server_acl("gw01")}, topics.gate_acl("gw01"))
-    broker = Mosquitto(tmp / "broker", accounts, acl, persistence=False)
+    # as the site's broker config does: room for a backlog, never a silent drop at 1,000
+    broker = Mosquitto(
+        tmp / "broker", accounts, acl, persistence=False, extra_conf="max_queued_messages 200000\n"
+    )
     broker.start()
     site = TestSite(now=int(time.time()))
     server = FakeServer(broker.host, broker.port, accounts["server"], site=site.site)

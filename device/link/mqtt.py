@@ -127,6 +127,14 @@ class MqttLink:
         if self.connected.is_set():
             self._client.subscribe(topic_filter, qos=1)
 
+    def send(self, topic: str, payload: bytes) -> bool:
+        """QoS 1 publish without waiting for the PUBACK (the outbox waits for the server's
+        ack instead); False if not connected or paho's queue is full."""
+        if not self.connected.is_set():
+            return False
+        info = self._client.publish(topic, payload, qos=1)
+        return info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS
+
     async def publish(
         self,
         topic: str,
