@@ -230,4 +230,6 @@ async def preview_residents(env: Env, path: Path) -> ImportReport:
     persons, errors = validate(table)
     async with env.db.read() as conn:
         _, _, unresolved = await _resolve(conn, persons)
-    return ImportReport(rows=len(table.rows), errors=sorted(errors + unresolved, key=lambda e: e.row))
+    return ImportReport(
+        rows=len(table.rows), errors=sorted(errors + unresolved, key=lambda e: e.row)
+    )

@@ -49,7 +49,9 @@ async def household_by_label(env: Env, actor: Actor, label: str) -> dict[str, An
     """The household whose label is ``label`` (exactly, or the only one containing it)."""
     label = unicodedata.normalize("NFC", label).strip()
     async with env.db.read() as conn:
-        rows = await lookup.households_by_label(conn, scope=actor.scope, label=label) if label else []
+        rows = (
+            await lookup.households_by_label(conn, scope=actor.scope, label=label) if label else []
+        )
     exact = [r for r in rows if r["exact"]]
     if len(exact) == 1 or len(rows) == 1:
         return exact[0] if exact else rows[0]

@@ -20,7 +20,7 @@ __all__ = ["EventFilter", "Histogram", "entries_today", "export", "new_events", 
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
-TEMP_BINS = (35.0, 39.0, 0.2)  # from, to, width (°C): readings outside fall in the end bins
+TEMP_BINS = (35.0, 39.0, 0.1)  # from, to, width (°C): readings outside fall in the end bins
 
 
 async def search(
@@ -71,11 +71,14 @@ async def entries_today(
     """Entries per local hour (24 values) for today and for yesterday."""
     start_ms, offset_ms = day_start * 1000, utc_offset_min * 60_000
     async with env.db.read() as conn:
-        today = await store.entries_by_hour(conn, scope=actor.scope, since_ms=start_ms,
-                                            until_ms=start_ms + DAY_MS, offset_ms=offset_ms)  # fmt: skip
-        yesterday = await store.entries_by_hour(conn, scope=actor.scope,
-                                                since_ms=start_ms - DAY_MS, until_ms=start_ms,
-                                                offset_ms=offset_ms)  # fmt: skip
+        today = await store.entries_by_hour(
+            conn, scope=actor.scope, since_ms=start_ms, until_ms=start_ms + DAY_MS,
+            offset_ms=offset_ms,
+        )  # fmt: skip
+        yesterday = await store.entries_by_hour(
+            conn, scope=actor.scope, since_ms=start_ms - DAY_MS, until_ms=start_ms,
+            offset_ms=offset_ms,
+        )  # fmt: skip
     return [today.get(h, 0) for h in range(24)], [yesterday.get(h, 0) for h in range(24)]
 
 
@@ -96,12 +99,14 @@ def histogram(values: list[float], fever_c: float) -> Histogram:
     counts = [0] * n
     for v in values:
         if math.isfinite(v):
-            counts[min(n - 1, max(0, int((v - low) / width + 1e-9)))] += 1
+            counts[min(n - 1, max(0, math.floor(round((v - low) / width, 6))))] += 1
     edges = [round(low + i * width, 1) for i in range(n)]
     return Histogram(edges, counts, sum(counts), sum(1 for v in values if v >= fever_c))
 
 
-async def temperatures_today(env: Env, actor: Actor, *, day_start: int, fever_c: float) -> Histogram:
+async def temperatures_today(
+    env: Env, actor: Actor, *, day_start: int, fever_c: float
+) -> Histogram:
     """The distribution of today's body temperature readings."""
     async with env.db.read() as conn:
         values = await store.temperatures(conn, scope=actor.scope, since_ms=day_start * 1000)

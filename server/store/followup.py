@@ -49,10 +49,17 @@ async def observed_residents(
     """Residents under home observation at ``now`` in ``scope``, with their household."""
     query = (
         sa.select(
-            residents.c.id, residents.c.name, residents.c.phone, residents.c.household_id,
-            residents.c.status, residents.c.observation_start, residents.c.observation_end,
-            households.c.label, households.c.zone_id, households.c.hold_until,
-        )  # fmt: skip
+            residents.c.id,
+            residents.c.name,
+            residents.c.phone,
+            residents.c.household_id,
+            residents.c.status,
+            residents.c.observation_start,
+            residents.c.observation_end,
+            households.c.label,
+            households.c.zone_id,
+            households.c.hold_until,
+        )
         .select_from(residents.join(households, residents.c.household_id == households.c.id))
         .where(_observed(now), in_scope(households.c.zone_id, scope))
         .order_by(households.c.building, households.c.unit, households.c.room, residents.c.id)

@@ -12,15 +12,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.store.people import RESIDENT_SORT
 from server.store.query import Page, as_dicts, fetch_page, in_scope, like_contains
 from server.store.schema import households, residents, visitors
-from server.store.people import RESIDENT_SORT
 
 _ESCAPE = "\\"
 
 
 def _literal(text: str) -> str:
-    return text.replace(_ESCAPE, _ESCAPE * 2).replace("%", _ESCAPE + "%").replace("_", _ESCAPE + "_")
+    return (
+        text.replace(_ESCAPE, _ESCAPE * 2).replace("%", _ESCAPE + "%").replace("_", _ESCAPE + "_")
+    )
 
 
 def phone_like(prefix: str, suffix: str) -> sa.ColumnElement[bool]:

@@ -13,7 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.store.query import Page, as_dicts, fetch_page, in_scope
 from server.store.schema import (
-    audit_log, events, gates, households, passes, residents, staff, visitors,
+    audit_log,
+    events,
+    gates,
+    households,
+    passes,
+    residents,
+    staff,
+    visitors,
 )  # fmt: skip
 
 EVENT_SORT = {"id": events.c.id, "at": events.c.at_ms}
@@ -112,10 +119,13 @@ async def entries_by_hour(
         sa.select(hour.label("hour"), sa.func.count())
         .select_from(events.join(gates, events.c.gate == gates.c.id))
         .where(
-            in_scope(gates.c.zone_id, scope), gates.c.direction == "in",
-            events.c.kind == "decision", events.c.granted.is_(True),
-            events.c.at_ms >= since_ms, events.c.at_ms < until_ms,
-        )  # fmt: skip
+            in_scope(gates.c.zone_id, scope),
+            gates.c.direction == "in",
+            events.c.kind == "decision",
+            events.c.granted.is_(True),
+            events.c.at_ms >= since_ms,
+            events.c.at_ms < until_ms,
+        )
         .group_by(hour)
     )
     return {int(r[0]): int(r[1]) for r in (await conn.execute(query)).all()}
@@ -128,8 +138,11 @@ async def temperatures(
     query = (
         sa.select(events.c.body_c)
         .select_from(events.join(gates, events.c.gate == gates.c.id))
-        .where(in_scope(gates.c.zone_id, scope), events.c.at_ms >= since_ms,
-               events.c.body_c.is_not(None))  # fmt: skip
+        .where(
+            in_scope(gates.c.zone_id, scope),
+            events.c.at_ms >= since_ms,
+            events.c.body_c.is_not(None),
+        )
     )
     return [float(r[0]) for r in (await conn.execute(query)).all()]
 
@@ -138,15 +151,22 @@ async def inside_by_zone(conn: AsyncConnection, *, scope: frozenset[int] | None)
     """People inside per zone: passes whose latest granted passage there was an entry."""
     ranked = (
         sa.select(
-            gates.c.zone_id, gates.c.direction,
-            sa.func.row_number().over(
+            gates.c.zone_id,
+            gates.c.direction,
+            sa.func.row_number()
+            .over(
                 partition_by=(gates.c.zone_id, events.c.pass_ref),
                 order_by=(events.c.at_ms.desc(), events.c.id.desc()),
-            ).label("rank"),
-        )  # fmt: skip
+            )
+            .label("rank"),
+        )
         .select_from(events.join(gates, events.c.gate == gates.c.id))
-        .where(in_scope(gates.c.zone_id, scope), events.c.kind == "decision",
-               events.c.granted.is_(True), events.c.pass_ref.is_not(None))  # fmt: skip
+        .where(
+            in_scope(gates.c.zone_id, scope),
+            events.c.kind == "decision",
+            events.c.granted.is_(True),
+            events.c.pass_ref.is_not(None),
+        )
         .subquery()
     )
     query = (
@@ -163,7 +183,7 @@ ALERT_REASONS = ("fever", "phone_mismatch", "pass_locked")
 async def alert_events(
     conn: AsyncConnection, *, scope: frozenset[int] | None, since_ms: int, limit: int = 100
 ) -> list[dict[str, Any]]:
-    """Events that need a person's attention (fever, suspected lending, gate alarms), newest first."""
+    """Events that need a person's attention (fever, suspected lending, alarms), newest first."""
     needs_attention = sa.or_(events.c.kind == "alarm", events.c.reason.in_(ALERT_REASONS))
     query = _scoped(scope, EventFilter(since_ms=since_ms)).where(needs_attention)
     return as_dicts((await conn.execute(query.order_by(events.c.id.desc()).limit(limit))).all())
@@ -173,7 +193,9 @@ async def event_in_scope(
     conn: AsyncConnection, *, scope: frozenset[int] | None, event_row: int
 ) -> dict[str, Any] | None:
     """One event row, if its gate is in ``scope``."""
-    row = (await conn.execute(_scoped(scope, EventFilter()).where(events.c.id == event_row))).first()
+    row = (
+        await conn.execute(_scoped(scope, EventFilter()).where(events.c.id == event_row))
+    ).first()
     return None if row is None else dict(row._mapping)
 
 
@@ -183,7 +205,9 @@ async def acknowledgements(
     """The audit rows recording ``action`` on any of ``targets``, by target."""
     if not targets:
         return {}
-    query = sa.select(audit_log).where(audit_log.c.action == action, audit_log.c.target.in_(targets))
+    query = sa.select(audit_log).where(
+        audit_log.c.action == action, audit_log.c.target.in_(targets)
+    )
     return {r["target"]: r for r in as_dicts((await conn.execute(query)).all())}
 
 

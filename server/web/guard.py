@@ -30,7 +30,7 @@ from server.web.render import page
 logger = logging.getLogger(__name__)
 
 LOGIN_PATH = "/ui/login"
-PASSWORD_PATH = "/ui/password"
+PASSWORD_PATH = "/ui/password"  # noqa: S105 - a page path, not a password
 
 
 class LoginRequired(Exception):

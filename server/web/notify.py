@@ -46,10 +46,10 @@ class Subscription:
         elif not self.loop.is_closed():
             self.loop.call_soon_threadsafe(self.woken.set)
 
-    async def wait(self, timeout: float) -> bool:
-        """Wait for a notification (True) or the timeout (False); re-arms itself."""
+    async def wait(self, seconds: float) -> bool:
+        """Wait for a notification (True) or ``seconds`` (False); re-arms itself."""
         try:
-            await asyncio.wait_for(self.woken.wait(), timeout)
+            await asyncio.wait_for(self.woken.wait(), seconds)
         except TimeoutError:
             return False
         self.woken.clear()

@@ -9,6 +9,7 @@ always reach the browser as text (reliability-security.md 9.2 items 5-6); no tem
 from __future__ import annotations
 
 import functools
+import json
 from typing import Any
 
 import jinja2
@@ -32,6 +33,7 @@ def environment() -> jinja2.Environment:
     env.filters["mask_name"] = fmt.mask_name
     env.filters["mask_phone"] = fmt.mask_phone
     env.filters["temp"] = fmt.temperature
+    env.filters["json_text"] = lambda value: json.dumps(value, ensure_ascii=False, sort_keys=True)
     env.globals["FEVER_C"] = fmt.FEVER_C
     return env
 
@@ -64,6 +66,14 @@ def render(request: Request, template: str, **context: Any) -> str:
     return environment().get_template(template).render(base_context(request) | context)
 
 
+# The API's "no-referrer" makes browsers send "Origin: null" on form posts, which the CSRF
+# origin check must refuse; "same-origin" keeps referrers from other sites and lets pages'
+# own forms carry their real origin.
+PAGE_HEADERS = {"Referrer-Policy": "same-origin"}
+
+
 def page(request: Request, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
     """A full HTML response."""
-    return HTMLResponse(render(request, template, **context), status_code=status)
+    return HTMLResponse(
+        render(request, template, **context), status_code=status, headers=PAGE_HEADERS
+    )

@@ -73,5 +73,7 @@ async def save(data_dir: Path, staff_id: int, upload: UploadFile, limit: int) ->
             out.write(chunk)
     if size == 0 or size > limit:
         path.unlink(missing_ok=True)
-        raise Invalid("the file is empty" if size == 0 else f"the file is larger than {limit} bytes")
+        raise Invalid(
+            "the file is empty" if size == 0 else f"the file is larger than {limit} bytes"
+        )
     return token

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.server.conftest import STRONG, Api, api, seed, site  # noqa: F401 - fixtures
+from tests.server.conftest import STRONG, Api, api, seed, site  # noqa: F401 - fixtures used by tests here
 
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -18,11 +18,13 @@ def csrf_of(html: str) -> str:
     return match.group(1)
 
 
-def form_post(api: Api, url: str, data: dict[str, Any], **kw: Any) -> Any:
+def form_post(session: Api, url: str, data: dict[str, Any], **kw: Any) -> Any:
     """POST a form as the current role, with its CSRF token (as the pages' forms do)."""
-    assert api.current is not None
-    token = api.sessions[api.current][1]
-    return api.client.post(url, data={"csrf_token": token, **data}, follow_redirects=False, **kw)
+    assert session.current is not None
+    token = session.sessions[session.current][1]
+    return session.client.post(
+        url, data={"csrf_token": token, **data}, follow_redirects=False, **kw
+    )
 
 
 __all__ = ["STRONG", "Api", "csrf_of", "form_post", "seed"]

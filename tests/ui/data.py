@@ -20,7 +20,7 @@ INJECTIONS = (
     "<script>alert(1)</script>",
     '"><svg onload=alert(1)>',
     "<img src=x onerror=alert(1)>",
-    "=HYPERLINK(\"http://x\")",
+    '=HYPERLINK("http://x")',
     "+SUM(1)",
     "@cmd",
     "50%_off",

@@ -41,7 +41,7 @@ async def root() -> Response:
 
 
 @router.get("/ui/login")
-async def login_form(request: Request, next: str = "/ui/", notice: str = "") -> Response:
+async def login_form(*, request: Request, next: str = "/ui/", notice: str = "") -> Response:
     """The sign-in form."""
     notice_key = "login.password_changed" if notice == "password" else None
     return page(request, "login.html", next=local_path(next), username="", message_key=None,
@@ -50,7 +50,7 @@ async def login_form(request: Request, next: str = "/ui/", notice: str = "") -> 
 
 @router.post("/ui/login")
 async def login(
-    request: Request, env: EnvDep, username: Text, password: Text, next: Text = "/ui/"
+    *, request: Request, env: EnvDep, username: Text, password: Text, next: Text = "/ui/"
 ) -> Response:
     """Check the credentials, set the session cookie and go where the user was going."""
     check_origin(request)
@@ -80,7 +80,7 @@ def _clear_session_cookie(response: Response, request: Request) -> None:
 
 
 @router.post("/ui/logout")
-async def logout(request: Request, env: EnvDep, actor: SelfPage) -> Response:
+async def logout(*, request: Request, env: EnvDep, actor: SelfPage) -> Response:
     """End the session."""
     await auth.logout(env, session_of(request), actor)
     response = RedirectResponse("/ui/login", status_code=303)
@@ -89,14 +89,14 @@ async def logout(request: Request, env: EnvDep, actor: SelfPage) -> Response:
 
 
 @router.get("/ui/password")
-async def password_form(request: Request, actor: SelfPage) -> Response:
+async def password_form(*, request: Request, actor: SelfPage) -> Response:
     """Change one's own password (required after a one-time password)."""
     return page(request, "password.html", detail=None)
 
 
 @router.post("/ui/password")
 async def change_password(
-    request: Request, env: EnvDep, actor: SelfPage, old_password: Text, new_password: Text
+    *, request: Request, env: EnvDep, actor: SelfPage, old_password: Text, new_password: Text
 ) -> Response:
     """Set a new password; every session of the account ends, so sign in again."""
     try:
@@ -119,6 +119,7 @@ async def _check_token_if_signed_in(request: Request, env: EnvDep, token: str | 
 
 @router.post("/ui/lang")
 async def set_language(
+    *,
     request: Request,
     env: EnvDep,
     lang: Annotated[str, Form(max_length=8)],

@@ -22,7 +22,7 @@ from server.web.guard import PageRoute, StaffPage
 from server.web.render import page
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
-RECENT = 12
+RECENT = 8
 Note = Annotated[str, Form(max_length=200)]
 
 
@@ -35,7 +35,7 @@ async def lane(env: Env, actor: Actor, gate_id: str) -> links.GateHealth:
 
 
 @router.get("/ui/console")
-async def lanes(request: Request, env: EnvDep, actor: StaffPage) -> Response:
+async def lanes(*, request: Request, env: EnvDep, actor: StaffPage) -> Response:
     """Choose a lane."""
     return page(request, "console_lanes.html", lanes=await links.gate_health(env, actor))
 
@@ -54,14 +54,14 @@ async def _console(
 
 
 @router.get("/ui/console/{gate_id}")
-async def console(request: Request, env: EnvDep, actor: StaffPage, gate_id: str) -> Response:
+async def console(*, request: Request, env: EnvDep, actor: StaffPage, gate_id: str) -> Response:
     """The lane's live console."""
     return await _console(request, env, actor, gate_id, result=request.query_params.get("sent"))
 
 
 @router.post("/ui/console/{gate_id}/open")
 async def open_lane(
-    request: Request, env: EnvDep, actor: StaffPage, gate_id: str,
+    *, request: Request, env: EnvDep, actor: StaffPage, gate_id: str,
     reason: Annotated[str, Form(max_length=32)], note: Note = "",
 ) -> Response:  # fmt: skip
     """Open the lane once, with the reason tapped (and the text for 'other')."""
@@ -77,7 +77,7 @@ async def open_lane(
 
 @router.get("/ui/console/{gate_id}/mode")
 async def confirm_mode(
-    request: Request, env: EnvDep, actor: StaffPage, gate_id: str, to: str
+    *, request: Request, env: EnvDep, actor: StaffPage, gate_id: str, to: str
 ) -> Response:
     """Ask before switching the lane's mode (lockdown, free passage, normal)."""
     if to not in links.MODES:
@@ -87,7 +87,7 @@ async def confirm_mode(
 
 @router.post("/ui/console/{gate_id}/mode")
 async def set_mode(
-    request: Request, env: EnvDep, actor: StaffPage, gate_id: str,
+    *, request: Request, env: EnvDep, actor: StaffPage, gate_id: str,
     mode: Annotated[str, Form(max_length=16)], note: Note = "",
 ) -> Response:  # fmt: skip
     """Switch the lane's mode after the confirmation page."""

@@ -14,6 +14,7 @@ from server.services.context import Actor, Env
 from server.web import charts, links
 from server.web.format import FEVER_C, Clockface
 from server.web.guard import PageRoute, StaffPage
+from server.web.notify import notify_change
 from server.web.render import page
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -37,21 +38,22 @@ async def dashboard_context(env: Env, actor: Actor) -> dict[str, Any]:
         "entries": charts.grouped_bars({"today": today, "yesterday": yesterday}, hours, every=3),
         "entries_total": (sum(today), sum(yesterday)),
         "temps": temps,
-        "temp_chart": charts.grouped_bars({"temp": temps.counts}, temp_labels, every=5),
+        "temp_chart": charts.grouped_bars({"temp": temps.counts}, temp_labels, every=10),
     }
 
 
 @router.get("/ui/")
-async def dashboard(request: Request, env: EnvDep, actor: StaffPage) -> Response:
+async def dashboard(*, request: Request, env: EnvDep, actor: StaffPage) -> Response:
     """The office's overview."""
     return page(request, "dashboard.html", **await dashboard_context(env, actor))
 
 
 @router.post("/ui/alerts/{alert_id}/ack")
 async def acknowledge(
-    request: Request, env: EnvDep, actor: StaffPage, alert_id: str,
+    *, request: Request, env: EnvDep, actor: StaffPage, alert_id: str,
     note: Annotated[str, Form(max_length=200)],
 ) -> Response:  # fmt: skip
     """Acknowledge an alert with a note saying what was done."""
     await links.acknowledge_alert(env, actor, alert_id, note)
+    notify_change(env, "alerts")
     return RedirectResponse("/ui/?acked=1", status_code=303)

@@ -51,7 +51,7 @@ async def _choices(env: Env, actor: Actor) -> dict[str, Any]:
 
 
 @router.get("/ui/events")
-async def event_log(request: Request, env: EnvDep, actor: StaffPage, p: int = 1) -> Response:
+async def event_log(*, request: Request, env: EnvDep, actor: StaffPage, p: int = 1) -> Response:
     """The filtered event log, newest first."""
     q = _query(request)
     where = _filter(Clockface(env.settings.card_utc_offset_min), q)
@@ -61,7 +61,7 @@ async def event_log(request: Request, env: EnvDep, actor: StaffPage, p: int = 1)
 
 
 @router.get("/ui/events.csv")
-async def event_csv(request: Request, env: EnvDep, actor: StaffPage) -> Response:
+async def event_csv(*, request: Request, env: EnvDep, actor: StaffPage) -> Response:
     """The same filter as a CSV file (names masked; formula-looking text neutralised)."""
     clock = Clockface(env.settings.card_utc_offset_min)
     rows = await reports.export(env, actor, _filter(clock, _query(request)))
@@ -79,7 +79,7 @@ async def event_csv(request: Request, env: EnvDep, actor: StaffPage) -> Response
 
 @router.get("/ui/audit")
 async def audit_log(
-    request: Request, env: EnvDep, actor: AdminPage, action: str = "", by: str = "", p: int = 1
+    *, request: Request, env: EnvDep, actor: AdminPage, action: str = "", by: str = "", p: int = 1
 ) -> Response:
     """The audit log (admins): who did what, when, from where."""
     rows, total = await pass_admin.audit_log(

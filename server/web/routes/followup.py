@@ -18,7 +18,7 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 
 @router.get("/ui/followup")
-async def call_list(request: Request, env: EnvDep, actor: StaffPage) -> Response:
+async def call_list(*, request: Request, env: EnvDep, actor: StaffPage) -> Response:
     """Everyone to call today, with days of observation left and today's calls."""
     day = Clockface(env.settings.card_utc_offset_min).day_start(env.clock.now())
     items = await followup.call_list(env, actor, day_start=day)
@@ -39,7 +39,7 @@ def _temperature(text: str) -> float | None:
 
 @router.post("/ui/followup/{resident_id}")
 async def record(
-    request: Request, env: EnvDep, actor: StaffPage, resident_id: int,
+    *, request: Request, env: EnvDep, actor: StaffPage, resident_id: int,
     outcome: Annotated[str, Form(max_length=16)],
     temperature: Annotated[str, Form(max_length=8)] = "",
     symptoms: Annotated[list[str] | None, Form(max_length=32)] = None,

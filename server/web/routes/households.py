@@ -21,7 +21,9 @@ Field = Annotated[str, Form(max_length=200)]
 
 
 @router.get("/ui/households/{household_id}")
-async def household(request: Request, env: EnvDep, actor: StaffPage, household_id: int) -> Response:
+async def household(
+    *, request: Request, env: EnvDep, actor: StaffPage, household_id: int
+) -> Response:
     """A household with its members and their live passes."""
     row = await registry.get_household(env, actor, household_id)
     members, _ = await residents.search(env, actor, Page(1, 50), household_id=household_id)
@@ -33,7 +35,7 @@ async def household(request: Request, env: EnvDep, actor: StaffPage, household_i
 
 @router.post("/ui/households/{household_id}/hold")
 async def hold(
-    request: Request, env: EnvDep, actor: StaffPage, household_id: int, until: Field = ""
+    *, request: Request, env: EnvDep, actor: StaffPage, household_id: int, until: Field = ""
 ) -> Response:
     """Put the whole household under home observation to the end of ``until`` (empty: end it)."""
     clock = Clockface(env.settings.card_utc_offset_min)
@@ -43,14 +45,14 @@ async def hold(
 
 
 @router.post("/ui/residents/{resident_id}/passes")
-async def issue(request: Request, env: EnvDep, actor: AdminPage, resident_id: int) -> Response:
+async def issue(*, request: Request, env: EnvDep, actor: AdminPage, resident_id: int) -> Response:
     """Issue a resident's pass (admins)."""
     await passes.issue_resident(env, actor, resident_id)
     return RedirectResponse(f"/ui/residents/{resident_id}", status_code=303)
 
 
 @router.post("/ui/passes/{pass_id}/renew")
-async def renew(request: Request, env: EnvDep, actor: AdminPage, pass_id: int) -> Response:
+async def renew(*, request: Request, env: EnvDep, actor: AdminPage, pass_id: int) -> Response:
     """Replace a pass with a fresh one (the old one is revoked)."""
     new = await passes.renew(env, actor, pass_id)
     return RedirectResponse(_holder_page(new), status_code=303)
@@ -58,7 +60,7 @@ async def renew(request: Request, env: EnvDep, actor: AdminPage, pass_id: int) -
 
 @router.post("/ui/passes/{pass_id}/revoke")
 async def revoke(
-    request: Request, env: EnvDep, actor: StaffPage, pass_id: int, reason: Field
+    *, request: Request, env: EnvDep, actor: StaffPage, pass_id: int, reason: Field
 ) -> Response:
     """Revoke a pass with a reason (staff: visitor passes only, as in the API)."""
     row = await pass_admin.get(env, actor, pass_id)

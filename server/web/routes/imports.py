@@ -26,17 +26,17 @@ MAX_UPLOAD = 20 * 1024 * 1024
 
 
 @router.get("/ui/import")
-async def import_form(request: Request, actor: AdminPage) -> Response:
+async def import_form(*, request: Request, actor: AdminPage) -> Response:
     """Choose a file."""
     return page(request, "import.html", limit_mb=_limit(request) // (1024 * 1024))
 
 
 def _limit(request: Request) -> int:
-    return min(MAX_UPLOAD, request.state.env.settings.max_body_bytes)
+    return min(MAX_UPLOAD, int(request.state.env.settings.max_body_bytes))
 
 
 @router.post("/ui/import")
-async def upload(request: Request, env: EnvDep, actor: AdminPage) -> Response:
+async def upload(*, request: Request, env: EnvDep, actor: AdminPage) -> Response:
     """Store the file and show its validation report."""
     form = await request.form()
     file = form.get("file")
@@ -55,7 +55,7 @@ async def upload(request: Request, env: EnvDep, actor: AdminPage) -> Response:
 
 @router.post("/ui/import/{token}")
 async def confirm(
-    request: Request, env: EnvDep, actor: AdminPage, token: str,
+    *, request: Request, env: EnvDep, actor: AdminPage, token: str,
     skip_invalid: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:  # fmt: skip
     """Import the reviewed file."""

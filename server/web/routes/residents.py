@@ -24,7 +24,7 @@ STATUSES = ("normal", "home_observation")
 
 @router.get("/ui/residents")
 async def search(
-    request: Request, env: EnvDep, actor: StaffPage, q: str = "", status: str = "", p: int = 1
+    *, request: Request, env: EnvDep, actor: StaffPage, q: str = "", status: str = "", p: int = 1
 ) -> Response:
     """Search by name, unit label or phone digits (as staff see them, masked)."""
     rows, total = await lookup.find_residents(
@@ -47,14 +47,14 @@ async def detail_context(env: Env, actor: Actor, resident_id: int) -> dict[str, 
 
 
 @router.get("/ui/residents/{resident_id}")
-async def detail(request: Request, env: EnvDep, actor: StaffPage, resident_id: int) -> Response:
+async def detail(*, request: Request, env: EnvDep, actor: StaffPage, resident_id: int) -> Response:
     """One resident."""
     return page(request, "resident.html", **await detail_context(env, actor, resident_id))
 
 
 @router.post("/ui/residents/{resident_id}/observation")
 async def observation(
-    request: Request, env: EnvDep, actor: StaffPage, resident_id: int,
+    *, request: Request, env: EnvDep, actor: StaffPage, resident_id: int,
     status: Annotated[str, Form(max_length=20)], start: Field = "", end: Field = "",
 ) -> Response:  # fmt: skip
     """Set or end home observation (dates in the site's local time; the end day is included)."""
@@ -69,7 +69,7 @@ async def observation(
 
 @router.post("/ui/residents/{resident_id}/reveal")
 async def reveal(
-    request: Request, env: EnvDep, actor: AdminPage, resident_id: int, reason: Field
+    *, request: Request, env: EnvDep, actor: AdminPage, resident_id: int, reason: Field
 ) -> Response:
     """Show the full phone number once, with the reason in the audit log (admins)."""
     context = await detail_context(env, actor, resident_id)
@@ -78,14 +78,18 @@ async def reveal(
 
 
 @router.get("/ui/residents/{resident_id}/edit")
-async def edit_form(request: Request, env: EnvDep, actor: AdminPage, resident_id: int) -> Response:
+async def edit_form(
+    *, request: Request, env: EnvDep, actor: AdminPage, resident_id: int
+) -> Response:
     """Change a resident's name, phone, role or note (admins)."""
     return page(request, "resident_edit.html", r=await residents.get(env, actor, resident_id),
                 household=None)  # fmt: skip
 
 
 @router.get("/ui/households/{household_id}/new-resident")
-async def new_form(request: Request, env: EnvDep, actor: AdminPage, household_id: int) -> Response:
+async def new_form(
+    *, request: Request, env: EnvDep, actor: AdminPage, household_id: int
+) -> Response:
     """Register a new resident in a household (admins)."""
     household = await registry.get_household(env, actor, household_id)
     return page(request, "resident_edit.html", r=None, household=household)
@@ -97,7 +101,7 @@ def _values(name: str, phone: str, role: str, note: str) -> dict[str, Any]:
 
 @router.post("/ui/residents/{resident_id}/edit")
 async def save(
-    request: Request, env: EnvDep, actor: AdminPage, resident_id: int,
+    *, request: Request, env: EnvDep, actor: AdminPage, resident_id: int,
     name: Field, role: Field, phone: Field = "", note: Field = "",
 ) -> Response:  # fmt: skip
     """Save a resident's changes; an empty phone field keeps the number on file."""
@@ -110,7 +114,7 @@ async def save(
 
 @router.post("/ui/households/{household_id}/new-resident")
 async def create(
-    request: Request, env: EnvDep, actor: AdminPage, household_id: int,
+    *, request: Request, env: EnvDep, actor: AdminPage, household_id: int,
     name: Field, role: Field, phone: Field = "", note: Field = "",
 ) -> Response:  # fmt: skip
     """Add the resident and go to their page."""
@@ -121,7 +125,7 @@ async def create(
 
 @router.post("/ui/residents/{resident_id}/delete")
 async def erase(
-    request: Request, env: EnvDep, actor: AdminPage, resident_id: int,
+    *, request: Request, env: EnvDep, actor: AdminPage, resident_id: int,
     confirm: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:  # fmt: skip
     """Erase a resident's personal data (admins; needs the confirmation box ticked)."""

@@ -25,8 +25,10 @@ PURPOSES = ("family", "delivery", "repair", "care", "other")
 EMPTY_FORM = {"host": "", "name": "", "phone": "", "purpose": "", "hours": 4}
 
 
-async def _desk(request: Request, env: Env, actor: Actor, *, status: int = 200,
-                form: dict[str, Any] | None = None, detail: str | None = None) -> Response:  # fmt: skip
+async def _desk(
+    request: Request, env: Env, actor: Actor, *, status: int = 200,
+    form: dict[str, Any] | None = None, detail: str | None = None,
+) -> Response:  # fmt: skip
     day = Clockface(env.settings.card_utc_offset_min).day_start(env.clock.now())
     today = await lookup.visitors_since(env, actor, day)
     hours = [h for h in HOURS if h <= env.settings.visitor_max_hours]
@@ -35,14 +37,14 @@ async def _desk(request: Request, env: Env, actor: Actor, *, status: int = 200,
 
 
 @router.get("/ui/visitors")
-async def desk(request: Request, env: EnvDep, actor: StaffPage) -> Response:
+async def desk(*, request: Request, env: EnvDep, actor: StaffPage) -> Response:
     """The registration form and today's visitors."""
     return await _desk(request, env, actor)
 
 
 @router.post("/ui/visitors")
 async def register(
-    request: Request, env: EnvDep, actor: StaffPage, host: Field, name: Field, phone: Field,
+    *, request: Request, env: EnvDep, actor: StaffPage, host: Field, name: Field, phone: Field,
     purpose: Field, hours: Annotated[int, Form(ge=1, le=72)],
     uses: Annotated[int, Form(ge=1, le=20)] = 2,
 ) -> Response:  # fmt: skip
@@ -61,7 +63,9 @@ async def register(
 
 
 @router.get("/ui/visitors/{visitor_id}")
-async def visitor_pass(request: Request, env: EnvDep, actor: StaffPage, visitor_id: int) -> Response:
+async def visitor_pass(
+    *, request: Request, env: EnvDep, actor: StaffPage, visitor_id: int
+) -> Response:
     """The visitor's pass as a large QR code, with a printable card."""
     visitor = await visitors.get(env, actor, visitor_id)
     held, _ = await pass_admin.search(
