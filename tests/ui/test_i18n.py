@@ -27,7 +27,8 @@ def sources() -> dict[str, str]:
 def test_catalogs_have_the_same_keys() -> None:
     zh, en = catalog("zh-CN"), catalog("en")
     assert sorted(set(zh) ^ set(en)) == []
-    assert all(v.strip() for v in zh.values()) and all(v.strip() for v in en.values())
+    assert all(v.strip() for v in zh.values())
+    assert all(v.strip() for v in en.values())
 
 
 def test_placeholders_match_between_languages() -> None:
@@ -41,7 +42,8 @@ def test_every_key_named_by_a_template_or_a_page_exists() -> None:
     for text in sources().values():
         used |= {k for k in LITERAL_KEY.findall(text) if not k.endswith(".")}
     sections = {k.split(".")[0] for k in catalog("en")}
-    quoted = re.compile(r"""["']((?:%s)\.[a-z_.]+[a-z_])["']""" % "|".join(sorted(sections)))
+    names = "|".join(sorted(sections))
+    quoted = re.compile(rf"""["']((?:{names})\.[a-z_.]+[a-z_])["']""")
     web = resources.files("server.web")
     for module in [*web.iterdir(), *web.joinpath("routes").iterdir()]:
         if module.name.endswith(".py"):

@@ -51,7 +51,8 @@ def test_pages_have_strict_headers_and_no_inline_script(api: Api, ids: dict[str,
             assert response.status_code == 200, path
             html = response.text
             csp = response.headers["content-security-policy"]
-            assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp
+            assert "script-src 'self'" in csp
+            assert "'unsafe-inline'" not in csp
             assert response.headers["referrer-policy"] == "same-origin"
             assert re.findall(r"<script(?![^>]*\bsrc=)", html) == [], path
             tags = "".join(re.findall(r"<[^>]+>", html))  # escaped text has no '<' left
@@ -64,7 +65,8 @@ def test_hostile_names_are_escaped_everywhere(api: Api, ids: dict[str, Any]) -> 
     for path in (f"/ui/households/{ids['h1']}", "/ui/residents?q=%3C"):
         html = api.get(path).text
         assert "<script>alert(1)</script>" not in html
-        assert "<img src=x" not in html and "<svg onload" not in html
+        assert "<img src=x" not in html
+        assert "<svg onload" not in html
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "O&#39;Brien" in api.get(f"/ui/households/{ids['h1']}").text
     html = api.get("/ui/residents?q=50%25_").text  # LIKE wildcards are literal
@@ -78,7 +80,8 @@ def test_phones_are_masked_until_an_audited_reveal(api: Api, ids: dict[str, Any]
                  "/ui/residents?q=8000"):  # fmt: skip
         assert MOBILE.findall(api.get(path).text) == [], path
     listing = api.get("/ui/residents?q=138****8000").text
-    assert "138****8000" in listing and "张三" in listing
+    assert "138****8000" in listing
+    assert "张三" in listing
     revealed = form_post(api, f"/ui/residents/{ids['r1']}/reveal", {"reason": "家属来电核实"})
     assert revealed.status_code == 200
     assert "+8613800138000" in revealed.text
@@ -104,7 +107,8 @@ def test_staff_see_only_their_zone(api: Api, ids: dict[str, Any]) -> None:
     assert api.get(f"/ui/households/{ids['h2']}").status_code == 404
     assert api.get("/ui/console/west-in").status_code == 404
     lanes = api.get("/ui/console").text
-    assert "东门入口" in lanes and "西门入口" not in lanes
+    assert "东门入口" in lanes
+    assert "西门入口" not in lanes
     api.use("west-desk")
     assert "38.2 °C" not in api.get("/ui/events").text  # zone 1's events stay in zone 1
 
@@ -112,12 +116,14 @@ def test_staff_see_only_their_zone(api: Api, ids: dict[str, Any]) -> None:
 def test_events_filter_and_csv_export(api: Api, ids: dict[str, Any]) -> None:
     api.use("admin")
     denied = api.get("/ui/events", params={"decision": "denied", "reason": "fever"}).text
-    assert "38.2 °C" in denied and "36.5 °C" not in denied
+    assert "38.2 °C" in denied
+    assert "36.5 °C" not in denied
     assert api.get("/ui/events", params={"since": "yesterday"}).status_code == 422
     response = api.get("/ui/events.csv", params={"gate": "east-in"})
     assert response.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.text.lstrip("\ufeff"))))
-    assert rows[0][0] == "时间" and len(rows) == 3
+    assert rows[0][0] == "时间"
+    assert len(rows) == 3
     assert [r[3] for r in rows[1:]] == ["ok", "fever"]
     assert {r[5] for r in rows[1:]} == {"张*"}  # names masked in exports
 
@@ -131,7 +137,9 @@ def test_csv_cells_cannot_be_formulas(value: str) -> None:
 def test_console_commands_are_refused_until_the_link_runs(api: Api, ids: dict[str, Any]) -> None:
     api.use("east-desk")
     console = api.get("/ui/console/east-in").text
-    assert "3-2-201" in console and "张*" in console and "38.2 °C" in console
+    assert "3-2-201" in console
+    assert "张*" in console
+    assert "38.2 °C" in console
     refused = form_post(api, "/ui/console/east-in/open", {"reason": "no_smartphone"})
     assert refused.status_code == 409
     assert "MQTT link" in refused.text
@@ -156,18 +164,21 @@ def test_login_form_redirects_only_inside_the_ui(api: Api) -> None:
     api.use(None)
     ok = api.client.post("/ui/login", data={"username": "admin", "password": STRONG,
                          "next": "//evil.example/"}, follow_redirects=False)  # fmt: skip
-    assert ok.status_code == 303 and ok.headers["location"] == "/ui/"
+    assert ok.status_code == 303
+    assert ok.headers["location"] == "/ui/"
     api.use(None)
     bad = {"username": "nobody", "password": "wrong password"}
     statuses = [api.client.post("/ui/login", data=bad).status_code for _ in range(6)]
-    assert statuses[:5] == [401] * 5 and statuses[5] == 429
+    assert statuses[:5] == [401] * 5
+    assert statuses[5] == 429
 
 
 def test_language_switch_sets_a_cookie(api: Api) -> None:
     api.use(None)
     response = api.client.post("/ui/lang", data={"lang": "en", "back": "/ui/login"},
                                follow_redirects=False)  # fmt: skip
-    assert response.status_code == 303 and response.headers["location"] == "/ui/login"
+    assert response.status_code == 303
+    assert response.headers["location"] == "/ui/login"
     assert "gatepass_lang=en" in response.headers["set-cookie"]
     assert api.client.post("/ui/lang", data={"lang": "fr"}).status_code == 422
     api.use("admin")
@@ -200,9 +211,11 @@ def test_visitor_desk_form(api: Api, ids: dict[str, Any]) -> None:
     response = form_post(api, "/ui/visitors", form)
     assert response.status_code == 303
     visitor = api.get(response.headers["location"]).text
-    assert 'class="qr"' in visitor and "138****8123" in visitor
+    assert 'class="qr"' in visitor
+    assert "138****8123" in visitor
     missing = form_post(api, "/ui/visitors", {**form, "host": "9-1-101"})  # another zone
-    assert missing.status_code == 404 and 'value="赵六"' in missing.text  # form kept
+    assert missing.status_code == 404
+    assert 'value="赵六"' in missing.text
     assert "赵六" in api.get("/ui/visitors").text
     started = time.monotonic()
     assert form_post(api, "/ui/visitors", {**form, "phone": "12345"}).status_code == 422
