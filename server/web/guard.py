@@ -98,6 +98,12 @@ class PageRoute(APIRoute):
         async def run(request: Request) -> Response:
             try:
                 return await handler(request)
+            finally:
+                await request.close()  # uploaded files of a parsed form, even when refused
+
+        async def answer(request: Request) -> Response:
+            try:
+                return await run(request)
             except LoginRequired:
                 return _login_redirect(request)
             except PasswordChangeRequired:
@@ -108,4 +114,4 @@ class PageRoute(APIRoute):
                 fields = ", ".join(".".join(map(str, e.get("loc", ()))) for e in exc.errors())
                 return error_page(request, Invalid(fields))
 
-        return run
+        return answer

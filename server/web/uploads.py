@@ -62,6 +62,15 @@ async def save(data_dir: Path, staff_id: int, upload: UploadFile, limit: int) ->
     _sweep(folder, time.time())
     token = secrets.token_hex(16)
     path = folder / f"{staff_id}-{token}.upload"
+    try:
+        await _copy(upload, path, limit)
+    except Invalid:
+        path.unlink(missing_ok=True)
+        raise
+    return token
+
+
+async def _copy(upload: UploadFile, path: Path, limit: int) -> None:
     size = 0
     with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
         while chunk := await upload.read(CHUNK):
@@ -69,11 +78,7 @@ async def save(data_dir: Path, staff_id: int, upload: UploadFile, limit: int) ->
                 _sniff(chunk[:4096])
             size += len(chunk)
             if size > limit:
-                break
+                raise Invalid(f"the file is larger than {limit} bytes")
             out.write(chunk)
-    if size == 0 or size > limit:
-        path.unlink(missing_ok=True)
-        raise Invalid(
-            "the file is empty" if size == 0 else f"the file is larger than {limit} bytes"
-        )
-    return token
+    if size == 0:
+        raise Invalid("the file is empty")

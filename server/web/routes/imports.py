@@ -38,8 +38,7 @@ def _limit(request: Request) -> int:
 @router.post("/ui/import")
 async def upload(*, request: Request, env: EnvDep, actor: AdminPage) -> Response:
     """Store the file and show its validation report."""
-    form = await request.form()
-    file = form.get("file")
+    file = (await request.form()).get("file")  # closed by PageRoute when the request ends
     if not isinstance(file, UploadFile):
         raise Invalid("choose a file")
     assert actor.staff_id is not None
