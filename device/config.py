@@ -56,6 +56,7 @@ class BrokerSection(_Section, frozen=True, kw_only=True):
     tls_ca: str | None = None
     keepalive_s: Annotated[int, msgspec.Meta(ge=5, le=600)] = 30
     session_expiry_s: Annotated[int, msgspec.Meta(ge=60, le=30 * 86400)] = 7 * 86400
+    reconnect_max_s: Annotated[float, msgspec.Meta(ge=1.0, le=300.0)] = 30.0
 
 
 class TrustSection(_Section, frozen=True, kw_only=True):

@@ -120,6 +120,11 @@ class MqttLink:
         await asyncio.to_thread(self._client.loop_stop)
         self._fail_pending()
 
+    def subscribe_again(self, topic_filter: str) -> None:
+        """Subscribe again so the broker re-sends the retained message (a gap, a resync)."""
+        if self.connected.is_set():
+            self._client.subscribe(topic_filter, qos=1)
+
     async def publish(
         self,
         topic: str,
