@@ -261,3 +261,24 @@ def test_staff_refused_audit_log(browser: Browser, live: Any) -> None:
     shot(page, "staff-console-lanes")
     page.context.close()
     assert watched.problems == []
+
+
+def test_import_report_and_confirm(admin: Watched, live: Any, tmp_path: Path) -> None:
+    """Upload a register with one bad row, read the report, import the valid rows."""
+    _, server, _ = live
+    register = tmp_path / "居民登记表.csv"
+    register.write_text("楼栋,单元,房号,姓名,手机,身份,片区\n"
+                        "6,1,601,孙七,13800006001,业主,东区\n"
+                        "6,1,601,,13800006002,家属,东区\n", encoding="utf-8")  # fmt: skip
+    page = admin.page
+    page.goto(f"{server.url}/ui/import")
+    page.set_input_files("input[name=file]", str(register))
+    page.click("button[type=submit].primary")
+    expect(page.locator("h1")).to_have_text("检查结果")
+    expect(page.locator("table")).to_contain_text("name is empty")
+    shot(page, "import-report")
+    page.check("input[name=skip_invalid]")
+    page.click("button[type=submit].primary")
+    expect(page.locator("h1")).to_have_text("导入完成")
+    expect(page.locator(".flash.good")).to_contain_text("新增 1 人")
+    assert admin.problems == []
