@@ -37,9 +37,9 @@ async def acknowledge_alert(env: Env, actor: Actor, alert_id: str, note: str) ->
 
 async def send_command(
     env: Env, actor: Actor, gate_id: str, *, kind: str, reason: str | None = None,
-    note: str | None = None, mode: str | None = None,
+    note: str | None = None, mode: str | None = None, sender: Any = None,
 ) -> str:  # fmt: skip
     """Send a signed command to a gate (``open_once`` with a reason, or ``set_mode``); returns
-    its request id."""
+    its request id. ``sender`` is the lifespan's broker link (``request.state.link``) if any."""
     return await link.send_command(env, actor, gate_id, kind=kind, reason=reason, note=note,
-                                   mode=mode)  # fmt: skip
+                                   mode=mode, sender=sender)  # fmt: skip

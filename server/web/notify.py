@@ -9,7 +9,9 @@ The hooks for writers (thread-safe: paho's network thread may call them):
 
 * ``notify_event(env, event_row)`` after an ingested gate event is committed;
 * ``notify_change(env, topic)`` after a gate status (``"gates"``) or an alert (``"alerts"``)
-  changed.
+  changed;
+* or ``follow_notices(env, queue)``, a task that turns a queue of notice dicts with a ``type``
+  (``event``, ``alert``, ``gate``, ``command``; others are ignored) into those calls.
 """
 
 from __future__ import annotations
@@ -99,6 +101,18 @@ def notify_event(env: Env, event_row: Mapping[str, Any] | None = None) -> None:
     """Tell the live pages that a gate event was committed (call after the commit)."""
     del event_row  # the streams read the event from the database; the row is not needed
     hub_for(env).publish("events")
+
+
+NOTICE_TOPICS = {"event": "events", "alert": "alerts", "gate": "gates", "command": "gates"}
+
+
+async def follow_notices(env: Env, queue: asyncio.Queue[dict[str, Any]]) -> None:
+    """Relay a writer's notices (``{"type": "event", ...}``) to the live pages until cancelled."""
+    while True:
+        notice = await queue.get()
+        topic = NOTICE_TOPICS.get(str(notice.get("type")))
+        if topic is not None:
+            hub_for(env).publish(topic)
 
 
 def notify_change(env: Env, topic: str) -> None:

@@ -13,7 +13,7 @@ import pytest
 from server.config import load_settings
 from server.services.context import Env
 from server.store.db import Database
-from server.web.notify import hub_for, notify_change, notify_event
+from server.web.notify import follow_notices, hub_for, notify_change, notify_event
 from server.web.routes.live import sse
 from tests.server.conftest import FakeClock
 
@@ -68,3 +68,17 @@ async def test_one_hub_per_database(tmp_path: Path) -> None:
 def test_sse_framing() -> None:
     assert sse("a\nb", event="scan", event_id=7) == "event: scan\nid: 7\ndata: a\ndata: b\n\n"
     assert sse("") == "data: \n\n"
+
+
+async def test_follow_notices_relays_a_writers_queue(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    queue: asyncio.Queue[dict[str, object]] = asyncio.Queue()
+    relay = asyncio.create_task(follow_notices(env, queue))
+    with hub_for(env).subscribe(frozenset({"gates"})) as gates:
+        queue.put_nowait({"type": "dead_letter"})
+        queue.put_nowait({"type": "gate", "gate": "east-in"})
+        assert await gates.wait(5)
+    relay.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await relay
+    await env.db.close()

@@ -7,7 +7,7 @@ go through server.web.links (the MQTT link's adapter); a refusal is shown on the
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
@@ -32,6 +32,11 @@ async def lane(env: Env, actor: Actor, gate_id: str) -> links.GateHealth:
         if health.gate["id"] == gate_id:
             return health
     raise NotFound(f"gate {gate_id}")
+
+
+def _sender(request: Request) -> Any:
+    """The broker link the lifespan runs, when there is one (issue 6 puts it in the state)."""
+    return getattr(request.state, "link", None)
 
 
 @router.get("/ui/console")
@@ -68,7 +73,7 @@ async def open_lane(
     await lane(env, actor, gate_id)
     try:
         await links.send_command(env, actor, gate_id, kind="open_once", reason=reason,
-                                 note=note.strip() or None)  # fmt: skip
+                                 note=note.strip() or None, sender=_sender(request))  # fmt: skip
     except ServiceError as exc:
         return await _console(request, env, actor, gate_id, status=409, result="failed",
                               detail=str(exc))  # fmt: skip
@@ -94,7 +99,7 @@ async def set_mode(
     await lane(env, actor, gate_id)
     try:
         await links.send_command(env, actor, gate_id, kind="set_mode", mode=mode,
-                                 note=note.strip() or None)  # fmt: skip
+                                 note=note.strip() or None, sender=_sender(request))  # fmt: skip
     except ServiceError as exc:
         return await _console(request, env, actor, gate_id, status=409, result="failed",
                               detail=str(exc))  # fmt: skip
