@@ -109,13 +109,18 @@ class ServerProcess:
     """``python -m server run`` on a free port; stopped with SIGTERM (SIGKILL if it hangs)."""
 
     def __init__(self, settings: ServerSettings, log: Path) -> None:
+        self.settings = settings
         self.port = free_port()
         self.url = f"http://localhost:{self.port}"
+        self.log = log.open("ab")
+        self.start()
+
+    def start(self) -> None:
+        """Start the server process (again) on the same port."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("GATEPASS_")}
         env |= {"GATEPASS_RETENTION_INTERVAL_S": "0", "PYTHONUNBUFFERED": "1"}
-        self.log = log.open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "server", "run", "--data", str(settings.data_dir),
+            [sys.executable, "-m", "server", "run", "--data", str(self.settings.data_dir),
              "--bind", "127.0.0.1", "--port", str(self.port)],
             env=env, stdout=self.log, stderr=subprocess.STDOUT,
         )  # fmt: skip
@@ -142,6 +147,10 @@ class ServerProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=5)
+
+    def close(self) -> None:
+        """Stop the server for good."""
+        self.stop()
         self.log.close()
 
 

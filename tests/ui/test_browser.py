@@ -49,7 +49,7 @@ def live(
         server.wait_ready()
         yield site, server, ids
     finally:
-        server.stop()
+        server.close()
 
 
 @pytest.fixture(scope="module")
@@ -207,6 +207,28 @@ def test_console_shows_scans_live(admin: Watched, live: Any) -> None:
     expect(card.locator(".temp")).to_have_text("36.6 °C")
     assert elapsed < LIVE_WITHIN_MS / 1000
     shot(page, "console")
+
+
+def test_console_reconnects_by_itself(admin: Watched, live: Any) -> None:
+    """The server goes away and comes back: the console says so, reconnects on its own and
+    shows the scan stored while it was away."""
+    site, server, ids = live
+    page = admin.page
+    page.goto(f"{server.url}/ui/console/east-in")
+    status = page.locator("[data-live-status]")
+    expect(status).to_have_text("实时更新中")
+    assert admin.problems == []
+    server.stop()
+    expect(status).to_have_text("连接中断，正在重连…")
+    site.run(lambda env: add_event(env, gate="east-in", at_ms=int(time.time() * 1000),
+                                   granted=False, reason="revoked", pass_ref=ids["ref"]))  # fmt: skip
+    server.start()
+    server.wait_ready()
+    expect(status).to_have_text("实时更新中", timeout=15_000)
+    expect(page.locator("#feed .scan.big .scan-reason")).to_have_text("通行证已注销")
+    # the browser logs its refused reconnection attempts while the server was down; nothing else
+    admin.problems[:] = [p for p in admin.problems if "ERR_CONNECTION_REFUSED" not in p]
+    assert admin.problems == []
 
 
 def test_fever_alert_acknowledged(admin: Watched, live: Any) -> None:
