@@ -40,9 +40,10 @@ STEADY_MAINTENANCE = LedPattern(red=BLINK_SLOW)
 
 @dataclass(frozen=True, slots=True)
 class Open:
-    """Open the lane for ``ms`` milliseconds (one person)."""
+    """Open the lane for ``ms`` milliseconds (one person), for the committed event ``event_id``."""
 
     ms: int
+    event_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +62,9 @@ class RelayOwner:
         self.opened = 0  # count of pulses, for status and tests
         self._holding = False
 
-    def open(self, ms: int) -> None:
+    def open(self, ms: int, event_id: str = "") -> None:
         """Ask for one opening (only after its event is committed)."""
-        self.requests.put_nowait(Open(ms))
+        self.requests.put_nowait(Open(ms, event_id))
 
     def hold(self, on: bool) -> None:
         """Ask to hold the lane open (free passage) or to release it."""
@@ -80,6 +81,7 @@ class RelayOwner:
                     self.relay.hold() if request.on else self.relay.off()
                 elif not self._holding:
                     self.opened += 1
+                    logger.info("relay open %d ms for event %s", request.ms, request.event_id)
                     await self.relay.pulse(request.ms / 1000)
         finally:
             self.relay.off()

@@ -75,11 +75,11 @@ class CommandRunner:
             reason=command.reason,
             note=command.note,
         )
-        await self.rt.record(decision.events, state, priority=True)
+        events = await self.rt.record(decision.events, state, priority=True)
         self.rt.signals.show(decision.signal)
         if decision.outcome != Outcome.GRANT:
             return CommandOutcome.REFUSED, f"refused: {decision.reason.value}"
-        self.rt.relay.open(decision.open_ms)
+        self.rt.relay.open(decision.open_ms, events[0].event_id)
         return CommandOutcome.DONE, None
 
     async def set_mode(self, mode: Mode, operator: str) -> tuple[CommandOutcome, str | None]:

@@ -136,7 +136,7 @@ class LaneFlow:
         """Commit, then act: the relay moves only after the commit returned."""
         touched = [] if isinstance(scan.result, PassError) else [scan.result.ref]
         try:
-            await self.rt.record(decision.events, state, touched)
+            events = await self.rt.record(decision.events, state, touched)
         except OutboxFull:
             await self.rt.alarm(AlarmKind.OUTBOX_FULL, once=True)
             self.rt.signals.show(Signal.FAULT)
@@ -147,7 +147,7 @@ class LaneFlow:
             return replace(decision, outcome=Outcome.DENY, reason=ReasonCode.DEVICE_FAULT)
         self.decisions += 1
         if decision.outcome == Outcome.GRANT and decision.open_ms:
-            self.rt.relay.open(decision.open_ms)
+            self.rt.relay.open(decision.open_ms, events[0].event_id)
         return decision
 
 

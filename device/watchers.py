@@ -59,10 +59,10 @@ async def open_by_hand(rt: Runtime, reason: OverrideReason | None) -> None:
     decision, state = override(
         rt.state, rt.lane(clock), clock.now, operator=operator, reason=reason
     )
-    await rt.record(decision.events, state, priority=True)
+    events = await rt.record(decision.events, state, priority=True)
     rt.signals.show(decision.signal)
     if decision.outcome == Outcome.GRANT:
-        rt.relay.open(decision.open_ms)
+        rt.relay.open(decision.open_ms, events[0].event_id)
 
 
 async def door_loop(rt: Runtime, door: DoorContact) -> None:
