@@ -178,6 +178,7 @@ def _start_tasks(tg: asyncio.TaskGroup, gate: Gate, control: Path | None) -> Non
         "upkeep": watchers.upkeep_loop(rt),
         "inbound": gate.router.run(),
         "publisher": gate.drainer.run(),
+        "prune": gate.drainer.prune(),
         "status": status.publish_loop(rt, gate.link),
         "connection": _connection_loop(gate),
     }

@@ -111,26 +111,32 @@ class LaneFlow:
         return typed
 
     async def _measure(self) -> Reading | ReadingError | None:
-        """Wait for skin in front of the sensor, then take the peak; None on timeout."""
+        """Wait for skin in front of the sensor, then take the peak.
+
+        None if the step timed out with nothing to show; the device's fault if it stayed
+        faulty until then (a sensor that drops out and comes back within the step is waited
+        for, since the driver reopens it by itself).
+        """
         loop = asyncio.get_running_loop()
         policy = self.rt.policy
         deadline = loop.time() + policy.step_timeout_s
         peak: Reading | None = None
+        fault: ReadingError | None = None
         settle_until = math.inf
         while loop.time() < min(deadline, settle_until):
             got = await self.thermometer.read(within=_POLL_S * 5, max_age=0.5)
             if isinstance(got, ReadingError):
-                if got.fault in _FAULTS:
-                    return got
-                if got.fault != ReadingFault.NO_READING:
+                fault = got if got.fault in _FAULTS else None
+                if got.fault not in _FAULTS and got.fault != ReadingFault.NO_READING:
                     return Reading(_IMPLAUSIBLE, _IMPLAUSIBLE, _IMPLAUSIBLE, _IMPLAUSIBLE)
+                await asyncio.sleep(_POLL_S)
                 continue
-            reading = _core(got)
+            fault, reading = None, _core(got)
             if reading.body_c >= policy.plausible_min_c:
                 settle_until = min(settle_until, loop.time() + PRESENCE_SETTLE_S)
                 peak = reading if peak is None or reading.body_c > peak.body_c else peak
             await asyncio.sleep(_POLL_S)
-        return peak
+        return peak if peak is not None else fault
 
     async def _finish(self, decision: Decision, state: GateState, scan: Scan) -> Decision:
         """Commit, then act: the relay moves only after the commit returned."""

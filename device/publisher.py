@@ -19,7 +19,8 @@ from protocol.topics import TopicKind
 
 logger = logging.getLogger(__name__)
 
-WINDOW = 64  # publishes in flight at once
+WINDOW = 100  # publishes awaiting their PUBACK at once
+PRUNE_EVERY_S = 0.2
 
 
 class Drainer:
@@ -32,19 +33,29 @@ class Drainer:
         )
         self.acked = 0
         self.sent = 0
+        self._acked = asyncio.Event()
 
     async def start(self) -> None:
         """Everything below the store's floor is already acked."""
         self.acked = self.sent = await self.rt.store.floor_seq() - 1
 
     async def on_ack(self, seq: int) -> None:
-        """The server committed every seq up to ``seq``: drop those rows."""
+        """The server committed every seq up to ``seq``; the rows go in the next prune."""
         if seq <= self.acked:
             return
-        await self.rt.store.ack(seq)
         self.acked = seq
         self.sent = max(self.sent, seq)
-        self.rt.status_changed.set()
+        self._acked.set()
+
+    async def prune(self) -> None:
+        """Delete acked rows in one statement per round: a backlog's acks arrive one per event,
+        and a delete (and its fsync) per ack would slow the drain and every live commit."""
+        while True:
+            await self._acked.wait()
+            await asyncio.sleep(PRUNE_EVERY_S)
+            self._acked.clear()
+            await self.rt.store.ack(self.acked)
+            self.rt.status_changed.set()
 
     def on_reconnect(self) -> None:
         """After a reconnect, everything unacked is sent again."""

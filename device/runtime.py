@@ -48,6 +48,10 @@ class Runtime:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     status_changed: asyncio.Event = field(default_factory=asyncio.Event)
     _raised: set[AlarmKind] = field(default_factory=set)
+    # [1] One commit at a time: seqs are taken from the store's counter and must be the next ones
+    # when the transaction runs, so an alarm cannot slip in between a decision's numbering and
+    # its commit.
+    _commit: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     # --- what the core needs -----------------------------------------------------------------
 
@@ -115,12 +119,13 @@ class Runtime:
             offline=not self.link_up,
             mode=self.mode,
         )
-        first = self.store.next_seq
-        events = [
-            to_wire(d, stamp, seq=first + i, event_id=str(uuid.uuid4()))
-            for i, d in enumerate(drafts)
-        ]
-        await self.store.record(events, state, touched, priority=priority)
+        async with self._commit:  # [1]
+            first = self.store.next_seq
+            events = [
+                to_wire(d, stamp, seq=first + i, event_id=str(uuid.uuid4()))
+                for i, d in enumerate(drafts)
+            ]
+            await self.store.record(events, state, touched, priority=priority)
         if state is not None:
             self.state = state
         self.wake.set()
