@@ -28,6 +28,7 @@ from server.services.errors import ServiceError
 from server.services.privacy import run_retention
 from server.store.db import Database
 from server.store.migrate import upgrade
+from server.web import install as install_web
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +99,7 @@ def create_app(settings: ServerSettings, *, clock: Clock | None = None) -> FastA
     )
     for router in ROUTERS:
         app.include_router(router)
+    install_web(app)  # the staff UI (issue 7): pages, static files, live streams
     errors.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
