@@ -159,6 +159,7 @@ async def run(
                 ready.set()
     finally:
         gate.rt.relay.relay.off()
+        await rt.store.ack(gate.drainer.acked)  # rows acked since the last prune
         final = encode(await status.build(rt, Lifecycle.OFFLINE))
         await gate.link.stop(status.status_topic(rt), final)
         await rt.signals.close()
