@@ -8,6 +8,7 @@ measured in the same run: one Ed25519 verify plus one fsync.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shlex
 import statistics
@@ -16,7 +17,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -82,7 +83,7 @@ async def drain(count: int) -> tuple[float, list[float]]:
     """Seconds until ``count`` buffered events are acked, and live scan latencies meanwhile."""
     with tempfile.TemporaryDirectory() as tmp:
         await fill_outbox(Path(tmp) / "gate-data" / "gate.db", count)
-        async with open_lane(Path(tmp), start=False) as lane:
+        async with open_lane(Path(tmp), start=False) as lane, acker(lane):
             started = time.monotonic()
             await lane.start()
             live: list[float] = []
@@ -93,6 +94,28 @@ async def drain(count: int) -> tuple[float, list[float]]:
                 else:
                     await asyncio.sleep(0.2)
             return time.monotonic() - started, live
+
+
+@contextlib.asynccontextmanager
+async def acker(lane: BenchLane) -> AsyncIterator[None]:
+    """Swap the in-process stand-in server for one in its own process (the trust it published
+    stays retained on the broker), so the gate has its interpreter to itself while draining."""
+    lane.server.stop()
+    broker = lane.server
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.fake_server", broker.host, str(broker.port),
+         broker.password],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    assert proc.stdin is not None
+    assert proc.stdout.readline().strip() == "READY"
+    try:
+        yield
+    finally:
+        proc.stdin.close()
+        proc.wait(30)
+        proc.stdout.close()
 
 
 def revocation_apply(entries: int) -> float:

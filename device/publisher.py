@@ -20,7 +20,7 @@ from protocol.topics import TopicKind
 
 logger = logging.getLogger(__name__)
 
-MAX_UNACKED = 1000  # events sent but not yet acked by the server (paho's queue holds as many)
+MAX_UNACKED = 600  # events sent but not yet acked; paho's queue (1000) keeps room for status
 PRUNE_EVERY_S = 0.2
 RETRY_S = 0.5
 

@@ -128,3 +128,24 @@ class FakeServer:
             event = self.arrived.get(timeout=timeout)
             if kind is None or event.kind == kind:
                 return event
+
+
+def main() -> None:
+    """``python -m tests.support.fake_server HOST PORT PASSWORD``: ack events until stdin closes.
+
+    Used by the gate benchmark so that the stand-in server does not share the gate's process
+    (and its interpreter lock) while a backlog drains.
+    """
+    import sys
+
+    host, port, password = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    server = FakeServer(host, port, password)
+    server.start()
+    print("READY", flush=True)
+    sys.stdin.read()
+    print(len(server.events), flush=True)
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()
