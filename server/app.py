@@ -1,5 +1,6 @@
 """The composition root: ``create_app(settings)`` builds the FastAPI app; its lifespan owns
-the database and the background retention job. Nothing happens at import time.
+the database, the background retention job and, when ``mqtt_host`` is set, the MQTT link
+(ingest, publishing, alerts). Nothing happens at import time.
 
 Deny by default: ``create_app`` refuses to build an app in which a route has no access
 policy (server.api.deps.Policy) and is not on the public list.
@@ -12,6 +13,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
@@ -20,11 +22,13 @@ from fastapi.routing import APIRoute
 from server.api import errors
 from server.api.deps import PUBLIC_ROUTES, Policy
 from server.api.middleware import BodyLimit, SecurityHeaders
-from server.api.routes import admin, passes, people, registry, system
+from server.api.routes import admin, alerts, events, gates_link, passes, people, registry, system
 from server.clock import Clock, SystemClock
 from server.config import ServerSettings
+from server.mqtt_link import ServerLink
 from server.services.context import Actor, Env
 from server.services.errors import ServiceError
+from server.services.live import Hub
 from server.services.privacy import run_retention
 from server.store.db import Database
 from server.store.migrate import upgrade
@@ -38,7 +42,16 @@ def _has_policy(dependant: Dependant) -> bool:
     return any(isinstance(d.call, Policy) or _has_policy(d) for d in dependant.dependencies)
 
 
-ROUTERS = (system.router, registry.router, people.router, passes.router, admin.router)
+ROUTERS = (
+    system.router,
+    registry.router,
+    people.router,
+    passes.router,
+    admin.router,
+    alerts.router,  # issue 6: alerts, gate health, commands, events, dead letters
+    gates_link.router,
+    events.router,
+)
 
 
 def api_routes() -> list[APIRoute]:
@@ -67,17 +80,23 @@ async def _retention_loop(env: Env) -> None:
 
 def _lifespan(settings: ServerSettings, clock: Clock):  # type: ignore[no-untyped-def]
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Env]]:
+    async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         db = Database(settings.db_url)
         await upgrade(db)
         env = Env(db=db, settings=settings, clock=clock)
         logger.info("gatepass server settings: %s", settings.redacted())
+        hub = Hub()
+        link = await ServerLink.from_env(env, hub)
         task = None
         if settings.retention_interval_s:
             task = asyncio.create_task(_retention_loop(env), name="retention-job")
+        if link is not None:
+            await link.start()
         try:
-            yield {"env": env}
+            yield {"env": env, "link": link, "hub": hub}
         finally:
+            if link is not None:
+                await link.stop()
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
