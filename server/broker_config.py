@@ -105,7 +105,10 @@ def render_conf(site: str, options: BrokerOptions) -> str:
         "set_tcp_nodelay true",
         "",
         f"log_dest {'file ' + str(options.log_file.resolve()) if options.log_file else 'stderr'}",
-        "log_type error warning notice information",
+        "log_type error",  # one type per line: mosquitto reads only the first word of each
+        "log_type warning",
+        "log_type notice",
+        "log_type information",
         "connection_messages true",
         "log_timestamp true",
     ]
