@@ -91,6 +91,7 @@ class MqttClient:
         self.settings = settings
         self.state = LinkState()
         self.up = asyncio.Event()
+        self.subscribed = asyncio.Event()  # SUBACK received for this connection's filters
         self._on_message = on_message
         self._on_connection = on_connection
         self._loop = asyncio.get_running_loop()
@@ -240,6 +241,7 @@ class MqttClient:
         was_up = self.up.is_set()
         self.state.connected = False
         self.up.clear()
+        self.subscribed.clear()
         self._fail_pending()
         if was_up:
             logger.warning("broker link down: %s", reason)
@@ -255,6 +257,8 @@ class MqttClient:
         if refused:
             self.state.last_error = f"subscriptions not granted at QoS 1: {refused}"
             logger.error("%s", self.state.last_error)
+        else:
+            self.subscribed.set()
 
     def _resolve(self, mid: int, ok: bool) -> None:
         future = self._pending.get(mid)  # publish_wait registers before any callback can run

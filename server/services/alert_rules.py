@@ -97,7 +97,7 @@ async def _on_alarm(
 async def _refusals(conn: AsyncConnection, row: dict[str, Any], now: int) -> list[Alert]:
     count = await alert_store.recent_denials(
         conn, pass_ref=row["pass_ref"], since_ms=row["at_ms"] - REFUSAL_WINDOW_MS,
-        reasons=REFUSAL_REASONS,
+        upto=(row["at_ms"], row["event_id"]), reasons=REFUSAL_REASONS,
     )  # fmt: skip
     if count < REFUSALS:
         return []

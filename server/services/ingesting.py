@@ -138,7 +138,7 @@ async def commit(
     """Store a classified batch in the caller's transaction; nothing is acked before commit."""
     result = BatchResult()
     known = {g["id"] for g in await registry.list_gates(conn, scope=None)}
-    events: dict[str, list[Accepted]] = {}
+    pending: dict[str, list[Accepted]] = {}
     for given in items:
         item = given
         if isinstance(item, Accepted) and item.gate not in known:
@@ -146,21 +146,30 @@ async def commit(
         if isinstance(item, Rejected):
             await dead_letter(conn, item, now=now, result=result)
         elif item.kind == TopicKind.EVENTS:
-            events.setdefault(item.gate, []).append(item)
-        elif isinstance(item.body, GateStatus):
+            pending.setdefault(item.gate, []).append(item)  # stored together, per gate
+            continue
+        await _flush(conn, pending, now=now, result=result)  # keep arrival order around statuses
+        if isinstance(item, Accepted) and isinstance(item.body, GateStatus):
             await store_status(conn, item.body, now=now, backlog=backlog, result=result)
-        elif isinstance(item.body, CommandResult) and not await store_result(
-            conn, item.body, result=result
-        ):
-            unknown = Rejected(item.message, "unknown_command", "no such request", item.gate)
-            await dead_letter(conn, unknown, now=now, result=result)
+        elif isinstance(item, Accepted) and isinstance(item.body, CommandResult):
+            if not await store_result(conn, item.body, result=result):
+                unknown = Rejected(item.message, "unknown_command", "no such request", item.gate)
+                await dead_letter(conn, unknown, now=now, result=result)
+    await _flush(conn, pending, now=now, result=result)
+    return result
+
+
+async def _flush(
+    conn: AsyncConnection, pending: dict[str, list[Accepted]], *, now: int, result: BatchResult
+) -> None:
+    """Store the events collected so far, gate by gate; dead-letter reused event ids."""
     reuse = "event id stored already with another gate or seq"
-    for gate, accepted in events.items():
+    for gate, accepted in pending.items():
         for item in await store_events(conn, gate, accepted, now=now, result=result):
             await dead_letter(
                 conn, Rejected(item.message, "event_id_reuse", reuse, gate), now=now, result=result
             )
-    return result
+    pending.clear()
 
 
 async def dead_letter(

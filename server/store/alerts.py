@@ -117,12 +117,22 @@ async def open_counts(conn: AsyncConnection) -> dict[str, int]:
 
 
 async def recent_denials(
-    conn: AsyncConnection, *, pass_ref: str, since_ms: int, reasons: list[str]
+    conn: AsyncConnection,
+    *,
+    pass_ref: str,
+    since_ms: int,
+    upto: tuple[int, str],
+    reasons: list[str],
 ) -> int:
-    """Denied decisions for a pass since ``since_ms`` with one of ``reasons``."""
+    """Denied decisions for a pass with one of ``reasons`` from ``since_ms`` up to and including
+    the event ``upto`` = (at_ms, event_id), so events stored in one batch count one by one."""
+    at_ms, event_id = upto
     query = sa.select(sa.func.count()).where(
         events.c.pass_ref == pass_ref,
         events.c.at_ms >= since_ms,
+        sa.or_(
+            events.c.at_ms < at_ms, sa.and_(events.c.at_ms == at_ms, events.c.event_id <= event_id)
+        ),
         events.c.granted.is_(False),
         events.c.reason.in_(reasons),
     )

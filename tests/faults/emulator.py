@@ -96,6 +96,7 @@ class GateEmulator:
         self.wake = asyncio.Event()  # a new event was recorded, or an ack arrived (sender)
         self.acked = asyncio.Event()  # an ack removed rows (drained)
         self.applied = asyncio.Event()  # a revocation list was applied
+        self.configured = asyncio.Event()  # a config was applied
         self.last_ack = time.monotonic()
         await self.link.start()
         self.tasks = [asyncio.create_task(self._inbox()), asyncio.create_task(self._sender())]
@@ -190,6 +191,7 @@ class GateEmulator:
             self.applied.set()
         elif kind == TopicKind.CONFIG:
             await self.registry.on_config(payload)
+            self.configured.set()
         elif kind == TopicKind.COMMANDS:
             await self._command(payload)
 

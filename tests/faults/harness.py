@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import time
 import tomllib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,11 +124,24 @@ async def running_link(site: LinkSite, hub: Hub | None = None) -> AsyncIterator[
     assert link is not None
     await link.start()
     try:
-        await asyncio.wait_for(link.mqtt.up.wait(), 10)
+        await asyncio.wait_for(link.mqtt.subscribed.wait(), 10)  # first session: SUBACK first
         yield link
     finally:
         await link.stop()
         await env.db.close()
+
+
+async def until(
+    inbox: asyncio.Queue[dict[str, Any]],
+    wanted: Callable[[dict[str, Any]], bool],
+    within: float = 10,
+) -> dict[str, Any]:
+    """The first live notice (server.services.live) that ``wanted`` accepts."""
+    async with asyncio.timeout(within):
+        while True:
+            notice = await inbox.get()
+            if wanted(notice):
+                return notice
 
 
 @contextlib.asynccontextmanager

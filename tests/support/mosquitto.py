@@ -120,12 +120,13 @@ class Mosquitto:
                 if listeners == 2 and not self.tls_port:
                     self.tls_port = free_port()
                 port = self.port if listeners == 1 else self.tls_port
-                line = f"listener {port} 127.0.0.1"
+                lines.append(f"listener {port} 127.0.0.1")
             elif key == "persistence_location":
-                line = f"persistence_location {self.workdir / 'data'}/"
+                lines.append(f"persistence_location {self.workdir / 'data'}/")
             elif key == "log_dest":
-                line = f"log_dest file {self.log_path}"
-            lines.append(line)
+                lines.append(f"log_dest file {self.log_path}")
+            else:
+                lines.append(line)
         if os.geteuid() == 0:
             lines.append("user root")  # a root broker would drop to 'mosquitto' otherwise
         conf = self.workdir / "mosquitto.conf"

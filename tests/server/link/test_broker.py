@@ -14,7 +14,6 @@ import pytest
 
 from protocol.messages import LaneDirection
 from protocol.topics import SPECS, TopicKind, gate_topic, site_topic
-from server.broker_config import MESSAGE_SIZE_LIMIT
 from server.services.context import CLI_ACTOR
 from server.services.provisioning import remove_gate
 from tests.faults.harness import SITE, LinkSite, provision, read_gate_file
@@ -50,7 +49,7 @@ def test_config_files_and_limits(link_site: LinkSite) -> None:
         int(values["max_queued_messages"]) >= 24 * 3960
     )  # a day at peak rate (docs/operations.md)
     assert values["persistent_client_expiration"] == "2d"
-    assert "max_inflight_messages" in values and "autosave_interval" in values
+    assert {"max_inflight_messages", "autosave_interval", "max_packet_size"} <= set(values)
     passwd = (link_site.config_dir / "passwd").read_text().splitlines()
     assert sorted(line.split(":")[0] for line in passwd) == ["east-in", "east-out", "server"]
     assert all(re.fullmatch(r"[a-z-]+:\$7\$\d+\$[^$]+\$[^$]+", line) for line in passwd)
@@ -158,7 +157,8 @@ def test_cli_provisions_gates_that_the_gate_accepts(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
         checked = run(GATE_CLI, "check-config", str(data / "gates" / f"{gate}.toml"))
         assert checked.returncode == 0, checked.stderr
-        assert f'"id": "{gate}"' in checked.stdout and '"password": "***"' in checked.stdout
+        assert f'"id": "{gate}"' in checked.stdout
+        assert '"password": "***"' in checked.stdout
     assert (
         run(
             *server,
