@@ -163,7 +163,8 @@ class MqttClient:
         future: asyncio.Future[bool] = self._loop.create_future()
         self._pending[mid] = future  # no await since publish(): the PUBACK cannot be here yet
         try:
-            return await asyncio.wait_for(future, wait_s)
+            async with asyncio.timeout(wait_s):  # unlike wait_for in 3.11, never eats a cancel
+                return await future
         except TimeoutError:
             return False
         finally:

@@ -54,6 +54,17 @@ def server_password(env: Env) -> str:
         ) from None
 
 
+async def _wait(event: asyncio.Event, seconds: float) -> bool:
+    """Wait for ``event`` at most ``seconds``; a cancellation always propagates (3.11's
+    ``wait_for`` can turn a cancel that races its timeout into a TimeoutError)."""
+    try:
+        async with asyncio.timeout(seconds):
+            await event.wait()
+    except TimeoutError:
+        return False
+    return True
+
+
 def _status(site: str, state: Lifecycle, now: int) -> bytes:
     software = version("gatepass")[:64]
     return messages.encode(ServerStatus(site=site, state=state, at=now * 1000, software=software))
@@ -119,8 +130,7 @@ class ServerLink:
 
     async def stop(self) -> None:
         """Finish the batch in hand, say ``offline``, disconnect; unacked messages stay queued."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.ingest.idle.wait(), DRAIN_S)
+        await _wait(self.ingest.idle, DRAIN_S)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -165,8 +175,7 @@ class ServerLink:
                 logger.exception("publishing to the gates failed; retrying")
                 if force:
                     self._force.set()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._poke.wait(), POLL_S)
+            await _wait(self._poke, POLL_S)
             self._poke.clear()
 
     async def _sync(self, force: bool) -> None:

@@ -152,11 +152,18 @@ async def commit(
         if isinstance(item, Accepted) and isinstance(item.body, GateStatus):
             await store_status(conn, item.body, now=now, backlog=backlog, result=result)
         elif isinstance(item, Accepted) and isinstance(item.body, CommandResult):
-            if not await store_result(conn, item.body, result=result):
-                unknown = Rejected(item.message, "unknown_command", "no such request", item.gate)
-                await dead_letter(conn, unknown, now=now, result=result)
+            await _result(conn, item, item.body, now=now, result=result)
     await _flush(conn, pending, now=now, result=result)
     return result
+
+
+async def _result(
+    conn: AsyncConnection, item: Accepted, body: CommandResult, *, now: int, result: BatchResult
+) -> None:
+    """Record a command's answer; one we never sent is a dead letter."""
+    if not await store_result(conn, body, result=result):
+        unknown = Rejected(item.message, "unknown_command", "no such request", item.gate)
+        await dead_letter(conn, unknown, now=now, result=result)
 
 
 async def _flush(

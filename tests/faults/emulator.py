@@ -44,6 +44,13 @@ logger = logging.getLogger(__name__)
 BATCH = 100
 
 
+async def _wait(event: asyncio.Event, seconds: float) -> None:
+    """Wait for ``event`` at most ``seconds`` (asyncio.timeout: a cancel is never swallowed)."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
+
+
 @dataclass
 class GateEmulator:
     """One gate: outbox, link, registry; ``committed`` lists every event id it recorded."""
@@ -60,6 +67,7 @@ class GateEmulator:
     committed: list[str] = field(default_factory=list)
     results: list[str] = field(default_factory=list)
     boot_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    stopped: bool = False
 
     def topic(self, kind: TopicKind) -> str:
         return str(gate_topic(self.site, self.gate, kind))
@@ -80,6 +88,7 @@ class GateEmulator:
         )
         root = public_from_raw(bytes.fromhex(self.root_hex))
         self.registry = Registry(self.site, self.gate, root, self.store)
+        await self.registry.restore()  # what it trusted before a restart, re-verified
         subs = [self.topic(k) for k in (TopicKind.ACKS, TopicKind.CONFIG, TopicKind.COMMANDS)]
         subs += [
             str(site_topic(self.site, k))
@@ -102,11 +111,15 @@ class GateEmulator:
         self.tasks = [asyncio.create_task(self._inbox()), asyncio.create_task(self._sender())]
 
     async def stop(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        """Stop cleanly (an ``offline`` status, then disconnect); idempotent."""
+        if self.stopped:
+            return
+        self.stopped = True
+        pending = set(self.tasks)
+        while pending:  # device.link's publish (3.11 wait_for) can swallow one cancel: repeat
+            for task in pending:
+                task.cancel()
+            _done, pending = await asyncio.wait(pending, timeout=1.0)
         final = self.status(Lifecycle.OFFLINE, self.store.depth)
         await self.link.stop(self.topic(TopicKind.STATUS), final)
         await self.store.close()
@@ -133,8 +146,7 @@ class GateEmulator:
             while self.store.depth:
                 self.acked.clear()
                 if self.store.depth:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self.acked.wait(), 1.0)
+                    await _wait(self.acked, 1.0)
 
     def verify(self, text: str, now: int) -> Any:
         """Check a pass as the gate does (signature, windows, revocation list)."""
@@ -142,7 +154,7 @@ class GateEmulator:
 
     async def _sender(self) -> None:
         """Publish the outbox oldest first; resend all unacked after a reconnect or a silence."""
-        while True:
+        while not self.stopped:
             await self.link.connected.wait()
             status = self.status(Lifecycle.ONLINE, self.store.depth)
             if not await self.link.publish(self.topic(TopicKind.STATUS), status, retain=True):
@@ -151,12 +163,11 @@ class GateEmulator:
 
     async def _publish_outbox(self) -> None:
         last_sent, resent = 0, time.monotonic()
-        while self.link.connected.is_set():
+        while self.link.connected.is_set() and not self.stopped:
             batch = await self.store.pending(last_sent, BATCH)
             if not batch:
                 self.wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), self.resend_after_s)
+                await _wait(self.wake, self.resend_after_s)
                 quiet = time.monotonic() - max(self.last_ack, resent)
                 if self.store.depth and quiet > self.resend_after_s:
                     last_sent, resent = 0, time.monotonic()  # no ack came: send all unacked again
