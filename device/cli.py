@@ -30,7 +30,41 @@ def build_parser() -> argparse.ArgumentParser:
         "exit 1 and print one line per problem otherwise.",
     )
     check.add_argument("file", type=Path)
+    run = commands.add_parser(
+        "run",
+        help="run the gate daemon",
+        description="Run the lane until SIGTERM/SIGINT. Prints READY on stdout once started.",
+    )
+    run.add_argument("--config", type=Path, required=True, help="the gate's TOML file")
+    run.add_argument("--sim-control", type=Path, help='hardware = "sim" only: control socket')
+    run.add_argument("-v", "--verbose", action="store_true", help="debug logs on stderr")
     return parser
+
+
+def run_gate(path: Path, control: Path | None, verbose: bool) -> int:
+    """Validate the config, log it redacted, and run the daemon until stopped."""
+    import asyncio
+
+    from device.app import main as gate_main
+    from device.config import ConfigError, load, redacted
+
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = load(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"{path}: {problem}", file=sys.stderr)
+        return 1
+    for section, values in redacted(settings).items():
+        logging.getLogger("device").info("config [%s] %s", section, json.dumps(values))
+    try:
+        asyncio.run(gate_main(settings, control=control))
+    except KeyboardInterrupt:
+        return 0
+    return 0
 
 
 def check_config(path: Path) -> int:
@@ -71,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``gatepass-gate`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "run":
+        return run_gate(args.config, args.sim_control, args.verbose)
     if args.command == "check-config":
         return check_config(args.file)
     if args.command == "probe":

@@ -56,6 +56,7 @@ class BrokerSection(_Section, frozen=True, kw_only=True):
     tls_ca: str | None = None
     keepalive_s: Annotated[int, msgspec.Meta(ge=5, le=600)] = 30
     session_expiry_s: Annotated[int, msgspec.Meta(ge=60, le=30 * 86400)] = 7 * 86400
+    reconnect_max_s: Annotated[float, msgspec.Meta(ge=1.0, le=300.0)] = 30.0
 
 
 class TrustSection(_Section, frozen=True, kw_only=True):
@@ -100,7 +101,7 @@ class OutboxSection(_Section, frozen=True, kw_only=True):
     """The bound on buffered events and how fast a backlog drains."""
 
     max_events: Annotated[int, msgspec.Meta(ge=100, le=10_000_000)] = 200_000
-    drain_batch: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 100
+    drain_batch: Annotated[int, msgspec.Meta(ge=1, le=5000)] = 500
     resend_after_s: Annotated[float, msgspec.Meta(ge=1.0, le=600.0)] = 15.0
 
 

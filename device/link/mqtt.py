@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 PUBLISH_TIMEOUT_S = 10.0
 MAX_QUEUED = 1000  # paho's in-memory queue is transport only; the outbox is the record
+MAX_INFLIGHT = 100  # the broker's receive maximum may lower it
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,7 @@ class MqttLink:
             client.tls_set(ca_certs=str(s.tls_ca), tls_version=ssl.PROTOCOL_TLS_CLIENT)
         client.will_set(will_topic, will_payload, qos=1, retain=True)
         client.max_queued_messages_set(MAX_QUEUED)
+        client.max_inflight_messages_set(MAX_INFLIGHT)
         client.on_connect = self._on_connect_threadsafe
         client.on_disconnect = self._on_disconnect_threadsafe
         client.on_message = self._on_message_threadsafe
@@ -119,6 +121,11 @@ class MqttLink:
         await asyncio.to_thread(self._client.disconnect)
         await asyncio.to_thread(self._client.loop_stop)
         self._fail_pending()
+
+    def subscribe_again(self, topic_filter: str) -> None:
+        """Subscribe again so the broker re-sends the retained message (a gap, a resync)."""
+        if self.connected.is_set():
+            self._client.subscribe(topic_filter, qos=1)
 
     async def publish(
         self,

@@ -1,0 +1,187 @@
+"""Gate benchmarks (design.md 7): scan-to-relay, backlog drain, revocation list, memory, start.
+
+Everything runs the real daemon against a real mosquitto with the pty simulators and a
+stand-in server (tests/support), on this machine. Each latency is reported next to its floor
+measured in the same run: one Ed25519 verify plus one fsync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from bench._gate_lane import BenchLane, floor_ms, open_lane
+from device.core.events import Stamp, to_wire
+from device.core.model import EventDraft
+from device.store.outbox import GateStore
+from protocol.keys import kid_for
+from protocol.messages import LaneDirection, Mode
+from protocol.reasons import ReasonCode
+from protocol.revocation import apply_full, open_full, pack_refs
+from tests.support.gate_toml import write_gate_toml
+from tests.support.site import TestSite
+
+DECISIONS = int(os.environ.get("GATEPASS_BENCH_DECISIONS", "1000"))
+BACKLOG = int(os.environ.get("GATEPASS_BENCH_BACKLOG", "100000"))
+
+
+def pct(values: list[float], q: float) -> float:
+    """The q-quantile (0-1) of ``values``."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def scan_to_relay(lane: BenchLane, count: int) -> list[float]:
+    """Milliseconds from the QR frame's last byte on the pty to the relay pin going high."""
+    pin = lane.relay_pin
+    assert lane.gate is not None
+    out: list[float] = []
+    for _ in range(count):
+        text = lane.site.pass_text()
+        before = len(pin.states)
+        await asyncio.to_thread(lane.scanner.command, f"send {shlex.quote(text)}")
+        sent = time.monotonic()
+        await lane.until(lambda before=before: len(pin.states) > before and pin.state)
+        out.append((pin._last_change - sent) * 1000)
+        await lane.until(lambda: not pin.state)
+    return out
+
+
+def backlog_events(count: int) -> Iterator[list[Any]]:
+    """Ready-made decision events in batches, as a day offline at a busy lane leaves them."""
+    stamp = Stamp("gw01", "east-in", "ab" * 16, int(time.time() * 1000), True,
+                  LaneDirection.IN, True, Mode.NORMAL)  # fmt: skip
+    draft = EventDraft(granted=True, reason=ReasonCode.OK, pass_ref="01" * 8)
+    seq = 1
+    while seq <= count:
+        n = min(2000, count - seq + 1)
+        yield [to_wire(draft, stamp, seq=seq + i, event_id=str(uuid.uuid4())) for i in range(n)]
+        seq += n
+
+
+async def fill_outbox(path: Path, count: int) -> None:
+    """Put ``count`` events in a fresh gate store, as if decided offline."""
+    store = await GateStore.open(path, max_events=count + 10, reseed=1)
+    for batch in backlog_events(count):
+        await store.record(batch)
+    await store.close()
+
+
+async def drain(count: int) -> tuple[float, list[float]]:
+    """Seconds until ``count`` buffered events are acked, and live scan latencies meanwhile."""
+    with tempfile.TemporaryDirectory() as tmp:
+        await fill_outbox(Path(tmp) / "gate-data" / "gate.db", count)
+        async with open_lane(Path(tmp), start=False) as lane:
+            started = time.monotonic()
+            await lane.start()
+            live: list[float] = []
+            assert lane.gate is not None
+            while lane.gate.rt.store.depth > 0:
+                if len(live) < 20:
+                    live += await scan_to_relay(lane, 1)
+                else:
+                    await asyncio.sleep(0.2)
+            return time.monotonic() - started, live
+
+
+def revocation_apply(entries: int) -> float:
+    """Seconds to verify and apply a signed full list of ``entries`` revoked passes."""
+    site = TestSite()
+    refs = {os.urandom(8) for _ in range(entries)}
+    data = site.full(1, refs=refs)
+    keys = {kid_for(site.revlist_key): site.revlist_key.public_key()}
+    start = time.perf_counter()
+    state = apply_full(None, open_full(data, keys, site=site.site))
+    elapsed = time.perf_counter() - start
+    assert len(state.refs) == entries
+    assert pack_refs(refs)
+    return elapsed
+
+
+@contextmanager
+def daemon_process(config: Path) -> Iterator[tuple[subprocess.Popen[str], float]]:
+    """The daemon as its own process: yields it and the seconds it took to print READY."""
+    exe = Path(sys.executable).parent / "gatepass-gate"
+    start = time.monotonic()
+    proc = subprocess.Popen([str(exe), "run", "--config", str(config)], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)  # fmt: skip
+    assert proc.stdout is not None
+    line = proc.stdout.readline().strip()
+    ready = time.monotonic() - start
+    try:
+        assert line == "READY", f"daemon said {line!r}"
+        yield proc, ready
+    finally:
+        proc.terminate()
+        proc.wait(15)
+        proc.stdout.close()
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+async def start_and_memory() -> tuple[float, float]:
+    """Median cold start to READY over 5 starts, and resident memory after 20 decisions."""
+    with tempfile.TemporaryDirectory() as tmp:
+        async with open_lane(Path(tmp), in_process=False) as lane:
+            config = write_gate_toml(Path(tmp) / "gate.toml", lane.toml)
+            starts = []
+            for _ in range(5):
+                with daemon_process(config) as (proc, ready):
+                    starts.append(ready)
+                    for _ in range(20):
+                        await asyncio.to_thread(
+                            lane.scanner.command, f"send {shlex.quote(lane.site.pass_text())}"
+                        )
+                        await asyncio.sleep(0.25)
+                    memory = rss_mb(proc.pid)
+            return statistics.median(starts), memory
+
+
+async def measure() -> list[dict[str, Any]]:
+    """Every gate row of the benchmark table."""
+    with tempfile.TemporaryDirectory() as tmp:
+        async with open_lane(Path(tmp)) as lane:
+            floor = floor_ms(Path(tmp))
+            latencies = await scan_to_relay(lane, DECISIONS)
+    seconds, live = await drain(BACKLOG)
+    start_s, memory = await start_and_memory()
+    apply_s = revocation_apply(100_000)
+    floor_txt = f"floor {floor:.2f} ms (1 Ed25519 verify + 1 fsync)"
+    return [
+        {"name": f"scan to relay, p50 ({len(latencies)} decisions)", "value": pct(latencies, 0.5),
+         "unit": "ms", "target": "", "baseline": floor_txt},
+        {"name": f"scan to relay, p99 ({len(latencies)} decisions)", "value": pct(latencies, 0.99),
+         "unit": "ms", "target": "≤ 5 ms", "baseline": floor_txt},
+        {"name": f"drain {BACKLOG:,} offline events, all acked", "value": seconds, "unit": "s",
+         "target": "≤ 60 s", "baseline": f"{BACKLOG / seconds:,.0f} events/s"},
+        {"name": "live scan to relay during the drain, p99", "value": pct(live, 0.99), "unit": "ms",
+         "target": "≤ 5 ms", "baseline": floor_txt},
+        {"name": "revocation full list of 100,000 applied", "value": apply_s, "unit": "s",
+         "target": "≤ 1 s", "baseline": None},
+        {"name": "daemon resident memory", "value": memory, "unit": "MB", "target": "≤ 60 MB",
+         "baseline": None},
+        {"name": "cold start to READY (median of 5)", "value": start_s, "unit": "s",
+         "target": "≤ 3 s", "baseline": None},
+    ]  # fmt: skip
+
+
+def run() -> list[dict[str, Any]]:
+    """``python -m bench gate``."""
+    return asyncio.run(measure())

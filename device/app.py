@@ -1,0 +1,225 @@
+"""The composition root: build the gate from its settings and run every task until stopped.
+
+The only module that wires adapters (gpiozero, serial drivers, MQTT, SQLite) to the core.
+One ``TaskGroup`` with named tasks; if any task dies of a bug, the group stops, the relay is
+forced off, a final ``offline`` status is published, and systemd restarts the unit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+
+from device import status, watchers
+from device.actuators import RelayOwner, Signals
+from device.commands import CommandRunner, apply_mode
+from device.config import GateSettings
+from device.hardware.clock import SystemClock
+from device.hardware.factory import build_scanner, build_thermometer
+from device.hardware.gpio_devices import GpioDevices, SimPanel, build_gpio
+from device.hardware.pins import PinMap
+from device.inbound import InboundRouter
+from device.lane import LaneFlow
+from device.link.mqtt import LinkSettings, MqttLink
+from device.ports import Clock, QrScanner, Thermometer
+from device.publisher import Drainer
+from device.registry import Registry
+from device.runtime import Runtime
+from device.store.outbox import GateStore
+from protocol import topics
+from protocol.keys import public_from_raw
+from protocol.messages import AlarmKind, Lifecycle, Mode, encode
+from protocol.topics import TopicKind
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Gate:
+    """A built gate: its runtime and the parts tests and the sim control reach into."""
+
+    rt: Runtime
+    gpio: GpioDevices
+    scanner: QrScanner
+    thermometer: Thermometer
+    link: MqttLink
+    lane: LaneFlow
+    drainer: Drainer
+    router: InboundRouter
+    panel: SimPanel | None
+
+
+def pin_map(settings: GateSettings) -> PinMap:
+    """The PinMap the config describes (PinMap refuses duplicates and reserved pins)."""
+    p = settings.pins
+    return PinMap(
+        relay=p.relay, relay_active_high=p.relay_active_high, led_green=p.led_green,
+        led_red=p.led_red, buzzer=p.buzzer, button=p.button, door=p.door,
+        lockdown_key=p.lockdown_key, keypad_rows=p.keypad_rows, keypad_cols=p.keypad_cols,
+    )  # fmt: skip
+
+
+def subscriptions(settings: GateSettings) -> list[str]:
+    """What the gate listens to, manifest first: the broker sends retained messages in the
+    order of the subscriptions, and the config and lists can only be checked once the
+    manifest's keys are known (anything that arrives earlier is parked and retried)."""
+    site, gate = settings.gate.site, settings.gate.id
+    shared = [
+        str(topics.site_topic(site, kind))
+        for kind in (
+            TopicKind.MANIFEST,
+            TopicKind.REVOCATIONS_FULL,
+            TopicKind.REVOCATIONS_DELTA,
+            TopicKind.SERVER_STATUS,
+        )
+    ]
+    own = [
+        str(topics.gate_topic(site, gate, kind))
+        for kind in (TopicKind.CONFIG, TopicKind.ACKS, TopicKind.COMMANDS)
+    ]
+    return shared + own + [topics.all_gates(site, TopicKind.EVENTS)]
+
+
+async def build(settings: GateSettings, clock: Clock) -> Gate:
+    """Open the store, restore trust, build the hardware and the link (nothing runs yet)."""
+    data = Path(settings.gate.data_dir)
+    store = await GateStore.open(
+        data / "gate.db", max_events=settings.outbox.max_events, reseed=int(clock.wall() * 1000)
+    )
+    root = public_from_raw(bytes.fromhex(settings.trust.root_key))
+    registry = Registry(settings.gate.site, settings.gate.id, root, store)
+    for problem in await registry.restore():
+        logger.warning("stored trust refused: %s", problem)
+    sim = settings.gate.hardware == "sim"
+    gpio = build_gpio(pin_map(settings), sim=sim)
+    panel = SimPanel(gpio.factory, pin_map(settings)) if sim else None
+    if panel is not None and gpio.door is not None:
+        panel.door(False)  # a simulated lane starts with its door shut
+    rt = Runtime(
+        settings,
+        store,
+        registry,
+        RelayOwner(gpio.relay),
+        Signals(gpio.indicator, gpio.buzzer),
+        clock,
+    )
+    rt.state, rt.floor = await store.load_state(), await store.time_floor()
+    saved_mode = await store.get_blob("mode")
+    rt.server_mode = Mode(saved_mode.decode()) if saved_mode else Mode.NORMAL
+    scanner = build_scanner(
+        settings.scanner.model, settings.scanner.port, baud=settings.scanner.baud
+    )
+    thermometer = build_thermometer(
+        settings.thermometer.model, settings.thermometer.port,
+        baud=settings.thermometer.baud, offset_c=settings.thermometer.offset_c,
+    )  # fmt: skip
+    link = _link(settings, status.status_topic(rt), await status.will_payload(rt))
+    drainer = Drainer(rt, link)
+    router = InboundRouter(rt, link, drainer, CommandRunner(rt, link))
+    lane = LaneFlow(rt, scanner, thermometer, gpio.keypad)
+    return Gate(rt, gpio, scanner, thermometer, link, lane, drainer, router, panel)
+
+
+def _link(settings: GateSettings, will_topic: str, will: bytes) -> MqttLink:
+    b = settings.broker
+    link_settings = LinkSettings(
+        host=b.host, port=b.port, username=b.username, password=b.password,
+        client_id=settings.client_id, keepalive_s=b.keepalive_s,
+        session_expiry_s=b.session_expiry_s, tls_ca=Path(b.tls_ca) if b.tls_ca else None,
+        reconnect_max_s=b.reconnect_max_s,
+    )  # fmt: skip
+    return MqttLink(
+        link_settings,
+        will_topic=will_topic,
+        will_payload=will,
+        subscriptions=subscriptions(settings),
+    )
+
+
+async def run(
+    gate: Gate, *, ready: asyncio.Event | None = None, control: Path | None = None
+) -> None:
+    """Run every task until cancelled; always end with the relay off and the store closed."""
+    rt = gate.rt
+    if rt.store.quarantined is not None:
+        await rt.alarm(AlarmKind.STORE_CORRUPT, f"quarantined as {rt.store.quarantined.name}")
+    await gate.drainer.start()
+    await gate.link.start()
+    apply_mode(rt)
+    try:
+        async with asyncio.TaskGroup() as tg:
+            _start_tasks(tg, gate, control)
+            logger.info(
+                "gate %s/%s ready (%s)", rt.settings.gate.site, rt.settings.gate.id, rt.boot_id
+            )
+            if ready is not None:
+                ready.set()
+    finally:
+        gate.rt.relay.relay.off()
+        final = encode(await status.build(rt, Lifecycle.OFFLINE))
+        await gate.link.stop(status.status_topic(rt), final)
+        await rt.signals.close()
+        gate.gpio.close()
+        await rt.store.close()
+
+
+def _start_tasks(tg: asyncio.TaskGroup, gate: Gate, control: Path | None) -> None:
+    rt, g = gate.rt, gate.gpio
+    tasks = {
+        "relay": rt.relay.run(),
+        "scanner": gate.scanner.run(),
+        "thermometer": gate.thermometer.run(),
+        "thermometer-health": watchers.thermometer_health(rt, gate.thermometer),
+        "lane": gate.lane.run(),
+        "button": watchers.button_loop(rt, g.button, g.keypad),
+        "upkeep": watchers.upkeep_loop(rt),
+        "inbound": gate.router.run(),
+        "publisher": gate.drainer.run(),
+        "prune": gate.drainer.prune(),
+        "status": status.publish_loop(rt, gate.link),
+        "connection": _connection_loop(gate),
+    }
+    if g.door is not None:
+        tasks["door"] = watchers.door_loop(rt, g.door)
+    if g.mode_switch is not None:
+        tasks["lockdown-key"] = watchers.key_loop(rt, g.mode_switch)
+    if control is not None and gate.panel is not None:
+        from device.sim_control import SimControl, serve
+
+        tasks["sim-control"] = serve(SimControl(gate.panel, rt.relay), control)
+    for name, coro in tasks.items():
+        tg.create_task(coro, name=name)
+
+
+async def _connection_loop(gate: Gate) -> None:
+    """Follow the broker link: offline flag on events, resend after a reconnect."""
+    while True:
+        up = await gate.link.changes.get()
+        gate.rt.link_up = up
+        gate.rt.status_changed.set()
+        if up:
+            gate.drainer.on_reconnect()
+
+
+async def main(
+    settings: GateSettings, *, control: Path | None = None, clock: Clock | None = None
+) -> None:
+    """``gatepass-gate run``: build, announce readiness on stdout, run until SIGTERM/SIGINT."""
+    gate = await build(settings, clock or SystemClock())
+    ready = asyncio.Event()
+    runner = asyncio.create_task(run(gate, ready=ready, control=control), name="gate")
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, runner.cancel)  # a clean stop: relay off, offline status
+    waiter = asyncio.create_task(ready.wait(), name="ready")
+    await asyncio.wait([runner, waiter], return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
+    if ready.is_set():
+        print("READY", flush=True)
+    try:
+        await runner
+    except asyncio.CancelledError:
+        logger.info("stopped")

@@ -1,0 +1,151 @@
+"""Everything the broker delivers to the gate, checked and applied; nothing here can crash it.
+
+Acks delete outbox rows; manifest, revocation lists and config go through the registry
+(signed, newer, stored); commands go to ``device.commands``; peers' events update
+anti-passback presence and locks; the server's status vouches for the clock. A message that is
+malformed, unsigned, old or oversize is refused with a logged reason, and the last good state
+is kept.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from device.commands import CommandRunner
+from device.core.clock import synced_with
+from device.link.mqtt import Inbound, MqttLink
+from device.publisher import Drainer
+from device.runtime import Runtime
+from protocol import messages, topics
+from protocol.errors import MessageError, SequenceGap, TopicError, UntrustedMessage
+from protocol.messages import Ack, EventKind, GateEvent, ServerStatus
+from protocol.reasons import ReasonCode
+from protocol.topics import Topic, TopicKind
+
+logger = logging.getLogger(__name__)
+
+
+class InboundRouter:
+    """Routes each inbound message by its topic kind."""
+
+    def __init__(
+        self, rt: Runtime, link: MqttLink, drainer: Drainer, commands: CommandRunner
+    ) -> None:
+        self.rt, self.link, self.drainer, self.commands = rt, link, drainer, commands
+        self.refused = 0
+        self._parked: dict[TopicKind, Inbound] = {}  # signed before we knew the signer's key
+        self._handlers: dict[TopicKind, Callable[[Topic, bytes], Awaitable[None]]] = {
+            TopicKind.ACKS: self._ack,
+            TopicKind.MANIFEST: self._manifest,
+            TopicKind.REVOCATIONS_FULL: self._full,
+            TopicKind.REVOCATIONS_DELTA: self._delta,
+            TopicKind.CONFIG: self._config,
+            TopicKind.COMMANDS: self._command,
+            TopicKind.EVENTS: self._peer_event,
+            TopicKind.SERVER_STATUS: self._server_status,
+        }
+
+    async def run(self) -> None:
+        """Handle messages one at a time, in arrival order."""
+        while True:
+            await self.handle(await self.link.inbox.get())
+
+    async def handle(self, item: Inbound) -> None:
+        """One message; refusals are logged and counted, never raised."""
+        try:
+            topic = topics.parse_topic(item.topic)
+            if topic.site != self.rt.settings.gate.site:
+                raise TopicError(f"message for site {topic.site}")
+            handler = self._handlers.get(topic.kind)
+            if handler is None or (
+                topic.gate not in (None, self._gate) and topic.kind != TopicKind.EVENTS
+            ):
+                raise TopicError(f"not a topic this gate reads: {item.topic[:120]}")
+            await handler(topic, item.payload)
+        except UntrustedMessage as exc:
+            self._park(item, exc)
+        except (MessageError, TopicError) as exc:
+            self.refused += 1
+            logger.warning("refused %s: %s: %s", item.topic[:120], type(exc).__name__, exc)
+
+    def _park(self, item: Inbound, exc: UntrustedMessage) -> None:
+        """Keep the latest untrusted config or list: a newer manifest may make it verifiable."""
+        self.refused += 1
+        logger.warning("refused %s for now: %s", item.topic[:120], exc)
+        kind = topics.parse_topic(item.topic).kind
+        if kind in (TopicKind.CONFIG, TopicKind.REVOCATIONS_FULL):
+            self._parked[kind] = item
+
+    @property
+    def _gate(self) -> str:
+        return self.rt.settings.gate.id
+
+    async def _ack(self, topic: Topic, payload: bytes) -> None:
+        ack = messages.decode(TopicKind.ACKS, payload, Ack)
+        if (ack.site, ack.gate) != (self.rt.settings.gate.site, self._gate):
+            raise MessageError(f"ack addressed to {ack.site}/{ack.gate}")
+        await self.drainer.on_ack(ack.seq)
+
+    async def _manifest(self, topic: Topic, payload: bytes) -> None:
+        manifest = await self.rt.registry.on_manifest(payload)
+        await self._vouch(manifest.issued_at)
+        parked, self._parked = list(self._parked.values()), {}
+        for item in parked:
+            await self.handle(item)
+
+    async def _full(self, topic: Topic, payload: bytes) -> None:
+        state = await self.rt.registry.on_full(payload)
+        await self._vouch(state.issued_at)
+
+    async def _delta(self, topic: Topic, payload: bytes) -> None:
+        try:
+            state = await self.rt.registry.on_delta(payload)
+        except SequenceGap:
+            logger.warning("revocation delta gap: reading the full list again")
+            full = topics.site_topic(self.rt.settings.gate.site, TopicKind.REVOCATIONS_FULL)
+            self.link.subscribe_again(str(full))
+            raise
+        await self._vouch(state.issued_at)
+
+    async def _config(self, topic: Topic, payload: bytes) -> None:
+        config = await self.rt.registry.on_config(payload)
+        logger.info("applied config version %d", config.version)
+        await self._vouch(config.issued_at)
+
+    async def _command(self, topic: Topic, payload: bytes) -> None:
+        await self.commands.handle(payload)
+
+    async def _peer_event(self, topic: Topic, payload: bytes) -> None:
+        """Another lane's decision: presence for anti-passback, and locks it placed."""
+        if topic.gate == self._gate:
+            return  # our own events come back through the site-wide subscription
+        event = messages.decode(TopicKind.EVENTS, payload, GateEvent)
+        if event.kind != EventKind.DECISION or event.pass_ref is None or event.gate != topic.gate:
+            return
+        ref, state = event.pass_ref, self.rt.state
+        if event.granted:
+            state = state.observe_peer_grant(ref, event.lane, event.gate, event.at // 1000)
+        elif event.reason == ReasonCode.PASS_LOCKED:
+            state = state.with_lock(ref, event.at // 1000)
+        else:
+            return
+        self.rt.state = state
+        await self.rt.store.save_state(state, [ref])
+
+    async def _server_status(self, topic: Topic, payload: bytes) -> None:
+        status = messages.decode(TopicKind.SERVER_STATUS, payload, ServerStatus)
+        wall = self.rt.clock.wall()
+        synced = synced_with(status.at, wall, self.rt.settings.clock.max_server_skew_s)
+        if synced != self.rt.server_synced:
+            self.rt.server_synced = synced
+            self.rt.status_changed.set()
+        if synced:
+            await self._vouch(int(wall))
+
+    async def _vouch(self, known_good: int) -> None:
+        """Signed server data (or the server's clock) proves the time is at least this."""
+        if known_good > self.rt.floor:
+            self.rt.floor = known_good
+            await self.rt.store.raise_time_floor(known_good)
+        self.rt.status_changed.set()

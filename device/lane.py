@@ -1,0 +1,162 @@
+"""The lane flow: scan → verify → phone digits → temperature → grant, one person at a time.
+
+Each input goes to the pure ``decide``; its answer says what to collect next (digits on the
+keypad, a temperature reading) or ends with GRANT or DENY. A final decision is committed to
+the outbox *before* the relay is asked to open. Every step has a timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import random
+from dataclasses import replace
+
+from device.core.decision import decide
+from device.core.model import Decision, Outcome, Reading, Scan, Signal, Step
+from device.core.state import GateState
+from device.ports import Keypad, QrScanner, ReadingError, ReadingFault, Thermometer
+from device.ports import Reading as SensorReading
+from device.ports import Scan as ScannedCode
+from device.runtime import Runtime
+from device.store.db import StoreError
+from device.store.outbox import OutboxFull
+from protocol.claims import PassClaims
+from protocol.errors import PassError
+from protocol.messages import AlarmKind
+from protocol.passes import verify
+from protocol.reasons import ReasonCode
+
+logger = logging.getLogger(__name__)
+
+DIGITS = 4
+PRESENCE_SETTLE_S = 0.6  # keep reading this long after skin is seen and take the peak
+RETEST_PAUSE_S = 1.0  # the person steps back and presents again
+_POLL_S = 0.1
+_IMPLAUSIBLE = float("nan")
+_FAULTS = {ReadingFault.DEVICE_OFFLINE, ReadingFault.SENSOR_ERROR, ReadingFault.WRONG_DEVICE}
+
+
+class LaneFlow:
+    """Runs the flow for each scan the scanner reports."""
+
+    def __init__(
+        self, rt: Runtime, scanner: QrScanner, thermometer: Thermometer, keypad: Keypad | None
+    ) -> None:
+        self.rt, self.scanner, self.thermometer, self.keypad = rt, scanner, thermometer, keypad
+        self.decisions = 0
+
+    async def run(self) -> None:
+        """Take scans one at a time (a scan arriving mid-flow waits for the next person)."""
+        async for item in self.scanner.events():
+            if isinstance(item, ScannedCode):
+                await self.handle(item.payload)
+
+    async def handle(self, text: str) -> Decision:
+        """One person: verify the pass, then ask ``decide`` until it is final."""
+        clock = self.rt.clock_view()
+        result: PassClaims | PassError
+        try:
+            result = verify(text, self.rt.registry.trust(), clock.now)
+        except PassError as exc:
+            result = exc
+        scan = Scan(result=result, sample=random.random())  # noqa: S311 - a sampling draw
+        while True:
+            clock = self.rt.clock_view()
+            decision, state = decide(scan, self.rt.state, self.rt.lane(clock), clock.now)
+            self.rt.signals.show(decision.signal)
+            if decision.final:
+                return await self._finish(decision, state, scan)
+            self.rt.state = state
+            scan = await self._collect(decision, scan)
+
+    async def _collect(self, decision: Decision, scan: Scan) -> Scan:
+        """Gather the input the decision asked for (or note that its step timed out)."""
+        scan = replace(scan, timed_out=None)  # a timeout belongs to the step it happened in
+        if decision.signal == Signal.WRONG_DIGITS:
+            await self._save_wrong_digits(scan)
+        if decision.outcome == Outcome.NEED_DIGITS:
+            typed = await self._digits()
+            if typed is None:
+                return replace(scan, timed_out=Step.DIGITS)
+            return replace(scan, digits=(*scan.digits, typed))
+        if scan.readings:
+            await asyncio.sleep(RETEST_PAUSE_S)
+        reading = await self._measure()
+        if reading is None:
+            return replace(scan, timed_out=Step.TEMPERATURE)
+        if isinstance(reading, ReadingError):
+            return replace(scan, thermometer_ok=False)
+        return replace(scan, readings=(*scan.readings, reading))
+
+    async def _save_wrong_digits(self, scan: Scan) -> None:
+        """A wrong try counts even if the person walks away: persist the counter now."""
+        if not isinstance(scan.result, PassError):
+            await self.rt.store.save_state(self.rt.state, [scan.result.ref])
+
+    async def _digits(self) -> str | None:
+        """Four digits typed within the step timeout ('*' clears), or None."""
+        if self.keypad is None:
+            return None
+        self.keypad.clear()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.rt.policy.step_timeout_s
+        typed = ""
+        while len(typed) < DIGITS:
+            key = await self.keypad.next_key(within=max(0.0, deadline - loop.time()))
+            if key is None:
+                return None
+            typed = "" if key == "*" else typed + key if key.isdigit() else typed
+        return typed
+
+    async def _measure(self) -> Reading | ReadingError | None:
+        """Wait for skin in front of the sensor, then take the peak.
+
+        None if the step timed out with nothing to show; the device's fault if it stayed
+        faulty until then (a sensor that drops out and comes back within the step is waited
+        for, since the driver reopens it by itself).
+        """
+        loop = asyncio.get_running_loop()
+        policy = self.rt.policy
+        deadline = loop.time() + policy.step_timeout_s
+        peak: Reading | None = None
+        fault: ReadingError | None = None
+        settle_until = math.inf
+        while loop.time() < min(deadline, settle_until):
+            got = await self.thermometer.read(within=_POLL_S * 5, max_age=0.5)
+            if isinstance(got, ReadingError):
+                fault = got if got.fault in _FAULTS else None
+                if got.fault not in _FAULTS and got.fault != ReadingFault.NO_READING:
+                    return Reading(_IMPLAUSIBLE, _IMPLAUSIBLE, _IMPLAUSIBLE, _IMPLAUSIBLE)
+                await asyncio.sleep(_POLL_S)
+                continue
+            fault, reading = None, _core(got)
+            if reading.body_c >= policy.plausible_min_c:
+                settle_until = min(settle_until, loop.time() + PRESENCE_SETTLE_S)
+                peak = reading if peak is None or reading.body_c > peak.body_c else peak
+            await asyncio.sleep(_POLL_S)
+        return peak if peak is not None else fault
+
+    async def _finish(self, decision: Decision, state: GateState, scan: Scan) -> Decision:
+        """Commit, then act: the relay moves only after the commit returned."""
+        touched = [] if isinstance(scan.result, PassError) else [scan.result.ref]
+        try:
+            events = await self.rt.record(decision.events, state, touched)
+        except OutboxFull:
+            await self.rt.alarm(AlarmKind.OUTBOX_FULL, once=True)
+            self.rt.signals.show(Signal.FAULT)
+            return replace(decision, outcome=Outcome.DENY, reason=ReasonCode.DEVICE_FAULT)
+        except StoreError:
+            logger.exception("decision not recorded; the lane stays shut")
+            self.rt.signals.show(Signal.FAULT)
+            return replace(decision, outcome=Outcome.DENY, reason=ReasonCode.DEVICE_FAULT)
+        self.decisions += 1
+        if decision.outcome == Outcome.GRANT and decision.open_ms:
+            self.rt.relay.open(decision.open_ms, events[0].event_id)
+        return decision
+
+
+def _core(reading: SensorReading) -> Reading:
+    """The driver's reading as the core's (monotonic time and raw bytes stay behind)."""
+    return Reading(reading.object_c, reading.ambient_c, reading.offset_c, reading.body_c)

@@ -1,0 +1,149 @@
+"""The daemon's shared state and its one commit path: record first, then act.
+
+``Runtime`` belongs to the event loop (no locks needed: one thread). Everything that happens
+at the lane becomes events through ``record``, which commits them (and the decision state) to
+the outbox before anyone may move the relay, and wakes the publisher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from device.actuators import RelayOwner, Signals
+from device.config import GateSettings
+from device.core.clock import ClockView, judge
+from device.core.events import Stamp, to_wire
+from device.core.model import EventDraft, Lane
+from device.core.state import GateState
+from device.ports import Clock
+from device.registry import Registry
+from device.store.outbox import GateStore, OutboxFull
+from protocol.messages import AlarmKind, DeviceState, GateEvent, LaneDirection, Mode, Policy
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """What every task of the gate daemon shares."""
+
+    settings: GateSettings
+    store: GateStore
+    registry: Registry
+    relay: RelayOwner
+    signals: Signals
+    clock: Clock
+    boot_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    state: GateState = field(default_factory=GateState)
+    server_mode: Mode = Mode.NORMAL
+    key_lockdown: bool = False
+    link_up: bool = False
+    server_synced: bool = False
+    floor: int = 0
+    health: dict[str, tuple[DeviceState, str]] = field(default_factory=dict)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    status_changed: asyncio.Event = field(default_factory=asyncio.Event)
+    _raised: set[AlarmKind] = field(default_factory=set)
+    # [1] One commit at a time: seqs are taken from the store's counter and must be the next ones
+    # when the transaction runs, so an alarm cannot slip in between a decision's numbering and
+    # its commit.
+    _commit: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    # --- what the core needs -----------------------------------------------------------------
+
+    def clock_view(self) -> ClockView:
+        """The time to decide with, never below the persisted floor."""
+        return judge(
+            self.clock.wall(),
+            self.floor,
+            rtc=self.settings.clock.rtc,
+            server_synced=self.server_synced,
+        )
+
+    @property
+    def mode(self) -> Mode:
+        """The lockdown key wins over whatever the server asked for."""
+        return Mode.LOCKDOWN if self.key_lockdown else self.server_mode
+
+    @property
+    def policy(self) -> Policy:
+        """The server's signed policy once applied, the local file's until then."""
+        config = self.registry.applied.config
+        return config.policy if config is not None else self.settings.policy
+
+    def lane(self, clock: ClockView) -> Lane:
+        """This lane as the pure core sees it right now."""
+        config = self.registry.applied.config
+        return Lane(
+            site=self.settings.gate.site,
+            gate=self.settings.gate.id,
+            zone=config.zone if config else self.settings.gate.zone,
+            direction=self.direction,
+            policy=self.policy,
+            mode=self.mode,
+            clock_trusted=clock.trusted,
+            link_up=self.link_up,
+            revocations=self.registry.applied.revocations,
+            phone_keys=dict(config.phone_keys) if config else {},
+        )
+
+    @property
+    def direction(self) -> LaneDirection:
+        """The lane's direction (the signed config wins over the file)."""
+        config = self.registry.applied.config
+        return config.direction if config else self.settings.gate.direction
+
+    # --- the commit path ---------------------------------------------------------------------
+
+    async def record(
+        self,
+        drafts: Sequence[EventDraft],
+        state: GateState | None = None,
+        touched: Iterable[str] = (),
+        *,
+        priority: bool = False,
+    ) -> list[GateEvent]:
+        """Commit events (and the state they change) to the outbox; raises StoreError."""
+        clock = self.clock_view()
+        stamp = Stamp(
+            site=self.settings.gate.site,
+            gate=self.settings.gate.id,
+            boot_id=self.boot_id,
+            at_ms=int(self.clock.wall() * 1000) if clock.trusted else clock.now * 1000,
+            clock_trusted=clock.trusted,
+            lane=self.direction,
+            offline=not self.link_up,
+            mode=self.mode,
+        )
+        async with self._commit:  # [1]
+            first = self.store.next_seq
+            events = [
+                to_wire(d, stamp, seq=first + i, event_id=str(uuid.uuid4()))
+                for i, d in enumerate(drafts)
+            ]
+            await self.store.record(events, state, touched, priority=priority)
+        if state is not None:
+            self.state = state
+        self.wake.set()
+        self.status_changed.set()
+        return events
+
+    async def alarm(self, kind: AlarmKind, note: str | None = None, *, once: bool = False) -> None:
+        """Record an alarm (``once``: only on the transition into that condition)."""
+        if once and kind in self._raised:
+            return
+        self._raised.add(kind)
+        draft = EventDraft(granted=None, reason=None, alarm=kind, note=note)
+        try:
+            await self.record([draft], priority=True)
+        except OutboxFull:
+            # even the reserve is used up: say so in the log; the status shows the depth
+            logger.error("outbox full, %s alarm not recorded (%s)", kind.value, note or "")
+
+    def clear_alarm(self, kind: AlarmKind) -> None:
+        """The condition behind a once-only alarm is over; the next one is raised again."""
+        self._raised.discard(kind)

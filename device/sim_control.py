@@ -1,0 +1,103 @@
+"""A control socket for a simulated lane (``hardware = "sim"``): tests, the demo, a person.
+
+One command per line, one answer per line:
+``press`` / ``hold`` (the override button), ``keys 6688`` (the keypad), ``door open|shut``,
+``lockdown on|off``, ``relay`` (answers ``on`` or ``off``), ``opened`` (pulses so far),
+``leds`` (``green=on red=off``), ``help``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from device.actuators import RelayOwner
+from device.hardware.gpio_devices import SimPanel
+
+logger = logging.getLogger(__name__)
+
+HOLD_S = 2.5
+_COMMANDS = "press | hold | keys DIGITS | door open|shut | lockdown on|off | relay | opened | leds"
+
+
+class SimControl:
+    """Maps command lines onto the simulated panel."""
+
+    def __init__(self, panel: SimPanel, relay: RelayOwner) -> None:
+        self.panel, self.relay = panel, relay
+
+    async def command(self, line: str) -> str:
+        """Apply one command; always answers, never raises."""
+        words = line.split()
+        if not words:
+            return "ok"
+        handler: Callable[[list[str]], Awaitable[str]] | None = getattr(
+            self, f"_cmd_{words[0]}", None
+        )
+        if handler is None:
+            return f"error unknown command; try: {_COMMANDS}"
+        try:
+            return await handler(words[1:])
+        except (ValueError, AssertionError, StopIteration) as exc:
+            return f"error {exc or 'bad arguments'}"
+
+    async def _cmd_help(self, args: list[str]) -> str:
+        return f"ok {_COMMANDS}"
+
+    async def _cmd_press(self, args: list[str]) -> str:
+        await self.panel.press()
+        return "ok pressed"
+
+    async def _cmd_hold(self, args: list[str]) -> str:
+        await self.panel.press(HOLD_S)
+        return "ok held"
+
+    async def _cmd_keys(self, args: list[str]) -> str:
+        if len(args) != 1 or not set(args[0]) <= set("0123456789*#"):
+            raise ValueError("keys takes one word of 0-9, * and #")
+        await self.panel.type_keys(args[0])
+        return f"ok typed {len(args[0])}"
+
+    async def _cmd_door(self, args: list[str]) -> str:
+        if args not in (["open"], ["shut"]):
+            raise ValueError("door open|shut")
+        self.panel.door(args[0] == "open")
+        return f"ok door {args[0]}"
+
+    async def _cmd_lockdown(self, args: list[str]) -> str:
+        if args not in (["on"], ["off"]):
+            raise ValueError("lockdown on|off")
+        self.panel.lockdown(args[0] == "on")
+        return f"ok lockdown {args[0]}"
+
+    async def _cmd_relay(self, args: list[str]) -> str:
+        return "ok on" if self.panel.relay_on() else "ok off"
+
+    async def _cmd_opened(self, args: list[str]) -> str:
+        return f"ok {self.relay.opened}"
+
+    async def _cmd_leds(self, args: list[str]) -> str:
+        green, red = self.panel.leds()
+        return f"ok green={'on' if green else 'off'} red={'on' if red else 'off'}"
+
+
+async def serve(control: SimControl, path: Path) -> None:
+    """Serve the control socket at ``path`` until cancelled."""
+
+    async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while line := await reader.readline():
+                answer = await control.command(line.decode("utf-8", "replace").strip())
+                writer.write(answer.encode() + b"\n")
+                await writer.drain()
+        except ConnectionError:
+            pass  # the client went away; nothing to answer
+        finally:
+            writer.close()
+
+    await asyncio.to_thread(path.unlink, missing_ok=True)
+    server = await asyncio.start_unix_server(client, path=str(path))
+    async with server:
+        await server.serve_forever()

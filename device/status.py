@@ -1,0 +1,70 @@
+"""The gate's retained status: built from the runtime, published on change and as a heartbeat."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from importlib.metadata import version
+
+from device.link.mqtt import MqttLink
+from device.runtime import Runtime
+from protocol import topics
+from protocol.messages import DeviceHealth, GateStatus, Lifecycle, encode
+from protocol.topics import TopicKind
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_S = 60.0
+DEBOUNCE_S = 0.3
+
+
+def status_topic(rt: Runtime) -> str:
+    """This gate's status topic."""
+    return str(topics.gate_topic(rt.settings.gate.site, rt.settings.gate.id, TopicKind.STATUS))
+
+
+async def build(rt: Runtime, state: Lifecycle) -> GateStatus:
+    """The status document as of now."""
+    applied = rt.registry.applied
+    devices = [
+        DeviceHealth(name=name, state=health, detail=detail[:128] or None)
+        for name, (health, detail) in sorted(rt.health.items())
+    ]
+    return GateStatus(
+        site=rt.settings.gate.site,
+        gate=rt.settings.gate.id,
+        state=state,
+        at=int(rt.clock.wall() * 1000),
+        boot_id=rt.boot_id,
+        software=version("gatepass"),
+        mode=rt.mode,
+        clock_trusted=rt.clock_view().trusted,
+        outbox_depth=rt.store.depth,
+        outbox_floor_seq=await rt.store.floor_seq(),
+        manifest_seq=applied.manifest.seq if applied.manifest else None,
+        revocation_seq=applied.revocations.seq if applied.revocations else None,
+        config_version=applied.config.version if applied.config else None,
+        devices=devices[:16],
+    )
+
+
+async def will_payload(rt: Runtime) -> bytes:
+    """The Last Will: this gate's status with state ``offline``."""
+    return encode(await build(rt, Lifecycle.OFFLINE))
+
+
+async def publish_loop(rt: Runtime, link: MqttLink) -> None:
+    """Publish the status after every connect, on change (debounced) and every minute."""
+    topic = status_topic(rt)
+    while True:
+        await link.connected.wait()
+        ok = await link.publish(topic, encode(await build(rt, Lifecycle.ONLINE)), retain=True)
+        if not ok:
+            await asyncio.sleep(1.0)  # not connected after all, or no PUBACK: try again
+            continue
+        rt.status_changed.clear()
+        try:
+            await asyncio.wait_for(rt.status_changed.wait(), HEARTBEAT_S)
+            await asyncio.sleep(DEBOUNCE_S)
+        except TimeoutError:
+            pass

@@ -1,0 +1,111 @@
+"""The server's part for gate tests, played with paho and ``protocol`` only (no server package).
+
+Publishes the retained manifest, revocation list and the gate's config, records every event
+once (by event id) and acks each gate with the highest contiguous seq it has, like the real
+ingest. ``ack`` can be switched off to leave events in the gate's outbox.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from protocol import messages, topics
+from protocol.messages import Ack, GateEvent
+from protocol.topics import TopicKind
+
+TIMEOUT = 10.0
+
+
+@dataclass
+class FakeServer:
+    """A server stand-in on the broker (account ``server``)."""
+
+    host: str
+    port: int
+    password: str
+    site: str = "gw01"
+    ack: bool = True
+    events: list[GateEvent] = field(default_factory=list)
+    results: list[messages.CommandResult] = field(default_factory=list)
+    arrived: queue.Queue[GateEvent] = field(default_factory=queue.Queue)
+    _ids: set[str] = field(default_factory=set)
+    _seqs: dict[str, set[int]] = field(default_factory=dict)
+    _contiguous: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self) -> None:
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id="fake-server", protocol=mqtt.MQTTv5
+        )
+        self.client.username_pw_set("server", self.password)
+        self.client.on_message = self._on_message
+        connected = threading.Event()
+
+        def on_connect(client: mqtt.Client, *args: object) -> None:
+            for kind in (TopicKind.EVENTS, TopicKind.COMMAND_RESULTS):  # again after a reconnect
+                client.subscribe(topics.all_gates(self.site, kind), qos=1)
+            connected.set()
+
+        self.client.on_connect = on_connect
+        self.client.reconnect_delay_set(min_delay=1, max_delay=2)
+        self.client.connect(self.host, self.port)
+        self.client.loop_start()
+        assert connected.wait(TIMEOUT), "fake server could not connect"
+        self.announce()
+
+    def announce(self) -> None:
+        """The retained server status: it vouches for the gates' clocks."""
+        status = messages.ServerStatus(
+            site=self.site,
+            state=messages.Lifecycle.ONLINE,
+            at=int(time.time() * 1000),
+            software="test",
+        )
+        self.publish(self.site_topic(TopicKind.SERVER_STATUS), messages.encode(status), retain=True)
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def publish(self, topic: str, payload: bytes, retain: bool = False) -> None:
+        self.client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(TIMEOUT)
+
+    def site_topic(self, kind: TopicKind) -> str:
+        return str(topics.site_topic(self.site, kind))
+
+    def gate_topic(self, gate: str, kind: TopicKind) -> str:
+        return str(topics.gate_topic(self.site, gate, kind))
+
+    def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
+        topic = topics.parse_topic(msg.topic)
+        if topic.kind == TopicKind.COMMAND_RESULTS:
+            self.results.append(messages.decode(topic.kind, msg.payload, messages.CommandResult))
+            return
+        event = messages.decode(TopicKind.EVENTS, msg.payload, GateEvent)
+        with self._lock:
+            if event.event_id not in self._ids:
+                self._ids.add(event.event_id)
+                self.events.append(event)
+                self.arrived.put(event)
+            seqs = self._seqs.setdefault(event.gate, set())
+            seqs.add(event.seq)
+            top = self._contiguous.get(event.gate, min(seqs) - 1)
+            while top + 1 in seqs:
+                top += 1
+            self._contiguous[event.gate] = top
+        if self.ack:
+            ack = Ack(site=self.site, gate=event.gate, seq=top, at=event.at)
+            client.publish(self.gate_topic(event.gate, TopicKind.ACKS), messages.encode(ack), qos=1)
+
+    def next_event(self, timeout: float = TIMEOUT, *, kind: str | None = None) -> GateEvent:
+        """The next event to arrive (of ``kind`` decision/alarm if given)."""
+        while True:
+            event = self.arrived.get(timeout=timeout)
+            if kind is None or event.kind == kind:
+                return event
