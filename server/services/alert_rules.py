@@ -57,8 +57,11 @@ def _subject(row: dict[str, Any], alarm: AlarmKind) -> str:
     return ""
 
 
-async def on_event(conn: AsyncConnection, row: dict[str, Any], *, now: int) -> list[Alert]:
-    """Alerts raised by one newly stored event row."""
+async def on_event(
+    conn: AsyncConnection, row: dict[str, Any], *, now: int, later: set[str]
+) -> list[Alert]:
+    """Alerts raised by one newly stored event row (``later``: the same pass's events stored
+    after it in the same batch, which it must not count yet)."""
     if row["alarm"] is not None:
         return await _on_alarm(conn, row, AlarmKind(row["alarm"]), now)
     if row["reason"] == ReasonCode.FEVER.value:
@@ -66,18 +69,23 @@ async def on_event(conn: AsyncConnection, row: dict[str, Any], *, now: int) -> l
     if row["pass_ref"] is None:
         return []
     if row["granted"]:
-        return await _travel(conn, row, now)
+        return await _travel(conn, row, now, later)
     if row["reason"] in REFUSAL_REASONS:
-        return await _refusals(conn, row, now)
+        return await _refusals(conn, row, now, later)
     return []
 
 
 async def _occurred(
-    conn: AsyncConnection, kind: AlertKind, row: dict[str, Any], subject: str, now: int
+    conn: AsyncConnection,
+    kind: AlertKind,
+    row: dict[str, Any],
+    subject: str,
+    now: int,
+    **extra: Any,
 ) -> Alert:
     return await occurred(
         conn, kind, gate=row["gate"], subject=subject, now=now, event_id=row["event_id"],
-        at_ms=row["at_ms"], reason=row["reason"], alarm=row["alarm"], note=row["note"],
+        at_ms=row["at_ms"], reason=row["reason"], alarm=row["alarm"], note=row["note"], **extra,
     )  # fmt: skip
 
 
@@ -94,20 +102,24 @@ async def _on_alarm(
     return [await _occurred(conn, kind, row, subject, now)]
 
 
-async def _refusals(conn: AsyncConnection, row: dict[str, Any], now: int) -> list[Alert]:
+async def _refusals(
+    conn: AsyncConnection, row: dict[str, Any], now: int, later: set[str]
+) -> list[Alert]:
     count = await alert_store.recent_denials(
         conn, pass_ref=row["pass_ref"], since_ms=row["at_ms"] - REFUSAL_WINDOW_MS,
-        upto=(row["at_ms"], row["event_id"]), reasons=REFUSAL_REASONS,
+        later=later, reasons=REFUSAL_REASONS,
     )  # fmt: skip
     if count < REFUSALS:
         return []
     return [await _occurred(conn, AlertKind.REPEATED_REFUSALS, row, row["pass_ref"], now)]
 
 
-async def _travel(conn: AsyncConnection, row: dict[str, Any], now: int) -> list[Alert]:
+async def _travel(
+    conn: AsyncConnection, row: dict[str, Any], now: int, later: set[str]
+) -> list[Alert]:
     grants = await alert_store.recent_grants(
         conn, pass_ref=row["pass_ref"], since_ms=row["at_ms"] - TRAVEL_WINDOW_MS,
-        until_ms=row["at_ms"] + TRAVEL_WINDOW_MS,
+        until_ms=row["at_ms"] + TRAVEL_WINDOW_MS, later=later,
     )  # fmt: skip
     mine = next((g for g in grants if g["event_id"] == row["event_id"]), None)
     if mine is None:
@@ -118,9 +130,10 @@ async def _travel(conn: AsyncConnection, row: dict[str, Any], now: int) -> list[
         same_way = other["direction"] is not None and other["direction"] == mine["direction"]
         apart = other["zone_id"] is not None and other["zone_id"] != mine["zone_id"]
         if same_way or apart:
-            alert = await _occurred(conn, AlertKind.IMPOSSIBLE_TRAVEL, row, row["pass_ref"], now)
-            alert["detail"] = alert["detail"] | {"other_gate": other["gate"]}
-            return [alert]
+            kind = AlertKind.IMPOSSIBLE_TRAVEL
+            return [
+                await _occurred(conn, kind, row, row["pass_ref"], now, other_gate=other["gate"])
+            ]
     return []
 
 

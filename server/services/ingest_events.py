@@ -69,8 +69,10 @@ async def store_events(
         rows.append(event_row(event, flag=flag, now=now))
     await ingest_store.insert_events(conn, rows=rows)
     await _advance(conn, gate, rows, duplicates=duplicates, replays=replays, now=now, result=result)
-    for row in rows:
-        await _after_insert(conn, row, now=now, result=result)
+    for i, row in enumerate(rows):
+        ref = row["pass_ref"]
+        later = {r["event_id"] for r in rows[i + 1 :] if ref is not None and r["pass_ref"] == ref}
+        await _after_insert(conn, row, now=now, result=result, later=later)
     return refused
 
 
@@ -100,7 +102,7 @@ async def _advance(
 
 
 async def _after_insert(
-    conn: AsyncConnection, row: dict[str, Any], *, now: int, result: BatchResult
+    conn: AsyncConnection, row: dict[str, Any], *, now: int, result: BatchResult, later: set[str]
 ) -> None:
     """Audit a replay, raise the event's alerts, and queue its live notice."""
     if row["flag"] is not None:
@@ -113,7 +115,7 @@ async def _after_insert(
             seq=row["seq"],
         )  # fmt: skip
         result.notices.append({"type": "alert", "alert": alert})
-    for alert in await alert_rules.on_event(conn, row, now=now):
+    for alert in await alert_rules.on_event(conn, row, now=now, later=later):
         result.notices.append({"type": "alert", "alert": alert})
     notice = {k: v for k, v in row.items() if k not in ("temperatures",)}
     result.notices.append({"type": "event", "event": notice})

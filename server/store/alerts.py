@@ -121,18 +121,15 @@ async def recent_denials(
     *,
     pass_ref: str,
     since_ms: int,
-    upto: tuple[int, str],
+    later: set[str],
     reasons: list[str],
 ) -> int:
-    """Denied decisions for a pass with one of ``reasons`` from ``since_ms`` up to and including
-    the event ``upto`` = (at_ms, event_id), so events stored in one batch count one by one."""
-    at_ms, event_id = upto
+    """Denied decisions for a pass with one of ``reasons`` since ``since_ms``, without the
+    events ``later`` in the same batch (so a batch counts in arrival order, one by one)."""
     query = sa.select(sa.func.count()).where(
         events.c.pass_ref == pass_ref,
         events.c.at_ms >= since_ms,
-        sa.or_(
-            events.c.at_ms < at_ms, sa.and_(events.c.at_ms == at_ms, events.c.event_id <= event_id)
-        ),
+        events.c.event_id.not_in(sorted(later)),
         events.c.granted.is_(False),
         events.c.reason.in_(reasons),
     )
@@ -140,9 +137,10 @@ async def recent_denials(
 
 
 async def recent_grants(
-    conn: AsyncConnection, *, pass_ref: str, since_ms: int, until_ms: int
+    conn: AsyncConnection, *, pass_ref: str, since_ms: int, until_ms: int, later: set[str]
 ) -> list[dict[str, Any]]:
-    """Granted decisions for a pass in a time window, with their gates' lane and zone."""
+    """Granted decisions for a pass in a time window (without the batch's ``later`` events),
+    with their gates' lane and zone."""
     query = (
         sa.select(events.c.event_id, events.c.gate, events.c.at_ms, gates.c.zone_id,
                   gates.c.direction)
@@ -152,6 +150,7 @@ async def recent_grants(
             events.c.granted.is_(True),
             events.c.at_ms >= since_ms,
             events.c.at_ms <= until_ms,
+            events.c.event_id.not_in(sorted(later)),
         )
     )  # fmt: skip
     return [dict(r._mapping) for r in await conn.execute(query)]

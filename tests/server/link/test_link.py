@@ -34,7 +34,15 @@ from server.store.link_schema import alerts as alerts_table
 from server.store.link_schema import dead_letters, gate_ingest, seq_gaps
 from server.store.query import Page
 from server.store.schema import audit_log, events
-from tests.faults.harness import SITE, LinkSite, running_gates, running_link, until
+from tests.faults.harness import (
+    SITE,
+    LinkSite,
+    provision,
+    read_gate_file,
+    running_gates,
+    running_link,
+    until,
+)
 from tests.support.mqtt import TestClient
 
 pytestmark = pytest.mark.broker
@@ -306,3 +314,31 @@ async def test_a_database_error_holds_the_batch_then_stores_it_once(
         assert link.ingest.stats.retries == 1
     assert len(await rows(link_site, sa.select(events))) == 5
     assert await rows(link_site, sa.select(dead_letters)) == []
+
+
+async def test_a_pass_at_two_zones_within_two_minutes_is_impossible_travel(
+    link_site: LinkSite,
+) -> None:
+    env = link_site.env()
+    try:
+        path = await provision(env, link_site.root, "west-in", 2, LaneDirection.IN)
+    finally:
+        await env.db.close()
+    link_site.passwords["west-in"] = read_gate_file(path)["broker"]["password"]
+    link_site.broker.reload()
+    at = link_site.clock.now() * 1000
+    hub = Hub()
+    east = await asyncio.to_thread(raw, link_site, "east-in")
+    west = await asyncio.to_thread(raw, link_site, "west-in")
+    try:
+        async with running_link(link_site, hub), hub.subscribe() as inbox:
+            for client, gate, when in ((east, "east-in", at), (west, "west-in", at + 30_000)):
+                topic = str(gate_topic(SITE, gate, TopicKind.EVENTS))
+                await asyncio.to_thread(client.publish, topic, event(gate, 1, when, pass_ref=REF))
+            notice = await until(inbox, lambda n: n["type"] == "alert")
+    finally:
+        east.close()
+        west.close()
+    alert = notice["alert"]
+    assert (alert["kind"], alert["gate"], alert["subject"]) == ("impossible_travel", "west-in", REF)
+    assert alert["detail"]["other_gate"] == "east-in"
