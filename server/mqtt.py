@@ -5,7 +5,8 @@ clean start off, session expiry), QoS 1 subscriptions whose granted QoS is check
 ``manual_ack=True`` so the broker's PUBACK for an inbound message is sent only when the ingest
 calls :meth:`MqttClient.ack` after its database commit. paho runs its network loop on its own
 thread; every callback does nothing but hand its data to the asyncio loop through
-:meth:`MqttClient._handoff`, the one place where the two meet. Every wait has a timeout.
+:meth:`MqttClient._handoff`, the one place where the two meet (inbound messages are queued
+under a lock and handed over as one burst per loop wake-up). Every wait has a timeout.
 
 An inbound message carries the connection generation it arrived on: after a reconnect the
 broker redelivers what was not acknowledged, so a PUBACK for a message of an older connection
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +33,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 logger = logging.getLogger(__name__)
 
-RECEIVE_MAXIMUM = 100  # inbound QoS 1 messages the broker may have in flight to us
+RECEIVE_MAXIMUM = 2000  # inbound QoS 1 messages the broker may have in flight to us
 MAX_QUEUED = 10_000  # our own publishes (acks, commands) buffered while disconnected
 STOP_TIMEOUT_S = 5.0
 
@@ -97,6 +99,9 @@ class MqttClient:
         self._loop = asyncio.get_running_loop()
         self._generation = 0  # written and read on paho's thread; read by ack() on the loop
         self._pending: dict[int, asyncio.Future[bool]] = {}
+        self._arrivals: list[Inbound] = []  # filled on paho's thread, drained on the loop
+        self._arrivals_lock = threading.Lock()
+        self._drain_due = False
         self._client = self._make_client()
 
     def _make_client(self) -> paho.Client:
@@ -222,7 +227,12 @@ class MqttClient:
         item = Inbound(
             msg.topic, bytes(msg.payload), msg.mid, msg.qos, bool(msg.retain), self._generation
         )
-        self._handoff(self._on_message, item)
+        with self._arrivals_lock:  # one wake-up of the loop per burst, not per message
+            self._arrivals.append(item)
+            if self._drain_due:
+                return
+            self._drain_due = True
+        self._handoff(self._drain_arrivals)
 
     def _paho_publish(
         self, client: paho.Client, userdata: object, mid: int, reason: ReasonCode, props: object
@@ -230,6 +240,13 @@ class MqttClient:
         self._handoff(self._resolve, mid, not reason.is_failure)
 
     # --- the event loop's side ------------------------------------------------------------------
+
+    def _drain_arrivals(self) -> None:
+        with self._arrivals_lock:
+            items, self._arrivals = self._arrivals, []
+            self._drain_due = False
+        for item in items:
+            self._on_message(item)
 
     def _connected(self, session_present: bool) -> None:
         self.state.connected, self.state.session_present = True, session_present

@@ -1,8 +1,7 @@
 """Which events and statuses raise which alerts (run inside the ingest's write transaction).
 
-Thresholds are constants here and listed in docs/operations.md: three refusals of the check by
-one pass within 30 minutes; a pass granted at two lanes in the same direction, or in two
-zones, within 120 seconds.
+An alarm a gate raises maps onto an alert kind; a status report holds or ends conditions.
+Patterns across events live in server.services.alert_patterns.
 """
 
 from __future__ import annotations
@@ -14,16 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from protocol.messages import AlarmKind, DeviceState, GateStatus, Lifecycle
 from protocol.reasons import ReasonCode
 from server.services.alerts import AlertKind, condition, ended, occurred
-from server.store import alerts as alert_store
-
-REFUSAL_REASONS = [
-    ReasonCode.NO_TEMPERATURE.value,
-    ReasonCode.IMPLAUSIBLE_TEMPERATURE.value,
-    ReasonCode.TIMEOUT.value,
-]
-REFUSALS = 3
-REFUSAL_WINDOW_MS = 30 * 60 * 1000
-TRAVEL_WINDOW_MS = 120 * 1000
 
 _ALARMS = {
     AlarmKind.FEVER_CONFIRMED: AlertKind.FEVER,
@@ -57,25 +46,19 @@ def _subject(row: dict[str, Any], alarm: AlarmKind) -> str:
     return ""
 
 
-async def on_event(
-    conn: AsyncConnection, row: dict[str, Any], *, now: int, later: set[str]
-) -> list[Alert]:
-    """Alerts raised by one newly stored event row (``later``: the same pass's events stored
-    after it in the same batch, which it must not count yet)."""
+async def on_event(conn: AsyncConnection, row: dict[str, Any], *, now: int) -> list[Alert]:
+    """Alerts one newly stored event raises by itself: its alarm, or a fever denial.
+
+    Patterns across events (refusals, impossible travel) are server.services.alert_patterns,
+    evaluated once per batch."""
     if row["alarm"] is not None:
         return await _on_alarm(conn, row, AlarmKind(row["alarm"]), now)
     if row["reason"] == ReasonCode.FEVER.value:
-        return [await _occurred(conn, AlertKind.FEVER, row, row["pass_ref"] or "", now)]
-    if row["pass_ref"] is None:
-        return []
-    if row["granted"]:
-        return await _travel(conn, row, now, later)
-    if row["reason"] in REFUSAL_REASONS:
-        return await _refusals(conn, row, now, later)
+        return [await occurred_for(conn, AlertKind.FEVER, row, row["pass_ref"] or "", now)]
     return []
 
 
-async def _occurred(
+async def occurred_for(
     conn: AsyncConnection,
     kind: AlertKind,
     row: dict[str, Any],
@@ -83,6 +66,7 @@ async def _occurred(
     now: int,
     **extra: Any,
 ) -> Alert:
+    """Count an occurrence caused by the event ``row``, with the event's facts as detail."""
     return await occurred(
         conn, kind, gate=row["gate"], subject=subject, now=now, event_id=row["event_id"],
         at_ms=row["at_ms"], reason=row["reason"], alarm=row["alarm"], note=row["note"], **extra,
@@ -99,42 +83,7 @@ async def _on_alarm(
     kind = _ALARMS.get(alarm)
     if kind is None:
         return []  # apb_conflict and mode_changed are shown as events, not alerts
-    return [await _occurred(conn, kind, row, subject, now)]
-
-
-async def _refusals(
-    conn: AsyncConnection, row: dict[str, Any], now: int, later: set[str]
-) -> list[Alert]:
-    count = await alert_store.recent_denials(
-        conn, pass_ref=row["pass_ref"], since_ms=row["at_ms"] - REFUSAL_WINDOW_MS,
-        later=later, reasons=REFUSAL_REASONS,
-    )  # fmt: skip
-    if count < REFUSALS:
-        return []
-    return [await _occurred(conn, AlertKind.REPEATED_REFUSALS, row, row["pass_ref"], now)]
-
-
-async def _travel(
-    conn: AsyncConnection, row: dict[str, Any], now: int, later: set[str]
-) -> list[Alert]:
-    grants = await alert_store.recent_grants(
-        conn, pass_ref=row["pass_ref"], since_ms=row["at_ms"] - TRAVEL_WINDOW_MS,
-        until_ms=row["at_ms"] + TRAVEL_WINDOW_MS, later=later,
-    )  # fmt: skip
-    mine = next((g for g in grants if g["event_id"] == row["event_id"]), None)
-    if mine is None:
-        return []
-    for other in grants:
-        if other["gate"] == row["gate"]:
-            continue
-        same_way = other["direction"] is not None and other["direction"] == mine["direction"]
-        apart = other["zone_id"] is not None and other["zone_id"] != mine["zone_id"]
-        if same_way or apart:
-            kind = AlertKind.IMPOSSIBLE_TRAVEL
-            return [
-                await _occurred(conn, kind, row, row["pass_ref"], now, other_gate=other["gate"])
-            ]
-    return []
+    return [await occurred_for(conn, kind, row, subject, now)]
 
 
 async def on_status(

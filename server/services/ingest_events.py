@@ -18,7 +18,7 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from protocol.messages import GateEvent
-from server.services import alert_rules, audit
+from server.services import alert_patterns, alert_rules, audit
 from server.services.alerts import AlertKind, occurred
 from server.services.context import Actor
 from server.store import ingest as ingest_store
@@ -69,10 +69,10 @@ async def store_events(
         rows.append(event_row(event, flag=flag, now=now))
     await ingest_store.insert_events(conn, rows=rows)
     await _advance(conn, gate, rows, duplicates=duplicates, replays=replays, now=now, result=result)
-    for i, row in enumerate(rows):
-        ref = row["pass_ref"]
-        later = {r["event_id"] for r in rows[i + 1 :] if ref is not None and r["pass_ref"] == ref}
-        await _after_insert(conn, row, now=now, result=result, later=later)
+    for row in rows:
+        await _after_insert(conn, row, now=now, result=result)
+    for alert in await alert_patterns.on_batch(conn, rows, now=now):
+        result.notices.append({"type": "alert", "alert": alert})
     return refused
 
 
@@ -102,7 +102,7 @@ async def _advance(
 
 
 async def _after_insert(
-    conn: AsyncConnection, row: dict[str, Any], *, now: int, result: BatchResult, later: set[str]
+    conn: AsyncConnection, row: dict[str, Any], *, now: int, result: BatchResult
 ) -> None:
     """Audit a replay, raise the event's alerts, and queue its live notice."""
     if row["flag"] is not None:
@@ -115,7 +115,6 @@ async def _after_insert(
             seq=row["seq"],
         )  # fmt: skip
         result.notices.append({"type": "alert", "alert": alert})
-    for alert in await alert_rules.on_event(conn, row, now=now, later=later):
+    for alert in await alert_rules.on_event(conn, row, now=now):
         result.notices.append({"type": "alert", "alert": alert})
-    notice = {k: v for k, v in row.items() if k not in ("temperatures",)}
-    result.notices.append({"type": "event", "event": notice})
+    result.notices.append({"type": "event", "event": row})  # read-only for subscribers

@@ -10,6 +10,7 @@ returns the acks to send and the notices for live views, all after the caller co
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import dataclass, field
@@ -86,12 +87,20 @@ def _reason(exc: Exception) -> str:
     return _SNAKE.sub("_", type(exc).__name__).lower()
 
 
+@functools.lru_cache(maxsize=1024)
+def _parsed(text: str) -> Topic | str:
+    """``parse_topic`` once per distinct topic (a site has a few dozen): the topic, or why not."""
+    try:
+        return parse_topic(text)
+    except TopicError as exc:
+        return str(exc)
+
+
 def _topic(site: str, message: Message) -> Topic | Rejected:
     """The parsed topic if it is a per-gate topic of this site that the server ingests."""
-    try:
-        topic = parse_topic(message.topic)
-    except TopicError as exc:
-        return Rejected(message, "bad_topic", str(exc))
+    topic = _parsed(message.topic)
+    if isinstance(topic, str):
+        return Rejected(message, "bad_topic", topic)
     if topic.site != site:
         return Rejected(message, "wrong_site", f"topic of site {topic.site}", topic.gate)
     if topic.kind not in _MODELS or topic.gate is None:

@@ -116,41 +116,33 @@ async def open_counts(conn: AsyncConnection) -> dict[str, int]:
     return {(g or ""): int(n) for g, n in (await conn.execute(query)).all()}
 
 
-async def recent_denials(
-    conn: AsyncConnection,
-    *,
-    pass_ref: str,
-    since_ms: int,
-    later: set[str],
-    reasons: list[str],
-) -> int:
-    """Denied decisions for a pass with one of ``reasons`` since ``since_ms``, without the
-    events ``later`` in the same batch (so a batch counts in arrival order, one by one)."""
-    query = sa.select(sa.func.count()).where(
-        events.c.pass_ref == pass_ref,
+async def denials_of(
+    conn: AsyncConnection, *, refs: set[str], reasons: list[str], since_ms: int
+) -> list[dict[str, Any]]:
+    """Denied decisions of these passes with one of ``reasons`` since ``since_ms``."""
+    query = sa.select(events.c.event_id, events.c.pass_ref, events.c.at_ms).where(
+        events.c.pass_ref.in_(sorted(refs)),
         events.c.at_ms >= since_ms,
-        events.c.event_id.not_in(sorted(later)),
         events.c.granted.is_(False),
         events.c.reason.in_(reasons),
     )
-    return int(await conn.scalar(query) or 0)
+    return [dict(r._mapping) for r in await conn.execute(query)]
 
 
-async def recent_grants(
-    conn: AsyncConnection, *, pass_ref: str, since_ms: int, until_ms: int, later: set[str]
+async def grants_of(
+    conn: AsyncConnection, *, refs: set[str], since_ms: int, until_ms: int
 ) -> list[dict[str, Any]]:
-    """Granted decisions for a pass in a time window (without the batch's ``later`` events),
-    with their gates' lane and zone."""
+    """Granted decisions of these passes in a time window, with their lane's direction and zone."""
     query = (
-        sa.select(events.c.event_id, events.c.gate, events.c.at_ms, gates.c.zone_id,
-                  gates.c.direction)
+        sa.select(events.c.event_id, events.c.pass_ref, events.c.gate, events.c.at_ms,
+                  gates.c.zone_id, gates.c.direction)
         .select_from(events.join(gates, gates.c.id == events.c.gate, isouter=True))
         .where(
-            events.c.pass_ref == pass_ref,
+            events.c.pass_ref.in_(sorted(refs)),
             events.c.granted.is_(True),
+            events.c.flag.is_(None),
             events.c.at_ms >= since_ms,
             events.c.at_ms <= until_ms,
-            events.c.event_id.not_in(sorted(later)),
         )
     )  # fmt: skip
     return [dict(r._mapping) for r in await conn.execute(query)]

@@ -6,6 +6,8 @@ contiguous seq and any gap it declares commit together, before anything is acked
 
 from __future__ import annotations
 
+import json
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -42,10 +44,34 @@ async def occupied_seqs(conn: AsyncConnection, *, gate: str, seqs: Sequence[int]
     return set((await conn.scalars(query)).all())
 
 
+_COLUMNS = [c.name for c in events.c if c.name != "id"]
+_JSON_AT = [i for i, c in enumerate(_COLUMNS) if isinstance(events.c[c].type, sa.JSON)]
+_VALUES = operator.itemgetter(*_COLUMNS)
+
+
+def _driver_row(row: dict[str, Any]) -> tuple[Any, ...]:
+    values = list(_VALUES(row))
+    for i in _JSON_AT:
+        if values[i] is not None:
+            values[i] = json.dumps(values[i])
+    return tuple(values)
+
+
 async def insert_events(conn: AsyncConnection, *, rows: list[dict[str, Any]]) -> None:
-    """Insert new event rows (the caller has removed duplicates)."""
-    if rows:
+    """Insert new event rows (the caller has removed duplicates).
+
+    On SQLite one driver-level ``executemany`` (a third of the per-row cost of Core's
+    parameter processing, the hot path of ingest); on other databases the portable Core insert.
+    JSON columns are written as ``json.dumps`` text, exactly as the JSON type would.
+    """
+    if not rows:
+        return
+    if conn.dialect.name != "sqlite":
         await conn.execute(sa.insert(events), rows)
+        return
+    marks = ", ".join("?" for _ in _COLUMNS)
+    sql = f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({marks})"  # noqa: S608 - fixed names
+    await conn.exec_driver_sql(sql, [_driver_row(r) for r in rows])
 
 
 async def ingest_state(conn: AsyncConnection, *, gate: str, now: int) -> dict[str, Any]:

@@ -62,10 +62,15 @@ class Lane:
         assert self.proc.stdout.readline().strip() == "READY", "\n".join(self.log[-20:])
 
     def stop(self, sig: signal.Signals = signal.SIGTERM) -> int | None:
+        """Stop the daemon (SIGKILL if it does not exit within 20 s) and the simulators."""
         code = None
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(sig)
-            code = self.proc.wait(20)
+            try:
+                code = self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                code = self.proc.wait(10)
         if self.proc is not None:
             self.reader.join(5)
             for pipe in (self.proc.stdout, self.proc.stderr):
