@@ -15,7 +15,8 @@ Sizing (mosquitto 2.0.11, the version Debian 12 ships), also in docs/operations.
   ``persistent_client_expiration`` and the server's session expiry are 2 days;
 * ``message_size_limit`` 5 MiB is above the 4 MiB cap of a full revocation list, and
   ``max_packet_size`` leaves 64 KiB for the packet's header and properties;
-* ``max_inflight_messages`` 100 matches the receive maximum the server announces;
+* ``max_inflight_messages`` 2,000 matches the receive maximum the server announces, so the
+  broker keeps streaming to the server while a batch commits (its PUBACKs follow the commit);
 * ``autosave_interval`` 60 s: what a SIGKILLed broker can lose is at most a minute of queued
   messages, which the gates' outboxes resend (their rows leave only on the server's ack).
 """
@@ -88,7 +89,13 @@ def render_conf(site: str, options: BrokerOptions) -> str:
             f"keyfile {options.tls_key.resolve()}",
             "tls_version tlsv1.2",
         ]
-    lines += [
+    lines += _limits(out) + _logging(options)
+    return "\n".join(lines) + "\n"
+
+
+def _limits(out: Path) -> list[str]:
+    """Persistence, session expiry and the queue and size limits (sized in the module doc)."""
+    return [
         "",
         "persistence true",
         f"persistence_location {out / 'data'}/",
@@ -103,8 +110,14 @@ def render_conf(site: str, options: BrokerOptions) -> str:
         f"max_packet_size {MAX_PACKET_SIZE}",
         "max_keepalive 300",
         "set_tcp_nodelay true",
+    ]
+
+
+def _logging(options: BrokerOptions) -> list[str]:
+    destination = f"file {options.log_file.resolve()}" if options.log_file else "stderr"
+    return [
         "",
-        f"log_dest {'file ' + str(options.log_file.resolve()) if options.log_file else 'stderr'}",
+        f"log_dest {destination}",
         "log_type error",  # one type per line: mosquitto reads only the first word of each
         "log_type warning",
         "log_type notice",
@@ -112,7 +125,6 @@ def render_conf(site: str, options: BrokerOptions) -> str:
         "connection_messages true",
         "log_timestamp true",
     ]
-    return "\n".join(lines) + "\n"
 
 
 def render_acl(site: str) -> str:

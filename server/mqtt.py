@@ -33,7 +33,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 logger = logging.getLogger(__name__)
 
-RECEIVE_MAXIMUM = 2000  # inbound QoS 1 messages the broker may have in flight to us
+RECEIVE_MAXIMUM = 2000  # inbound QoS 1 messages in flight to us: the broker streams while we commit
 MAX_QUEUED = 10_000  # our own publishes (acks, commands) buffered while disconnected
 STOP_TIMEOUT_S = 5.0
 

@@ -14,6 +14,7 @@ import uuid
 from typing import Any, Protocol
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from protocol import messages
 from protocol.manifest import KeyUse
@@ -84,24 +85,32 @@ async def send(
                            reason=reason, note=note or None, mode=mode)  # fmt: skip
         _key_row, key = await signing_key(conn, env.keys_dir, use=KeyUse.CONTROL, now=now)
         payload = messages.seal_command(command, key)
-        values = {
-            "request_id": command.request_id, "gate": gate, "kind": kind.value,
-            "mode": None if mode is None else mode.value,
-            "reason": None if reason is None else reason.value, "note": command.note,
-            "operator": command.operator, "issued_at": now, "expires_at": command.expires_at,
-            "sent": False, "outcome": None, "result_at": None, "detail": None,
-        }  # fmt: skip
-        try:
-            await link_store.insert_command(conn, values=values)
-        except IntegrityError:
-            raise Conflict("request id clash; send again") from None
-        await audit.record(conn, actor, "command.send", at=now, target=f"gate:{gate}",
-                           kind=kind.value, request_id=command.request_id)  # fmt: skip
+        values = await _record(conn, actor, command, now=now)
     topic = str(gate_topic(site["id"], gate, TopicKind.COMMANDS))
     if await sender.publish_wait(topic, payload, retain=False, wait_s=PUBLISH_TIMEOUT_S):
         async with env.db.write() as conn:
             await link_store.mark_sent(conn, request_id=command.request_id)
         values["sent"] = True
+    return values
+
+
+async def _record(
+    conn: AsyncConnection, actor: Actor, command: Command, *, now: int
+) -> dict[str, Any]:
+    """Store and audit the command before it is published; returns its row."""
+    values = {
+        "request_id": command.request_id, "gate": command.gate, "kind": command.kind.value,
+        "mode": None if command.mode is None else command.mode.value,
+        "reason": None if command.reason is None else command.reason.value, "note": command.note,
+        "operator": command.operator, "issued_at": now, "expires_at": command.expires_at,
+        "sent": False, "outcome": None, "result_at": None, "detail": None,
+    }  # fmt: skip
+    try:
+        await link_store.insert_command(conn, values=values)
+    except IntegrityError:
+        raise Conflict("request id clash; send again") from None
+    await audit.record(conn, actor, "command.send", at=now, target=f"gate:{command.gate}",
+                       kind=command.kind.value, request_id=command.request_id)  # fmt: skip
     return values
 
 

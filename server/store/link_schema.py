@@ -136,5 +136,5 @@ link_published = sa.Table(
     sa.Column("issued_at", _now, nullable=False),
     sa.Column("payload", sa.LargeBinary, nullable=False),  # signed bytes as published
     sa.Column("body", sa.LargeBinary, nullable=True),  # msgpack of the unsigned model (deltas)
-    sa.Column("published_at", _now, nullable=False),
+    sa.Column("published_at", _now, nullable=False),  # when this seq was first published
 )

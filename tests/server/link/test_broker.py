@@ -195,3 +195,81 @@ def test_cli_provisions_gates_that_the_gate_accepts(tmp_path: Path) -> None:
     assert run(*server, "gate", "remove", "east-out").returncode == 0
     users = [line.split(":")[0] for line in (conf / "passwd").read_text().splitlines()]
     assert users == ["server", "east-in"]
+
+
+def _certificates(directory: Path) -> tuple[Path, Path, Path]:
+    """A throwaway CA and a broker certificate for 127.0.0.1, as PEM files."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def name(cn: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    now = dt.datetime.now(dt.UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder().subject_name(name("gatepass test CA")).issuer_name(name("gatepass test CA"))
+        .public_key(ca_key.public_key()).serial_number(1).not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    cert = (
+        x509.CertificateBuilder().subject_name(name("broker")).issuer_name(ca.subject)
+        .public_key(key.public_key()).serial_number(2).not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    paths = (directory / "ca.pem", directory / "broker.pem", directory / "broker.key")
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return paths
+
+
+async def test_the_optional_tls_listener(tmp_path: Path) -> None:
+    from server.broker_config import BrokerOptions, write_broker_config
+    from server.services.live import Hub
+    from tests.faults.harness import build, running_link
+    from tests.support.mosquitto import Mosquitto
+
+    site = await build(tmp_path / "site")
+    ca, cert, key = _certificates(tmp_path)
+    env = site.env()
+    try:
+        options = BrokerOptions(
+            out=site.config_dir, port=site.broker.port, tls_port=8883, tls_cert=cert, tls_key=key
+        )
+        await write_broker_config(env, options)
+    finally:
+        await env.db.close()
+    assert "tls_version tlsv1.2" in (site.config_dir / "mosquitto.conf").read_text()
+    broker = Mosquitto.from_project(tmp_path / "tls-broker", site.config_dir)
+    broker.port = site.broker.port
+    broker.start()
+    try:
+        site.broker = broker
+        plain = TestClient(broker.host, broker.tls_port, "east-in", site.passwords["east-in"])
+        try:
+            with pytest.raises(TimeoutError):  # plain MQTT on the TLS port: no CONNACK, ever
+                plain.connect()
+        finally:
+            plain.close()
+        tls = {**site.settings.model_dump(), "mqtt_port": broker.tls_port, "mqtt_tls_ca": ca}
+        site.settings = type(site.settings).model_validate(tls)
+        async with running_link(site, Hub()) as link:
+            assert link.mqtt.state.connected
+    finally:
+        broker.kill()
