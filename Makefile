@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-APT_PACKAGES := mosquitto mosquitto-clients zbar-tools poppler-utils fonts-wqy-microhei
+APT_PACKAGES := mosquitto mosquitto-clients zbar-tools poppler-utils fonts-wqy-microhei chromium
 
 .PHONY: test lint typecheck imports unit bench sysdeps venv clean
 
@@ -18,6 +18,7 @@ sysdeps:  ## install the distribution packages the tests need, when missing
 	command -v zbarimg >/dev/null || missing="$$missing zbar-tools"; \
 	command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
 	[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing="$$missing fonts-wqy-microhei"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
@@ -27,7 +28,7 @@ sysdeps:  ## install the distribution packages the tests need, when missing
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
 venv: $(STAMP)

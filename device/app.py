@@ -13,7 +13,7 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
-from device import status, watchers
+from device import status, systemd, watchers
 from device.actuators import RelayOwner, Signals
 from device.commands import CommandRunner, apply_mode
 from device.config import GateSettings
@@ -159,6 +159,7 @@ async def run(
                 ready.set()
     finally:
         gate.rt.relay.relay.off()
+        await rt.store.ack(gate.drainer.acked)  # rows acked since the last prune
         final = encode(await status.build(rt, Lifecycle.OFFLINE))
         await gate.link.stop(status.status_topic(rt), final)
         await rt.signals.close()
@@ -168,6 +169,7 @@ async def run(
 
 def _start_tasks(tg: asyncio.TaskGroup, gate: Gate, control: Path | None) -> None:
     rt, g = gate.rt, gate.gpio
+    tg_tasks: dict[str, asyncio.Task[None]] = {}
     tasks = {
         "relay": rt.relay.run(),
         "scanner": gate.scanner.run(),
@@ -181,6 +183,7 @@ def _start_tasks(tg: asyncio.TaskGroup, gate: Gate, control: Path | None) -> Non
         "prune": gate.drainer.prune(),
         "status": status.publish_loop(rt, gate.link),
         "connection": _connection_loop(gate),
+        "watchdog": systemd.watchdog(lambda: _healthy(tg_tasks)),
     }
     if g.door is not None:
         tasks["door"] = watchers.door_loop(rt, g.door)
@@ -191,7 +194,12 @@ def _start_tasks(tg: asyncio.TaskGroup, gate: Gate, control: Path | None) -> Non
 
         tasks["sim-control"] = serve(SimControl(gate.panel, rt.relay), control)
     for name, coro in tasks.items():
-        tg.create_task(coro, name=name)
+        tg_tasks[name] = tg.create_task(coro, name=name)
+
+
+def _healthy(tasks: dict[str, asyncio.Task[None]]) -> bool:
+    """The lane, the relay owner and the upkeep are alive (the loop itself is, or we'd not run)."""
+    return all(not tasks[name].done() for name in ("lane", "relay", "upkeep") if name in tasks)
 
 
 async def _connection_loop(gate: Gate) -> None:
@@ -219,6 +227,7 @@ async def main(
     waiter.cancel()
     if ready.is_set():
         print("READY", flush=True)
+        systemd.notify("READY=1")
     try:
         await runner
     except asyncio.CancelledError:

@@ -65,9 +65,9 @@ class LaneFlow:
         while True:
             clock = self.rt.clock_view()
             decision, state = decide(scan, self.rt.state, self.rt.lane(clock), clock.now)
-            self.rt.signals.show(decision.signal)
             if decision.final:
                 return await self._finish(decision, state, scan)
+            self.rt.signals.show(decision.signal)
             self.rt.state = state
             scan = await self._collect(decision, scan)
 
@@ -154,6 +154,7 @@ class LaneFlow:
         self.decisions += 1
         if decision.outcome == Outcome.GRANT and decision.open_ms:
             self.rt.relay.open(decision.open_ms, events[0].event_id)
+        self.rt.signals.show(decision.signal)  # after the relay request: lights never hold it up
         return decision
 
 

@@ -1,10 +1,11 @@
 """Outbox → broker, oldest first; a row leaves the outbox only when the server acks its seq.
 
-The drainer publishes a window of events and waits for their PUBACKs, then the next window.
-The server's application-level ack (``acks`` topic: highest contiguous seq committed) deletes
-rows. Anything not acked within ``resend_after_s`` (or after a reconnect) is sent again; the
-server stores each event once. A large backlog is drained in small batches that yield to the
-event loop, so a live scan's commit is never stuck behind it.
+The broker's PUBACK proves nothing about the server's database, so the drainer does not wait
+for it: it keeps up to ``MAX_UNACKED`` events in flight and moves on as the server's
+application-level acks arrive (``acks`` topic: highest contiguous seq committed). Anything not
+acked within ``resend_after_s`` (or after a reconnect) is sent again; the server stores each
+event once. A backlog drains in batches that yield to the event loop between them, so a live
+scan's commit is never stuck behind it.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from protocol.topics import TopicKind
 
 logger = logging.getLogger(__name__)
 
-WINDOW = 100  # publishes awaiting their PUBACK at once
+MAX_UNACKED = 1000  # events sent but not yet acked by the server (paho's queue holds as many)
 PRUNE_EVERY_S = 0.2
+RETRY_S = 0.5
 
 
 class Drainer:
@@ -34,6 +36,7 @@ class Drainer:
         self.acked = 0
         self.sent = 0
         self._acked = asyncio.Event()
+        self._progress_at = 0.0  # loop time of the last ack (or of catching up)
 
     async def start(self) -> None:
         """Everything below the store's floor is already acked."""
@@ -45,7 +48,9 @@ class Drainer:
             return
         self.acked = seq
         self.sent = max(self.sent, seq)
+        self._progress_at = asyncio.get_running_loop().time()
         self._acked.set()
+        self.rt.wake.set()  # there is room for more
 
     async def prune(self) -> None:
         """Delete acked rows in one statement per round: a backlog's acks arrive one per event,
@@ -63,35 +68,39 @@ class Drainer:
         self.rt.wake.set()
 
     async def run(self) -> None:
-        """Drain forever: wait for the link and for work, publish windows, resend on silence."""
-        batch = self.rt.settings.outbox.drain_batch
+        """Drain forever: wait for the link and for room, send a batch, resend on silence."""
         while True:
             await self.link.connected.wait()
-            pending = await self.rt.store.pending(self.sent, batch)
+            self._resend_if_silent()
+            room = MAX_UNACKED - (self.sent - self.acked)
+            batch = min(self.rt.settings.outbox.drain_batch, room)
+            pending = await self.rt.store.pending(self.sent, batch) if batch > 0 else []
             if not pending:
                 await self._idle()
                 continue
-            for start in range(0, len(pending), WINDOW):
-                window = pending[start : start + WINDOW]
-                results = await asyncio.gather(
-                    *(self.link.publish(self.topic, p.payload) for p in window)
-                )
-                done = next((i for i, ok in enumerate(results) if not ok), len(results))
-                if done:
-                    self.sent = window[done - 1].seq
-                if done < len(results):
-                    break  # link trouble: retry from the first failure once reconnected
-                await asyncio.sleep(0)  # let a live scan commit between windows
+            for item in pending:
+                if not self.link.send(self.topic, item.payload):
+                    await asyncio.sleep(RETRY_S)  # not connected, or paho's queue is full
+                    break
+                self.sent = item.seq
+            await asyncio.sleep(0)  # let a live scan commit between batches
+
+    def _resend_if_silent(self) -> None:
+        """No ack for ``resend_after_s`` while events are out: send them again from the ack."""
+        now = asyncio.get_running_loop().time()
+        if self.sent <= self.acked:
+            self._progress_at = now
+        elif now - self._progress_at > self.rt.settings.outbox.resend_after_s:
+            logger.info("no ack for seqs %d..%d: sending them again", self.acked + 1, self.sent)
+            self.sent, self._progress_at = self.acked, now
 
     async def _idle(self) -> None:
-        """Nothing new to send: wait for a new event, or resend what the server never acked."""
+        """Nothing to send (or no room): wait for a new event or an ack, at most until a
+        resend is due."""
         self.rt.wake.clear()
-        waiter = asyncio.create_task(self.rt.wake.wait(), name="drain-wake")
+        loop = asyncio.get_running_loop()
+        due = self._progress_at + self.rt.settings.outbox.resend_after_s - loop.time()
         try:
-            await asyncio.wait_for(asyncio.shield(waiter), self.rt.settings.outbox.resend_after_s)
+            await asyncio.wait_for(self.rt.wake.wait(), max(0.05, due))
         except TimeoutError:
-            if self.sent > self.acked:
-                logger.info("no ack for seqs %d..%d: sending them again", self.acked + 1, self.sent)
-                self.sent = self.acked
-        finally:
-            waiter.cancel()
+            return  # the next round resends if the server is still silent

@@ -32,6 +32,8 @@ from server.services.live import Hub
 from server.services.privacy import run_retention
 from server.store.db import Database
 from server.store.migrate import upgrade
+from server.web import install as install_web
+from server.web.notify import follow_notices
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +80,12 @@ async def _retention_loop(env: Env) -> None:
         await asyncio.sleep(env.settings.retention_interval_s)
 
 
+async def _relay_notices(env: Env, hub: Hub) -> None:
+    """Wake the staff UI's live pages on what the link committed (server.web.notify)."""
+    async with hub.subscribe() as queue:
+        await follow_notices(env, queue)
+
+
 def _lifespan(settings: ServerSettings, clock: Clock):  # type: ignore[no-untyped-def]
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
@@ -90,11 +98,17 @@ def _lifespan(settings: ServerSettings, clock: Clock):  # type: ignore[no-untype
         task = None
         if settings.retention_interval_s:
             task = asyncio.create_task(_retention_loop(env), name="retention-job")
+        relay = None
         if link is not None:
             await link.start()
+            relay = asyncio.create_task(_relay_notices(env, hub), name="live-relay")
         try:
             yield {"env": env, "link": link, "hub": hub}
         finally:
+            if relay is not None:
+                relay.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await relay
             if link is not None:
                 await link.stop()
             if task is not None:
@@ -117,6 +131,7 @@ def create_app(settings: ServerSettings, *, clock: Clock | None = None) -> FastA
     )
     for router in ROUTERS:
         app.include_router(router)
+    install_web(app)  # the staff UI (issue 7): pages, static files, live streams
     errors.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)

@@ -21,7 +21,7 @@ from device.hardware.keymatrix import KEYMAP_3X4
 from device.hardware.pins import PinMap
 from device.ports import Button, Buzzer, DoorContact, Indicator, Keypad, ModeSwitch, Relay
 
-KEY_HOLD_S = 0.08
+KEY_HOLD_S = 0.15  # a human press; the matrix scan needs it stable for its settle time
 
 
 @dataclass

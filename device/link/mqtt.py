@@ -27,6 +27,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 logger = logging.getLogger(__name__)
 
 PUBLISH_TIMEOUT_S = 10.0
+STOP_TIMEOUT_S = 5.0
 MAX_QUEUED = 1000  # paho's in-memory queue is transport only; the outbox is the record
 MAX_INFLIGHT = 100  # the broker's receive maximum may lower it
 
@@ -118,14 +119,26 @@ class MqttLink:
         """Publish a last retained status if connected, then disconnect cleanly."""
         if final_topic is not None and self.connected.is_set():
             await self.publish(final_topic, final_payload, retain=True, wait_s=2.0)
-        await asyncio.to_thread(self._client.disconnect)
-        await asyncio.to_thread(self._client.loop_stop)
+        for step in (self._client.disconnect, self._client.loop_stop):
+            try:
+                await asyncio.wait_for(asyncio.to_thread(step), STOP_TIMEOUT_S)
+            except TimeoutError:
+                # paho's network thread is a daemon thread: leave it rather than hang the stop
+                logger.warning("paho %s did not return within %s s", step.__name__, STOP_TIMEOUT_S)
         self._fail_pending()
 
     def subscribe_again(self, topic_filter: str) -> None:
         """Subscribe again so the broker re-sends the retained message (a gap, a resync)."""
         if self.connected.is_set():
             self._client.subscribe(topic_filter, qos=1)
+
+    def send(self, topic: str, payload: bytes) -> bool:
+        """QoS 1 publish without waiting for the PUBACK (the outbox waits for the server's
+        ack instead); False if not connected or paho's queue is full."""
+        if not self.connected.is_set():
+            return False
+        info = self._client.publish(topic, payload, qos=1)
+        return info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS
 
     async def publish(
         self,

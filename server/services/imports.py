@@ -222,3 +222,14 @@ async def import_residents(
         )  # fmt: skip
         report.written = True
     return report
+
+
+async def preview_residents(env: Env, path: Path) -> ImportReport:
+    """Validate a register file against the registry without writing (the UI's report step)."""
+    table = read_table(path)
+    persons, errors = validate(table)
+    async with env.db.read() as conn:
+        _, _, unresolved = await _resolve(conn, persons)
+    return ImportReport(
+        rows=len(table.rows), errors=sorted(errors + unresolved, key=lambda e: e.row)
+    )

@@ -40,7 +40,8 @@ def event_row(event: GateEvent, *, flag: str | None, now: int) -> dict[str, Any]
         "temperatures": temps or None, "received_at": now, "boot_id": event.boot_id,
         "clock_trusted": event.clock_trusted, "lane": event.lane.value, "offline": event.offline,
         "mode": event.mode.value, "alarm": None if event.alarm is None else event.alarm.value,
-        "pass_kind": event.pass_kind, "operator": event.operator, "note": event.note, "flag": flag,
+        "holder_kind": event.pass_kind, "operator": event.operator, "note": event.note,
+        "flag": flag,
     }  # fmt: skip
 
 

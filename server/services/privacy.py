@@ -20,6 +20,7 @@ from server.services.context import Actor, Env
 from server.services.errors import Forbidden, NotFound
 from server.services.passes import revoke_in
 from server.store import accounts, people, privacy
+from server.store import followup as followup_store
 from server.store import passes as pass_store
 
 logger = logging.getLogger(__name__)
@@ -44,10 +45,11 @@ async def export_resident(env: Env, actor: Actor, resident_id: int) -> dict[str,
         events = await privacy.events_of(
             conn, refs=[p["ref"] for p in held], limit=EXPORT_EVENT_LIMIT
         )
+        calls = await followup_store.calls_of(conn, resident_id=resident_id)
         await audit.record(
             conn, actor, "resident.export", at=env.clock.now(), target=f"resident:{resident_id}"
         )
-    return {"resident": resident, "passes": held, "events": events}
+    return {"resident": resident, "passes": held, "events": events, "followup_calls": calls}
 
 
 async def erase_resident(env: Env, actor: Actor, resident_id: int) -> dict[str, Any]:
@@ -102,8 +104,13 @@ async def run_retention(env: Env, actor: Actor) -> RetentionReport:
         sessions = await accounts.delete_expired_sessions(
             conn, idle_before=now - s.session_idle_s, created_before=now - s.session_absolute_s
         )
+        calls = await followup_store.delete_before(
+            conn, before=now - s.retention_health_days * _DAY
+        )  # home-observation follow-up calls (health data, issue 7)
         report = RetentionReport(temps, observations, visitors, events, sessions)
-        await audit.record(conn, actor, "retention.run", at=now, **asdict(report))
+        await audit.record(
+            conn, actor, "retention.run", at=now, followup_calls_deleted=calls, **asdict(report)
+        )
     await env.db.checkpoint()
     logger.info("retention: %s", report)
     return report

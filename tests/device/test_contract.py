@@ -105,7 +105,7 @@ class Harness:
         row_pin = self.factory.pin(PINS.keypad_rows[r])
         col_pin = self.factory.pin(PINS.keypad_cols[c])
         row_pin.input_pin = col_pin  # the key closes row r to column c
-        await asyncio.sleep(0.1)  # a finger holds the key for 100 ms
+        await asyncio.sleep(0.25)  # a finger holds the key (long enough for a loaded machine)
         row_pin.input_pin = None
         col_pin.drive_high()  # released: the pull-up wins
         await asyncio.sleep(0.1)
@@ -206,7 +206,7 @@ def test_keypad_digits_and_timeout(harness: Harness) -> None:
             got = []
             for key in "15590*#":
                 await harness.type_key(keypad, key)
-                got.append(await keypad.next_key(1.0))
+                got.append(await keypad.next_key(3.0))
             keypad.clear()
             return got, await keypad.next_key(0.05)
         finally:

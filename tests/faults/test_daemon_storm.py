@@ -39,17 +39,16 @@ STORM_POLICY = {
 
 
 async def prepare(site: LinkSite) -> list[str]:
-    """The storm's policy on both lanes, and passes of the west zone: both east lanes deny them
-    (``wrong_zone``). Denials are events like any other; a *granted* peer event makes a gate
-    save presence, which on main can collide with its own commit ("cannot start a transaction
-    within a transaction", reported to the gate's owner), so this storm stays clear of it."""
+    """The storm's policy on both lanes (no temperature, no digits, no anti-passback, short
+    relay pulses), and sixteen residents' passes: both lanes grant them, and each gate also
+    records its peer's grants (presence), as on a real site."""
     env = site.env()
     texts = []
     try:
         for gate in ("east-in", "east-out"):
             await gate_policy.set_policy(env, CLI_ACTOR, gate, STORM_POLICY)
         household = await registry.save_household(
-            env, CLI_ACTOR, None, {"zone_id": 2, "building": "1", "unit": "1", "room": "101"}
+            env, CLI_ACTOR, None, {"zone_id": 1, "building": "1", "unit": "1", "room": "101"}
         )
         for name in PEOPLE:
             resident = await residents.save(

@@ -73,7 +73,7 @@ class Lane:
     async def alarm(self, within: float = 15.0) -> Any:
         return await asyncio.to_thread(self.server.next_event, within, kind="alarm")
 
-    async def until(self, check: Callable[[], bool], within: float = 10.0) -> None:
+    async def until(self, check: Callable[[], bool], within: float = 20.0) -> None:
         deadline = time.monotonic() + within
         while not check():
             if time.monotonic() > deadline:

@@ -38,6 +38,8 @@ class FakeServer:
     _seqs: dict[str, set[int]] = field(default_factory=dict)
     _contiguous: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _dirty: set[str] = field(default_factory=set)
+    _stop: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> None:
         self.client = mqtt.Client(
@@ -57,7 +59,22 @@ class FakeServer:
         self.client.connect(self.host, self.port)
         self.client.loop_start()
         assert connected.wait(TIMEOUT), "fake server could not connect"
+        threading.Thread(target=self._ack_loop, name="fake-server-acks", daemon=True).start()
         self.announce()
+
+    def _ack_loop(self) -> None:
+        """Ack every 20 ms with each gate's highest contiguous seq, as a real ingest batches."""
+        while not self._stop.wait(0.02):
+            if not self.ack:
+                continue
+            with self._lock:
+                due = {gate: self._contiguous[gate] for gate in self._dirty}
+                self._dirty.clear()
+            for gate, seq in due.items():
+                ack = Ack(site=self.site, gate=gate, seq=seq, at=int(time.time() * 1000))
+                self.client.publish(
+                    self.gate_topic(gate, TopicKind.ACKS), messages.encode(ack), qos=1
+                )
 
     def announce(self) -> None:
         """The retained server status: it vouches for the gates' clocks."""
@@ -70,6 +87,7 @@ class FakeServer:
         self.publish(self.site_topic(TopicKind.SERVER_STATUS), messages.encode(status), retain=True)
 
     def stop(self) -> None:
+        self._stop.set()
         self.client.disconnect()
         self.client.loop_stop()
 
@@ -95,13 +113,14 @@ class FakeServer:
                 self.arrived.put(event)
             seqs = self._seqs.setdefault(event.gate, set())
             seqs.add(event.seq)
-            top = self._contiguous.get(event.gate, min(seqs) - 1)
+            top = self._contiguous.get(event.gate)
+            if top is None:
+                top = min(seqs) - 1
             while top + 1 in seqs:
+                seqs.discard(top)
                 top += 1
             self._contiguous[event.gate] = top
-        if self.ack:
-            ack = Ack(site=self.site, gate=event.gate, seq=top, at=event.at)
-            client.publish(self.gate_topic(event.gate, TopicKind.ACKS), messages.encode(ack), qos=1)
+            self._dirty.add(event.gate)
 
     def next_event(self, timeout: float = TIMEOUT, *, kind: str | None = None) -> GateEvent:
         """The next event to arrive (of ``kind`` decision/alarm if given)."""

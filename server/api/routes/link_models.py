@@ -104,7 +104,7 @@ class EventOut(Public):
     offline: bool | None
     mode: str | None
     alarm: str | None
-    pass_kind: str | None
+    holder_kind: str | None  # the pass kind the gate read (resident, visitor, staff)
     operator: str | None
     note: str | None
     flag: str | None

@@ -34,7 +34,7 @@ async def close_stores() -> AsyncIterator[None]:
 
 async def test_durable_pragmas(tmp_path: Path) -> None:
     store = await open_store(tmp_path / "gate.db")
-    assert await pragmas(store._conn) == {
+    assert await store.run(pragmas) == {
         "journal_mode": "wal",
         "synchronous": 2,
         "busy_timeout": 5000,
@@ -156,9 +156,8 @@ async def test_disk_full_fails_cleanly_and_loses_nothing(tmp_path: Path) -> None
     path = tmp_path / "gate.db"
     store = await open_store(path, max_events=10**6)
     await store.record(events(1, 3))
-    count = await store._conn.execute("PRAGMA page_count")
-    pages = (await count.fetchone())[0]
-    await store._conn.execute(f"PRAGMA max_page_count = {pages + 1}")
+    pages = await store.run(lambda c: c.execute("PRAGMA page_count").fetchone()[0])
+    await store.run(lambda c: c.execute(f"PRAGMA max_page_count = {pages + 1}"))
 
     async def fill() -> None:
         for _ in range(200):

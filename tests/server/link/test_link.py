@@ -342,3 +342,43 @@ async def test_a_pass_at_two_zones_within_two_minutes_is_impossible_travel(
     alert = notice["alert"]
     assert (alert["kind"], alert["gate"], alert["subject"]) == ("impossible_travel", "west-in", REF)
     assert alert["detail"]["other_gate"] == "east-in"
+
+
+async def test_the_ui_adapter_shows_the_real_link(link_site: LinkSite) -> None:
+    from server.services import link_ui
+    from server.services.context import Actor
+    from server.services.errors import Forbidden
+
+    staff = Actor(name="east-desk", role="staff", scope=frozenset({1}))
+    async with running_link(link_site) as link, running_gates(link_site, "east-in") as (gate,):
+        await gate.decide(
+            1,
+            kind=EventKind.ALARM,
+            alarm=AlarmKind.FEVER_CONFIRMED,
+            granted=None,
+            reason=None,
+            pass_ref=REF,
+        )
+        await gate.drained()
+        env = link_site.env()
+        try:
+            health = {h.gate["id"]: h for h in await link_ui.gate_health(env, staff)}
+            open_alerts = await link_ui.alerts(env, staff)
+            await link_ui.acknowledge_alert(env, staff, open_alerts[0]["id"], "checked at the lane")
+            request_id = await link_ui.send_command(
+                env, staff, "east-in", kind="open_once", reason="no_smartphone", sender=link
+            )
+            with pytest.raises(Forbidden):
+                await link_ui.send_command(
+                    env, staff, "east-in", kind="set_mode", mode="lockdown", sender=link
+                )
+            after = await link_ui.alerts(env, staff, open_only=False)
+        finally:
+            await env.db.close()
+    assert health["east-in"].state == "online"
+    assert health["east-in"].last_contact_ms is not None
+    assert health["east-out"].state == "unknown"
+    assert [(a["kind"], a["gate_name"]) for a in open_alerts] == [("fever", "east-in")]
+    assert open_alerts[0]["event"]["gate"] == "east-in"
+    assert after[0]["acked"] is True
+    assert len(request_id) == 36

@@ -26,7 +26,7 @@ _EVENT_COLUMNS = [
     sa.Column("offline", sa.Boolean(), nullable=True),
     sa.Column("mode", sa.String(length=16), nullable=True),
     sa.Column("alarm", sa.String(length=32), nullable=True),
-    sa.Column("pass_kind", sa.String(length=8), nullable=True),
+    sa.Column("holder_kind", sa.String(length=8), nullable=True),  # GateEvent.pass_kind
     sa.Column("operator", sa.String(length=64), nullable=True),
     sa.Column("note", sa.String(length=200), nullable=True),
     sa.Column("flag", sa.String(length=16), nullable=True),

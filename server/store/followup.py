@@ -1,0 +1,115 @@
+"""SQL for home-observation follow-up calls (table created by migration 0100).
+
+The call list joins residents under observation (their own status, or their household's hold)
+with their latest call; everything is scoped by the household's zone like the rest of the
+registry.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from server.store.query import as_dicts, in_scope
+from server.store.schema import households, metadata, residents
+
+followup_calls = sa.Table(
+    "followup_calls",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "resident_id",
+        sa.Integer,
+        sa.ForeignKey("residents.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("at", sa.Integer, nullable=False),
+    sa.Column("reached", sa.Boolean, nullable=False),
+    sa.Column("temperature_c", sa.Float, nullable=True),  # health data
+    sa.Column("symptoms", sa.JSON, nullable=False),  # health data: list of symptom codes
+    sa.Column("note", sa.String(500), nullable=True),
+    sa.Column("caller", sa.String(64), nullable=False),
+    sa.Index("ix_followup_calls_resident_id_at", "resident_id", "at"),
+)
+
+
+def _observed(now: int) -> sa.ColumnElement[bool]:
+    own = sa.and_(
+        residents.c.status == "home_observation",
+        sa.or_(residents.c.observation_end.is_(None), residents.c.observation_end > now),
+    )
+    return sa.or_(own, households.c.hold_until > now)
+
+
+async def observed_residents(
+    conn: AsyncConnection, *, scope: frozenset[int] | None, now: int
+) -> list[dict[str, Any]]:
+    """Residents under home observation at ``now`` in ``scope``, with their household."""
+    query = (
+        sa.select(
+            residents.c.id,
+            residents.c.name,
+            residents.c.phone,
+            residents.c.household_id,
+            residents.c.status,
+            residents.c.observation_start,
+            residents.c.observation_end,
+            households.c.label,
+            households.c.zone_id,
+            households.c.hold_until,
+        )
+        .select_from(residents.join(households, residents.c.household_id == households.c.id))
+        .where(_observed(now), in_scope(households.c.zone_id, scope))
+        .order_by(households.c.building, households.c.unit, households.c.room, residents.c.id)
+    )
+    return as_dicts((await conn.execute(query)).all())
+
+
+async def calls_since(
+    conn: AsyncConnection, *, resident_ids: list[int], since: int
+) -> list[dict[str, Any]]:
+    """Calls to these residents at or after ``since``, newest first."""
+    if not resident_ids:
+        return []
+    query = (
+        sa.select(followup_calls)
+        .where(followup_calls.c.resident_id.in_(resident_ids), followup_calls.c.at >= since)
+        .order_by(followup_calls.c.at.desc(), followup_calls.c.id.desc())
+    )
+    return as_dicts((await conn.execute(query)).all())
+
+
+async def last_reached(conn: AsyncConnection, *, resident_ids: list[int]) -> dict[int, int]:
+    """The time of each resident's latest call that reached them."""
+    if not resident_ids:
+        return {}
+    query = (
+        sa.select(followup_calls.c.resident_id, sa.func.max(followup_calls.c.at))
+        .where(followup_calls.c.resident_id.in_(resident_ids), followup_calls.c.reached.is_(True))
+        .group_by(followup_calls.c.resident_id)
+    )
+    return {int(r[0]): int(r[1]) for r in (await conn.execute(query)).all()}
+
+
+async def insert_call(conn: AsyncConnection, *, values: dict[str, Any]) -> int:
+    """Record one call; returns its id."""
+    result = await conn.execute(sa.insert(followup_calls).values(**values))
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+async def calls_of(conn: AsyncConnection, *, resident_id: int) -> list[dict[str, Any]]:
+    """Every call to one resident (the per-resident export), oldest first."""
+    query = (
+        sa.select(followup_calls)
+        .where(followup_calls.c.resident_id == resident_id)
+        .order_by(followup_calls.c.at, followup_calls.c.id)
+    )
+    return as_dicts((await conn.execute(query)).all())
+
+
+async def delete_before(conn: AsyncConnection, *, before: int) -> int:
+    """Delete calls older than ``before`` (the retention job); returns how many."""
+    query = sa.delete(followup_calls).where(followup_calls.c.at < before)
+    return (await conn.execute(query)).rowcount

@@ -1,0 +1,106 @@
+"""The gate console: one page per lane for the staff member at the entrance, on a tablet.
+
+Each scan appears live (server-sent events, routes/live.py) in large type and colour; one tap
+on a reason opens the lane once; lockdown and free passage need a confirmation page. Commands
+go through server.web.links (the MQTT link's adapter); a refusal is shown on the console itself.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import RedirectResponse
+
+from server.api.deps import EnvDep
+from server.services import reports
+from server.services.context import Actor, Env
+from server.services.errors import NotFound, ServiceError
+from server.store.query import Page
+from server.web import links
+from server.web.guard import PageRoute, StaffPage
+from server.web.render import page
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+RECENT = 8
+Note = Annotated[str, Form(max_length=200)]
+
+
+async def lane(env: Env, actor: Actor, gate_id: str) -> links.GateHealth:
+    """The lane ``gate_id`` with its health, if it is in the actor's zones."""
+    for health in await links.gate_health(env, actor):
+        if health.gate["id"] == gate_id:
+            return health
+    raise NotFound(f"gate {gate_id}")
+
+
+def _sender(request: Request) -> Any:
+    """The broker link the lifespan runs, when there is one (issue 6 puts it in the state)."""
+    return getattr(request.state, "link", None)
+
+
+@router.get("/ui/console")
+async def lanes(*, request: Request, env: EnvDep, actor: StaffPage) -> Response:
+    """Choose a lane."""
+    return page(request, "console_lanes.html", lanes=await links.gate_health(env, actor))
+
+
+async def _console(
+    request: Request, env: Env, actor: Actor, gate_id: str, *, status: int = 200,
+    result: str | None = None, detail: str | None = None,
+) -> Response:  # fmt: skip
+    health = await lane(env, actor, gate_id)
+    recent, _ = await reports.search(
+        env, actor, Page(1, RECENT, "id", True), reports.EventFilter(gate=gate_id)
+    )
+    after = recent[0]["id"] if recent else await reports.latest_event_id(env)
+    return page(request, "console.html", status=status, lane=health, recent=recent, after=after,
+                reasons=links.OPEN_REASONS, result=result, detail=detail)  # fmt: skip
+
+
+@router.get("/ui/console/{gate_id}")
+async def console(*, request: Request, env: EnvDep, actor: StaffPage, gate_id: str) -> Response:
+    """The lane's live console."""
+    return await _console(request, env, actor, gate_id, result=request.query_params.get("sent"))
+
+
+@router.post("/ui/console/{gate_id}/open")
+async def open_lane(
+    *, request: Request, env: EnvDep, actor: StaffPage, gate_id: str,
+    reason: Annotated[str, Form(max_length=32)], note: Note = "",
+) -> Response:  # fmt: skip
+    """Open the lane once, with the reason tapped (and the text for 'other')."""
+    await lane(env, actor, gate_id)
+    try:
+        await links.send_command(env, actor, gate_id, kind="open_once", reason=reason,
+                                 note=note.strip() or None, sender=_sender(request))  # fmt: skip
+    except ServiceError as exc:
+        return await _console(request, env, actor, gate_id, status=409, result="failed",
+                              detail=str(exc))  # fmt: skip
+    return RedirectResponse(f"/ui/console/{gate_id}?sent=open", status_code=303)
+
+
+@router.get("/ui/console/{gate_id}/mode")
+async def confirm_mode(
+    *, request: Request, env: EnvDep, actor: StaffPage, gate_id: str, to: str
+) -> Response:
+    """Ask before switching the lane's mode (lockdown, free passage, normal)."""
+    if to not in links.MODES:
+        raise NotFound(f"mode {to}")
+    return page(request, "console_mode.html", lane=await lane(env, actor, gate_id), mode=to)
+
+
+@router.post("/ui/console/{gate_id}/mode")
+async def set_mode(
+    *, request: Request, env: EnvDep, actor: StaffPage, gate_id: str,
+    mode: Annotated[str, Form(max_length=16)], note: Note = "",
+) -> Response:  # fmt: skip
+    """Switch the lane's mode after the confirmation page."""
+    await lane(env, actor, gate_id)
+    try:
+        await links.send_command(env, actor, gate_id, kind="set_mode", mode=mode,
+                                 note=note.strip() or None, sender=_sender(request))  # fmt: skip
+    except ServiceError as exc:
+        return await _console(request, env, actor, gate_id, status=409, result="failed",
+                              detail=str(exc))  # fmt: skip
+    return RedirectResponse(f"/ui/console/{gate_id}?sent=mode", status_code=303)

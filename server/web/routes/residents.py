@@ -1,0 +1,136 @@
+"""Residents: search, detail, create and edit, home observation, audited phone reveal,
+export and erasure (admins)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import RedirectResponse
+
+from server.api.deps import EnvDep
+from server.services import lookup, pass_admin, privacy, registry, residents
+from server.services.context import Actor, Env
+from server.store.query import Page
+from server.web.format import Clockface
+from server.web.forms import local_date, page_of, pages
+from server.web.guard import AdminPage, PageRoute, StaffPage
+from server.web.render import page
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+Field = Annotated[str, Form(max_length=600)]
+STATUSES = ("normal", "home_observation")
+
+
+@router.get("/ui/residents")
+async def search(
+    *, request: Request, env: EnvDep, actor: StaffPage, q: str = "", status: str = "", p: int = 1
+) -> Response:
+    """Search by name, unit label or phone digits (as staff see them, masked)."""
+    rows, total = await lookup.find_residents(
+        env, actor, page_of(p), q[:64], status=status if status in STATUSES else None
+    )
+    return page(request, "residents.html", rows=rows, total=total, q=q[:64], status_filter=status,
+                p=p, pages=pages(total))  # fmt: skip
+
+
+async def detail_context(env: Env, actor: Actor, resident_id: int) -> dict[str, Any]:
+    """The resident, their household, housemates and passes."""
+    resident = await residents.get(env, actor, resident_id)
+    household = await registry.get_household(env, actor, resident["household_id"])
+    mates, _ = await residents.search(env, actor, Page(1, 50), household_id=household["id"])
+    held, _ = await pass_admin.search(
+        env, actor, Page(1, 50, "id", True), {"resident_id": resident_id}, active_only=False
+    )
+    return {"r": resident, "household": household, "mates": mates, "passes": held,
+            "revealed": None, "confirm_needed": False}  # fmt: skip
+
+
+@router.get("/ui/residents/{resident_id}")
+async def detail(*, request: Request, env: EnvDep, actor: StaffPage, resident_id: int) -> Response:
+    """One resident."""
+    return page(request, "resident.html", **await detail_context(env, actor, resident_id))
+
+
+@router.post("/ui/residents/{resident_id}/observation")
+async def observation(
+    *, request: Request, env: EnvDep, actor: StaffPage, resident_id: int,
+    status: Annotated[str, Form(max_length=20)], start: Field = "", end: Field = "",
+) -> Response:  # fmt: skip
+    """Set or end home observation (dates in the site's local time; the end day is included)."""
+    clock = Clockface(env.settings.card_utc_offset_min)
+    await residents.set_observation(
+        env, actor, resident_id, status=status,
+        start=local_date(clock, start, field="start") or env.clock.now(),
+        end=local_date(clock, end, field="end", end_of_day=True),
+    )  # fmt: skip
+    return RedirectResponse(f"/ui/residents/{resident_id}", status_code=303)
+
+
+@router.post("/ui/residents/{resident_id}/reveal")
+async def reveal(
+    *, request: Request, env: EnvDep, actor: AdminPage, resident_id: int, reason: Field
+) -> Response:
+    """Show the full phone number once, with the reason in the audit log (admins)."""
+    context = await detail_context(env, actor, resident_id)
+    context["revealed"] = await residents.reveal_phone(env, actor, resident_id, reason)
+    return page(request, "resident.html", **context)
+
+
+@router.get("/ui/residents/{resident_id}/edit")
+async def edit_form(
+    *, request: Request, env: EnvDep, actor: AdminPage, resident_id: int
+) -> Response:
+    """Change a resident's name, phone, role or note (admins)."""
+    return page(request, "resident_edit.html", r=await residents.get(env, actor, resident_id),
+                household=None)  # fmt: skip
+
+
+@router.get("/ui/households/{household_id}/new-resident")
+async def new_form(
+    *, request: Request, env: EnvDep, actor: AdminPage, household_id: int
+) -> Response:
+    """Register a new resident in a household (admins)."""
+    household = await registry.get_household(env, actor, household_id)
+    return page(request, "resident_edit.html", r=None, household=household)
+
+
+def _values(name: str, phone: str, role: str, note: str) -> dict[str, Any]:
+    return {"name": name, "phone": phone.strip() or None, "role": role, "note": note or None}
+
+
+@router.post("/ui/residents/{resident_id}/edit")
+async def save(
+    *, request: Request, env: EnvDep, actor: AdminPage, resident_id: int,
+    name: Field, role: Field, phone: Field = "", note: Field = "",
+) -> Response:  # fmt: skip
+    """Save a resident's changes; an empty phone field keeps the number on file."""
+    values = _values(name, phone, role, note)
+    if values["phone"] is None:
+        del values["phone"]
+    await residents.save(env, actor, resident_id, values)
+    return RedirectResponse(f"/ui/residents/{resident_id}", status_code=303)
+
+
+@router.post("/ui/households/{household_id}/new-resident")
+async def create(
+    *, request: Request, env: EnvDep, actor: AdminPage, household_id: int,
+    name: Field, role: Field, phone: Field = "", note: Field = "",
+) -> Response:  # fmt: skip
+    """Add the resident and go to their page."""
+    values = {**_values(name, phone, role, note), "household_id": household_id}
+    row = await residents.save(env, actor, None, values)
+    return RedirectResponse(f"/ui/residents/{row['id']}", status_code=303)
+
+
+@router.post("/ui/residents/{resident_id}/delete")
+async def erase(
+    *, request: Request, env: EnvDep, actor: AdminPage, resident_id: int,
+    confirm: Annotated[str, Form(max_length=8)] = "",
+) -> Response:  # fmt: skip
+    """Erase a resident's personal data (admins; needs the confirmation box ticked)."""
+    if confirm != "yes":
+        context = await detail_context(env, actor, resident_id)
+        return page(request, "resident.html", status=422, **{**context, "confirm_needed": True})
+    receipt = await privacy.erase_resident(env, actor, resident_id)
+    return page(request, "erased.html", receipt=receipt)

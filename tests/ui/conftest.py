@@ -1,0 +1,30 @@
+"""Staff UI fixtures: the app in-process (TestClient) for page tests; the browser tests start a
+real server (tests/ui/browser.py)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tests.server.conftest import STRONG, Api, api, seed, site  # noqa: F401 - fixtures used by tests here
+
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token a page put into its forms."""
+    match = CSRF_FIELD.search(html)
+    assert match, "no form with a CSRF token on the page"
+    return match.group(1)
+
+
+def form_post(session: Api, url: str, data: dict[str, Any], **kw: Any) -> Any:
+    """POST a form as the current role, with its CSRF token (as the pages' forms do)."""
+    assert session.current is not None
+    token = session.sessions[session.current][1]
+    return session.client.post(
+        url, data={"csrf_token": token, **data}, follow_redirects=False, **kw
+    )
+
+
+__all__ = ["STRONG", "Api", "csrf_of", "form_post", "seed"]

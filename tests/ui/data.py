@@ -1,0 +1,70 @@
+"""Test data for the staff UI: gates, people with awkward names, and gate events stored the way
+issue 6's ingest stores them (through the ``events`` table), then announced to the notifier."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+
+from server.services.context import Env
+from server.store.schema import events
+from server.web.notify import notify_event
+from tests.server.conftest import Api
+
+# reliability-security.md 9.2 items 5-8: stored verbatim, shown as text, neutralised in CSV
+INJECTIONS = (
+    "O'Brien",
+    "Robert'); DROP TABLE residents;--",
+    "<script>alert(1)</script>",
+    '"><svg onload=alert(1)>',
+    "<img src=x onerror=alert(1)>",
+    '=HYPERLINK("http://x")',
+    "+SUM(1)",
+    "@cmd",
+    "50%_off",
+    "\u202egnp.exe",
+)
+
+
+def make_gates(api: Api) -> None:
+    """An entry and an exit lane in zone 1 (east) and an entry lane in zone 2 (west)."""
+    api.use("admin")
+    for gate_id, zone, name, direction in (
+        ("east-in", 1, "东门入口", "in"),
+        ("east-out", 1, "东门出口", "out"),
+        ("west-in", 2, "西门入口", "in"),
+    ):
+        response = api.post("/api/v1/gates", json={"id": gate_id, "zone_id": zone, "name": name,
+                                                    "direction": direction})  # fmt: skip
+        assert response.status_code == 201, response.text
+
+
+def issue_pass(api: Api, resident_id: int) -> dict[str, Any]:
+    """Issue a resident's pass through the API (admin)."""
+    api.use("admin")
+    response = api.post("/api/v1/passes", json={"resident_id": resident_id})
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+_seq: dict[str, int] = {}
+
+
+async def add_event(
+    env: Env, *, gate: str, at_ms: int, granted: bool | None, reason: str | None,
+    pass_ref: str | None = None, body_c: float | None = None, kind: str = "decision",
+) -> dict[str, Any]:  # fmt: skip
+    """Store one gate event and wake the live pages, as ingest does after its commit."""
+    _seq[gate] = _seq.get(gate, 0) + 1
+    values = {
+        "event_id": str(uuid.uuid4()), "gate": gate, "seq": _seq[gate], "at_ms": at_ms,
+        "kind": kind, "granted": granted, "reason": reason, "pass_ref": pass_ref,
+        "body_c": body_c, "temperatures": None, "received_at": at_ms // 1000,
+    }  # fmt: skip
+    async with env.db.write() as conn:
+        result = await conn.execute(sa.insert(events).values(**values))
+        values["id"] = int(result.inserted_primary_key[0])  # type: ignore[index]
+    notify_event(env, values)
+    return values
