@@ -33,7 +33,7 @@ from server.services.live import Hub
 
 logger = logging.getLogger(__name__)
 
-MAX_BATCH = 500
+MAX_BATCH = 2000  # as many as the broker may have in flight; a backlog drains in few commits
 LINGER_S, LINGER_BELOW = 0.01, 100  # a small batch waits 10 ms for company (group commit)
 RETRY_MIN_S, RETRY_MAX_S = 0.05, 5.0
 _TRANSIENT = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, OSError)
