@@ -1,5 +1,6 @@
 """The composition root: ``create_app(settings)`` builds the FastAPI app; its lifespan owns
-the database and the background retention job. Nothing happens at import time.
+the database, the background retention job and, when ``mqtt_host`` is set, the MQTT link
+(ingest, publishing, alerts). Nothing happens at import time.
 
 Deny by default: ``create_app`` refuses to build an app in which a route has no access
 policy (server.api.deps.Policy) and is not on the public list.
@@ -12,6 +13,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
@@ -20,15 +22,18 @@ from fastapi.routing import APIRoute
 from server.api import errors
 from server.api.deps import PUBLIC_ROUTES, Policy
 from server.api.middleware import BodyLimit, SecurityHeaders
-from server.api.routes import admin, passes, people, registry, system
+from server.api.routes import admin, alerts, events, gates_link, passes, people, registry, system
 from server.clock import Clock, SystemClock
 from server.config import ServerSettings
+from server.mqtt_link import ServerLink
 from server.services.context import Actor, Env
 from server.services.errors import ServiceError
+from server.services.live import Hub
 from server.services.privacy import run_retention
 from server.store.db import Database
 from server.store.migrate import upgrade
 from server.web import install as install_web
+from server.web.notify import follow_notices
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +44,16 @@ def _has_policy(dependant: Dependant) -> bool:
     return any(isinstance(d.call, Policy) or _has_policy(d) for d in dependant.dependencies)
 
 
-ROUTERS = (system.router, registry.router, people.router, passes.router, admin.router)
+ROUTERS = (
+    system.router,
+    registry.router,
+    people.router,
+    passes.router,
+    admin.router,
+    alerts.router,  # issue 6: alerts, gate health, commands, events, dead letters
+    gates_link.router,
+    events.router,
+)
 
 
 def api_routes() -> list[APIRoute]:
@@ -66,19 +80,37 @@ async def _retention_loop(env: Env) -> None:
         await asyncio.sleep(env.settings.retention_interval_s)
 
 
+async def _relay_notices(env: Env, hub: Hub) -> None:
+    """Wake the staff UI's live pages on what the link committed (server.web.notify)."""
+    async with hub.subscribe() as queue:
+        await follow_notices(env, queue)
+
+
 def _lifespan(settings: ServerSettings, clock: Clock):  # type: ignore[no-untyped-def]
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Env]]:
+    async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         db = Database(settings.db_url)
         await upgrade(db)
         env = Env(db=db, settings=settings, clock=clock)
         logger.info("gatepass server settings: %s", settings.redacted())
+        hub = Hub()
+        link = await ServerLink.from_env(env, hub)
         task = None
         if settings.retention_interval_s:
             task = asyncio.create_task(_retention_loop(env), name="retention-job")
+        relay = None
+        if link is not None:
+            await link.start()
+            relay = asyncio.create_task(_relay_notices(env, hub), name="live-relay")
         try:
-            yield {"env": env}
+            yield {"env": env, "link": link, "hub": hub}
         finally:
+            if relay is not None:
+                relay.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await relay
+            if link is not None:
+                await link.stop()
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

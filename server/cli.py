@@ -70,7 +70,44 @@ def build_parser() -> argparse.ArgumentParser:
     retire = keys_sub.add_parser("retire", parents=[data], help="take a key off the manifest")
     retire.add_argument("kid")
     sub.add_parser("retention", parents=[data], help="apply the retention periods now")
+    _add_link_commands(sub, data)
     return parser
+
+
+def _add_link_commands(sub: Any, data: argparse.ArgumentParser) -> None:
+    """``gate add|remove|rekey`` and ``broker-config`` (issue 6; docs/operations.md)."""
+    broker = argparse.ArgumentParser(add_help=False)
+    broker.add_argument("--broker-host", help="broker address for the gate (default mqtt_host)")
+    broker.add_argument("--broker-port", type=int, help="broker port (default mqtt_port)")
+    broker.add_argument("--tls-ca", help="CA file on the gate for the broker's TLS listener")
+    broker.add_argument("--out", type=Path, help="gate file (default DATA/gates/GATE.toml)")
+    broker.add_argument("--hardware", choices=["pi", "sim"], default="pi")
+    broker.add_argument("--gate-data-dir", default="/var/lib/gatepass", help="on the gate")
+    broker.add_argument("--scanner-model", default="grow-gm65")
+    broker.add_argument("--scanner-port", default="/dev/gate-scanner")
+    broker.add_argument("--thermometer-model", default="gy-mcu90614")
+    broker.add_argument("--thermometer-port", default="/dev/serial0")
+    gate = sub.add_parser("gate", help="provision gates (lanes)")
+    gate_sub = gate.add_subparsers(dest="action", required=True)
+    add = gate_sub.add_parser("add", parents=[data, broker], help="register a lane, write its file")
+    add.add_argument("gate", help="gate id, [a-z0-9-], e.g. east-in")
+    add.add_argument("--zone", required=True, help="zone number or name")
+    add.add_argument("--direction", required=True, choices=["in", "out"])
+    add.add_argument("--name", help="display name (default: the gate id)")
+    rekey = gate_sub.add_parser("rekey", parents=[data, broker], help="new broker credentials")
+    rekey.add_argument("gate")
+    remove = gate_sub.add_parser("remove", parents=[data], help="unregister a lane")
+    remove.add_argument("gate")
+    conf = sub.add_parser("broker-config", parents=[data], help="write the mosquitto config")
+    conf.add_argument("--out", type=Path, required=True, help="directory for mosquitto.conf")
+    conf.add_argument("--bind", default="127.0.0.1", help="plain listener address")
+    conf.add_argument("--port", type=int, default=1883, help="plain listener port")
+    conf.add_argument("--tls-port", type=int, help="add a TLS listener on this port")
+    conf.add_argument("--tls-bind", default="0.0.0.0", help="TLS listener address")  # noqa: S104
+    conf.add_argument("--tls-cert", type=Path, help="server certificate (PEM)")
+    conf.add_argument("--tls-key", type=Path, help="server key (PEM)")
+    conf.add_argument("--group", help="group of the broker's user (files 0640, data 0770)")
+    conf.add_argument("--log-file", type=Path, help="broker log file (default: stderr)")
 
 
 def _settings(args: argparse.Namespace, **overrides: Any) -> ServerSettings:

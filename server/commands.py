@@ -8,6 +8,7 @@ import sys
 import time
 from typing import Any, TextIO
 
+from server import commands_link
 from server.clock import SystemClock
 from server.config import ServerSettings
 from server.services.context import CLI_ACTOR, Env
@@ -137,6 +138,8 @@ _COMMANDS: dict[str, Any] = {
     "import": _import,
     "keys": _keys,
     "retention": _retention,
+    "gate": commands_link.gate,  # issue 6
+    "broker-config": commands_link.broker_config,  # issue 6
 }
 
 

@@ -55,6 +55,16 @@ class ServerSettings(BaseModel):
     retention_interval_s: Annotated[int, Field(ge=0, le=7 * _DAY)] = _DAY  # 0: no background job
     card_utc_offset_min: Annotated[int, Field(ge=-720, le=840)] = 480  # dates on cards (UTC+8)
     log_level: str = "INFO"
+    # The MQTT link (issue 6): off while mqtt_host is unset; docs/operations.md explains each.
+    mqtt_host: str | None = None
+    mqtt_port: Annotated[int, Field(ge=1, le=65535)] = 1883
+    mqtt_tls_ca: Path | None = None  # CA file of the broker's TLS listener (then use its port)
+    mqtt_keepalive_s: Annotated[int, Field(ge=5, le=600)] = 30
+    mqtt_session_expiry_s: Annotated[int, Field(ge=3600, le=30 * _DAY)] = 2 * _DAY
+    gate_offline_after_s: Annotated[int, Field(ge=10, le=_DAY)] = 60
+    revocation_stale_after_s: Annotated[int, Field(ge=60, le=7 * _DAY)] = 900
+    outbox_backlog_events: Annotated[int, Field(ge=10, le=10_000_000)] = 1000
+    command_ttl_s: Annotated[int, Field(ge=5, le=3600)] = 30
 
     @property
     def db_url(self) -> str:
@@ -65,6 +75,11 @@ class ServerSettings(BaseModel):
     def keys_dir(self) -> Path:
         """Where private key files live (0700 directory, 0600 files)."""
         return self.data_dir / "keys"
+
+    @property
+    def broker_dir(self) -> Path:
+        """The server's own broker password (0600) lives here, apart from the signing keys."""
+        return self.data_dir / "broker"
 
     def redacted(self) -> dict[str, Any]:
         """The settings for a start-up log line, with the database password hidden."""

@@ -222,7 +222,7 @@ events = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("event_id", sa.String(36), nullable=False, unique=True),
     sa.Column("gate", sa.String(32), nullable=False),
-    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),  # 64-bit since revision 0002
     sa.Column("at_ms", sa.BigInteger, nullable=False, index=True),
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("granted", sa.Boolean, nullable=True),
@@ -231,6 +231,26 @@ events = sa.Table(
     sa.Column("body_c", sa.Float, nullable=True),  # health data: cleared by retention
     sa.Column("temperatures", sa.JSON, nullable=True),  # health data: cleared by retention
     sa.Column("received_at", _now, nullable=False),
+    # issue 6 (revision 0002): the rest of the GateEvent, and a flag for suspicious events
+    sa.Column("boot_id", sa.String(32), nullable=True),
+    sa.Column("clock_trusted", sa.Boolean, nullable=True),
+    sa.Column("lane", sa.String(8), nullable=True),
+    sa.Column("offline", sa.Boolean, nullable=True),
+    sa.Column("mode", sa.String(16), nullable=True),
+    sa.Column("alarm", sa.String(32), nullable=True),
+    sa.Column("holder_kind", sa.String(8), nullable=True),  # GateEvent.pass_kind
+    sa.Column("operator", sa.String(64), nullable=True),
+    sa.Column("note", sa.String(200), nullable=True),
+    sa.Column("flag", sa.String(16), nullable=True),  # seq_replay: a used seq with a new id
+    sa.Index("ix_events_gate_at_ms", "gate", "at_ms"),
+    sa.Index(
+        "uq_events_gate_seq",
+        "gate",
+        "seq",
+        unique=True,
+        sqlite_where=sa.text("flag IS NULL"),
+        postgresql_where=sa.text("flag IS NULL"),
+    ),
 )
 
 deletion_receipts = sa.Table(

@@ -34,7 +34,7 @@ def _db_exec(api: Api, *statements: sa.Executable) -> None:
 
 def _event(event_id: str, ref: str, at_s: int, body: float) -> sa.Insert:
     return sa.insert(events).values(
-        event_id=event_id, gate="east-in", seq=1, at_ms=at_s * 1000, kind="decision", granted=True,
+        event_id=event_id, gate="east-in", seq=int(event_id[-8:], 16), at_ms=at_s * 1000, kind="decision", granted=True,
         reason="ok", pass_ref=ref, body_c=body, temperatures=[{"body_c": body}], received_at=at_s,
     )  # fmt: skip
 

@@ -74,6 +74,18 @@ MATRIX: dict[tuple[str, str], tuple[Any, Any, Any]] = {
     ("GET", "/api/v1/revocations"): (401, 403, OK),
     ("GET", "/api/v1/audit"): (401, 403, OK),
     ("POST", "/api/v1/retention/run"): (401, 403, OK),
+    ("GET", "/api/v1/alerts"): (401, OK, OK),
+    ("GET", "/api/v1/alerts/{alert_id}"): (401, OK, OK),
+    ("POST", "/api/v1/alerts/{alert_id}/ack"): (401, OK, OK),
+    ("GET", "/api/v1/gate-health"): (401, OK, OK),
+    ("GET", "/api/v1/gate-health/{gate_id}"): (401, OK, OK),
+    ("POST", "/api/v1/gates/{gate_id}/commands"): (401, OK, OK),  # 409 here: no broker link
+    ("GET", "/api/v1/commands"): (401, OK, OK),
+    ("PUT", "/api/v1/gates/{gate_id}/policy"): (401, 403, OK),
+    ("GET", "/api/v1/link"): (401, OK, OK),
+    ("GET", "/api/v1/events"): (401, OK, OK),
+    ("GET", "/api/v1/dead-letters"): (401, 403, OK),
+    ("GET", "/api/v1/dead-letters/{letter_id}"): (401, 403, OK),
     # destructive ones last (the test runs them in this order)
     ("POST", "/api/v1/auth/logout"): (401, OK, OK),
     ("DELETE", "/api/v1/residents/{resident_id}"): (401, 403, OK),
@@ -113,6 +125,9 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/staff"): {"username": "zz", "display_name": "Z", "role": "staff"},
     ("PATCH", "/api/v1/staff/{staff_id}"): {"display_name": "Z"},
     ("POST", "/api/v1/keys/rotate"): {"use": "control"},
+    ("POST", "/api/v1/alerts/{alert_id}/ack"): {"note": "checked"},
+    ("POST", "/api/v1/gates/{gate_id}/commands"): {"kind": "resync"},
+    ("PUT", "/api/v1/gates/{gate_id}/policy"): {"overrides": {"apb_minutes": 5}},
 }
 
 
@@ -144,6 +159,8 @@ def test_route_by_role(api: Api) -> None:
         visitor_id=v["visitor"]["id"],
         staff_id=staff["west-desk"],
         kid=kid,
+        alert_id=1,
+        letter_id=1,
     )
     failures = []
     for (method, path), expected in MATRIX.items():

@@ -1,7 +1,9 @@
 """A real mosquitto for tests: free loopback port, auth on, an ACL, started and stopped per test.
 
-The broker is the project's actual dependency, so tests speak to it instead of a fake. Accounts
-and ACL lines come from the test (later: from the server's own broker-config generator).
+The broker is the project's actual dependency, so tests speak to it instead of a fake. Either
+the test gives accounts and ACL lines, or ``Mosquitto.from_project(workdir, config_dir)`` runs
+the directory ``gatepass-server broker-config`` wrote, overriding only the listener ports and
+the paths of persistence and log (and ``user root`` when the tests run as root).
 """
 
 from __future__ import annotations
@@ -58,7 +60,14 @@ class Mosquitto:
     persistence: bool = True
     extra_conf: str = ""
     port: int = 0
+    config_dir: Path | None = None  # a directory written by gatepass-server broker-config
+    tls_port: int = 0  # the project config's second (TLS) listener, if it has one
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_project(cls, workdir: Path, config_dir: Path) -> Mosquitto:
+        """A broker running the project's own generated configuration."""
+        return cls(workdir, {}, "", config_dir=config_dir)
 
     @property
     def host(self) -> str:
@@ -70,6 +79,8 @@ class Mosquitto:
 
     def write_config(self) -> Path:
         """Write mosquitto.conf, the password file and the ACL; return the config path."""
+        if self.config_dir is not None:
+            return self._project_config(self.config_dir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         (self.workdir / "data").mkdir(exist_ok=True)
         write_password_file(self.workdir / "passwd", self.accounts)
@@ -82,7 +93,10 @@ class Mosquitto:
             f"persistence {'true' if self.persistence else 'false'}",
             f"persistence_location {self.workdir / 'data'}/",
             f"log_dest file {self.log_path}",
-            "log_type error warning notice information",
+            "log_type error",  # one type per line: mosquitto reads only the first word
+            "log_type warning",
+            "log_type notice",
+            "log_type information",
             "connection_messages true",
         ]
         if os.geteuid() == 0:
@@ -92,6 +106,48 @@ class Mosquitto:
         conf = self.workdir / "mosquitto.conf"
         conf.write_text("\n".join(lines) + "\n" + self.extra_conf)
         return conf
+
+    def _project_config(self, config_dir: Path) -> Path:
+        """The generated mosquitto.conf with this test's ports, persistence dir and log file."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        (self.workdir / "data").mkdir(exist_ok=True)
+        listeners = 0
+        lines = []
+        for line in (config_dir / "mosquitto.conf").read_text().splitlines():
+            key = line.split(" ", 1)[0]
+            if key == "listener":
+                listeners += 1
+                if listeners == 2 and not self.tls_port:
+                    self.tls_port = free_port()
+                port = self.port if listeners == 1 else self.tls_port
+                lines.append(f"listener {port} 127.0.0.1")
+            elif key == "persistence_location":
+                lines.append(f"persistence_location {self.workdir / 'data'}/")
+            elif key == "log_dest":
+                lines.append(f"log_dest file {self.log_path}")
+            else:
+                lines.append(line)
+        if os.geteuid() == 0:
+            lines.append("user root")  # a root broker would drop to 'mosquitto' otherwise
+        conf = self.workdir / "mosquitto.conf"
+        conf.write_text("\n".join(lines) + "\n" + self.extra_conf)
+        return conf
+
+    def reload(self, timeout: float = READY_TIMEOUT) -> None:
+        """SIGHUP: the broker re-reads password file and ACL; wait until it logged the reload."""
+        assert self.process is not None
+        before = self.log().count("Reloading config")
+        self.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + timeout
+        while self.log().count("Reloading config") <= before:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"mosquitto did not reload; log:\n{self.log()[-2000:]}")
+            time.sleep(0.02)
+
+    @property
+    def persistence_file(self) -> Path:
+        """Where the broker saves its in-memory database."""
+        return self.workdir / "data" / "mosquitto.db"
 
     def start(self) -> None:
         """Start the broker and wait until it accepts TCP connections; retry on a port clash."""

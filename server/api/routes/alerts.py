@@ -1,0 +1,52 @@
+"""Alerts: list and read them (staff, in their zones), acknowledge with a note (audited)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from server.api.deps import EnvDep, StaffDep
+from server.api.models import PageOut
+from server.api.routes.link_models import AckIn, AlertOut
+from server.api.types import IdPath, PageNo, PageSize
+from server.services import alerts
+from server.services.alerts import AlertKind
+from server.store.query import Page, clamp_size
+
+router = APIRouter(prefix="/api/v1", tags=["alerts"])
+GateQuery = Annotated[str | None, Query(min_length=1, max_length=32, pattern=r"^[a-z0-9-]+$")]
+
+
+@router.get("/alerts")
+async def list_alerts(
+    *,
+    env: EnvDep,
+    actor: StaffDep,
+    state: Literal["open", "acknowledged", "all"] = "open",
+    kind: AlertKind | None = None,
+    gate: GateQuery = None,
+    page: PageNo = 1,
+    size: PageSize = 50,
+    sort: Literal["id", "first_at", "last_at"] = "last_at",
+    desc: bool = True,
+) -> PageOut[AlertOut]:
+    """Alerts of gates in the caller's zones; open (unacknowledged) ones by default."""
+    request = Page(page, clamp_size(size), sort, desc)
+    rows, total = await alerts.list_alerts(
+        env, actor, request, state=state, kind=None if kind is None else kind.value, gate=gate
+    )
+    items = [AlertOut.model_validate(r) for r in rows]
+    return PageOut[AlertOut](items=items, total=total, page=page, size=request.size)
+
+
+@router.get("/alerts/{alert_id}")
+async def get_alert(alert_id: IdPath, env: EnvDep, actor: StaffDep) -> AlertOut:
+    """One alert."""
+    return AlertOut.model_validate(await alerts.get_alert(env, actor, alert_id))
+
+
+@router.post("/alerts/{alert_id}/ack", responses={409: {}})
+async def acknowledge(alert_id: IdPath, body: AckIn, env: EnvDep, actor: StaffDep) -> AlertOut:
+    """Acknowledge an alert with what was done about it (once; audited)."""
+    return AlertOut.model_validate(await alerts.acknowledge(env, actor, alert_id, body.note))

@@ -1,0 +1,123 @@
+"""Request and response models of the link's routes: alerts, gate health, commands, events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from protocol.messages import CommandKind, Mode, OverrideReason
+from server.api.types import Note, Public, Reason, Strict
+
+
+class AlertOut(Public):
+    """An alert: what, where, since when, how often, and who acknowledged it with what note."""
+
+    id: int
+    kind: str
+    severity: str
+    gate: str | None
+    subject: str
+    detail: dict[str, Any]
+    event_id: str | None
+    first_at: int
+    last_at: int
+    count: int
+    resolved_at: int | None
+    acked_at: int | None
+    acked_by: str | None
+    ack_note: str | None
+
+
+class AckIn(Strict):
+    """What the staff member did about the alert."""
+
+    note: Note  # required: an empty note is refused (422)
+
+
+class CommandIn(Strict):
+    """A command for one lane: ``reason`` for open_once, ``mode`` for set_mode."""
+
+    kind: CommandKind
+    reason: OverrideReason | None = None
+    note: Reason | None = None
+    mode: Mode | None = None
+
+
+class CommandOut(Public):
+    """A command as recorded, with the gate's answer once it came."""
+
+    request_id: str
+    gate: str
+    kind: str
+    mode: str | None
+    reason: str | None
+    note: str | None
+    operator: str
+    issued_at: int
+    expires_at: int
+    sent: bool
+    outcome: str | None
+    result_at: int | None
+    detail: str | None
+
+
+class GateHealthOut(Public):
+    """A lane's liveness and health: its last status, ingest progress, gaps, open alerts."""
+
+    id: str
+    name: str
+    zone_id: int
+    direction: str
+    status: dict[str, Any] | None
+    ingest: dict[str, Any] | None
+    waiting: int
+    gaps: list[dict[str, Any]]
+    open_alerts: int
+    current: dict[str, Any]
+
+
+class PolicyIn(Strict):
+    """Overrides of the site's default policy for one gate (keys of protocol Policy)."""
+
+    overrides: dict[str, Any] = Field(max_length=32)
+
+
+class EventOut(Public):
+    """A stored gate event (temperatures are health data, kept for the retention period)."""
+
+    id: int
+    event_id: str
+    gate: str
+    seq: int
+    at_ms: int
+    kind: str
+    granted: bool | None
+    reason: str | None
+    pass_ref: str | None
+    body_c: float | None
+    temperatures: list[dict[str, Any]] | None
+    received_at: int
+    boot_id: str | None
+    clock_trusted: bool | None
+    lane: str | None
+    offline: bool | None
+    mode: str | None
+    alarm: str | None
+    holder_kind: str | None  # the pass kind the gate read (resident, visitor, staff)
+    operator: str | None
+    note: str | None
+    flag: str | None
+
+
+class DeadLetterOut(Public):
+    """A refused message; ``payload_hex`` only on the single-letter route."""
+
+    id: int
+    received_at: int
+    topic: str
+    gate: str | None
+    reason: str
+    detail: str
+    size: int
+    payload_hex: str | None = None

@@ -1,0 +1,125 @@
+"""Signed commands to one gate: open once (with a reason), set mode, resync.
+
+A command is signed with the site's control key, carries a fresh request id and expires
+``command_ttl_s`` (30 s) after it is issued, so a command that reaches a gate late (after a
+network cut) is refused there rather than opening a lane nobody is watching. It is recorded and
+audited before it is published (QoS 1, never retained); the gate's ``command-results`` answer is
+stored against it by ingest. Staff may open and resync lanes in their zones; only admins change
+a lane's mode.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Protocol
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from protocol import messages
+from protocol.manifest import KeyUse
+from protocol.messages import Command, CommandKind, Mode, OverrideReason
+from protocol.topics import TopicKind, gate_topic
+from server.services import audit
+from server.services.context import Actor, Env
+from server.services.errors import Conflict, Forbidden, Invalid, NotFound
+from server.services.keys import signing_key
+from server.services.text import clean_text
+from server.store import link as link_store
+from server.store import registry
+from server.store.query import Page
+
+PUBLISH_TIMEOUT_S = 5.0
+
+
+class Sender(Protocol):
+    """The link as the command service sees it."""
+
+    @property
+    def connected(self) -> bool:
+        """Whether the broker link is up."""
+
+    async def publish_wait(
+        self, topic: str, payload: bytes, *, retain: bool = False, wait_s: float = 10.0
+    ) -> bool:
+        """Publish and wait for the broker's PUBACK."""
+
+
+def _command(
+    site: str, gate: str, actor: Actor, kind: CommandKind, *, now: int, ttl: int, **fields: Any
+) -> Command:
+    try:
+        return Command(
+            site=site, gate=gate, request_id=str(uuid.uuid4()), kind=kind, issued_at=now,
+            expires_at=now + ttl, operator=actor.name[:64], **fields,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise Invalid(str(exc)) from None
+
+
+async def send(
+    env: Env,
+    sender: Sender | None,
+    actor: Actor,
+    gate: str,
+    kind: CommandKind,
+    *,
+    reason: OverrideReason | None = None,
+    note: str | None = None,
+    mode: Mode | None = None,
+) -> dict[str, Any]:
+    """Sign, record, audit and publish a command; returns its row (``sent`` once PUBACKed)."""
+    if kind == CommandKind.SET_MODE and not actor.is_admin:
+        raise Forbidden("only admins change a lane's mode")
+    if sender is None or not sender.connected:
+        raise Conflict("the broker link is down: the command was not sent")
+    note = None if note is None else clean_text(note, field="note", max_length=200, required=False)
+    now = env.clock.now()
+    async with env.db.write() as conn:
+        row = await registry.get_gate(conn, gate_id=gate)
+        if row is None or (actor.scope is not None and row["zone_id"] not in actor.scope):
+            raise NotFound(f"gate {gate}")
+        site = await registry.get_site(conn)
+        assert site is not None
+        command = _command(site["id"], gate, actor, kind, now=now, ttl=env.settings.command_ttl_s,
+                           reason=reason, note=note or None, mode=mode)  # fmt: skip
+        _key_row, key = await signing_key(conn, env.keys_dir, use=KeyUse.CONTROL, now=now)
+        payload = messages.seal_command(command, key)
+        values = await _record(conn, actor, command, now=now)
+    topic = str(gate_topic(site["id"], gate, TopicKind.COMMANDS))
+    if await sender.publish_wait(topic, payload, retain=False, wait_s=PUBLISH_TIMEOUT_S):
+        async with env.db.write() as conn:
+            await link_store.mark_sent(conn, request_id=command.request_id)
+        values["sent"] = True
+    return values
+
+
+async def _record(
+    conn: AsyncConnection, actor: Actor, command: Command, *, now: int
+) -> dict[str, Any]:
+    """Store and audit the command before it is published; returns its row."""
+    values = {
+        "request_id": command.request_id, "gate": command.gate, "kind": command.kind.value,
+        "mode": None if command.mode is None else command.mode.value,
+        "reason": None if command.reason is None else command.reason.value, "note": command.note,
+        "operator": command.operator, "issued_at": now, "expires_at": command.expires_at,
+        "sent": False, "outcome": None, "result_at": None, "detail": None,
+    }  # fmt: skip
+    try:
+        await link_store.insert_command(conn, values=values)
+    except IntegrityError:
+        raise Conflict("request id clash; send again") from None
+    await audit.record(conn, actor, "command.send", at=now, target=f"gate:{command.gate}",
+                       kind=command.kind.value, request_id=command.request_id)  # fmt: skip
+    return values
+
+
+async def list_commands(
+    env: Env, actor: Actor, page: Page, *, gate: str | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """Commands to gates in the actor's zones, newest first."""
+    async with env.db.read() as conn:
+        gates = [g["id"] for g in await registry.list_gates(conn, scope=actor.scope)]
+        wanted = [g for g in gates if gate is None or g == gate]
+        scoped = None if actor.scope is None and gate is None else wanted
+        return await link_store.search_commands(conn, gates=scoped, page=page)

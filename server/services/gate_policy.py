@@ -1,0 +1,55 @@
+"""A gate's decision policy: the site's defaults (protocol.messages.Policy) plus its overrides.
+
+Overrides are stored per gate and validated strictly against the protocol's Policy model, so a
+policy that a gate would refuse is refused here first. Changing them makes the link publish a
+new signed config version to that gate.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from protocol.messages import Policy
+from server.services import audit
+from server.services.context import Actor, Env
+from server.services.errors import Forbidden, Invalid, NotFound
+from server.store import link as link_store
+from server.store import registry
+
+
+def effective_policy(overrides: dict[str, Any] | None) -> Policy:
+    """The site defaults with ``overrides`` applied."""
+    base: dict[str, Any] = msgspec.to_builtins(Policy())
+    try:
+        return msgspec.convert(base | (overrides or {}), Policy, strict=True)
+    except msgspec.ValidationError as exc:
+        raise Invalid(f"policy: {exc}") from None
+
+
+def as_dict(policy: Policy) -> dict[str, Any]:
+    """The policy as plain JSON-able data."""
+    data: dict[str, Any] = msgspec.to_builtins(policy)
+    return data
+
+
+async def set_policy(env: Env, actor: Actor, gate: str, overrides: dict[str, Any]) -> Policy:
+    """Replace a gate's policy overrides (admins); the link publishes the new config."""
+    if not actor.is_admin:
+        raise Forbidden("admins only")
+    unknown = set(overrides) - set(Policy.__struct_fields__)
+    if unknown:
+        raise Invalid(f"unknown policy keys: {sorted(unknown)}")
+    policy = effective_policy(overrides)
+    now = env.clock.now()
+    async with env.db.write() as conn:
+        if await registry.get_gate(conn, gate_id=gate) is None:
+            raise NotFound(f"gate {gate}")
+        row = await link_store.get_config(conn, gate=gate)
+        values = row or {"gate": gate, "version": 0, "fingerprint": "", "issued_at": 0}
+        await link_store.put_config(conn, values={**values, "policy": overrides})
+        await audit.record(
+            conn, actor, "gate.policy", at=now, target=f"gate:{gate}", keys=sorted(overrides)
+        )
+    return policy

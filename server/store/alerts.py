@@ -1,0 +1,148 @@
+"""SQL for alerts: raise (or count again) an open alert, resolve, acknowledge, search."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from server.store.link_schema import alerts
+from server.store.query import Page, fetch_page
+from server.store.schema import events, gates
+
+ALERT_SORT = {"id": alerts.c.id, "first_at": alerts.c.first_at, "last_at": alerts.c.last_at}
+
+
+def _open(kind: str, gate: str | None, subject: str) -> sa.ColumnElement[bool]:
+    gate_match = alerts.c.gate.is_(None) if gate is None else alerts.c.gate == gate
+    return sa.and_(
+        alerts.c.kind == kind, gate_match, alerts.c.subject == subject, alerts.c.acked_at.is_(None)
+    )
+
+
+async def find_open(
+    conn: AsyncConnection, *, kind: str, gate: str | None, subject: str
+) -> dict[str, Any] | None:
+    """The unacknowledged alert of this kind for this gate and subject, if any."""
+    row = (await conn.execute(sa.select(alerts).where(_open(kind, gate, subject)))).first()
+    return None if row is None else dict(row._mapping)
+
+
+async def insert(conn: AsyncConnection, *, values: dict[str, Any]) -> int:
+    """A new alert; returns its id."""
+    result = await conn.execute(sa.insert(alerts).values(**values))
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+async def repeat(conn: AsyncConnection, *, alert_id: int, now: int, detail: dict[str, Any]) -> None:
+    """The condition happened again: count it, refresh the detail, reopen if it had resolved."""
+    query = (
+        sa.update(alerts)
+        .where(alerts.c.id == alert_id)
+        .values(count=alerts.c.count + 1, last_at=now, detail=detail, resolved_at=None)
+    )
+    await conn.execute(query)
+
+
+async def resolve(
+    conn: AsyncConnection, *, kind: str, gate: str | None, subject: str, now: int
+) -> int:
+    """The condition is over: mark the open alert resolved (it stays listed until acknowledged)."""
+    query = (
+        sa.update(alerts)
+        .where(_open(kind, gate, subject), alerts.c.resolved_at.is_(None))
+        .values(resolved_at=now)
+    )
+    return (await conn.execute(query)).rowcount
+
+
+async def acknowledge(conn: AsyncConnection, *, alert_id: int, by: str, note: str, now: int) -> int:
+    """A staff member has seen the alert and says what they did."""
+    query = (
+        sa.update(alerts)
+        .where(alerts.c.id == alert_id, alerts.c.acked_at.is_(None))
+        .values(acked_at=now, acked_by=by, ack_note=note)
+    )
+    return (await conn.execute(query)).rowcount
+
+
+def _scoped(scope: frozenset[int] | None) -> sa.ColumnElement[bool]:
+    """Alerts of gates in the zones (site-wide alerts, gate None, only for unscoped staff)."""
+    if scope is None:
+        return sa.true()
+    in_zone = sa.select(gates.c.id).where(gates.c.zone_id.in_(sorted(scope)))
+    return alerts.c.gate.in_(in_zone)
+
+
+async def get(
+    conn: AsyncConnection, *, alert_id: int, scope: frozenset[int] | None
+) -> dict[str, Any] | None:
+    """One alert, if its gate is in ``scope``."""
+    query = sa.select(alerts).where(alerts.c.id == alert_id, _scoped(scope))
+    row = (await conn.execute(query)).first()
+    return None if row is None else dict(row._mapping)
+
+
+async def search(
+    conn: AsyncConnection,
+    *,
+    scope: frozenset[int] | None,
+    page: Page,
+    state: str = "open",
+    kind: str | None = None,
+    gate: str | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """Alerts in scope: ``open`` (unacknowledged), ``acknowledged`` or ``all``."""
+    query = sa.select(alerts).where(_scoped(scope))
+    if state == "open":
+        query = query.where(alerts.c.acked_at.is_(None))
+    elif state == "acknowledged":
+        query = query.where(alerts.c.acked_at.is_not(None))
+    if kind is not None:
+        query = query.where(alerts.c.kind == kind)
+    if gate is not None:
+        query = query.where(alerts.c.gate == gate)
+    return await fetch_page(conn, query, page, ALERT_SORT)
+
+
+async def open_counts(conn: AsyncConnection) -> dict[str, int]:
+    """Unacknowledged alerts per gate (site-wide ones under "")."""
+    query = (
+        sa.select(alerts.c.gate, sa.func.count())
+        .where(alerts.c.acked_at.is_(None))
+        .group_by(alerts.c.gate)
+    )
+    return {(g or ""): int(n) for g, n in (await conn.execute(query)).all()}
+
+
+async def denials_of(
+    conn: AsyncConnection, *, refs: set[str], reasons: list[str], since_ms: int
+) -> list[dict[str, Any]]:
+    """Denied decisions of these passes with one of ``reasons`` since ``since_ms``."""
+    query = sa.select(events.c.event_id, events.c.pass_ref, events.c.at_ms).where(
+        events.c.pass_ref.in_(sorted(refs)),
+        events.c.at_ms >= since_ms,
+        events.c.granted.is_(False),
+        events.c.reason.in_(reasons),
+    )
+    return [dict(r._mapping) for r in await conn.execute(query)]
+
+
+async def grants_of(
+    conn: AsyncConnection, *, refs: set[str], since_ms: int, until_ms: int
+) -> list[dict[str, Any]]:
+    """Granted decisions of these passes in a time window, with their lane's direction and zone."""
+    query = (
+        sa.select(events.c.event_id, events.c.pass_ref, events.c.gate, events.c.at_ms,
+                  gates.c.zone_id, gates.c.direction)
+        .select_from(events.join(gates, gates.c.id == events.c.gate, isouter=True))
+        .where(
+            events.c.pass_ref.in_(sorted(refs)),
+            events.c.granted.is_(True),
+            events.c.flag.is_(None),
+            events.c.at_ms >= since_ms,
+            events.c.at_ms <= until_ms,
+        )
+    )  # fmt: skip
+    return [dict(r._mapping) for r in await conn.execute(query)]

@@ -1,0 +1,71 @@
+"""SQL for reading what ingest stored: gate events (zone-scoped) and dead letters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from server.store.link_schema import dead_letters
+from server.store.query import Page, fetch_page
+from server.store.schema import events, gates
+
+EVENT_SORT = {"id": events.c.id, "at_ms": events.c.at_ms, "seq": events.c.seq}
+DEAD_SORT = {"id": dead_letters.c.id, "received_at": dead_letters.c.received_at}
+EVENT_FILTERS = ("gate", "kind", "granted", "reason", "pass_ref", "alarm", "flag", "offline")
+
+
+def gates_in(scope: frozenset[int] | None) -> sa.ColumnElement[bool]:
+    """Events of gates in the zones (None: every gate, also removed ones)."""
+    if scope is None:
+        return sa.true()
+    return events.c.gate.in_(sa.select(gates.c.id).where(gates.c.zone_id.in_(sorted(scope))))
+
+
+async def search_events(
+    conn: AsyncConnection,
+    *,
+    scope: frozenset[int] | None,
+    page: Page,
+    filters: dict[str, Any],
+    since_ms: int | None = None,
+    until_ms: int | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """Events in scope matching equality ``filters`` and a time window, one page."""
+    query = sa.select(events).where(gates_in(scope))
+    for name, value in filters.items():
+        query = query.where(events.c[name] == value)
+    if since_ms is not None:
+        query = query.where(events.c.at_ms >= since_ms)
+    if until_ms is not None:
+        query = query.where(events.c.at_ms < until_ms)
+    return await fetch_page(conn, query, page, EVENT_SORT)
+
+
+async def search_dead_letters(
+    conn: AsyncConnection, *, page: Page, reason: str | None = None, gate: str | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """Dead letters without their payload, one page."""
+    query = sa.select(*(c for c in dead_letters.c if c.name != "payload"))
+    if reason is not None:
+        query = query.where(dead_letters.c.reason == reason)
+    if gate is not None:
+        query = query.where(dead_letters.c.gate == gate)
+    return await fetch_page(conn, query, page, DEAD_SORT)
+
+
+async def get_dead_letter(conn: AsyncConnection, *, letter_id: int) -> dict[str, Any] | None:
+    """One dead letter with its payload."""
+    row = (
+        await conn.execute(sa.select(dead_letters).where(dead_letters.c.id == letter_id))
+    ).first()
+    return None if row is None else dict(row._mapping)
+
+
+async def count_events(conn: AsyncConnection, *, gate: str | None = None) -> int:
+    """How many events are stored (of one gate)."""
+    query = sa.select(sa.func.count()).select_from(events)
+    if gate is not None:
+        query = query.where(events.c.gate == gate)
+    return int(await conn.scalar(query) or 0)

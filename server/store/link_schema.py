@@ -1,0 +1,140 @@
+"""Tables of the MQTT link (issue 6, revision 0002), on the registry's one ``metadata``.
+
+Ingest state per gate (highest contiguous committed seq), the gates' retained status, declared
+sequence gaps, dead letters, alerts, commands and their results, per-gate config versions, the
+broker accounts' password hashes, and the last published signed messages. Times are unix
+seconds, gate times unix milliseconds, sequence numbers 64-bit (a gate reseeds at a time in ms).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from server.store.schema import metadata
+
+_now = sa.Integer  # unix seconds
+_seq = sa.BigInteger
+
+gate_ingest = sa.Table(
+    "gate_ingest",
+    metadata,
+    sa.Column("gate", sa.String(32), primary_key=True),
+    sa.Column("acked_seq", _seq, nullable=False),  # every seq up to here is committed
+    sa.Column("max_seq", _seq, nullable=False),  # highest seq committed
+    sa.Column("events", sa.Integer, nullable=False),
+    sa.Column("duplicates", sa.Integer, nullable=False),
+    sa.Column("replays", sa.Integer, nullable=False),
+    sa.Column("updated_at", _now, nullable=False),
+)
+
+gate_status = sa.Table(
+    "gate_status",
+    metadata,
+    sa.Column("gate", sa.String(32), primary_key=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("since", _now, nullable=False),  # when ``state`` last changed (server clock)
+    sa.Column("at_ms", sa.BigInteger, nullable=False),
+    sa.Column("boot_id", sa.String(32), nullable=False),
+    sa.Column("software", sa.String(64), nullable=False),
+    sa.Column("mode", sa.String(16), nullable=False),
+    sa.Column("clock_trusted", sa.Boolean, nullable=False),
+    sa.Column("outbox_depth", _seq, nullable=False),
+    sa.Column("outbox_floor_seq", _seq, nullable=True),
+    sa.Column("manifest_seq", _seq, nullable=True),
+    sa.Column("revocation_seq", _seq, nullable=True),
+    sa.Column("config_version", _seq, nullable=True),
+    sa.Column("devices", sa.JSON, nullable=False),
+    sa.Column("received_at", _now, nullable=False),
+)
+
+seq_gaps = sa.Table(
+    "seq_gaps",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("gate", sa.String(32), nullable=False, index=True),
+    sa.Column("from_seq", _seq, nullable=False),
+    sa.Column("to_seq", _seq, nullable=False),
+    sa.Column("detected_at", _now, nullable=False),
+)
+
+dead_letters = sa.Table(
+    "dead_letters",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("received_at", _now, nullable=False, index=True),
+    sa.Column("topic", sa.String(256), nullable=False),
+    sa.Column("gate", sa.String(32), nullable=True),
+    sa.Column("reason", sa.String(40), nullable=False),
+    sa.Column("detail", sa.String(500), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("payload", sa.LargeBinary, nullable=False),  # the first 64 KiB, as received
+)
+
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("severity", sa.String(8), nullable=False),
+    sa.Column("gate", sa.String(32), nullable=True, index=True),
+    sa.Column("subject", sa.String(64), nullable=False),  # pass ref, device name, or ""
+    sa.Column("detail", sa.JSON, nullable=False),
+    sa.Column("event_id", sa.String(36), nullable=True),
+    sa.Column("first_at", _now, nullable=False, index=True),
+    sa.Column("last_at", _now, nullable=False),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("resolved_at", _now, nullable=True),
+    sa.Column("acked_at", _now, nullable=True),
+    sa.Column("acked_by", sa.String(64), nullable=True),
+    sa.Column("ack_note", sa.String(500), nullable=True),
+    sa.Index("ix_alerts_open", "kind", "gate", "subject", "acked_at"),
+)
+
+commands = sa.Table(
+    "commands",
+    metadata,
+    sa.Column("request_id", sa.String(36), primary_key=True),
+    sa.Column("gate", sa.String(32), nullable=False, index=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("mode", sa.String(16), nullable=True),
+    sa.Column("reason", sa.String(32), nullable=True),
+    sa.Column("note", sa.String(200), nullable=True),
+    sa.Column("operator", sa.String(64), nullable=False),
+    sa.Column("issued_at", _now, nullable=False, index=True),
+    sa.Column("expires_at", _now, nullable=False),
+    sa.Column("sent", sa.Boolean, nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=True),
+    sa.Column("result_at", sa.BigInteger, nullable=True),  # the gate's time, ms
+    sa.Column("detail", sa.String(200), nullable=True),
+)
+
+gate_configs = sa.Table(
+    "gate_configs",
+    metadata,
+    sa.Column("gate", sa.String(32), primary_key=True),
+    sa.Column("version", _seq, nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("issued_at", _now, nullable=False),
+    sa.Column("policy", sa.JSON, nullable=False),  # overrides of the site's default policy
+)
+
+broker_accounts = sa.Table(
+    "broker_accounts",
+    metadata,
+    sa.Column("username", sa.String(64), primary_key=True),
+    sa.Column("role", sa.String(8), nullable=False),  # server or gate
+    sa.Column("hash_line", sa.String(300), nullable=False),  # "user:$7$..." by mosquitto_passwd
+    sa.Column("created_at", _now, nullable=False),
+    sa.Column("updated_at", _now, nullable=False),
+)
+
+link_published = sa.Table(
+    "link_published",
+    metadata,
+    sa.Column("name", sa.String(32), primary_key=True),  # manifest, revocations
+    sa.Column("seq", _seq, nullable=False),
+    sa.Column("issued_at", _now, nullable=False),
+    sa.Column("payload", sa.LargeBinary, nullable=False),  # signed bytes as published
+    sa.Column("body", sa.LargeBinary, nullable=True),  # msgpack of the unsigned model (deltas)
+    sa.Column("published_at", _now, nullable=False),  # when this seq was first published
+)

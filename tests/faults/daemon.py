@@ -1,0 +1,97 @@
+"""The real gate daemon (``gatepass-gate run``) with its scanner and thermometer simulators, on
+a config written by ``gatepass-server gate add`` (plus the tuning a test needs)."""
+
+from __future__ import annotations
+
+import shlex
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from device.sim.scanner import ScannerSim
+from device.sim.thermometer import ThermometerSim
+from tests.support.gate_toml import write_gate_toml
+
+GATE_CLI = Path(sys.executable).with_name("gatepass-gate")
+
+
+@dataclass
+class Lane:
+    """One gate: its simulators, its daemon process, and the daemon's log lines."""
+
+    gate: str
+    config: Path
+    root: Path
+    log: list[str] = field(default_factory=list)
+    proc: subprocess.Popen[str] | None = None
+
+    @classmethod
+    def from_gate_file(cls, gate_file: Path, root: Path) -> Lane:
+        """Point the provisioned file at simulators and make resends quick for the test."""
+        raw = tomllib.loads(gate_file.read_text())
+        raw["gate"]["data_dir"] = str(root / "data")
+        raw["scanner"]["port"] = str(root / "scanner")
+        raw["thermometer"]["port"] = str(root / "thermo")
+        raw["broker"]["reconnect_max_s"] = 2.0
+        raw["outbox"] = {"resend_after_s": 2.0}
+        root.mkdir(parents=True, exist_ok=True)
+        return cls(
+            gate=raw["gate"]["id"], config=write_gate_toml(root / "gate.toml", raw), root=root
+        )
+
+    def start(self) -> None:
+        self.scanner = ScannerSim("grow-gm65", link=self.root / "scanner")
+        self.thermo = ThermometerSim("gy-mcu90614", link=self.root / "thermo")
+        self.scanner.start()
+        self.thermo.start()
+        self.proc = subprocess.Popen(
+            [str(GATE_CLI), "run", "--config", str(self.config)],
+            text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        assert self.proc.stdout is not None
+        assert self.proc.stderr is not None
+        self.reader = threading.Thread(
+            target=self.log.extend, args=(self.proc.stderr,), daemon=True
+        )
+        self.reader.start()
+        assert self.proc.stdout.readline().strip() == "READY", "\n".join(self.log[-20:])
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> int | None:
+        """Stop the daemon (SIGKILL if it does not exit within 20 s) and the simulators."""
+        code = None
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                code = self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                code = self.proc.wait(10)
+        if self.proc is not None:
+            self.reader.join(5)
+            for pipe in (self.proc.stdout, self.proc.stderr):
+                if pipe is not None:
+                    pipe.close()
+        self.scanner.stop()
+        self.thermo.stop()
+        return code
+
+    def storm(self, passes: list[str], stop: threading.Event) -> int:
+        """Present the passes in turn every 150 ms until ``stop``; returns how many."""
+        shown = 0
+        while not stop.is_set():
+            self.scanner.command(f"present {shlex.quote(passes[shown % len(passes)])} 0.1")
+            shown += 1
+            stop.wait(0.15)
+        return shown
+
+    def outbox(self) -> tuple[int, int]:
+        """(rows still in the outbox, the last seq the gate committed)."""
+        with sqlite3.connect(self.root / "data" / "gate.db", timeout=5) as conn:
+            depth = conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
+            row = conn.execute("SELECT value FROM meta WHERE key = 'next_seq'").fetchone()
+        return int(depth), int(row[0]) - 1 if row else 0

@@ -1,0 +1,275 @@
+"""The broker as broker-config writes it: ACLs, passwords, reload, persistence, limits, TLS."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from protocol.messages import LaneDirection
+from protocol.topics import SPECS, TopicKind, gate_topic, site_topic
+from server.services.context import CLI_ACTOR
+from server.services.provisioning import remove_gate
+from tests.faults.harness import SITE, LinkSite, provision, read_gate_file
+from tests.support.mqtt import TestClient
+
+pytestmark = pytest.mark.broker
+GATE_CLI = str(Path(sys.executable).with_name("gatepass-gate"))
+
+
+def connect(
+    site: LinkSite, user: str | None, password: str | None = None
+) -> tuple[TestClient, str]:
+    if user is not None and password is None:
+        password = site.passwords[user]
+    client = TestClient(site.broker.host, site.broker.port, user, password)
+    return client, client.connect()
+
+
+def server_password(site: LinkSite) -> str:
+    return (site.settings.broker_dir / "server.password").read_text().strip()
+
+
+def test_config_files_and_limits(link_site: LinkSite) -> None:
+    conf = (link_site.config_dir / "mosquitto.conf").read_text()
+    values = dict(
+        line.split(" ", 1) for line in conf.splitlines() if line and not line.startswith("#")
+    )
+    assert values["allow_anonymous"] == "false"
+    assert values["persistence"] == "true"
+    assert int(values["message_size_limit"]) > SPECS[TopicKind.REVOCATIONS_FULL].max_payload
+    assert int(values["max_packet_size"]) > int(values["message_size_limit"])
+    assert (
+        int(values["max_queued_messages"]) >= 24 * 3960
+    )  # a day at peak rate (docs/operations.md)
+    assert values["persistent_client_expiration"] == "2d"
+    assert {"max_inflight_messages", "autosave_interval", "max_packet_size"} <= set(values)
+    passwd = (link_site.config_dir / "passwd").read_text().splitlines()
+    assert sorted(line.split(":")[0] for line in passwd) == ["east-in", "east-out", "server"]
+    assert all(re.fullmatch(r"[a-z-]+:\$7\$\d+\$[^$]+\$[^$]+", line) for line in passwd)
+    assert all(link_site.passwords[g] not in "\n".join(passwd) for g in link_site.passwords)
+    for name in ("east-in", "east-out"):
+        assert stat.S_IMODE(link_site.gate_file(name).stat().st_mode) == 0o600
+
+
+def test_a_gate_cannot_speak_for_others_or_read_what_is_not_its_own(link_site: LinkSite) -> None:
+    server, _ = connect(link_site, "server", server_password(link_site))
+    victim, _ = connect(link_site, "east-out")
+    attacker, reason = connect(link_site, "east-in")
+    try:
+        assert reason == "Success"
+        assert server.subscribe(f"gatepass/v1/{SITE}/#") == [1]
+        assert victim.subscribe(f"gatepass/v1/{SITE}/#") == [1]
+        attacker.subscribe("#")  # mosquitto 2.0 grants it but delivers only what the ACL allows
+        forged = [gate_topic(SITE, "east-out", k) for k in TopicKind if SPECS[k].per_gate]
+        forged += [
+            gate_topic(SITE, "east-in", k)
+            for k in (TopicKind.CONFIG, TopicKind.COMMANDS, TopicKind.ACKS)
+        ]
+        forged += [
+            site_topic(SITE, k)
+            for k in (
+                TopicKind.MANIFEST,
+                TopicKind.REVOCATIONS_FULL,
+                TopicKind.REVOCATIONS_DELTA,
+                TopicKind.SERVER_STATUS,
+            )
+        ]
+        for topic in forged:
+            attacker.publish(str(topic), b"forged")
+        own = str(gate_topic(SITE, "east-in", TopicKind.EVENTS))
+        attacker.publish(own, b"own")
+        for listener in (server, victim):
+            got = listener.get()
+            assert (got.topic, got.payload) == (own, b"own")  # nothing forged arrived before it
+        for kind in (TopicKind.CONFIG, TopicKind.COMMANDS, TopicKind.ACKS):
+            server.publish(str(gate_topic(SITE, "east-out", kind)), b"for east-out only")
+        victim.publish(str(gate_topic(SITE, "east-out", TopicKind.STATUS)), b"east-out status")
+        server.publish("gatepass/v1/gw02/gates/east-in/config", b"another site")
+        received = []
+        while True:
+            try:
+                received.append(attacker.get(timeout=0.5).topic)
+            except queue.Empty:
+                break
+        assert received == [own], received  # its own event (peers' events are readable) only
+    finally:
+        for c in (server, victim, attacker):
+            c.close()
+
+
+def test_wrong_password_and_anonymous_are_refused(link_site: LinkSite) -> None:
+    for user, password in (("east-in", "not-the-password"), (None, None), ("server", "x" * 20)):
+        client, reason = connect(link_site, user, password)
+        client.close()
+        assert reason == "Not authorized", (user, reason)
+
+
+async def test_a_reload_picks_up_added_and_removed_gates(link_site: LinkSite) -> None:
+    env = link_site.env()
+    try:
+        path = await provision(env, link_site.root, "west-in", 2, LaneDirection.IN)
+        await remove_gate(env, CLI_ACTOR, gate="east-out", file=link_site.gate_file("east-out"))
+    finally:
+        await env.db.close()
+    new_password = read_gate_file(path)["broker"]["password"]
+    client, before = connect(link_site, "west-in", new_password)
+    client.close()
+    assert before == "Not authorized"  # the running broker has not re-read its files yet
+    link_site.broker.reload()
+    client, after = connect(link_site, "west-in", new_password)
+    client.close()
+    assert after == "Success"
+    client, removed = connect(link_site, "east-out")
+    client.close()
+    assert removed == "Not authorized"
+    assert not link_site.gate_file("east-out").exists()
+
+
+def test_persistence_is_written_where_configured(link_site: LinkSite) -> None:
+    link_site.broker.stop()  # SIGTERM saves the in-memory database
+    assert link_site.broker.persistence_file.stat().st_size > 0
+    link_site.broker.start()
+
+
+def test_cli_provisions_gates_that_the_gate_accepts(tmp_path: Path) -> None:
+    data, conf = tmp_path / "site", tmp_path / "broker"
+    env = {**os.environ, "GATEPASS_DATA": str(data)}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            args, capture_output=True, text=True, env=env, check=False, timeout=60
+        )
+
+    server = [sys.executable, "-m", "server"]
+    assert run(*server, "init", "--site", SITE, "--zone", "east").returncode == 0
+    done = run(*server, "broker-config", "--out", str(conf), "--port", "18830")
+    assert done.returncode == 0, done.stderr
+    for gate, lane in (("east-in", "in"), ("east-out", "out")):
+        done = run(*server, "gate", "add", gate, "--zone", "east", "--direction", lane,
+                   "--broker-host", "192.0.2.10", "--broker-port", "18830")  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        checked = run(GATE_CLI, "check-config", str(data / "gates" / f"{gate}.toml"))
+        assert checked.returncode == 0, checked.stderr
+        assert f'"id": "{gate}"' in checked.stdout
+        assert '"password": "***"' in checked.stdout
+    assert (
+        run(
+            *server,
+            "gate",
+            "add",
+            "east-in",
+            "--zone",
+            "east",
+            "--direction",
+            "in",
+            "--broker-host",
+            "h",
+        ).returncode
+        == 1
+    )
+    assert (
+        run(
+            *server,
+            "gate",
+            "add",
+            "server",
+            "--zone",
+            "east",
+            "--direction",
+            "in",
+            "--broker-host",
+            "h",
+        ).returncode
+        == 1
+    )
+    before = (data / "gates" / "east-in.toml").read_text()
+    assert run(*server, "gate", "rekey", "east-in", "--broker-host", "192.0.2.10").returncode == 0
+    assert (data / "gates" / "east-in.toml").read_text() != before
+    assert run(*server, "gate", "remove", "east-out").returncode == 0
+    users = [line.split(":")[0] for line in (conf / "passwd").read_text().splitlines()]
+    assert users == ["server", "east-in"]
+
+
+def _certificates(directory: Path) -> tuple[Path, Path, Path]:
+    """A throwaway CA and a broker certificate for 127.0.0.1, as PEM files."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def name(cn: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    now = dt.datetime.now(dt.UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder().subject_name(name("gatepass test CA")).issuer_name(name("gatepass test CA"))
+        .public_key(ca_key.public_key()).serial_number(1).not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    cert = (
+        x509.CertificateBuilder().subject_name(name("broker")).issuer_name(ca.subject)
+        .public_key(key.public_key()).serial_number(2).not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    paths = (directory / "ca.pem", directory / "broker.pem", directory / "broker.key")
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return paths
+
+
+async def test_the_optional_tls_listener(tmp_path: Path) -> None:
+    from server.broker_config import BrokerOptions, write_broker_config
+    from server.services.live import Hub
+    from tests.faults.harness import build, running_link
+    from tests.support.mosquitto import Mosquitto
+
+    site = await build(tmp_path / "site")
+    ca, cert, key = _certificates(tmp_path)
+    env = site.env()
+    try:
+        options = BrokerOptions(
+            out=site.config_dir, port=site.broker.port, tls_port=8883, tls_cert=cert, tls_key=key
+        )
+        await write_broker_config(env, options)
+    finally:
+        await env.db.close()
+    assert "tls_version tlsv1.2" in (site.config_dir / "mosquitto.conf").read_text()
+    broker = Mosquitto.from_project(tmp_path / "tls-broker", site.config_dir)
+    broker.port = site.broker.port
+    broker.start()
+    try:
+        site.broker = broker
+        plain = TestClient(broker.host, broker.tls_port, "east-in", site.passwords["east-in"])
+        try:
+            with pytest.raises(TimeoutError):  # plain MQTT on the TLS port: no CONNACK, ever
+                plain.connect()
+        finally:
+            plain.close()
+        tls = {**site.settings.model_dump(), "mqtt_port": broker.tls_port, "mqtt_tls_ca": ca}
+        site.settings = type(site.settings).model_validate(tls)
+        async with running_link(site, Hub()) as link:
+            assert link.mqtt.state.connected
+    finally:
+        broker.kill()

@@ -1,0 +1,384 @@
+"""Publishing, commands, alerts, gate health, gaps, and failures inside ingest (real broker)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+
+from protocol import messages
+from protocol.messages import (
+    Ack,
+    AlarmKind,
+    CommandKind,
+    DeviceHealth,
+    DeviceState,
+    EventKind,
+    GateEvent,
+    GateStatus,
+    LaneDirection,
+    Lifecycle,
+    Mode,
+    OverrideReason,
+)
+from protocol.reasons import ReasonCode
+from protocol.topics import TopicKind, gate_topic
+from server.services import alerts, gate_commands, gate_health, gate_policy, ingesting
+from server.services.context import CLI_ACTOR
+from server.services.live import Hub
+from server.store.link_schema import alerts as alerts_table
+from server.store.link_schema import dead_letters, gate_ingest, seq_gaps
+from server.store.query import Page
+from server.store.schema import audit_log, events
+from tests.faults.harness import (
+    SITE,
+    LinkSite,
+    provision,
+    read_gate_file,
+    running_gates,
+    running_link,
+    until,
+)
+from tests.support.mqtt import TestClient
+
+pytestmark = pytest.mark.broker
+REF = "00112233445566aa"
+
+
+async def rows(site: LinkSite, query: Any) -> list[dict[str, Any]]:
+    env = site.env()
+    try:
+        async with env.db.read() as conn:
+            return [dict(r._mapping) for r in await conn.execute(query)]
+    finally:
+        await env.db.close()
+
+
+def status(gate: str, **fields: Any) -> bytes:
+    base: dict[str, Any] = {
+        "site": SITE, "gate": gate, "state": Lifecycle.ONLINE, "at": 1, "boot_id": "cd" * 16,
+        "software": "t", "mode": Mode.NORMAL, "clock_trusted": True, "outbox_depth": 0,
+    }  # fmt: skip
+    return messages.encode(GateStatus(**(base | fields)))
+
+
+def event(gate: str, seq: int, at: int, **fields: Any) -> bytes:
+    base: dict[str, Any] = {
+        "kind": EventKind.DECISION, "event_id": str(uuid.uuid4()), "site": SITE, "gate": gate,
+        "seq": seq, "boot_id": "ab" * 16, "at": at, "clock_trusted": True,
+        "lane": LaneDirection.IN, "offline": False, "granted": True, "reason": ReasonCode.OK,
+    }  # fmt: skip
+    return messages.encode(GateEvent(**(base | fields)))
+
+
+def raw(site: LinkSite, gate: str) -> TestClient:
+    client = TestClient(site.broker.host, site.broker.port, gate, site.passwords[gate])
+    assert client.connect() == "Success"
+    return client
+
+
+async def test_gates_receive_manifest_list_and_their_config(link_site: LinkSite) -> None:
+    async with running_link(link_site), running_gates(link_site, "east-in") as (gate,):
+        await asyncio.wait_for(gate.applied.wait(), 10)
+        await asyncio.wait_for(gate.configured.wait(), 10)
+        gate.configured.clear()
+        config = gate.registry.applied.config
+        assert config is not None
+        assert (config.gate, config.version, config.zone) == ("east-in", 1, 1)
+        assert list(config.phone_keys) == [1]
+        assert gate.registry.applied.manifest is not None
+        env = link_site.env()
+        try:
+            await gate_policy.set_policy(env, CLI_ACTOR, "east-in", {"apb_minutes": 3})
+        finally:
+            await env.db.close()
+        await asyncio.wait_for(gate.configured.wait(), 10)
+        config = gate.registry.applied.config
+        assert config is not None
+        assert (config.version, config.policy.apb_minutes) == (2, 3)
+
+
+async def test_a_command_is_signed_sent_answered_and_recorded(link_site: LinkSite) -> None:
+    hub = Hub()
+    async with running_link(link_site, hub) as link, running_gates(link_site, "east-in") as (gate,):
+        env = link_site.env()
+        async with hub.subscribe() as inbox:
+            try:
+                sent = await gate_commands.send(
+                    env, link, CLI_ACTOR, "east-in", CommandKind.OPEN_ONCE,
+                    reason=OverrideReason.NO_SMARTPHONE, note="elderly resident",
+                )  # fmt: skip
+                notice = await until(inbox, lambda n: n["type"] == "command")
+                page, total = await gate_commands.list_commands(
+                    env, CLI_ACTOR, Page(sort="issued_at", descending=True)
+                )
+            finally:
+                await env.db.close()
+    assert sent["sent"] is True
+    assert (notice["request_id"], notice["outcome"]) == (sent["request_id"], "done")
+    assert total == 1
+    assert page[0]["outcome"] == "done"
+    assert gate.results == [sent["request_id"]]
+    audits = await rows(link_site, sa.select(audit_log).where(audit_log.c.action == "command.send"))
+    assert len(audits) == 1
+
+
+async def test_commands_need_the_link_and_admins_for_modes(link_site: LinkSite) -> None:
+    from server.services.context import Actor
+    from server.services.errors import Conflict, Forbidden
+
+    env = link_site.env()
+    staff = Actor(name="desk", role="staff", scope=frozenset({1}))
+    try:
+        with pytest.raises(Conflict):
+            await gate_commands.send(env, None, CLI_ACTOR, "east-in", CommandKind.RESYNC)
+        with pytest.raises(Forbidden):
+            await gate_commands.send(
+                env, None, staff, "east-in", CommandKind.SET_MODE, mode=Mode.LOCKDOWN
+            )
+    finally:
+        await env.db.close()
+
+
+async def test_alarms_and_patterns_raise_alerts_acknowledged_with_a_note(
+    link_site: LinkSite,
+) -> None:
+    hub = Hub()
+    async with (
+        running_link(link_site, hub),
+        running_gates(link_site, "east-in") as (gate,),
+        hub.subscribe() as inbox,
+    ):
+        await gate.decide(
+            1,
+            kind=EventKind.ALARM,
+            alarm=AlarmKind.FEVER_CONFIRMED,
+            granted=None,
+            reason=None,
+            pass_ref=REF,
+        )
+        await gate.decide(1, granted=False, reason=ReasonCode.FEVER, pass_ref=REF)
+        await gate.decide(
+            3, granted=False, reason=ReasonCode.NO_TEMPERATURE, pass_ref="ffeeddccbbaa9988"
+        )
+        await gate.decide(
+            1,
+            kind=EventKind.ALARM,
+            alarm=AlarmKind.SUSPECTED_LENDING,
+            granted=None,
+            reason=None,
+            pass_ref="1111111111111111",
+        )
+        await until(
+            inbox, lambda n: n["type"] == "alert" and n["alert"]["kind"] == "suspected_lending"
+        )
+    found = {
+        (r["kind"], r["subject"], r["count"])
+        for r in await rows(link_site, sa.select(alerts_table))
+    }
+    assert found == {
+        ("fever", REF, 2),  # the alarm and the fever decision land on one alert
+        ("repeated_refusals", "ffeeddccbbaa9988", 1),
+        ("suspected_lending", "1111111111111111", 1),
+    }
+    env = link_site.env()
+    try:
+        listed, total = await alerts.list_alerts(env, CLI_ACTOR, Page(size=10))
+        fever = next(a for a in listed if a["kind"] == "fever")
+        done = await alerts.acknowledge(
+            env, CLI_ACTOR, fever["id"], "called the resident; sent home"
+        )
+        still_open, _ = await alerts.list_alerts(env, CLI_ACTOR, Page(size=10))
+    finally:
+        await env.db.close()
+    assert total == 3
+    assert done["acked_by"] == "cli"
+    assert fever["id"] not in [a["id"] for a in still_open]
+    audits = await rows(link_site, sa.select(audit_log).where(audit_log.c.action == "alert.ack"))
+    assert audits[0]["target"] == f"alert:{fever['id']}"
+
+
+async def test_status_conditions_liveness_and_the_offline_alert(link_site: LinkSite) -> None:
+    hub = Hub()
+    topic = str(gate_topic(SITE, "east-out", TopicKind.STATUS))
+    client = await asyncio.to_thread(raw, link_site, "east-out")
+    try:
+        async with running_link(link_site, hub), hub.subscribe() as inbox:
+            bad = DeviceHealth(name="thermometer", state=DeviceState.FAULT, detail="no frame")
+            await asyncio.to_thread(
+                client.publish,
+                topic,
+                status("east-out", clock_trusted=False, devices=[bad], outbox_depth=5000),
+                1,
+                True,
+            )
+            await until(inbox, lambda n: n["type"] == "gate")
+            await asyncio.to_thread(
+                client.publish, topic, status("east-out", state=Lifecycle.OFFLINE), 1, True
+            )
+            await until(inbox, lambda n: n["type"] == "gate" and n["gate"]["state"] == "offline")
+            env = link_site.env()
+            try:
+                link_site.clock.advance(link_site.settings.gate_offline_after_s + 1)
+                raised = await gate_health.monitor(env)
+                health = await gate_health.gate_health(env, CLI_ACTOR, gate="east-out")
+            finally:
+                await env.db.close()
+    finally:
+        client.close()
+    kinds = {(r["kind"], r["subject"]) for r in await rows(link_site, sa.select(alerts_table))}
+    assert kinds == {
+        ("clock_untrusted", ""),
+        ("device_fault", "thermometer"),
+        ("outbox_backlog", ""),
+        ("gate_offline", ""),
+    }
+    assert [a["kind"] for a in raised] == ["gate_offline"]
+    assert health[0]["status"]["state"] == "offline"
+
+
+async def test_a_declared_floor_moves_the_ack_past_a_gap(link_site: LinkSite) -> None:
+    at = link_site.clock.now() * 1000
+    client = await asyncio.to_thread(raw, link_site, "east-in")
+    hub = Hub()
+    try:
+        await asyncio.to_thread(client.subscribe, str(gate_topic(SITE, "east-in", TopicKind.ACKS)))
+        async with running_link(link_site, hub), hub.subscribe() as inbox:
+            events_topic = str(gate_topic(SITE, "east-in", TopicKind.EVENTS))
+            for seq in (1, 2, 5):
+                await asyncio.to_thread(client.publish, events_topic, event("east-in", seq, at))
+            status_topic = str(gate_topic(SITE, "east-in", TopicKind.STATUS))
+            await asyncio.to_thread(
+                client.publish, status_topic, status("east-in", outbox_floor_seq=5)
+            )
+            await until(inbox, lambda n: n["type"] == "gap")
+            acks = []
+            while not acks or acks[-1] < 5:
+                got = await asyncio.to_thread(client.get, 10)
+                acks.append(messages.decode(TopicKind.ACKS, got.payload, Ack).seq)
+    finally:
+        client.close()
+    gaps = await rows(link_site, sa.select(seq_gaps))
+    assert [(g["from_seq"], g["to_seq"]) for g in gaps] == [(3, 4)]
+    (state,) = await rows(link_site, sa.select(gate_ingest))
+    assert state["acked_seq"] == 5
+    assert acks[-1] == 5
+
+
+async def test_a_poison_message_is_dead_lettered_and_ingest_goes_on(
+    link_site: LinkSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = ingesting.store_status
+
+    async def broken(conn: Any, body: GateStatus, **kw: Any) -> None:
+        if body.gate == "east-out":
+            raise RuntimeError("a bug in the status handler")
+        await original(conn, body, **kw)
+
+    monkeypatch.setattr(ingesting, "store_status", broken)
+    hub = Hub()
+    async with (
+        running_link(link_site, hub),
+        hub.subscribe() as inbox,
+        running_gates(link_site, "east-out", "east-in") as (_out_gate, in_gate),
+    ):
+        await until(inbox, lambda n: n["type"] == "dead_letter")
+        await in_gate.decide(3)
+        await in_gate.drained()
+    letters = await rows(link_site, sa.select(dead_letters))
+    assert {r["reason"] for r in letters} == {"handler_error"}
+    assert len(await rows(link_site, sa.select(events))) == 3
+
+
+async def test_a_database_error_holds_the_batch_then_stores_it_once(
+    link_site: LinkSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = ingesting.commit
+    failures = [sa_exc.OperationalError("INSERT", {}, Exception("database is locked"))]
+
+    async def flaky(*args: Any, **kw: Any) -> Any:
+        if failures and any(
+            isinstance(i, ingesting.Accepted) and i.kind == TopicKind.EVENTS for i in args[1]
+        ):
+            raise failures.pop()
+        return await original(*args, **kw)
+
+    monkeypatch.setattr(ingesting, "commit", flaky)
+    async with running_link(link_site) as link, running_gates(link_site, "east-in") as (gate,):
+        await gate.decide(5)
+        await gate.drained()
+        assert link.ingest.stats.retries == 1
+    assert len(await rows(link_site, sa.select(events))) == 5
+    assert await rows(link_site, sa.select(dead_letters)) == []
+
+
+async def test_a_pass_at_two_zones_within_two_minutes_is_impossible_travel(
+    link_site: LinkSite,
+) -> None:
+    env = link_site.env()
+    try:
+        path = await provision(env, link_site.root, "west-in", 2, LaneDirection.IN)
+    finally:
+        await env.db.close()
+    link_site.passwords["west-in"] = read_gate_file(path)["broker"]["password"]
+    link_site.broker.reload()
+    at = link_site.clock.now() * 1000
+    hub = Hub()
+    east = await asyncio.to_thread(raw, link_site, "east-in")
+    west = await asyncio.to_thread(raw, link_site, "west-in")
+    try:
+        async with running_link(link_site, hub), hub.subscribe() as inbox:
+            for client, gate, when in ((east, "east-in", at), (west, "west-in", at + 30_000)):
+                topic = str(gate_topic(SITE, gate, TopicKind.EVENTS))
+                await asyncio.to_thread(client.publish, topic, event(gate, 1, when, pass_ref=REF))
+            notice = await until(inbox, lambda n: n["type"] == "alert")
+    finally:
+        east.close()
+        west.close()
+    alert = notice["alert"]
+    assert (alert["kind"], alert["gate"], alert["subject"]) == ("impossible_travel", "west-in", REF)
+    assert alert["detail"]["other_gate"] == "east-in"
+
+
+async def test_the_ui_adapter_shows_the_real_link(link_site: LinkSite) -> None:
+    from server.services import link_ui
+    from server.services.context import Actor
+    from server.services.errors import Forbidden
+
+    staff = Actor(name="east-desk", role="staff", scope=frozenset({1}))
+    async with running_link(link_site) as link, running_gates(link_site, "east-in") as (gate,):
+        await gate.decide(
+            1,
+            kind=EventKind.ALARM,
+            alarm=AlarmKind.FEVER_CONFIRMED,
+            granted=None,
+            reason=None,
+            pass_ref=REF,
+        )
+        await gate.drained()
+        env = link_site.env()
+        try:
+            health = {h.gate["id"]: h for h in await link_ui.gate_health(env, staff)}
+            open_alerts = await link_ui.alerts(env, staff)
+            await link_ui.acknowledge_alert(env, staff, open_alerts[0]["id"], "checked at the lane")
+            request_id = await link_ui.send_command(
+                env, staff, "east-in", kind="open_once", reason="no_smartphone", sender=link
+            )
+            with pytest.raises(Forbidden):
+                await link_ui.send_command(
+                    env, staff, "east-in", kind="set_mode", mode="lockdown", sender=link
+                )
+            after = await link_ui.alerts(env, staff, open_only=False)
+        finally:
+            await env.db.close()
+    assert health["east-in"].state == "online"
+    assert health["east-in"].last_contact_ms is not None
+    assert health["east-out"].state == "unknown"
+    assert [(a["kind"], a["gate_name"]) for a in open_alerts] == [("fever", "east-in")]
+    assert open_alerts[0]["event"]["gate"] == "east-in"
+    assert after[0]["acked"] is True
+    assert len(request_id) == 36
