@@ -18,7 +18,13 @@ from device.link.mqtt import Inbound, MqttLink
 from device.publisher import Drainer
 from device.runtime import Runtime
 from protocol import messages, topics
-from protocol.errors import MessageError, SequenceGap, TopicError, UntrustedMessage
+from protocol.errors import (
+    MessageError,
+    SequenceGap,
+    StaleUpdate,
+    TopicError,
+    UntrustedMessage,
+)
 from protocol.messages import Ack, EventKind, GateEvent, ServerStatus
 from protocol.reasons import ReasonCode
 from protocol.topics import Topic, TopicKind
@@ -65,6 +71,10 @@ class InboundRouter:
             await handler(topic, item.payload)
         except UntrustedMessage as exc:
             self._park(item, exc)
+        except StaleUpdate as exc:
+            # every reconnect re-delivers the retained manifest, list and config we already hold
+            self.refused += 1
+            logger.info("already applied %s: %s", item.topic[:120], exc)
         except (MessageError, TopicError) as exc:
             self.refused += 1
             logger.warning("refused %s: %s: %s", item.topic[:120], type(exc).__name__, exc)

@@ -101,6 +101,7 @@ class Drainer:
         loop = asyncio.get_running_loop()
         due = self._progress_at + self.rt.settings.outbox.resend_after_s - loop.time()
         try:
-            await asyncio.wait_for(self.rt.wake.wait(), max(0.05, due))
+            async with asyncio.timeout(max(0.05, due)):  # never swallows a cancellation
+                await self.rt.wake.wait()
         except TimeoutError:
             return  # the next round resends if the server is still silent

@@ -64,7 +64,8 @@ async def publish_loop(rt: Runtime, link: MqttLink) -> None:
             continue
         rt.status_changed.clear()
         try:
-            await asyncio.wait_for(rt.status_changed.wait(), HEARTBEAT_S)
+            async with asyncio.timeout(HEARTBEAT_S):
+                await rt.status_changed.wait()
             await asyncio.sleep(DEBOUNCE_S)
         except TimeoutError:
             pass

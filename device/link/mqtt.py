@@ -121,7 +121,8 @@ class MqttLink:
             await self.publish(final_topic, final_payload, retain=True, wait_s=2.0)
         for step in (self._client.disconnect, self._client.loop_stop):
             try:
-                await asyncio.wait_for(asyncio.to_thread(step), STOP_TIMEOUT_S)
+                async with asyncio.timeout(STOP_TIMEOUT_S):
+                    await asyncio.to_thread(step)
             except TimeoutError:
                 # paho's network thread is a daemon thread: leave it rather than hang the stop
                 logger.warning("paho %s did not return within %s s", step.__name__, STOP_TIMEOUT_S)
@@ -157,7 +158,8 @@ class MqttLink:
             return False
         future = self._pending.setdefault(info.mid, self._loop.create_future())
         try:
-            return await asyncio.wait_for(future, wait_s)
+            async with asyncio.timeout(wait_s):  # unlike wait_for, never swallows a cancel
+                return await future
         except TimeoutError:
             return False
         finally:

@@ -26,9 +26,9 @@ async def test_decides_offline_then_catches_up_exactly_once(
         await lane.until(lambda i=i: lane.gate.lane.decisions == i + 1)
         lane.scanner.command("remove")
     await lane.until(lambda: lane.gate.rt.relay.opened == PEOPLE)  # residents still get in
-    assert lane.gate.rt.store.depth == PEOPLE
+    assert lane.gate.rt.store.depth >= PEOPLE  # and any alarm raised while offline
     lane.broker.start()
-    await lane.until(lambda: len(lane.server.events) >= PEOPLE, 30)
+    await lane.until(lambda: sum(e.kind == "decision" for e in lane.server.events) >= PEOPLE, 30)
     events = [e for e in lane.server.events if e.kind == "decision"]
     assert [e.granted for e in events] == [True] * PEOPLE
     assert all(e.offline for e in events)
