@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import os
 import secrets
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -16,8 +18,6 @@ from device import app
 from device.app import Gate
 from device.config import validate
 from device.hardware.clock import SystemClock
-from device.sim.scanner import ScannerSim
-from device.sim.thermometer import ThermometerSim
 from protocol import topics
 from protocol.keys import generate_ed25519
 from protocol.topics import TopicKind
@@ -30,13 +30,45 @@ POLICY = {"temperature_required": False, "phone_check_resident": "never", "relay
           "apb_minutes": 0, "apb_logical": False}  # fmt: skip
 
 
+class SimProcess:
+    """A ``gatepass-sim`` simulator in its own process (so its 5 ms tick loop does not compete
+    with the gate for the interpreter), driven line by line over stdin/stdout."""
+
+    def __init__(self, kind: str, model: str, link: Path) -> None:
+        exe = Path(sys.executable).parent / "gatepass-sim"
+        self.proc = subprocess.Popen(
+            [str(exe), kind, "--model", model, "--link", str(link)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        assert self.proc.stdout.readline().startswith("PTY ")
+
+    def command(self, line: str) -> str:
+        """Send one command and return the simulator's one-line answer."""
+        assert self.proc.stdin is not None
+        assert self.proc.stdout is not None
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        return self.proc.stdout.readline().strip()
+
+    def stop(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("quit\n")
+        self.proc.stdin.close()
+        self.proc.wait(10)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
 @dataclass
 class BenchLane:
     """One lane under measurement."""
 
     site: TestSite
     server: FakeServer
-    scanner: ScannerSim
+    scanner: SimProcess
     toml: dict[str, dict[str, Any]]
     gate: Gate | None = None
     _task: asyncio.Task[None] | None = field(default=None, repr=False)
@@ -92,10 +124,8 @@ async def open_lane(
     server.publish(
         server.gate_topic(GATE, TopicKind.CONFIG), site.config(GATE, 1, **POLICY), retain=True
     )
-    scanner = ScannerSim("grow-gm65", link=tmp / "scanner")
-    thermo = ThermometerSim("gy-mcu90614", link=tmp / "thermo")
-    scanner.start()
-    thermo.start()
+    scanner = SimProcess("scanner", "grow-gm65", tmp / "scanner")
+    thermo = SimProcess("thermometer", "gy-mcu90614", tmp / "thermo")
     toml = {
         "gate": {"site": site.site, "id": GATE, "zone": 1, "direction": "in",
                  "data_dir": str(tmp / "gate-data"), "hardware": "sim"},

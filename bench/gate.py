@@ -51,8 +51,8 @@ async def scan_to_relay(lane: BenchLane, count: int) -> list[float]:
     for _ in range(count):
         text = lane.site.pass_text()
         before = len(pin.states)
-        await asyncio.to_thread(lane.scanner.command, f"send {shlex.quote(text)}")
-        sent = time.monotonic()
+        answer = await asyncio.to_thread(lane.scanner.command, f"send {shlex.quote(text)}")
+        sent = float(answer.rsplit(" ", 1)[1])  # the simulator's clock: last byte written
         await lane.until(lambda before=before: len(pin.states) > before and pin.state)
         out.append((pin._last_change - sent) * 1000)
         await lane.until(lambda: not pin.state)

@@ -174,10 +174,14 @@ class ScannerSim(Simulator):
         return "removed"
 
     def cmd_send(self, text: str) -> str:
-        """Output TEXT once now, framed as configured, whatever the mode."""
+        """Output TEXT once now, framed as configured, whatever the mode.
+
+        Answers with the monotonic time right after the last byte was written (CLOCK_MONOTONIC
+        is shared by every process on the host), so a benchmark in another process can time
+        from that moment."""
         if self.port is not None:
             self.send(self.port, self.framed(text.encode()))
-        return "sent"
+        return f"sent at {time.monotonic():.6f}"
 
     def cmd_bytes(self, hexdigits: str) -> str:
         """Output raw bytes given in hex (garbage, NUL, 0xFF, escape sequences)."""
