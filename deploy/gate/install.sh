@@ -56,6 +56,13 @@ parse() {
     [[ -n $GATE_TOML ]] || { usage >&2; die "the gate's TOML file is required"; }
     [[ -r $GATE_TOML ]] || die "cannot read $GATE_TOML"
     grep -q '^\[gate\]' "$GATE_TOML" || die "$GATE_TOML has no [gate] section: not a gate file"
+    # The unit may write only its state directory (ProtectSystem=strict).
+    if grep -q '^data_dir = ' "$GATE_TOML" && ! grep -qx 'data_dir = "/var/lib/gatepass"' "$GATE_TOML"; then
+        die "$GATE_TOML: data_dir must be /var/lib/gatepass (gate add --gate-data-dir)"
+    fi
+    if grep -qx 'hardware = "sim"' "$GATE_TOML"; then
+        log "warning: $GATE_TOML says hardware = \"sim\": the lane will not drive real pins"
+    fi
 }
 
 packages() {
