@@ -31,7 +31,7 @@ def run(*args: str | Path, env: dict[str, str] | None = None, check: bool = True
         timeout: float = 60) -> subprocess.CompletedProcess[str]:  # fmt: skip
     """Run a command; on failure show what it printed."""
     proc = subprocess.run(
-        [str(a) for a in args], capture_output=True, text=True, timeout=timeout,
+        [str(a) for a in args], check=False, capture_output=True, text=True, timeout=timeout,
         env={**os.environ, **(env or {})},
     )  # fmt: skip
     if check and proc.returncode != 0:
@@ -45,6 +45,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
     data = tmp_path_factory.mktemp("site") / "data"
     env = {"GATEPASS_LOG_LEVEL": "WARNING"}
     run(SERVER_CLI, "init", "--data", data, "--site", "gw01", "--zone", "east", env=env)
+    run(SERVER_CLI, "broker-config", "--data", data, "--out", data.parent / "broker", env=env)
     run(SERVER_CLI, "gate", "add", "east-in", "--data", data, "--zone", "east",
         "--direction", "in", "--broker-host", "127.0.0.1", env=env)  # fmt: skip
     return Site(data=data, gate_file=data / "gates" / "east-in.toml")

@@ -60,7 +60,8 @@ def test_what_is_installed(pi_root: Path, site: Site) -> None:
     assert 'ATTRS{idVendor}=="1a86", ATTRS{idProduct}=="7523", SYMLINK+="gate-thermometer"' in rules
     commands = (pi_root / "install-commands.txt").read_text().replace("\\", "")  # %q quoting
     # Nothing ran against this machine; what would have is recorded, device extra only.
-    assert "pip install --quiet --upgrade" in commands and "[device]" in commands
+    assert "pip install --quiet --upgrade" in commands
+    assert "[device]" in commands
     assert "[server]" not in commands
     assert "usermod --append --groups gpio,dialout gatepass" in commands
     assert "systemctl enable gatepass-gate.service" in commands
@@ -74,9 +75,11 @@ def test_unit_shape() -> None:
     assert keys["WatchdogSec"] == "15s"
     assert keys["StateDirectory"] == "gatepass"
     assert "network-online" not in re.sub(r"#.*", "", unit)  # must start with the network down
-    assert "gpio" in keys["SupplementaryGroups"] and "dialout" in keys["SupplementaryGroups"]
+    assert "gpio" in keys["SupplementaryGroups"]
+    assert "dialout" in keys["SupplementaryGroups"]
     assert "PrivateDevices" not in unit  # it would hide /dev/gpiochip* and the serial ports
-    assert "char-gpiochip rw" in unit and "char-ttyUSB rw" in unit
+    assert "char-gpiochip rw" in unit
+    assert "char-ttyUSB rw" in unit
 
 
 def test_units_pass_systemd_analyze_verify(pi_root: Path, site: Site, tmp_path: Path) -> None:
@@ -103,13 +106,16 @@ def test_refuses_what_is_not_a_gate_file(tmp_path: Path, site: Site) -> None:
     bad = tmp_path / "server.env"
     bad.write_text("GATEPASS_DATA=/var/lib/gatepass\n")
     proc = install(tmp_path / "root", bad, check=False)
-    assert proc.returncode == 1 and "not a gate file" in proc.stderr
+    assert proc.returncode == 1
+    assert "not a gate file" in proc.stderr
     moved = tmp_path / "moved.toml"
     moved.write_text(site.gate_file.read_text().replace('"/var/lib/gatepass"', '"/srv/gate"'))
     proc = install(tmp_path / "root", moved, check=False)
-    assert proc.returncode == 1 and "data_dir must be /var/lib/gatepass" in proc.stderr
+    assert proc.returncode == 1
+    assert "data_dir must be /var/lib/gatepass" in proc.stderr
     proc = install(tmp_path / "root", site.gate_file, "--scanner-usb", "CH340", check=False)
-    assert proc.returncode == 1 and "bad USB spec" in proc.stderr
+    assert proc.returncode == 1
+    assert "bad USB spec" in proc.stderr
 
 
 def test_warns_when_the_configured_name_has_no_rule(tmp_path: Path, site: Site) -> None:
@@ -125,4 +131,5 @@ def test_real_mode_needs_root(site: Site) -> None:
         copy.flush()
         Path(copy.name).chmod(0o644)
         proc = run("runuser", "-u", "nobody", "--", INSTALL, copy.name, check=False)
-    assert proc.returncode == 1 and "run as root" in proc.stderr
+    assert proc.returncode == 1
+    assert "run as root" in proc.stderr

@@ -35,8 +35,12 @@ def test_twice_gives_the_same_tree(tmp_path: Path) -> None:
     assert snapshot(root) == first
     assert "installed" not in second.stderr
     commands = (root / "install-commands.txt").read_text().replace("\\", "")
-    assert "[server]" in commands and "[device]" not in commands
-    assert "gatepass-server broker-config --data /var/lib/gatepass --out /etc/gatepass/broker" in commands
+    assert "[server]" in commands
+    assert "[device]" not in commands
+    assert (
+        "gatepass-server broker-config --data /var/lib/gatepass --out /etc/gatepass/broker"
+        in commands
+    )
 
 
 def test_settings_file_is_the_operators_after_the_first_install(tmp_path: Path) -> None:
@@ -100,21 +104,27 @@ def tls_root(tmp_path: Path, site: Site) -> tuple[Path, Path, int, int]:
     return root, data, plain, secure
 
 
-def test_broker_include_is_idempotent_and_debian_compatible(tls_root: tuple[Path, Path, int, int]) -> None:
+def test_broker_include_is_idempotent_and_debian_compatible(
+    tls_root: tuple[Path, Path, int, int],
+) -> None:
     root = tls_root[0]
     install(root)
     first = snapshot(root)
     install(root)
     assert snapshot(root) == first
     include = (root / "etc/mosquitto/conf.d/gatepass.conf").read_text()
-    assert "persistence_location" not in include and "log_dest" not in include
-    assert "allow_anonymous false" in include and "certfile" in include
+    assert "persistence_location" not in include
+    assert "log_dest" not in include
+    assert "allow_anonymous false" in include
+    assert "certfile" in include
 
 
 @pytest.fixture
-def debian_broker(tmp_path: Path, tls_root: tuple[Path, Path, int, int]) -> Iterator[tuple[Path, Path, int, int]]:
+def debian_broker(
+    tmp_path: Path, tls_root: tuple[Path, Path, int, int]
+) -> Iterator[tuple[Path, Path, int, int]]:
     """mosquitto started with Debian's stock mosquitto.conf shape including the root's conf.d."""
-    root, data, plain, secure = tls_root
+    root, _data, _plain, secure = tls_root
     install(root)
     main = tmp_path / "mosquitto.conf"
     (tmp_path / "persist").mkdir()
@@ -157,7 +167,9 @@ def _connect(port: int, password: str, ca: Path) -> mqtt.ReasonCode:
     client.username_pw_set("server", password)
     client.tls_set(ca_certs=str(ca), tls_version=ssl.PROTOCOL_TLS_CLIENT)
 
-    def on_connect(_c: mqtt.Client, _u: object, _f: object, reason: mqtt.ReasonCode, _p: object) -> None:
+    def on_connect(
+        _c: mqtt.Client, _u: object, _f: object, reason: mqtt.ReasonCode, _p: object
+    ) -> None:
         result.append(reason)
         done.set()
 
@@ -172,15 +184,18 @@ def _connect(port: int, password: str, ca: Path) -> mqtt.ReasonCode:
     return result[0]
 
 
-def test_tls_listener_accepts_a_client_trusting_the_site_ca(debian_broker: tuple[Path, Path, int, int]) -> None:
+def test_tls_listener_accepts_a_client_trusting_the_site_ca(
+    debian_broker: tuple[Path, Path, int, int],
+) -> None:
     root, data, _plain, secure = debian_broker
     password = (data / "broker" / "server.password").read_text().strip()
     reason = _connect(secure, password, root / "etc/gatepass/tls/ca.crt")
-    assert isinstance(reason, mqtt.ReasonCode) and not reason.is_failure, reason
+    assert not reason.is_failure, reason
     with (
         socket.create_connection(("127.0.0.1", secure), timeout=5) as raw,
         pytest.raises(ssl.SSLCertVerificationError),
     ):
         ssl.create_default_context().wrap_socket(raw, server_hostname="localhost")  # system CAs
     wrong = _connect(secure, "not-the-password", root / "etc/gatepass/tls/ca.crt")
-    assert isinstance(wrong, mqtt.ReasonCode) and wrong.is_failure
+    assert isinstance(wrong, mqtt.ReasonCode)
+    assert wrong.is_failure
