@@ -15,6 +15,7 @@ SOURCE="$(cd "$HERE/../.." && pwd)"
 APT=1
 PI_CONFIG=0
 DATA_LABEL=""
+NTP_SERVER=""
 SCANNER_USB=""
 THERMO_USB=""
 GATE_TOML=""
@@ -33,6 +34,7 @@ GATE.toml is the file 'gatepass-server gate add' wrote for this lane.
   --thermometer-usb SPEC name a USB thermometer /dev/gate-thermometer (same SPEC forms)
   --pi-config            enable the UART (no serial console, Bluetooth off) and the DS3231 RTC
   --data-label LABEL     mount the ext4 partition labelled LABEL at /var/lib/gatepass (fstab)
+  --ntp-server HOST      chrony also asks HOST (e.g. the site server on an offline LAN)
 EOF
 }
 
@@ -47,6 +49,7 @@ parse() {
             --thermometer-usb) THERMO_USB="${2:?--thermometer-usb needs a SPEC}"; shift ;;
             --pi-config) PI_CONFIG=1 ;;
             --data-label) DATA_LABEL="${2:?--data-label needs a label}"; shift ;;
+            --ntp-server) NTP_SERVER="${2:?--ntp-server needs a host}"; shift ;;
             -h | --help) usage; exit 0 ;;
             -*) usage >&2; die "unknown option $1" ;;
             *) [[ -z $GATE_TOML ]] || die "one GATE.toml only"; GATE_TOML="$1" ;;
@@ -152,9 +155,20 @@ pi_config() {
             sed -i 's/console=serial0,[0-9]* //' "$ROOT$boot/cmdline.txt"
         fi
     fi
+    # The gate trusts its clock offline only when told an RTC is fitted (docs/gate.md, Clock).
+    grep -qx 'rtc = true' "$GATE_TOML" ||
+        log "warning: --pi-config fits an RTC but $GATE_TOML lacks [clock] rtc = true"
     # With the RTC, fake-hwclock would set the clock back to its last saved time at boot.
     system sh -c "dpkg -s fake-hwclock >/dev/null 2>&1 && apt-get purge -y fake-hwclock || true"
     system systemctl disable --now hciuart.service
+}
+
+time_sync() {
+    [[ -n $NTP_SERVER ]] || return 0
+    # Debian's chrony.conf reads sources.d; rtcsync there keeps the DS3231 set from NTP.
+    printf 'server %s iburst\n' "$NTP_SERVER" |
+        put_text /etc/chrony/sources.d/gatepass.sources 0644
+    system chronyc reload sources
 }
 
 data_partition() {
@@ -182,6 +196,7 @@ main() {
     udev
     units
     pi_config
+    time_sync
     data_partition
     activate
     log "done. Next: systemctl start gatepass-gate; journalctl -u gatepass-gate -f (docs/deploy.md)"

@@ -32,7 +32,7 @@ def pi_root(tmp_path: Path) -> Path:
 
 
 OPTIONS = ("--scanner-usb", "port:1-1.3", "--thermometer-usb", "1a86:7523", "--pi-config",
-           "--data-label", "gpdata")  # fmt: skip
+           "--data-label", "gpdata", "--ntp-server", "192.168.1.10")  # fmt: skip
 
 
 def test_twice_gives_the_same_tree(pi_root: Path, site: Site) -> None:
@@ -46,6 +46,8 @@ def test_twice_gives_the_same_tree(pi_root: Path, site: Site) -> None:
         assert config.count(line) == 1
     assert "console=serial0" not in (pi_root / "boot/firmware/cmdline.txt").read_text()
     assert "console=tty1 root=PARTUUID" in (pi_root / "boot/firmware/cmdline.txt").read_text()
+    sources = pi_root / "etc/chrony/sources.d/gatepass.sources"
+    assert sources.read_text() == "server 192.168.1.10 iburst\n"
     fstab = (pi_root / "etc/fstab").read_text().splitlines()
     assert fstab.count("LABEL=gpdata /var/lib/gatepass ext4 defaults,noatime 0 2") == 1
 
@@ -121,6 +123,15 @@ def test_refuses_what_is_not_a_gate_file(tmp_path: Path, site: Site) -> None:
 def test_warns_when_the_configured_name_has_no_rule(tmp_path: Path, site: Site) -> None:
     proc = install(tmp_path / "root", site.gate_file)
     assert "uses /dev/gate-scanner but no --scanner-usb" in proc.stderr
+
+
+def test_warns_when_an_rtc_is_fitted_but_not_trusted(tmp_path: Path, site: Site) -> None:
+    proc = install(tmp_path / "root", site.gate_file, "--pi-config")
+    assert "lacks [clock] rtc = true" in proc.stderr
+    with_rtc = tmp_path / "rtc.toml"
+    with_rtc.write_text(site.gate_file.read_text() + "\n[clock]\nrtc = true\n")
+    proc = install(tmp_path / "root2", with_rtc, "--pi-config")
+    assert "rtc = true" not in proc.stderr
 
 
 def test_real_mode_needs_root(site: Site) -> None:
