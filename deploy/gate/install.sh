@@ -16,6 +16,7 @@ APT=1
 PI_CONFIG=0
 DATA_LABEL=""
 NTP_SERVER=""
+CA_FILE=""
 SCANNER_USB=""
 THERMO_USB=""
 GATE_TOML=""
@@ -35,6 +36,7 @@ GATE.toml is the file 'gatepass-server gate add' wrote for this lane.
   --pi-config            enable the UART (no serial console, Bluetooth off) and the DS3231 RTC
   --data-label LABEL     mount the ext4 partition labelled LABEL at /var/lib/gatepass (fstab)
   --ntp-server HOST      chrony also asks HOST (e.g. the site server on an offline LAN)
+  --ca FILE              the site CA (gatepass-tls ca) as /etc/gatepass/ca.crt, for gate add --tls-ca
 EOF
 }
 
@@ -50,6 +52,7 @@ parse() {
             --pi-config) PI_CONFIG=1 ;;
             --data-label) DATA_LABEL="${2:?--data-label needs a label}"; shift ;;
             --ntp-server) NTP_SERVER="${2:?--ntp-server needs a host}"; shift ;;
+            --ca) CA_FILE="${2:?--ca needs the site CA certificate}"; shift ;;
             -h | --help) usage; exit 0 ;;
             -*) usage >&2; die "unknown option $1" ;;
             *) [[ -z $GATE_TOML ]] || die "one GATE.toml only"; GATE_TOML="$1" ;;
@@ -94,6 +97,13 @@ config() {
     ensure_dir /etc/gatepass 0750 "root:$USER_NAME"
     # The file holds the gate's broker password: readable by the service user only.
     put_file "$GATE_TOML" "$CONF" 0640 "root:$USER_NAME"
+    [[ -z $CA_FILE ]] || put_file "$CA_FILE" /etc/gatepass/ca.crt 0644
+    # A TLS gate file names the CA's path on the gate: it must be there.
+    local ca
+    ca="$(sed -n 's/^tls_ca = "\(.*\)"$/\1/p' "$GATE_TOML")"
+    if [[ -n $ca && ! -f $ROOT$ca ]] && ((!DRY_RUN)); then
+        log "warning: $GATE_TOML uses tls_ca = $ca, which is not installed: give --ca FILE"
+    fi
     system "$VENV/bin/gatepass-gate" check-config "$CONF"
 }
 

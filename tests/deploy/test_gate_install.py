@@ -144,3 +144,19 @@ def test_real_mode_needs_root(site: Site) -> None:
         proc = run("runuser", "-u", "nobody", "--", INSTALL, copy.name, check=False)
     assert proc.returncode == 1
     assert "run as root" in proc.stderr
+
+
+def test_installs_the_site_ca_a_tls_gate_file_names(tmp_path: Path, site: Site) -> None:
+    tls_file = tmp_path / "tls.toml"
+    tls_file.write_text(
+        site.gate_file.read_text().replace(
+            "port = 1883\n", 'port = 8883\ntls_ca = "/etc/gatepass/ca.crt"\n', 1
+        )
+    )
+    proc = install(tmp_path / "root", tls_file)
+    assert "tls_ca = /etc/gatepass/ca.crt, which is not installed" in proc.stderr
+    ca = tmp_path / "ca.crt"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    proc = install(tmp_path / "root", tls_file, "--ca", str(ca))
+    assert "not installed" not in proc.stderr
+    assert (tmp_path / "root/etc/gatepass/ca.crt").read_text() == ca.read_text()
