@@ -170,7 +170,8 @@ pi_config() {
         log "warning: --pi-config fits an RTC but $GATE_TOML lacks [clock] rtc = true"
     # With the RTC, fake-hwclock would set the clock back to its last saved time at boot.
     system sh -c "dpkg -s fake-hwclock >/dev/null 2>&1 && apt-get purge -y fake-hwclock || true"
-    system systemctl disable --now hciuart.service
+    # Bluetooth is off (disable-bt): its UART attach service would only fail.
+    system sh -c "systemctl disable --now hciuart.service 2>/dev/null || true"
 }
 
 time_sync() {

@@ -71,7 +71,8 @@ venv() {
 }
 
 directories() {
-    ensure_dir /etc/gatepass 0750 "root:$USER_NAME"
+    # The broker (user mosquitto) must reach broker/ and tls/; the files guard themselves.
+    ensure_dir /etc/gatepass 0755 root:root
     ensure_dir "$BROKER_DIR" 0750 "$USER_NAME:mosquitto"
     ensure_dir "$TLS_DIR" 0755
     ensure_dir "$DATA" 0700 "$USER_NAME:$USER_NAME"
