@@ -36,3 +36,15 @@ def test_help_and_strict_mode(script: Path) -> None:
     assert "set -euo pipefail" in text
     assert script.stat().st_mode & 0o111
     assert "usage" in run(script, "--help").stdout
+
+
+@pytest.mark.parametrize("unit", ["gate/gatepass-gate.service", "server/gatepass-server.service"])
+def test_units_are_hardened(unit: str, tmp_path: Path) -> None:
+    """systemd's own exposure score (0 safe .. 10 unsafe) stays at 'OK' (below 3)."""
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed (apt-get install systemd)")
+    copy = tmp_path / Path(unit).name
+    copy.write_text((DEPLOY / unit).read_text())
+    proc = run(analyze, "security", "--offline=yes", "--threshold=30", copy, check=False)
+    assert proc.returncode == 0, proc.stdout[-400:]
