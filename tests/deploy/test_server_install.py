@@ -3,11 +3,14 @@ a real mosquitto (TLS listener on loopback) the way Debian's mosquitto.conf incl
 
 from __future__ import annotations
 
+import grp
 import os
+import pwd
 import shutil
 import socket
 import ssl
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -88,19 +91,25 @@ def test_dry_run_changes_nothing(tmp_path: Path) -> None:
 # --- the broker: tls.sh, broker-config and the conf.d include, with a real mosquitto ---------
 
 
-@pytest.fixture
-def tls_root(tmp_path: Path, site: Site) -> tuple[Path, Path, int, int]:
-    """A scratch root after tls.sh and broker-config (what the real install would run)."""
-    root, data = tmp_path / "root", tmp_path / "data"
+def provision(root: Path, data: Path, site: Site, group: str = "") -> tuple[int, int]:
+    """tls.sh and broker-config into a scratch root (what the real install would run)."""
     shutil.copytree(site.data, data)  # broker-config records its directory in the database
     tls = root / "etc/gatepass/tls"
-    run(TLS, "--dir", tls, "--group", "", "ca")
-    run(TLS, "--dir", tls, "--group", "", "broker", "--dns", "localhost", "--ip", "127.0.0.1")
+    run(TLS, "--dir", tls, "--group", group, "ca")
+    run(TLS, "--dir", tls, "--group", group, "broker", "--dns", "localhost", "--ip", "127.0.0.1")
     plain, secure = free_port(), free_port()
     run(SERVER_CLI, "broker-config", "--data", data, "--out", root / "etc/gatepass/broker",
         "--bind", "127.0.0.1", "--port", str(plain), "--tls-port", str(secure),
         "--tls-bind", "127.0.0.1", "--tls-cert", tls / "broker.crt", "--tls-key", tls / "broker.key",
-        env={"GATEPASS_LOG_LEVEL": "WARNING"})  # fmt: skip
+        *(["--group", group] if group else []), env={"GATEPASS_LOG_LEVEL": "WARNING"})  # fmt: skip
+    return plain, secure
+
+
+@pytest.fixture
+def tls_root(tmp_path: Path, site: Site) -> tuple[Path, Path, int, int]:
+    """A scratch root after tls.sh and broker-config."""
+    root, data = tmp_path / "root", tmp_path / "data"
+    plain, secure = provision(root, data, site)
     return root, data, plain, secure
 
 
@@ -119,30 +128,47 @@ def test_broker_include_is_idempotent_and_debian_compatible(
     assert "certfile" in include
 
 
-@pytest.fixture
-def debian_broker(
-    tmp_path: Path, tls_root: tuple[Path, Path, int, int]
-) -> Iterator[tuple[Path, Path, int, int]]:
-    """mosquitto started with Debian's stock mosquitto.conf shape including the root's conf.d."""
-    root, _data, _plain, secure = tls_root
-    install(root)
-    main = tmp_path / "mosquitto.conf"
-    (tmp_path / "persist").mkdir()
+def start_debian_broker(root: Path, work: Path, port: int, *, drop: bool) -> subprocess.Popen[str]:
+    """mosquitto with Debian's stock mosquitto.conf shape, including the root's conf.d. With
+    ``drop`` it runs as Debian's does: started as root, then the 'mosquitto' user."""
+    main = work / "mosquitto.conf"
+    persist = work / "persist"
+    persist.mkdir()
+    if drop:
+        shutil.chown(persist, "mosquitto", "mosquitto")
+    user = "" if drop or os.geteuid() != 0 else "user root\n"  # else root drops to 'mosquitto'
     main.write_text(
-        ("user root\n" if os.geteuid() == 0 else "")  # as root mosquitto would drop to 'mosquitto'
-        + f"persistence true\npersistence_location {tmp_path / 'persist'}/\nlog_dest stderr\n"
+        f"{user}persistence true\npersistence_location {persist}/\nlog_dest stderr\n"
         f"include_dir {root / 'etc/mosquitto/conf.d'}\n"
     )
     proc = subprocess.Popen(["mosquitto", "-c", str(main)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
-        _wait_listening(secure, proc)
+        _wait_listening(port, proc)
+    except AssertionError:
+        stop(proc)
+        raise
+    return proc
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    proc.terminate()
+    proc.wait(10)
+    assert proc.stderr is not None
+    proc.stderr.close()
+
+
+@pytest.fixture
+def debian_broker(
+    tmp_path: Path, tls_root: tuple[Path, Path, int, int]
+) -> Iterator[tuple[Path, Path, int, int]]:
+    root = tls_root[0]
+    install(root)
+    proc = start_debian_broker(root, tmp_path, tls_root[3], drop=False)
+    try:
         yield tls_root
     finally:
-        proc.terminate()
-        proc.wait(10)
-        assert proc.stderr is not None
-        proc.stderr.close()
+        stop(proc)
 
 
 def _wait_listening(port: int, proc: subprocess.Popen[str], within: float = 10.0) -> None:
@@ -199,3 +225,30 @@ def test_tls_listener_accepts_a_client_trusting_the_site_ca(
     wrong = _connect(secure, "not-the-password", root / "etc/gatepass/tls/ca.crt")
     assert isinstance(wrong, mqtt.ReasonCode)
     assert wrong.is_failure
+
+
+def test_broker_reads_its_files_as_the_mosquitto_user(site: Site) -> None:
+    """The modes and groups the scripts set let a broker that dropped to 'mosquitto' read the
+    password file, ACL and TLS key (root-owned scratch tree; the recorded chowns not applied)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root: mosquitto drops privileges only when started as root")
+    try:
+        grp.getgrnam("mosquitto")
+        pwd.getpwnam("mosquitto")
+    except KeyError:
+        pytest.skip("no mosquitto user/group (apt-get install mosquitto)")
+    base = Path(tempfile.mkdtemp(prefix="gatepass-deploy-", dir="/tmp"))
+    try:
+        base.chmod(0o755)  # the broker's user must traverse to the scratch root
+        root = base / "root"
+        _plain, secure = provision(root, base / "data", site, group="mosquitto")
+        install(root)
+        proc = start_debian_broker(root, base, secure, drop=True)
+        try:
+            password = (base / "data/broker/server.password").read_text().strip()
+            reason = _connect(secure, password, root / "etc/gatepass/tls/ca.crt")
+            assert not reason.is_failure, reason
+        finally:
+            stop(proc)
+    finally:
+        shutil.rmtree(base)
