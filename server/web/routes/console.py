@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse
 from server.api.deps import EnvDep
 from server.services import reports
 from server.services.context import Actor, Env
-from server.services.errors import NotFound, ServiceError
+from server.services.errors import LinkDown, NotFound, ServiceError
 from server.store.query import Page
 from server.web import links
 from server.web.guard import PageRoute, StaffPage
@@ -58,6 +58,17 @@ async def _console(
                 reasons=links.OPEN_REASONS, result=result, detail=detail)  # fmt: skip
 
 
+async def _refused(
+    request: Request, env: Env, actor: Actor, gate_id: str, exc: ServiceError
+) -> Response:
+    """The console again with why the command was not sent: a broker link that is down gets
+    its own words (open the lane at the gate), anything else the service's detail."""
+    if isinstance(exc, LinkDown):
+        return await _console(request, env, actor, gate_id, status=409, result="link_down")
+    return await _console(request, env, actor, gate_id, status=409, result="failed",
+                          detail=str(exc))  # fmt: skip
+
+
 @router.get("/ui/console/{gate_id}")
 async def console(*, request: Request, env: EnvDep, actor: StaffPage, gate_id: str) -> Response:
     """The lane's live console."""
@@ -75,8 +86,7 @@ async def open_lane(
         await links.send_command(env, actor, gate_id, kind="open_once", reason=reason,
                                  note=note.strip() or None, sender=_sender(request))  # fmt: skip
     except ServiceError as exc:
-        return await _console(request, env, actor, gate_id, status=409, result="failed",
-                              detail=str(exc))  # fmt: skip
+        return await _refused(request, env, actor, gate_id, exc)
     return RedirectResponse(f"/ui/console/{gate_id}?sent=open", status_code=303)
 
 
@@ -101,6 +111,5 @@ async def set_mode(
         await links.send_command(env, actor, gate_id, kind="set_mode", mode=mode,
                                  note=note.strip() or None, sender=_sender(request))  # fmt: skip
     except ServiceError as exc:
-        return await _console(request, env, actor, gate_id, status=409, result="failed",
-                              detail=str(exc))  # fmt: skip
+        return await _refused(request, env, actor, gate_id, exc)
     return RedirectResponse(f"/ui/console/{gate_id}?sent=mode", status_code=303)
