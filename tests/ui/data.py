@@ -51,6 +51,9 @@ def issue_pass(api: Api, resident_id: int) -> dict[str, Any]:
     return response.json()  # type: ignore[no-any-return]
 
 
+# Far above anything a real gate numbers in a test, so a stored row never takes the seq of an
+# event the real lane (tests/ui/lane.py) sends later: ingest would flag that one a replay.
+SEQ_BASE = 1_000_000
 _seq: dict[str, int] = {}
 
 
@@ -60,7 +63,7 @@ async def add_event(
     alarm: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Store one gate event with its alerts and wake the live pages, as ingest does."""
-    _seq[gate] = _seq.get(gate, 0) + 1
+    _seq[gate] = _seq.get(gate, SEQ_BASE) + 1
     values = {
         "event_id": str(uuid.uuid4()), "gate": gate, "seq": _seq[gate], "at_ms": at_ms,
         "kind": kind, "granted": granted, "reason": reason, "pass_ref": pass_ref,
