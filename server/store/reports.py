@@ -98,7 +98,8 @@ async def latest_event_id(conn: AsyncConnection) -> int:
 
 
 async def last_contact(conn: AsyncConnection, *, scope: frozenset[int] | None) -> dict[str, int]:
-    """Each gate's newest event time (ms), as a stand-in for liveness until gates report it."""
+    """Each gate's newest event time (ms): a later last contact than its status, which a gate
+    repeats only once a minute when nothing changes."""
     query = (
         sa.select(events.c.gate, sa.func.max(events.c.at_ms))
         .select_from(events.join(gates, events.c.gate == gates.c.id))
