@@ -1,4 +1,4 @@
-"""The MQTT link as the staff UI sees it (through server.web.links): four calls and their shapes.
+"""The MQTT link as the staff UI sees it (through server.web.links): five calls and their shapes.
 
 Health comes from each gate's retained status (plus the newest stored event as last contact),
 alerts from the alerts table (acknowledged with a note, audited), commands are signed and
@@ -24,7 +24,7 @@ from server.store.query import Page
 from server.store.schema import events
 
 __all__ = ["MODES", "OPEN_REASONS", "GateHealth", "acknowledge_alert", "alerts", "gate_health",
-           "send_command"]  # fmt: skip
+           "recent_commands", "send_command"]  # fmt: skip
 MAX_ALERTS = 100
 # the console's short list of reasons is the protocol's, so a gate can never be sent one it lacks
 OPEN_REASONS = tuple(r.value for r in OverrideReason)
@@ -105,6 +105,16 @@ async def acknowledge_alert(env: Env, actor: Actor, alert_id: str, note: str) ->
     if not alert_id.isdigit():
         raise NotFound(f"alert {alert_id[:20]}")
     await alert_service.acknowledge(env, actor, int(alert_id), note)
+
+
+async def recent_commands(
+    env: Env, actor: Actor, gate_id: str, *, limit: int = 5
+) -> list[dict[str, Any]]:
+    """The lane's newest commands with the gate's answers (``outcome`` None until it answers),
+    so the person who tapped sees whether the gate did it."""
+    page = Page(1, limit, "issued_at", True)
+    rows, _total = await gate_commands.list_commands(env, actor, page, gate=gate_id)
+    return rows
 
 
 async def send_command(

@@ -295,6 +295,9 @@ def test_remote_open_switches_the_relay_on(admin: Watched, live: Stack) -> None:
     wait_for(lambda: panel(live.lane, "relay") == "on", 5, "the relay is on")
     assert int(panel(live.lane, "opened")) == opened + 1
     expect(page.locator("#feed .scan.big .scan-reason")).to_have_text("人工放行")
+    answered = page.locator(f'[data-panel="commands-{LANE}"] .command').first
+    expect(answered.locator(".command-what")).to_have_text("开闸一次 · 无智能手机")
+    expect(answered.locator(".command-outcome")).to_have_text("门岗已执行")  # the gate's answer
     assert admin.problems == []
 
 
@@ -360,6 +363,9 @@ def test_staff_lock_down_their_lane(browser: Browser, live: Stack) -> None:
         expect(page).to_have_url(f"{console}?sent=mode")
         expect(page.locator(".flash.good")).to_have_text("模式切换指令已发送")
         expect(mode).to_contain_text(f"模式{label}", timeout=10_000)  # as the gate reports it
+        answered = page.locator(f'[data-panel="commands-{LANE}"] .command').first
+        expect(answered.locator(".command-what")).to_have_text(f"模式 · {label}")
+        expect(answered.locator(".command-outcome")).to_have_text("门岗已执行")
         if flash:
             shot(page, flash)
     response = page.goto(f"{live.server.url}/ui/console/west-in")

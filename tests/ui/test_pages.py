@@ -143,6 +143,7 @@ def test_console_commands_are_refused_without_the_broker_link(
     assert "3-2-201" in console
     assert "张*" in console
     assert "38.2 °C" in console
+    assert "暂无指令" in console  # the lane's commands panel: none yet
     refused = form_post(api, "/ui/console/east-in/open", {"reason": "no_smartphone"})
     assert refused.status_code == 409
     assert "服务器当前无法连接门岗" in refused.text

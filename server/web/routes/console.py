@@ -55,7 +55,8 @@ async def _console(
     )
     after = recent[0]["id"] if recent else await reports.latest_event_id(env)
     return page(request, "console.html", status=status, lane=health, recent=recent, after=after,
-                reasons=links.OPEN_REASONS, result=result, detail=detail)  # fmt: skip
+                reasons=links.OPEN_REASONS, result=result, detail=detail,
+                recent_commands=await links.recent_commands(env, actor, gate_id))  # fmt: skip
 
 
 async def _refused(
