@@ -1,0 +1,274 @@
+"""The morning at the gates: residents going out and in, and the scenes the demo shows.
+
+Each lane plays its own script, one person at a time, with ordinary residents in between:
+
+* main-in: the volunteer badges in; a tenant refuses the check and is let in by the
+  volunteer's override (button held, reason 1 "registered by hand"); a fever, re-tested and
+  confirmed; a walk-in visitor registered at the desk who then enters with the phone digits.
+* main-out: residents leaving; one under home observation is stopped.
+* block-in (phone digits always): a lent pass, three wrong tries; then the lane loses its
+  network for ``cut_s`` seconds and keeps deciding offline; its events arrive afterwards.
+
+The gate decides; this module only plays the people and watches the relay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from deploy.demo.api import Api
+from deploy.demo.lane import Lane
+from deploy.demo.proxy import CutProxy
+from deploy.demo.register import BLOCK_ZONE, MAIN_ZONE
+from deploy.demo.seed import Cast, Holder, register_visitor
+
+logger = logging.getLogger(__name__)
+
+APB_S = 11 * 60  # the lanes refuse the same pass the same way within 10 minutes
+OPEN_WAIT_S = 4.0
+WALK_GAP_S = (1.0, 3.5)
+FEVER_C = 38.2
+WALK_IN = ("赵敏", "13912340004", "看望外婆")
+
+
+@dataclass
+class Script:
+    """When the scenes happen, in seconds after the morning starts."""
+
+    cut_at_s: float = 14.0
+    cut_s: float = 60.0
+    forever: bool = True  # keep residents walking after the scenes (interactive demo)
+
+
+@dataclass
+class Presence:
+    """Where the generator believes each main-estate resident is, and when they last passed."""
+
+    outside: list[Holder] = field(default_factory=list)
+    last_pass: dict[tuple[str, str], float] = field(default_factory=dict)
+
+    def ready(self, holder: Holder, direction: str) -> bool:
+        """Not through this direction within the anti-passback window."""
+        return time.monotonic() - self.last_pass.get((holder.text, direction), -1e9) > APB_S
+
+    def passed(self, holder: Holder, direction: str) -> None:
+        """Remember a pass through a lane."""
+        self.last_pass[(holder.text, direction)] = time.monotonic()
+
+
+class Morning:
+    """Plays the three lanes until the script ends (or forever)."""
+
+    def __init__(
+        self, lanes: dict[str, Lane], cast: Cast, proxy: CutProxy, desk: Api, *,
+        script: Script, say: Callable[[str], None], seed: int = 8,
+    ) -> None:  # fmt: skip
+        self.lanes, self.cast, self.proxy, self.desk = lanes, cast, proxy, desk
+        self.script, self.say = script, say
+        self.rng = random.Random(seed)  # noqa: S311 - who walks when, not security
+        self.presence = Presence()
+        self.start = 0.0
+        self.scenes_left = 7
+
+    def at(self) -> float:
+        """Seconds since the morning started."""
+        return time.monotonic() - self.start
+
+    async def run(self) -> None:
+        """All lanes at once; returns when every lane's script is over."""
+        self.start = time.monotonic()
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self.main_in(), name="main-in")
+            group.create_task(self.main_out(), name="main-out")
+            group.create_task(self.block_in(), name="block-in")
+            group.create_task(self.network(), name="network")
+
+    def scene_done(self, what: str) -> None:
+        """Count the scenes; the last one prints the line tests and people wait for."""
+        self.scenes_left -= 1
+        self.say(f"[{self.at():5.1f}s] {what}")
+        if self.scenes_left == 0:
+            self.say(f"[{self.at():5.1f}s] every scene of the morning has played")
+
+    # -- one person at a lane -------------------------------------------------------------
+
+    async def walk(self, lane: Lane, who: Holder, body_c: float | None = None) -> bool:
+        """Present the pass, type the digits if asked, stand before the sensor; opened?"""
+        before = await lane.opened()
+        await lane.present(who.text)
+        for _attempt in range(2):  # a second try if the gate asked for digits a little late
+            await asyncio.sleep(0.9)
+            if who.last4 is not None:
+                await lane.keys(who.last4)
+            await asyncio.sleep(0.3)
+            await lane.stand(body_c or round(self.rng.gauss(36.4, 0.25), 1))
+            if await lane.wait_opened(before, OPEN_WAIT_S):
+                return True
+        return False
+
+    async def stroll(self, lane: Lane, who: Holder, direction: str) -> None:
+        """An ordinary resident; logged briefly."""
+        opened = await self.walk(lane, who)
+        self.presence.passed(who, direction)
+        if direction == "out" and opened:
+            self.presence.outside.append(who)
+        verdict = "through" if opened else "stays shut"
+        self.say(f"[{self.at():5.1f}s] {lane.gate:8} {who.label:9} {who.name}: {verdict}")
+        await asyncio.sleep(self.rng.uniform(*WALK_GAP_S))
+
+    async def fill(self, lane: Lane, until_s: float, pick: Callable[[], Holder | None],
+                   direction: str) -> None:  # fmt: skip
+        """Ordinary residents until ``until_s`` (or forever if it is infinite)."""
+        while self.at() < until_s:
+            who = pick()
+            if who is None:
+                await asyncio.sleep(1.0)
+                continue
+            await self.stroll(lane, who, direction)
+
+    # -- who comes next -------------------------------------------------------------------
+
+    def leaving(self) -> Holder | None:
+        """A main-estate resident going out."""
+        ready = [h for h in self.cast.in_zone(MAIN_ZONE) if self.presence.ready(h, "out")]
+        ready = [h for h in ready if h not in self.presence.outside]
+        return self.rng.choice(ready) if ready else None
+
+    def returning(self) -> Holder | None:
+        """Someone who went out earlier, or a resident back from a night shift."""
+        back = [h for h in self.presence.outside if self.presence.ready(h, "in")]
+        if back and self.rng.random() < 0.6:
+            who = back[0]
+            self.presence.outside.remove(who)
+            return who
+        fresh = [h for h in self.cast.in_zone(MAIN_ZONE) if self.presence.ready(h, "in")]
+        fresh = [h for h in fresh if h not in self.presence.outside]
+        return self.rng.choice(fresh) if fresh else None
+
+    def block_resident(self) -> Holder | None:
+        """A resident of the turnover block coming home."""
+        ready = [h for h in self.cast.in_zone(BLOCK_ZONE) if self.presence.ready(h, "in")]
+        return self.rng.choice(ready) if ready else None
+
+    # -- the lanes ------------------------------------------------------------------------
+
+    def _end(self) -> float:
+        return float("inf") if self.script.forever else 0.0
+
+    async def main_in(self) -> None:
+        """The main estate's entry lane and its scenes."""
+        lane = self.lanes["main-in"]
+        await self.badge_in(lane)
+        await self.refusal_and_override(lane)
+        await self.fill(lane, self.at() + 3, self.returning, "in")
+        await self.fever(lane)
+        await self.fill(lane, self.at() + 3, self.returning, "in")
+        await self.walk_in_visitor(lane)
+        await self.fill(lane, self._end(), self.returning, "in")
+
+    async def main_out(self) -> None:
+        """The main estate's exit lane: people going to work; one may not leave."""
+        lane = self.lanes["main-out"]
+        await self.fill(lane, 8.0, self.leaving, "out")
+        who = self.cast.observed[0]
+        opened = await self.walk(lane, who)
+        verdict = "let out (unexpected)" if opened else "stopped: under home observation"
+        self.scene_done(f"main-out  {who.label} {who.name} tries to go out: {verdict}")
+        await self.fill(lane, self._end(), self.leaving, "out")
+
+    async def block_in(self) -> None:
+        """The turnover block's lane: a lent pass, then ordinary residents (also offline)."""
+        lane = self.lanes["block-in"]
+        await self.lent_pass(lane)
+        await self.fill(lane, self._end(), self.block_resident, "in")
+
+    async def network(self) -> None:
+        """The block's lane loses its network for a while, then catches up."""
+        await asyncio.sleep(max(0.0, self.script.cut_at_s - self.at()))
+        self.proxy.cut()
+        self.say(f"[{self.at():5.1f}s] block-in  network cut for {self.script.cut_s:.0f} s "
+                 "(the lane keeps deciding offline)")  # fmt: skip
+        await asyncio.sleep(self.script.cut_s)
+        self.proxy.restore()
+        self.scene_done("block-in  network back: the lane sends what it decided meanwhile")
+
+    # -- the scenes -----------------------------------------------------------------------
+
+    async def badge_in(self, lane: Lane) -> None:
+        """The volunteer starts the shift: badge at the scanner, temperature like everyone."""
+        opened = await self.walk(lane, self.cast.guard)
+        self.scene_done(f"main-in   {self.cast.guard.name} badges in: "
+                        f"{'through' if opened else 'stays shut'}")  # fmt: skip
+
+    async def refusal_and_override(self, lane: Lane) -> None:
+        """A tenant refuses the temperature check; the volunteer holds the button, reason 1."""
+        tenants = [h for h in self.cast.in_zone(MAIN_ZONE) if h.role == "租户"]
+        who = self.rng.choice(tenants)
+        self.presence.passed(who, "in")
+        before = await lane.opened()
+        await lane.present(who.text)
+        self.say(f"[{self.at():5.1f}s] main-in   tenant {who.label} {who.name} refuses the "
+                 "check and waits...")  # fmt: skip
+        await _until(lambda: self._refused(lane, before), 30.0)
+        await lane.hold()
+        await lane.keys("1")  # reason 1: registered by hand (temperature taken by hand)
+        opened = await lane.wait_opened(before, OPEN_WAIT_S)
+        self.scene_done(f"main-in   volunteer overrides for {who.name}: "
+                        f"{'through' if opened else 'stays shut'}")  # fmt: skip
+        await asyncio.sleep(3.5)
+
+    async def _refused(self, lane: Lane, before: int) -> bool:
+        """The step timed out (20 s): the gate shows red and the relay never opened."""
+        await asyncio.sleep(1.0)
+        answer = await lane.panel.send("leds")
+        return "red=on" in answer and await lane.opened() == before
+
+    async def fever(self, lane: Lane) -> None:
+        """A resident with a fever: measured, re-tested a second later, confirmed, refused."""
+        who = self.returning() or self.cast.in_zone(MAIN_ZONE)[0]
+        self.presence.passed(who, "in")
+        opened = await self.walk(lane, who, body_c=FEVER_C)
+        await lane.stand(FEVER_C, 3.0)  # still standing there, puzzled
+        verdict = "let in (unexpected)" if opened else "refused, fever alert raised"
+        self.scene_done(f"main-in   {who.label} {who.name} {FEVER_C} °C, re-tested: {verdict}")
+        await asyncio.sleep(4.0)
+
+    async def walk_in_visitor(self, lane: Lane) -> None:
+        """A visitor registered at the desk (the staff account, as the UI's desk does)."""
+        name, phone, purpose = WALK_IN
+        visitor = await asyncio.to_thread(
+            register_visitor, self.desk, self.cast.desk_household, name, phone, purpose
+        )
+        self.say(f"[{self.at():5.1f}s] desk      visitor {name} registered for {visitor.label}")
+        await asyncio.sleep(2.0)  # walks from the desk to the gate
+        opened = await self.walk(lane, visitor)
+        self.scene_done(f"main-in   visitor {name} types the phone digits: "
+                        f"{'through' if opened else 'stays shut'}")  # fmt: skip
+
+    async def lent_pass(self, lane: Lane) -> None:
+        """A stranger with a neighbour's pass: three wrong tries lock it."""
+        owner = self.rng.choice([h for h in self.cast.in_zone(BLOCK_ZONE) if h.last4 is not None])
+        self.presence.passed(owner, "in")
+        before = await lane.opened()
+        await lane.present(owner.text)
+        for guess in ("1234", "8888", "0000"):
+            await asyncio.sleep(1.2)
+            await lane.keys(guess if guess != owner.last4 else "9999")
+        opened = await lane.wait_opened(before, 2.0)
+        verdict = "let in (unexpected)" if opened else "pass locked, lending alert raised"
+        self.scene_done(f"block-in  someone with {owner.name}'s pass guesses the digits: "
+                        f"{verdict}")  # fmt: skip
+        await asyncio.sleep(3.0)
+
+
+async def _until(check: Callable[[], Awaitable[bool]], within: float) -> None:
+    """Poll ``check`` until it is true or ``within`` seconds passed."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while loop.time() < deadline and not await check():
+        pass
