@@ -42,14 +42,3 @@ def summarise(admin: Api, started_at: float) -> dict[str, Any]:
         "dead_letters": dead,
         "outbox_depth": {h["id"]: (h["status"] or {}).get("outbox_depth") for h in health},
     }
-
-
-def backlog(admin: Api) -> int:
-    """Events the gates still hold unacknowledged (per their last status), plus offline gates."""
-    total = 0
-    for health in admin.call("GET", "/api/v1/gate-health"):
-        status = health["status"] or {}
-        if status.get("state") != "online":
-            total += 1
-        total += int(status.get("outbox_depth") or 0)
-    return total

@@ -62,12 +62,16 @@ SEND_TIMEOUT_S = 15.0  # a lane's ``hold`` takes 2.5 s; nothing answers slower t
 def send_command(path: Path, words: list[str]) -> int:
     """Send one command line, print the answer; exit 1 if the answer is an error."""
     line = words[0] if len(words) == 1 else shlex.join(words)
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(SEND_TIMEOUT_S)
-        sock.connect(str(path))
-        sock.sendall(line.encode() + b"\n")
-        with sock.makefile("rb") as answers:
-            answer = answers.readline().decode("utf-8", "replace").strip()
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(SEND_TIMEOUT_S)
+            sock.connect(str(path))
+            sock.sendall(line.encode() + b"\n")
+            with sock.makefile("rb") as answers:
+                answer = answers.readline().decode("utf-8", "replace").strip()
+    except OSError as exc:
+        print(f"gatepass-sim send: cannot reach {path}: {exc}", file=sys.stderr)
+        return 2
     print(answer)
     return 0 if answer.startswith("ok") else 1
 
