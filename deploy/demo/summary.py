@@ -1,6 +1,7 @@
 """What the server recorded during the demo, read back through its API (admin session).
 
-One JSON-ready dict: events per gate and per reason code (alarms by their kind), events the
+One JSON-ready dict: events per gate and per reason code (alarms by their kind), grants per
+kind of pass (resident, visitor, staff; ``none`` for staff overrides), events the
 gates decided while offline, alerts by kind, dead letters, and each gate's last reported
 outbox depth (0 once everything it decided has been acknowledged).
 """
@@ -34,6 +35,9 @@ def summarise(admin: Api, started_at: float) -> dict[str, Any]:
         "seconds": round(time.monotonic() - started_at, 1),
         "events": len(events),
         "granted": sum(1 for e in events if e["granted"]),
+        "granted_per_holder": dict(
+            sorted(Counter(e["holder_kind"] or "none" for e in events if e["granted"]).items())
+        ),
         "events_per_gate": {g: sum(c.values()) for g, c in sorted(per_gate.items())},
         "reasons_per_gate": {g: dict(sorted(c.items())) for g, c in sorted(per_gate.items())},
         "reasons": dict(sorted(sum(per_gate.values(), Counter()).items())),
