@@ -186,7 +186,7 @@ def write_hand_sheet(demo: Demo) -> None:
     """``passes.tsv``: people and their pass texts, for driving a lane by hand."""
     assert demo.cast is not None
     rows = ["zone\tlabel\tname\trole\tphone_last4\tpass"]
-    holders = [demo.cast.guard, *demo.cast.visitors, *demo.cast.residents]
+    holders = [*demo.cast.residents, demo.cast.guard, *demo.cast.visitors]
     for h in holders:
         rows.append(f"{h.zone}\t{h.label}\t{h.name}\t{h.role}\t{h.last4 or ''}\t{h.text}")
     (demo.layout.root / "passes.tsv").write_text("\n".join(rows) + "\n")
@@ -195,17 +195,18 @@ def write_hand_sheet(demo: Demo) -> None:
 def banner(demo: Demo) -> None:
     """What to open, how to sign in, how to drive a lane, how to stop."""
     rel, sim = _short(demo.layout.root), _short(Path(venv_bin("gatepass-sim")))
+    lane = f"{rel}/lanes/main-in"
     lines = [
         "",
         f"gatepass demo is running (started in {time.monotonic() - demo.started:.1f} s)",
-        f"  staff UI   {demo.base}/ui/   (dashboard: {demo.base}/ui/dashboard)",
+        f"  staff UI   {demo.base}/ui/   (dashboard; gate console: {demo.base}/ui/console)",
         f"  admin      {seed.ADMIN_USER} / {seed.ADMIN_PASSWORD}",
         f"  staff      {seed.STAFF_USER} / {seed.STAFF_PASSWORD}",
         "  lanes      " + ", ".join(f"{g.id} ({g.name}, {g.zone})" for g in site.GATES),
-        f"  by hand    {sim} send {rel}/lanes/main-in/scanner.sock present "
-        f"\"$(sed -n 5p {rel}/passes.tsv | cut -f6)\"",
-        f"             {sim} send {rel}/lanes/main-in/thermo.sock person 36.5 2",
-        f"             {sim} send {rel}/lanes/main-in/lane.sock press   (keys 1234, hold, opened)",
+        f"  by hand    {sim} send {lane}/scanner.sock present "
+        f"\"$(sed -n 2p {rel}/passes.tsv | cut -f6)\"",
+        f"             {sim} send {lane}/thermo.sock person 36.5 2   (step in front)",
+        f"             {sim} send {lane}/lane.sock keys 1234   (or: press, hold, opened)",
         f"  files      {rel}/passes.tsv (people, phone digits, passes), {rel}/logs/",
         "  Ctrl-C stops everything." if demo.options.duration is None else
         f"  headless: stopping after {demo.options.duration:.0f} s",
