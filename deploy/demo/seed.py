@@ -1,6 +1,6 @@
 """What the office does on the first morning, through the server's API as the staff UI would:
 set the demo passwords, add a staff account, print everyone's pass, put a few residents under
-home observation, register a few visitors, and make the turnover block ask for phone digits.
+home observation, register a few visitors, and set the turnover block's lane policy.
 
 Blocking (it uses deploy.demo.api); the orchestrator runs it in a thread.
 """
@@ -26,6 +26,9 @@ VISITORS = (
     ("维修工 刘师傅", "13912340003", "上门修理热水器"),
 )
 DAY = 86400
+# The block's only lane: many tenants, so the phone digits always; no exit lane records anyone
+# leaving, so logical anti-passback would refuse every second entry (the timed window stays).
+BLOCK_POLICY = {"phone_check_resident": "always", "apb_logical": False}
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,10 +138,7 @@ def seed(base: str, one_time: str, people: list[Person], seed_value: int) -> Cas
     guard_pass = admin.call("POST", "/api/v1/passes", {"staff_id": staff_id})["text"]
     guard = Holder(STAFF_NAME, "", MAIN_ZONE, "staff", None, guard_pass, kind="staff")
     observed = observe(staff, admin, holders, rng)
-    admin.call(
-        "PUT", f"/api/v1/gates/{CUT_GATE}/policy",
-        {"overrides": {"phone_check_resident": "always"}},  # the block has many tenants
-    )  # fmt: skip
+    admin.call("PUT", f"/api/v1/gates/{CUT_GATE}/policy", {"overrides": BLOCK_POLICY})
     homes = main_households(admin)
     cast = Cast(holders, observed, guard, desk_household=rng.choice(homes))
     for name, phone, purpose in VISITORS:

@@ -49,16 +49,25 @@ class Script:
 class Presence:
     """Where the generator believes each main-estate resident is, and when they last passed."""
 
-    outside: list[Holder] = field(default_factory=list)
+    where: dict[str, str] = field(default_factory=dict)  # pass text -> "in" or "out"
+    retired: set[str] = field(default_factory=set)  # a locked pass, someone sent home ill
     last_pass: dict[tuple[str, str], float] = field(default_factory=dict)
 
     def ready(self, holder: Holder, direction: str) -> bool:
-        """Not through this direction within the anti-passback window."""
+        """Still walking about, and not through this direction within the anti-passback window."""
+        if holder.text in self.retired:
+            return False
         return time.monotonic() - self.last_pass.get((holder.text, direction), -1e9) > APB_S
 
-    def passed(self, holder: Holder, direction: str) -> None:
-        """Remember a pass through a lane."""
+    def passed(self, holder: Holder, direction: str, opened: bool) -> None:
+        """Remember a try at a lane, and where the person is if the lane opened."""
         self.last_pass[(holder.text, direction)] = time.monotonic()
+        if opened:
+            self.where[holder.text] = direction
+
+    def at(self, holder: Holder) -> str | None:
+        """ "in", "out", or None when no lane has recorded the person yet."""
+        return self.where.get(holder.text)
 
 
 class Morning:
@@ -114,9 +123,7 @@ class Morning:
     async def stroll(self, lane: Lane, who: Holder, direction: str) -> None:
         """An ordinary resident; logged briefly."""
         opened = await self.walk(lane, who)
-        self.presence.passed(who, direction)
-        if direction == "out" and opened:
-            self.presence.outside.append(who)
+        self.presence.passed(who, direction, opened)
         verdict = "through" if opened else "stays shut"
         self.say(f"[{self.at():5.1f}s] {lane.gate:8} {who.label:9} {who.name}: {verdict}")
         await asyncio.sleep(self.rng.uniform(*WALK_GAP_S))
@@ -135,19 +142,17 @@ class Morning:
 
     def leaving(self) -> Holder | None:
         """A main-estate resident going out."""
-        ready = [h for h in self.cast.in_zone(MAIN_ZONE) if self.presence.ready(h, "out")]
-        ready = [h for h in ready if h not in self.presence.outside]
+        here = self.cast.in_zone(MAIN_ZONE)
+        ready = [h for h in here if self.presence.at(h) != "out" and self.presence.ready(h, "out")]
         return self.rng.choice(ready) if ready else None
 
     def returning(self) -> Holder | None:
-        """Someone who went out earlier, or a resident back from a night shift."""
-        back = [h for h in self.presence.outside if self.presence.ready(h, "in")]
+        """Someone who went out earlier (first out, first back), or one back from a night shift."""
+        here = self.cast.in_zone(MAIN_ZONE)
+        back = [h for h in here if self.presence.at(h) == "out" and self.presence.ready(h, "in")]
         if back and self.rng.random() < 0.6:
-            who = back[0]
-            self.presence.outside.remove(who)
-            return who
-        fresh = [h for h in self.cast.in_zone(MAIN_ZONE) if self.presence.ready(h, "in")]
-        fresh = [h for h in fresh if h not in self.presence.outside]
+            return min(back, key=lambda h: self.presence.last_pass[(h.text, "out")])
+        fresh = [h for h in here if self.presence.at(h) is None and self.presence.ready(h, "in")]
         return self.rng.choice(fresh) if fresh else None
 
     def block_resident(self) -> Holder | None:
@@ -207,9 +212,8 @@ class Morning:
 
     async def refusal_and_override(self, lane: Lane) -> None:
         """A tenant refuses the temperature check; the volunteer holds the button, reason 1."""
-        tenants = [h for h in self.cast.in_zone(MAIN_ZONE) if h.role == "租户"]
-        who = self.rng.choice(tenants)
-        self.presence.passed(who, "in")
+        here = self.cast.in_zone(MAIN_ZONE)
+        who = self.rng.choice([h for h in here if h.role == "租户" and self.presence.at(h) is None])
         before = await lane.opened()
         await lane.present(who.text)
         self.say(f"[{self.at():5.1f}s] main-in   tenant {who.label} {who.name} refuses the "
@@ -218,6 +222,7 @@ class Morning:
         await lane.hold()
         await lane.keys("1")  # reason 1: registered by hand (temperature taken by hand)
         opened = await lane.wait_opened(before, OPEN_WAIT_S)
+        self.presence.passed(who, "in", opened)
         self.scene_done(f"main-in   volunteer overrides for {who.name}: "
                         f"{'through' if opened else 'stays shut'}")  # fmt: skip
         await asyncio.sleep(3.5)
@@ -231,7 +236,7 @@ class Morning:
     async def fever(self, lane: Lane) -> None:
         """A resident with a fever: measured, re-tested a second later, confirmed, refused."""
         who = self.returning() or self.cast.in_zone(MAIN_ZONE)[0]
-        self.presence.passed(who, "in")
+        self.presence.retired.add(who.text)  # sent home to the health office's care
         opened = await self.walk(lane, who, body_c=FEVER_C)
         await lane.stand(FEVER_C, 3.0)  # still standing there, puzzled
         verdict = "let in (unexpected)" if opened else "refused, fever alert raised"
@@ -253,7 +258,7 @@ class Morning:
     async def lent_pass(self, lane: Lane) -> None:
         """A stranger with a neighbour's pass: three wrong tries lock it."""
         owner = self.rng.choice([h for h in self.cast.in_zone(BLOCK_ZONE) if h.last4 is not None])
-        self.presence.passed(owner, "in")
+        self.presence.retired.add(owner.text)  # locked until staff clear it
         before = await lane.opened()
         await lane.present(owner.text)
         for guess in ("1234", "8888", "0000"):
