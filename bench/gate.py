@@ -35,6 +35,7 @@ from tests.support.site import TestSite
 
 DECISIONS = int(os.environ.get("GATEPASS_BENCH_DECISIONS", "1000"))
 BACKLOG = int(os.environ.get("GATEPASS_BENCH_BACKLOG", "100000"))
+LIVE_GAP_S = 0.2
 
 
 def pct(values: list[float], q: float) -> float:
@@ -88,11 +89,9 @@ async def drain(count: int) -> tuple[float, list[float]]:
             await lane.start()
             live: list[float] = []
             assert lane.gate is not None
-            while lane.gate.rt.store.depth > 0:
-                if len(live) < 20:
-                    live += await scan_to_relay(lane, 1)
-                else:
-                    await asyncio.sleep(0.2)
+            while lane.gate.rt.store.depth > 0:  # a person every 0.2 s for the whole drain
+                live += await scan_to_relay(lane, 1)
+                await asyncio.sleep(LIVE_GAP_S)
             return time.monotonic() - started, live
 
 
@@ -194,8 +193,8 @@ async def measure() -> list[dict[str, Any]]:
          "unit": "ms", "target": "≤ 5 ms", "baseline": floor_txt},
         {"name": f"drain {BACKLOG:,} offline events, all acked", "value": seconds, "unit": "s",
          "target": "≤ 60 s", "baseline": f"{BACKLOG / seconds:,.0f} events/s"},
-        {"name": "live scan to relay during the drain, p99", "value": pct(live, 0.99), "unit": "ms",
-         "target": "≤ 5 ms", "baseline": floor_txt},
+        {"name": f"live scan to relay during the drain, p99 ({len(live)} scans)",
+         "value": pct(live, 0.99), "unit": "ms", "target": "≤ 5 ms", "baseline": floor_txt},
         {"name": "revocation full list of 100,000 applied", "value": apply_s, "unit": "s",
          "target": "≤ 1 s", "baseline": None},
         {"name": "daemon resident memory", "value": memory, "unit": "MB", "target": "≤ 60 MB",

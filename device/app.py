@@ -212,6 +212,12 @@ async def _connection_loop(gate: Gate) -> None:
             gate.drainer.on_reconnect()
 
 
+def _stop(runner: asyncio.Task[None]) -> None:
+    """SIGTERM/SIGINT: tell systemd the stop is deliberate, then cancel every task."""
+    systemd.notify("STOPPING=1")
+    runner.cancel()
+
+
 async def main(
     settings: GateSettings, *, control: Path | None = None, clock: Clock | None = None
 ) -> None:
@@ -221,7 +227,7 @@ async def main(
     runner = asyncio.create_task(run(gate, ready=ready, control=control), name="gate")
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, runner.cancel)  # a clean stop: relay off, offline status
+        loop.add_signal_handler(sig, _stop, runner)  # a clean stop: relay off, offline status
     waiter = asyncio.create_task(ready.wait(), name="ready")
     await asyncio.wait([runner, waiter], return_when=asyncio.FIRST_COMPLETED)
     waiter.cancel()

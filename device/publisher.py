@@ -4,8 +4,8 @@ The broker's PUBACK proves nothing about the server's database, so the drainer d
 for it: it keeps up to ``MAX_UNACKED`` events in flight and moves on as the server's
 application-level acks arrive (``acks`` topic: highest contiguous seq committed). Anything not
 acked within ``resend_after_s`` (or after a reconnect) is sent again; the server stores each
-event once. A backlog drains in batches that yield to the event loop between them, so a live
-scan's commit is never stuck behind it.
+event once. A backlog drains in batches that yield to the event loop every millisecond, so a
+live scan's commit is never stuck behind it.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import logging
 
 from device.link.mqtt import MqttLink
 from device.runtime import Runtime
+from device.store.outbox import Pending
 from protocol import topics
 from protocol.topics import TopicKind
 
@@ -23,6 +24,7 @@ logger = logging.getLogger(__name__)
 MAX_UNACKED = 600  # events sent but not yet acked; paho's queue (1000) keeps room for status
 PRUNE_EVERY_S = 0.2
 RETRY_S = 0.5
+SLICE_S = 0.001  # longest stretch of publishing before a live scan gets the loop back
 
 
 class Drainer:
@@ -78,12 +80,22 @@ class Drainer:
             if not pending:
                 await self._idle()
                 continue
-            for item in pending:
-                if not self.link.send(self.topic, item.payload):
-                    await asyncio.sleep(RETRY_S)  # not connected, or paho's queue is full
-                    break
-                self.sent = item.seq
-            await asyncio.sleep(0)  # let a live scan commit between batches
+            await self._send(pending)
+
+    async def _send(self, pending: list[Pending]) -> None:
+        """Publish a batch, giving the loop back every ``SLICE_S`` so a live scan is never
+        queued behind hundreds of publishes."""
+        loop = asyncio.get_running_loop()
+        slice_end = loop.time() + SLICE_S
+        for item in pending:
+            if not self.link.send(self.topic, item.payload):
+                await asyncio.sleep(RETRY_S)  # not connected, or paho's queue is full
+                return
+            self.sent = item.seq
+            if loop.time() > slice_end:
+                await asyncio.sleep(0)
+                slice_end = loop.time() + SLICE_S
+        await asyncio.sleep(0)
 
     def _resend_if_silent(self) -> None:
         """No ack for ``resend_after_s`` while events are out: send them again from the ack."""

@@ -80,6 +80,22 @@ class StoreWorker:
         self._conn = conn
         return quarantined
 
+    async def open_reader(self, path: Path) -> None:
+        """Open a read-only connection to a store another worker already opened (WAL readers
+        never wait for the writer, nor it for them)."""
+        await self._run(lambda: self._open_reader_sync(path))
+
+    def _open_reader_sync(self, path: Path) -> None:
+        try:
+            conn = sqlite3.connect(
+                f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+            )  # fmt: skip
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open store {path} for reading: {exc}") from exc
+        self._conn = conn
+
     async def call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn(connection)`` on the store thread; sqlite errors become StoreError."""
         conn = self._conn

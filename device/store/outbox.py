@@ -43,8 +43,11 @@ class Pending:
 class GateStore:
     """Single-writer access to the gate's SQLite file (one instance per daemon)."""
 
-    def __init__(self, worker: StoreWorker, max_events: int, next_seq: int, depth: int) -> None:
+    def __init__(
+        self, worker: StoreWorker, reader: StoreWorker, max_events: int, next_seq: int, depth: int
+    ) -> None:
         self._worker = worker
+        self._reader = reader  # the drain's reads never queue a live commit behind them
         self.max_events = max_events
         self.next_seq = next_seq
         self.depth = depth
@@ -64,7 +67,9 @@ class GateStore:
         next_seq, depth = await worker.call(
             lambda c: (_meta(c, "next_seq", fresh_seq), _scalar(c, "SELECT COUNT(*) FROM outbox"))
         )
-        store = cls(worker, max_events, next_seq, depth)
+        reader = StoreWorker()
+        await reader.open_reader(path)
+        store = cls(worker, reader, max_events, next_seq, depth)
         store.quarantined = quarantined
         return store
 
@@ -74,6 +79,7 @@ class GateStore:
 
     async def close(self) -> None:
         """Close the connection and its thread; idempotent."""
+        await self._reader.close()
         await self._worker.close()
 
     @property
@@ -109,7 +115,7 @@ class GateStore:
     async def pending(self, after_seq: int, limit: int) -> list[Pending]:
         """Unacked events after ``after_seq``, oldest first."""
         sql = "SELECT seq, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?"
-        rows = await self._worker.call(lambda c: c.execute(sql, (after_seq, limit)).fetchall())
+        rows = await self._reader.call(lambda c: c.execute(sql, (after_seq, limit)).fetchall())
         return [Pending(seq, bytes(payload)) for seq, payload in rows]
 
     async def ack(self, upto_seq: int) -> int:

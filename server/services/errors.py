@@ -3,6 +3,7 @@
 ServiceError
 ├── NotFound       the object does not exist or is outside the caller's zone scope (404)
 ├── Conflict       the request clashes with the registry's state (409)
+│   └── LinkDown   a command cannot reach the gates: no broker link right now (409)
 ├── Invalid        a value breaks a rule the request model could not express (422)
 └── Forbidden      the caller's role may not do this (403)
 """
@@ -20,6 +21,10 @@ class NotFound(ServiceError):
 
 class Conflict(ServiceError):
     """The registry's current state does not allow this."""
+
+
+class LinkDown(Conflict):
+    """The server's broker link is not up, so a command to a gate was not sent."""
 
 
 class Invalid(ServiceError, ValueError):

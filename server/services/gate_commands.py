@@ -4,8 +4,9 @@ A command is signed with the site's control key, carries a fresh request id and 
 ``command_ttl_s`` (30 s) after it is issued, so a command that reaches a gate late (after a
 network cut) is refused there rather than opening a lane nobody is watching. It is recorded and
 audited before it is published (QoS 1, never retained); the gate's ``command-results`` answer is
-stored against it by ingest. Staff may open and resync lanes in their zones; only admins change
-a lane's mode.
+stored against it by ingest. Who may send what is ``authorize``: staff every command to the lanes
+of their own zones (the checkpoint's tablet opens the lane and switches lockdown where it
+stands), admins to every lane; a lane outside the caller's zones does not exist for them.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from protocol.messages import Command, CommandKind, Mode, OverrideReason
 from protocol.topics import TopicKind, gate_topic
 from server.services import audit
 from server.services.context import Actor, Env
-from server.services.errors import Conflict, Forbidden, Invalid, NotFound
+from server.services.errors import Conflict, Forbidden, Invalid, LinkDown, NotFound
 from server.services.keys import signing_key
 from server.services.text import clean_text
 from server.store import link as link_store
@@ -43,6 +44,17 @@ class Sender(Protocol):
         self, topic: str, payload: bytes, *, retain: bool = False, wait_s: float = 10.0
     ) -> bool:
         """Publish and wait for the broker's PUBACK."""
+
+
+def authorize(actor: Actor, row: dict[str, Any] | None, gate: str, kind: CommandKind) -> None:
+    """Admins command every lane; staff any command (``kind``), but only to lanes in their zones.
+
+    Raises NotFound (not Forbidden) for a lane outside the caller's zones, as every other scoped
+    lookup does, so a staff account cannot learn which lanes exist elsewhere."""
+    if row is None or (actor.scope is not None and row["zone_id"] not in actor.scope):
+        raise NotFound(f"gate {gate}")
+    if not (actor.is_admin or actor.role == "staff"):
+        raise Forbidden(f"{actor.role} accounts send no commands ({kind.value})")
 
 
 def _command(
@@ -69,16 +81,12 @@ async def send(
     mode: Mode | None = None,
 ) -> dict[str, Any]:
     """Sign, record, audit and publish a command; returns its row (``sent`` once PUBACKed)."""
-    if kind == CommandKind.SET_MODE and not actor.is_admin:
-        raise Forbidden("only admins change a lane's mode")
     if sender is None or not sender.connected:
-        raise Conflict("the broker link is down: the command was not sent")
+        raise LinkDown("the broker link is down: the command was not sent")
     note = None if note is None else clean_text(note, field="note", max_length=200, required=False)
     now = env.clock.now()
     async with env.db.write() as conn:
-        row = await registry.get_gate(conn, gate_id=gate)
-        if row is None or (actor.scope is not None and row["zone_id"] not in actor.scope):
-            raise NotFound(f"gate {gate}")
+        authorize(actor, await registry.get_gate(conn, gate_id=gate), gate, kind)
         site = await registry.get_site(conn)
         assert site is not None
         command = _command(site["id"], gate, actor, kind, now=now, ttl=env.settings.command_ttl_s,

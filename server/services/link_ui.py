@@ -1,14 +1,14 @@
-"""The MQTT link as the staff UI's adapter (server.web.links) expects it: the same four calls
-and shapes as the stand-ins in server.services.gate_watch, backed by the real link.
+"""The MQTT link as the staff UI sees it (through server.web.links): five calls and their shapes.
 
-Wiring the UI is one line in server/web/links.py (the UI's file):
-``from server.services import link_ui as link``. Health comes from each gate's retained status,
+Health comes from each gate's retained status (plus the newest stored event as last contact),
 alerts from the alerts table (acknowledged with a note, audited), commands are signed and
-published through the lifespan's link (``request.state.link``).
+published through the lifespan's link (``request.state.link``) by server.services.gate_commands,
+which also decides who may send what. Must not import fastapi or anything of server.web.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,14 +19,30 @@ from server.services import gate_commands
 from server.services import gate_health as health_service
 from server.services.context import Actor, Env
 from server.services.errors import Invalid, NotFound
-from server.services.gate_watch import MODES, OPEN_REASONS, GateHealth
 from server.store import reports
 from server.store.query import Page
 from server.store.schema import events
 
 __all__ = ["MODES", "OPEN_REASONS", "GateHealth", "acknowledge_alert", "alerts", "gate_health",
-           "send_command"]  # fmt: skip
+           "recent_commands", "send_command"]  # fmt: skip
 MAX_ALERTS = 100
+# the console's short list of reasons is the protocol's, so a gate can never be sent one it lacks
+OPEN_REASONS = tuple(r.value for r in OverrideReason)
+# what the console switches between; maintenance is set on the gate itself, not from a tablet
+MODES = (Mode.NORMAL.value, Mode.LOCKDOWN.value, Mode.FREE_PASSAGE.value)
+
+
+@dataclass(frozen=True, slots=True)
+class GateHealth:
+    """What the pages show about one gate (lane)."""
+
+    gate: dict[str, Any]
+    state: str = "unknown"  # online, offline, starting, stopping or unknown (never reported)
+    mode: str | None = None
+    last_contact_ms: int | None = None
+    clock_trusted: bool | None = None
+    outbox_depth: int | None = None
+    devices: list[dict[str, Any]] = field(default_factory=list)
 
 
 async def gate_health(env: Env, actor: Actor) -> list[GateHealth]:
@@ -89,6 +105,16 @@ async def acknowledge_alert(env: Env, actor: Actor, alert_id: str, note: str) ->
     if not alert_id.isdigit():
         raise NotFound(f"alert {alert_id[:20]}")
     await alert_service.acknowledge(env, actor, int(alert_id), note)
+
+
+async def recent_commands(
+    env: Env, actor: Actor, gate_id: str, *, limit: int = 5
+) -> list[dict[str, Any]]:
+    """The lane's newest commands with the gate's answers (``outcome`` None until it answers),
+    so the person who tapped sees whether the gate did it."""
+    page = Page(1, limit, "issued_at", True)
+    rows, _total = await gate_commands.list_commands(env, actor, page, gate=gate_id)
+    return rows
 
 
 async def send_command(

@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.store.query import Page, as_dicts, fetch_page, in_scope
 from server.store.schema import (
-    audit_log,
     events,
     gates,
     households,
@@ -99,7 +98,8 @@ async def latest_event_id(conn: AsyncConnection) -> int:
 
 
 async def last_contact(conn: AsyncConnection, *, scope: frozenset[int] | None) -> dict[str, int]:
-    """Each gate's newest event time (ms), as a stand-in for liveness until gates report it."""
+    """Each gate's newest event time (ms): a later last contact than its status, which a gate
+    repeats only once a minute when nothing changes."""
     query = (
         sa.select(events.c.gate, sa.func.max(events.c.at_ms))
         .select_from(events.join(gates, events.c.gate == gates.c.id))
@@ -177,18 +177,6 @@ async def inside_by_zone(conn: AsyncConnection, *, scope: frozenset[int] | None)
     return {int(r[0]): int(r[1]) for r in (await conn.execute(query)).all()}
 
 
-ALERT_REASONS = ("fever", "phone_mismatch", "pass_locked")
-
-
-async def alert_events(
-    conn: AsyncConnection, *, scope: frozenset[int] | None, since_ms: int, limit: int = 100
-) -> list[dict[str, Any]]:
-    """Events that need a person's attention (fever, suspected lending, alarms), newest first."""
-    needs_attention = sa.or_(events.c.kind == "alarm", events.c.reason.in_(ALERT_REASONS))
-    query = _scoped(scope, EventFilter(since_ms=since_ms)).where(needs_attention)
-    return as_dicts((await conn.execute(query.order_by(events.c.id.desc()).limit(limit))).all())
-
-
 async def event_in_scope(
     conn: AsyncConnection, *, scope: frozenset[int] | None, event_row: int
 ) -> dict[str, Any] | None:
@@ -196,26 +184,4 @@ async def event_in_scope(
     row = (
         await conn.execute(_scoped(scope, EventFilter()).where(events.c.id == event_row))
     ).first()
-    return None if row is None else dict(row._mapping)
-
-
-async def acknowledgements(
-    conn: AsyncConnection, *, action: str, targets: list[str]
-) -> dict[str, dict[str, Any]]:
-    """The audit rows recording ``action`` on any of ``targets``, by target."""
-    if not targets:
-        return {}
-    query = sa.select(audit_log).where(
-        audit_log.c.action == action, audit_log.c.target.in_(targets)
-    )
-    return {r["target"]: r for r in as_dicts((await conn.execute(query)).all())}
-
-
-async def alert_event(
-    conn: AsyncConnection, *, scope: frozenset[int] | None, event_id: str
-) -> dict[str, Any] | None:
-    """One event needing attention, by its event id, if its gate is in ``scope``."""
-    needs_attention = sa.or_(events.c.kind == "alarm", events.c.reason.in_(ALERT_REASONS))
-    query = _scoped(scope, EventFilter()).where(events.c.event_id == event_id, needs_attention)
-    row = (await conn.execute(query)).first()
     return None if row is None else dict(row._mapping)

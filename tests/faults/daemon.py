@@ -29,6 +29,7 @@ class Lane:
     root: Path
     log: list[str] = field(default_factory=list)
     proc: subprocess.Popen[str] | None = None
+    control: Path | None = None  # the simulated panel's control socket (device/sim_control.py)
 
     @classmethod
     def from_gate_file(cls, gate_file: Path, root: Path) -> Lane:
@@ -49,8 +50,9 @@ class Lane:
         self.thermo = ThermometerSim("gy-mcu90614", link=self.root / "thermo")
         self.scanner.start()
         self.thermo.start()
+        extra = [] if self.control is None else ["--sim-control", str(self.control)]
         self.proc = subprocess.Popen(
-            [str(GATE_CLI), "run", "--config", str(self.config)],
+            [str(GATE_CLI), "run", "--config", str(self.config), *extra],
             text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )  # fmt: skip
         assert self.proc.stdout is not None

@@ -1,6 +1,7 @@
 """A real staff-UI server for the browser tests: a site on disk, seeded through the services,
-served by ``python -m server run`` (uvicorn) on a free loopback port, and Debian's Chromium
-driven by Playwright (never a downloaded browser)."""
+served by ``python -m server run`` (uvicorn) on a free loopback port (with its MQTT link when
+given a broker, tests/ui/lane.py), and Debian's Chromium driven by Playwright (never a
+downloaded browser)."""
 
 from __future__ import annotations
 
@@ -65,14 +66,19 @@ class LiveSite:
             return pool.submit(asyncio.run, go()).result()
 
 
-async def seed_site(env: Env) -> dict[str, Any]:
-    """Two zones, three lanes, households with ordinary and hostile names, a pass, an
-    observation, and a day and a half of gate events for the dashboard."""
+LANES = (("east-in", 1, "东门入口", "in"), ("east-out", 1, "东门出口", "out"),
+         ("west-in", 2, "西门入口", "in"))  # fmt: skip
+
+
+async def seed_site(env: Env, *, provisioned: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Two zones, three lanes (except those ``gate add`` registers), households with ordinary
+    and hostile names, a pass, an observation, and a day and a half of gate events for the
+    dashboard."""
     await initialise(env, site="gw01", name="Garden", zones=["东区", "西区"], admin="admin")
     await ready_accounts(env)
-    for gate_id, zone, name, direction in (("east-in", 1, "东门入口", "in"),
-                                           ("east-out", 1, "东门出口", "out"),
-                                           ("west-in", 2, "西门入口", "in")):  # fmt: skip
+    for gate_id, zone, name, direction in LANES:
+        if gate_id in provisioned:
+            continue
         await registry.save_gate(env, CLI_ACTOR, gate_id, {"zone_id": zone, "name": name,
                                  "direction": direction}, create=True)  # fmt: skip
     h1 = await registry.save_household(env, CLI_ACTOR, None, {"zone_id": 1, "building": "3",
@@ -92,7 +98,7 @@ async def seed_site(env: Env) -> dict[str, Any]:
     card = await passes.issue_resident(env, CLI_ACTOR, zhang["id"])
     await seed_events(env, card["ref"], now)
     return {"h1": h1["id"], "h2": h2["id"], "zhang": zhang["id"], "wang": wang["id"],
-            "ref": card["ref"]}  # fmt: skip
+            "ref": card["ref"], "text": card["text"]}  # fmt: skip
 
 
 async def seed_events(env: Env, ref: str, now: int) -> None:
@@ -108,8 +114,11 @@ async def seed_events(env: Env, ref: str, now: int) -> None:
 class ServerProcess:
     """``python -m server run`` on a free port; stopped with SIGTERM (SIGKILL if it hangs)."""
 
-    def __init__(self, settings: ServerSettings, log: Path) -> None:
+    def __init__(
+        self, settings: ServerSettings, log: Path, extra_env: dict[str, str] | None = None
+    ) -> None:
         self.settings = settings
+        self.extra_env = extra_env or {}  # GATEPASS_MQTT_* to reach a broker
         self.port = free_port()
         self.url = f"http://localhost:{self.port}"
         self.log = log.open("ab")
@@ -118,7 +127,7 @@ class ServerProcess:
     def start(self) -> None:
         """Start the server process (again) on the same port."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("GATEPASS_")}
-        env |= {"GATEPASS_RETENTION_INTERVAL_S": "0", "PYTHONUNBUFFERED": "1"}
+        env |= {"GATEPASS_RETENTION_INTERVAL_S": "0", "PYTHONUNBUFFERED": "1"} | self.extra_env
         self.process = subprocess.Popen(
             [sys.executable, "-m", "server", "run", "--data", str(self.settings.data_dir),
              "--bind", "127.0.0.1", "--port", str(self.port)],

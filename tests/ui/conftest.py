@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
+
 from tests.server.conftest import STRONG, Api, api, seed, site  # noqa: F401 - fixtures used by tests here
 
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -25,6 +27,17 @@ def form_post(session: Api, url: str, data: dict[str, Any], **kw: Any) -> Any:
     return session.client.post(
         url, data={"csrf_token": token, **data}, follow_redirects=False, **kw
     )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Show what the browser tests measured (``record_property`` names ending in ``_ms``) in
+    every run's output, not only in a JUnit file: a bound that passes can still drift."""
+    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get(
+        "failed", []
+    ):
+        for name, value in getattr(report, "user_properties", []):
+            if name.endswith("_ms") and report.when == "call":
+                terminalreporter.write_line(f"{report.nodeid}: {name} = {value}")
 
 
 __all__ = ["STRONG", "Api", "csrf_of", "form_post", "seed"]

@@ -1,5 +1,6 @@
 """Test data for the staff UI: gates, people with awkward names, and gate events stored the way
-issue 6's ingest stores them (through the ``events`` table), then announced to the notifier."""
+the link's ingest stores them (the ``events`` row and, in the same transaction, the alerts it
+raises by server.services.alert_rules), then announced to the notifier."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from server.services import alert_rules
 from server.services.context import Env
 from server.store.schema import events
-from server.web.notify import notify_event
+from server.web.notify import notify_change, notify_event
 from tests.server.conftest import Api
 
 # reliability-security.md 9.2 items 5-8: stored verbatim, shown as text, neutralised in CSV
@@ -49,22 +51,30 @@ def issue_pass(api: Api, resident_id: int) -> dict[str, Any]:
     return response.json()  # type: ignore[no-any-return]
 
 
+# Far above anything a real gate numbers in a test, so a stored row never takes the seq of an
+# event the real lane (tests/ui/lane.py) sends later: ingest would flag that one a replay.
+SEQ_BASE = 1_000_000
 _seq: dict[str, int] = {}
 
 
 async def add_event(
     env: Env, *, gate: str, at_ms: int, granted: bool | None, reason: str | None,
     pass_ref: str | None = None, body_c: float | None = None, kind: str = "decision",
+    alarm: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """Store one gate event and wake the live pages, as ingest does after its commit."""
-    _seq[gate] = _seq.get(gate, 0) + 1
+    """Store one gate event with its alerts and wake the live pages, as ingest does."""
+    _seq[gate] = _seq.get(gate, SEQ_BASE) + 1
     values = {
         "event_id": str(uuid.uuid4()), "gate": gate, "seq": _seq[gate], "at_ms": at_ms,
         "kind": kind, "granted": granted, "reason": reason, "pass_ref": pass_ref,
-        "body_c": body_c, "temperatures": None, "received_at": at_ms // 1000,
+        "body_c": body_c, "temperatures": None, "received_at": at_ms // 1000, "alarm": alarm,
+        "note": None,
     }  # fmt: skip
     async with env.db.write() as conn:
         result = await conn.execute(sa.insert(events).values(**values))
         values["id"] = int(result.inserted_primary_key[0])  # type: ignore[index]
+        raised = await alert_rules.on_event(conn, values, now=env.clock.now())
     notify_event(env, values)
+    if raised:
+        notify_change(env, "alerts")
     return values

@@ -9,7 +9,9 @@ from importlib import resources
 import jinja2
 import pytest
 
+from protocol.messages import AlarmKind, CommandKind, CommandOutcome
 from protocol.reasons import ReasonCode
+from server.services.alerts import AlertKind
 from server.web.i18n import LANGUAGES, MissingMessage, Translator, catalog, choose
 from server.web.links import MODES, OPEN_REASONS
 
@@ -61,8 +63,14 @@ def test_every_code_shown_to_staff_has_a_label(language: str) -> None:
     prefixes = set()
     for text in sources().values():
         prefixes |= set(PREFIX_KEY.findall(text))
-    assert {"reasons.", "open_reasons.", "modes.", "direction.", "decision."} <= prefixes
+    assert {"reasons.", "open_reasons.", "modes.", "direction.", "decision.", "alerts."} <= prefixes
     missing = [f"reasons.{r.value}" for r in ReasonCode if not t.has(f"reasons.{r.value}")]
+    missing += [f"alarms.{a.value}" for a in AlarmKind if not t.has(f"alarms.{a.value}")]
+    missing += [f"alerts.{k.value}" for k in AlertKind if not t.has(f"alerts.{k.value}")]
+    missing += [f"commands.kind.{k.value}" for k in CommandKind
+                if not t.has(f"commands.kind.{k.value}")]  # fmt: skip
+    outcomes = [o.value for o in CommandOutcome] + ["waiting", "unsent"]
+    missing += [f"commands.outcome.{o}" for o in outcomes if not t.has(f"commands.outcome.{o}")]
     missing += [f"open_reasons.{r}" for r in OPEN_REASONS if not t.has(f"open_reasons.{r}")]
     missing += [f"modes.set.{m}" for m in MODES if not t.has(f"modes.set.{m}")]
     missing += [f"modes.confirm.{m}" for m in MODES if not t.has(f"modes.confirm.{m}")]

@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse
 from server.api.deps import EnvDep
 from server.services import reports
 from server.services.context import Actor, Env
-from server.services.errors import NotFound, ServiceError
+from server.services.errors import LinkDown, NotFound, ServiceError
 from server.store.query import Page
 from server.web import links
 from server.web.guard import PageRoute, StaffPage
@@ -55,7 +55,19 @@ async def _console(
     )
     after = recent[0]["id"] if recent else await reports.latest_event_id(env)
     return page(request, "console.html", status=status, lane=health, recent=recent, after=after,
-                reasons=links.OPEN_REASONS, result=result, detail=detail)  # fmt: skip
+                reasons=links.OPEN_REASONS, result=result, detail=detail,
+                recent_commands=await links.recent_commands(env, actor, gate_id))  # fmt: skip
+
+
+async def _refused(
+    request: Request, env: Env, actor: Actor, gate_id: str, exc: ServiceError
+) -> Response:
+    """The console again with why the command was not sent: a broker link that is down gets
+    its own words (open the lane at the gate), anything else the service's detail."""
+    if isinstance(exc, LinkDown):
+        return await _console(request, env, actor, gate_id, status=409, result="link_down")
+    return await _console(request, env, actor, gate_id, status=409, result="failed",
+                          detail=str(exc))  # fmt: skip
 
 
 @router.get("/ui/console/{gate_id}")
@@ -75,8 +87,7 @@ async def open_lane(
         await links.send_command(env, actor, gate_id, kind="open_once", reason=reason,
                                  note=note.strip() or None, sender=_sender(request))  # fmt: skip
     except ServiceError as exc:
-        return await _console(request, env, actor, gate_id, status=409, result="failed",
-                              detail=str(exc))  # fmt: skip
+        return await _refused(request, env, actor, gate_id, exc)
     return RedirectResponse(f"/ui/console/{gate_id}?sent=open", status_code=303)
 
 
@@ -101,6 +112,5 @@ async def set_mode(
         await links.send_command(env, actor, gate_id, kind="set_mode", mode=mode,
                                  note=note.strip() or None, sender=_sender(request))  # fmt: skip
     except ServiceError as exc:
-        return await _console(request, env, actor, gate_id, status=409, result="failed",
-                              detail=str(exc))  # fmt: skip
+        return await _refused(request, env, actor, gate_id, exc)
     return RedirectResponse(f"/ui/console/{gate_id}?sent=mode", status_code=303)

@@ -23,6 +23,7 @@ from fastapi.responses import StreamingResponse
 from server.api.deps import EnvDep
 from server.services import reports
 from server.services.context import Actor, Env
+from server.web import links
 from server.web.guard import PageRoute, StaffPage
 from server.web.notify import hub_for
 from server.web.render import render
@@ -65,9 +66,11 @@ async def _console_stream(
             for row in await reports.new_events(env, actor, after_id=after, gate=gate_id):
                 after, quiet_since = row["id"], time.monotonic()
                 yield sse(render(request, "_scan_one.html", e=row), event="scan", event_id=after)
-            if woken:
+            if woken:  # a gate status or a command's answer (server.web.notify)
                 health = await lane(env, actor, gate_id)
-                yield sse(render(request, "_health_one.html", h=health), event="panels")
+                sent = await links.recent_commands(env, actor, gate_id)
+                panels = render(request, "_console_panels.html", h=health, recent_commands=sent)
+                yield sse(panels, event="panels")
             woken = await subscription.wait(POLL_S)
             if time.monotonic() - quiet_since > KEEPALIVE_S:
                 quiet_since = time.monotonic()

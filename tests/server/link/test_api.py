@@ -83,10 +83,15 @@ def test_link_status_health_events_alerts_and_commands(api: Api, link_site: Link
     )
     assert sent.status_code == 201, sent.text
     assert sent.json()["sent"] is True  # the broker took it; no gate is connected to answer
-    refused = api.post(
+    lockdown = api.post(  # staff switch the modes of their own zones' lanes
         "/api/v1/gates/east-in/commands", json={"kind": "set_mode", "mode": "lockdown"}
     )
-    assert refused.status_code == 403
+    assert lockdown.status_code == 201, lockdown.text
+    api.use("west-desk")  # and no other lane: it does not exist for them
+    elsewhere = api.post(
+        "/api/v1/gates/east-in/commands", json={"kind": "open_once", "reason": "emergency"}
+    )
+    assert elsewhere.status_code == 404
     api.use("admin")
     assert api.get("/api/v1/dead-letters").json()["total"] == 0
     assert (
