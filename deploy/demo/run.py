@@ -44,7 +44,7 @@ class Options:
     root: Path
     duration: float | None = None  # headless: stop after this many seconds, print the summary
     traffic: bool = True
-    http_port: int = 0  # 0: 8080 if free, else any free port
+    http_port: int = 0  # 0: 8080 if free, else any free port; else this one or fail
     cut_at_s: float = 14.0
     cut_s: float = 60.0
     seed: int = 8
@@ -75,6 +75,7 @@ def say(line: str) -> None:
 def free_port(preferred: int = 0) -> int:
     """``preferred`` if nothing listens there on loopback, else a free port."""
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind
         try:
             probe.bind(("127.0.0.1", preferred))
         except OSError:
@@ -101,7 +102,7 @@ async def start_broker(demo: Demo, conf: Path) -> None:
 
 async def start_server(demo: Demo) -> None:
     """``gatepass-server run`` with the MQTT link on, as an installation runs it."""
-    port = free_port(demo.options.http_port or 8080)
+    port = demo.options.http_port or free_port(8080)  # a port asked for is used or fails
     demo.base = f"http://127.0.0.1:{port}"
     env = {
         "GATEPASS_MQTT_HOST": "127.0.0.1", "GATEPASS_MQTT_PORT": str(demo.broker_port),
@@ -196,10 +197,12 @@ def banner(demo: Demo) -> None:
     """What to open, how to sign in, how to drive a lane, how to stop."""
     rel, sim = _short(demo.layout.root), _short(Path(venv_bin("gatepass-sim")))
     lane = f"{rel}/lanes/main-in"
+    # Browsers keep the server's Secure session cookie over plain http only for "localhost".
+    ui = demo.base.replace("127.0.0.1", "localhost")
     lines = [
         "",
         f"gatepass demo is running (started in {time.monotonic() - demo.started:.1f} s)",
-        f"  staff UI   {demo.base}/ui/   (dashboard; gate console: {demo.base}/ui/console)",
+        f"  staff UI   {ui}/ui/   (dashboard; gate console: {ui}/ui/console)",
         f"  admin      {seed.ADMIN_USER} / {seed.ADMIN_PASSWORD}",
         f"  staff      {seed.STAFF_USER} / {seed.STAFF_PASSWORD}",
         "  lanes      " + ", ".join(f"{g.id} ({g.name}, {g.zone})" for g in site.GATES),
