@@ -34,6 +34,7 @@ OPEN_WAIT_S = 4.0
 WALK_GAP_S = (1.0, 3.5)
 FEVER_C = 38.2
 WALK_IN = ("赵敏", "13912340004", "看望外婆")
+GUESSES = ("1234", "8888", "0000", "6666", "2580")
 
 
 @dataclass
@@ -83,6 +84,7 @@ class Morning:
         self.presence = Presence()
         self.start = 0.0
         self.scenes_left = 7
+        self.lending_done = asyncio.Event()  # the lane is cut only after the lent-pass scene
 
     def at(self) -> float:
         """Seconds since the morning started."""
@@ -115,10 +117,14 @@ class Morning:
             if who.last4 is not None:
                 await lane.keys(who.last4)
             await asyncio.sleep(0.3)
-            await lane.stand(body_c or round(self.rng.gauss(36.4, 0.25), 1))
+            await lane.stand(body_c or self.normal_c())
             if await lane.wait_opened(before, OPEN_WAIT_S):
                 return True
         return False
+
+    def normal_c(self) -> float:
+        """A healthy body temperature: 36.0-37.0 °C (the fever scene is the only fever)."""
+        return round(min(max(self.rng.gauss(36.4, 0.2), 36.0), 37.0), 1)
 
     async def stroll(self, lane: Lane, who: Holder, direction: str) -> None:
         """An ordinary resident; logged briefly."""
@@ -195,6 +201,7 @@ class Morning:
     async def network(self) -> None:
         """The block's lane loses its network for a while, then catches up."""
         await asyncio.sleep(max(0.0, self.script.cut_at_s - self.at()))
+        await self.lending_done.wait()
         self.proxy.cut()
         self.say(f"[{self.at():5.1f}s] block-in  network cut for {self.script.cut_s:.0f} s "
                  "(the lane keeps deciding offline)")  # fmt: skip
@@ -226,6 +233,17 @@ class Morning:
         self.scene_done(f"main-in   volunteer overrides for {who.name}: "
                         f"{'through' if opened else 'stays shut'}")  # fmt: skip
         await asyncio.sleep(3.5)
+
+    async def server_saw(self, gate: str, reason: str, within: float = 3.0) -> bool:
+        """Whether the server has recorded a decision of ``reason`` at ``gate`` (staff API)."""
+        path = f"/api/v1/events?gate={gate}&reason={reason}&size=1"
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while loop.time() < deadline:
+            if (await asyncio.to_thread(self.desk.call, "GET", path))["total"] > 0:
+                return True
+            await asyncio.sleep(0.3)
+        return False
 
     async def _refused(self, lane: Lane, before: int) -> bool:
         """The step timed out (20 s): the gate shows red and the relay never opened."""
@@ -261,11 +279,16 @@ class Morning:
         self.presence.retired.add(owner.text)  # locked until staff clear it
         before = await lane.opened()
         await lane.present(owner.text)
-        for guess in ("1234", "8888", "0000"):
+        locked = False
+        for guess in GUESSES:  # three should do; more if a try was typed before the gate asked
             await asyncio.sleep(1.2)
             await lane.keys(guess if guess != owner.last4 else "9999")
-        opened = await lane.wait_opened(before, 2.0)
-        verdict = "let in (unexpected)" if opened else "pass locked, lending alert raised"
+            if guess in GUESSES[2:] and await self.server_saw(lane.gate, "pass_locked"):
+                locked = True
+                break
+        self.lending_done.set()
+        opened = await lane.wait_opened(before, 1.0)
+        verdict = "pass locked, lending alert raised" if locked and not opened else "unexpected"
         self.scene_done(f"block-in  someone with {owner.name}'s pass guesses the digits: "
                         f"{verdict}")  # fmt: skip
         await asyncio.sleep(3.0)

@@ -10,6 +10,7 @@ line, and no process of the demo left once it has exited.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import re
@@ -26,6 +27,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.broker, pytest.mark.timeout(170)]
 REPO = Path(__file__).resolve().parents[2]
 SCENES_DONE = "every scene of the morning has played"
 WITHIN_S = 120.0
+
+
+def _die_with_pytest() -> None:
+    """The demo gets SIGTERM (a clean stop) if this test process is killed."""
+    ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def leftovers(root: Path) -> list[str]:
@@ -62,11 +68,11 @@ def read_until(proc: subprocess.Popen[str], marker: str, lines: list[str], withi
 def test_the_demo_morning_reaches_the_server_and_ctrl_c_leaves_nothing(tmp_path: Path) -> None:
     root = tmp_path / "demo"
     argv = [sys.executable, "-m", "deploy.demo", "--root", str(root), "--port", "0",
-            "--duration", "300", "--cut-at", "8", "--cut-seconds", "20"]  # fmt: skip
+            "--duration", "200", "--cut-at", "8", "--cut-seconds", "20"]  # fmt: skip
     with (tmp_path / "stderr.log").open("w") as errors:
         proc = subprocess.Popen(
             argv, cwd=REPO, stdout=subprocess.PIPE, stderr=errors, text=True,
-            start_new_session=True,
+            start_new_session=True, preexec_fn=_die_with_pytest,  # noqa: PLW1509 - a prctl only
         )  # fmt: skip
         lines: list[str] = []
         try:
@@ -79,6 +85,7 @@ def test_the_demo_morning_reaches_the_server_and_ctrl_c_leaves_nothing(tmp_path:
                 proc.wait(10)
     lines += out.splitlines(keepends=True)
     text = "".join(lines)
+    (tmp_path / "stdout.log").write_text(text)
     assert proc.returncode == 0, text + (tmp_path / "stderr.log").read_text()[-3000:]
     started = re.search(r"started in ([0-9.]+) s", text)
     assert started is not None
@@ -105,6 +112,8 @@ def check_summary(summary: dict[str, object]) -> None:
     assert per_gate["main-in"]["fever"] == 1
     assert per_gate["main-in"]["alarm:fever_confirmed"] == 1
     assert alerts["fever"] == 1
+    refused = per_gate["main-in"].get("no_temperature", 0) + per_gate["main-in"].get("timeout", 0)
+    assert refused == 1  # the tenant walked past the thermometer (or the sampled digits)
     assert per_gate["main-in"]["override"] == 1
     assert per_gate["main-out"]["under_observation"] == 1
     assert per_gate["block-in"]["pass_locked"] == 1
