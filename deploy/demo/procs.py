@@ -121,7 +121,11 @@ class Processes:
                 )
 
     async def stop(self, child: Child) -> int:
-        """Ask the child to stop (end of input, or SIGTERM); SIGKILL its group if it hangs."""
+        """Ask the child to stop (end of input, or SIGTERM); SIGKILL its group if it hangs.
+
+        Signals go only to a group whose leader has not been reaped yet, so its id cannot
+        have been reused by anyone else's process.
+        """
         if child.proc.returncode is None:
             if child.stop_by_stdin and child.proc.stdin is not None:
                 child.proc.stdin.close()
@@ -135,7 +139,6 @@ class Processes:
                 _signal_group(child.pid, signal.SIGKILL)
                 async with asyncio.timeout(KILL_WAIT_S):
                     await child.proc.wait()
-        _signal_group(child.pid, signal.SIGKILL)  # anything the child itself left in its group
         if child.drain is not None:
             await child.drain
         child.log.close()
@@ -149,7 +152,8 @@ class Processes:
     def kill_all_now(self) -> None:
         """Second Ctrl-C: SIGKILL every group at once, without waiting."""
         for child in self.children:
-            _signal_group(child.pid, signal.SIGKILL)
+            if child.proc.returncode is None:
+                _signal_group(child.pid, signal.SIGKILL)
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
