@@ -67,6 +67,7 @@ class Child:
         if not raw:
             raise ChildFailed(f"{self.name} exited; see {self.log_path}")
         self.log.write(raw)
+        self.log.flush()
         self.drain = asyncio.create_task(self._drain(), name=f"drain-{self.name}")
         return raw.decode("utf-8", "replace").strip()
 

@@ -35,7 +35,7 @@ async def play(demo: Demo) -> None:
     assert demo.cast is not None
     assert demo.proxy is not None
     assert demo.staff is not None
-    script = Script(demo.options.cut_at_s, demo.options.cut_s, forever=True)
+    script = Script(demo.options.cut_at_s, demo.options.cut_s)
     morning = Morning(
         demo.lanes,
         demo.cast,

@@ -34,6 +34,7 @@ OPEN_WAIT_S = 4.0
 WALK_GAP_S = (1.0, 3.5)
 FEVER_C = 38.2
 WALK_IN = ("赵敏", "13912340004", "看望外婆")
+FOREVER = float("inf")  # after its scenes, each lane keeps its residents walking until stopped
 GUESSES = ("1234", "8888", "0000", "6666", "2580")
 
 
@@ -43,7 +44,6 @@ class Script:
 
     cut_at_s: float = 14.0
     cut_s: float = 60.0
-    forever: bool = True  # keep residents walking after the scenes (interactive demo)
 
 
 @dataclass
@@ -67,12 +67,12 @@ class Presence:
             self.where[holder.text] = direction
 
     def at(self, holder: Holder) -> str | None:
-        """ "in", "out", or None when no lane has recorded the person yet."""
+        """Where a lane last let the person through to (in or out); None if none has."""
         return self.where.get(holder.text)
 
 
 class Morning:
-    """Plays the three lanes until the script ends (or forever)."""
+    """Plays the three lanes: the scenes, then ordinary residents until cancelled."""
 
     def __init__(
         self, lanes: dict[str, Lane], cast: Cast, proxy: CutProxy, desk: Api, *,
@@ -91,7 +91,7 @@ class Morning:
         return time.monotonic() - self.start
 
     async def run(self) -> None:
-        """All lanes at once; returns when every lane's script is over."""
+        """All lanes at once, until cancelled (the demo's stop) or a lane fails."""
         self.start = time.monotonic()
         async with asyncio.TaskGroup() as group:
             group.create_task(self.main_in(), name="main-in")
@@ -168,9 +168,6 @@ class Morning:
 
     # -- the lanes ------------------------------------------------------------------------
 
-    def _end(self) -> float:
-        return float("inf") if self.script.forever else 0.0
-
     async def main_in(self) -> None:
         """The main estate's entry lane and its scenes."""
         lane = self.lanes["main-in"]
@@ -180,7 +177,7 @@ class Morning:
         await self.fever(lane)
         await self.fill(lane, self.at() + 3, self.returning, "in")
         await self.walk_in_visitor(lane)
-        await self.fill(lane, self._end(), self.returning, "in")
+        await self.fill(lane, FOREVER, self.returning, "in")
 
     async def main_out(self) -> None:
         """The main estate's exit lane: people going to work; one may not leave."""
@@ -190,13 +187,13 @@ class Morning:
         opened = await self.walk(lane, who)
         verdict = "let out (unexpected)" if opened else "stopped: under home observation"
         self.scene_done(f"main-out  {who.label} {who.name} tries to go out: {verdict}")
-        await self.fill(lane, self._end(), self.leaving, "out")
+        await self.fill(lane, FOREVER, self.leaving, "out")
 
     async def block_in(self) -> None:
         """The turnover block's lane: a lent pass, then ordinary residents (also offline)."""
         lane = self.lanes["block-in"]
         await self.lent_pass(lane)
-        await self.fill(lane, self._end(), self.block_resident, "in")
+        await self.fill(lane, FOREVER, self.block_resident, "in")
 
     async def network(self) -> None:
         """The block's lane loses its network for a while, then catches up."""
