@@ -5,6 +5,7 @@ lanes; and the banner that says where to look. The order is in deploy.demo.run.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
 import os
 import shutil
@@ -13,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from deploy.demo import api as http
 from deploy.demo import seed, site
@@ -56,6 +58,11 @@ class Demo:
     cast: seed.Cast | None = None
     lanes: dict[str, Lane] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
+    lock: IO[bytes] | None = None  # held while the demo runs: one demo per folder
+
+
+class FolderRefused(RuntimeError):
+    """The demo's folder is another demo's right now, or not a demo folder at all."""
 
 
 def say(line: str) -> None:
@@ -74,15 +81,23 @@ def free_port(preferred: int = 0) -> int:
         return int(probe.getsockname()[1])
 
 
-def fresh_folder(root: Path) -> None:
-    """Wipe the previous demo's folder (only if it is one) and start an empty one."""
+def fresh_folder(root: Path) -> IO[bytes]:
+    """Wipe the previous demo's folder (only if it is one, and no demo runs in it) and start an
+    empty one. Returns the open lock file: the folder is this run's while it stays open."""
+    lock = root.with_name(root.name + ".lock").open("ab")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        raise FolderRefused(f"another demo is running in {root}; stop it first") from None
     if root.exists():
         if any(root.iterdir()) and not (root / MARKER).exists():
-            raise SystemExit(f"{root} exists and is not a demo folder; not wiping it")
+            raise FolderRefused(f"{root} exists and is not a demo folder; not wiping it")
         shutil.rmtree(root)
     root.mkdir(mode=0o755, parents=True)
     root.chmod(0o755)  # the broker, dropping to its own user, must pass through it
     (root / MARKER).write_text("made by `make demo`; wiped at its next start\n")
+    return lock
 
 
 async def start_broker(demo: Demo, conf: Path) -> None:
@@ -131,7 +146,7 @@ async def start_lane(demo: Demo, gate: site.Gate) -> None:
 async def start(demo: Demo) -> None:
     """Everything up to "the dashboard is live"."""
     opts, layout = demo.options, demo.layout
-    fresh_folder(layout.root)
+    demo.lock = fresh_folder(layout.root)
     people = community(opts.seed)
     demo.broker_port, proxy_port = free_port(), free_port()
     say(f"building the site in {layout.root} (operator commands; logs in {layout.logs})")

@@ -20,7 +20,16 @@ from typing import Any
 
 from deploy.demo import api as http
 from deploy.demo import seed, site, summary
-from deploy.demo.bringup import Demo, Options, ack_first_boot, all_online, banner, say, start
+from deploy.demo.bringup import (
+    Demo,
+    FolderRefused,
+    Options,
+    ack_first_boot,
+    all_online,
+    banner,
+    say,
+    start,
+)
 from deploy.demo.lane import LaneError
 from deploy.demo.procs import ChildFailed, Processes
 from deploy.demo.traffic import Morning, Script
@@ -131,7 +140,9 @@ async def run(options: Options) -> int:
         await _finish(traffic)
         if options.duration is not None:
             result = await report(demo)
-    except (ChildFailed, site.CommandFailed, http.ApiError, LaneError, OSError) as exc:
+    except (
+        ChildFailed, FolderRefused, site.CommandFailed, http.ApiError, LaneError, OSError,
+    ) as exc:  # fmt: skip
         logger.error("demo failed: %s", exc)
         status = 1
     except asyncio.CancelledError:
