@@ -9,11 +9,14 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from deploy.demo.proxy import CutProxy
 from deploy.demo.register import BLOCK_ZONE, CSV_HEADER, MAIN_ZONE, community, write_csv
 from tests.support.mosquitto import free_port
 
 BIN = Path(sys.executable).parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_the_register_is_a_community_of_about_600_in_200_households(tmp_path: Path) -> None:
@@ -119,3 +122,22 @@ def test_gatepass_sim_send_says_when_nothing_listens(tmp_path: Path) -> None:
     )  # fmt: skip
     assert gone.returncode == 2
     assert gone.stderr.startswith("gatepass-sim send: cannot reach")
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        ([], ["-m", "deploy.demo"]),
+        (["DURATION=90"], ["-m", "deploy.demo", "--duration", "90"]),
+        (["TRAFFIC=0", "PORT=8081"], ["-m", "deploy.demo", "--no-traffic", "--port", "8081"]),
+    ],
+)
+def test_make_demo_passes_its_variables_to_the_orchestrator(
+    variables: list[str], expected: list[str]
+) -> None:
+    plan = subprocess.run(
+        ["make", "-n", "demo", *variables], cwd=REPO, check=True, capture_output=True, text=True
+    ).stdout.splitlines()
+    command = next(line for line in plan if "deploy.demo" in line).split()
+    assert command[0].endswith(".venv/bin/python")
+    assert command[1:] == expected
