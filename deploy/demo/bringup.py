@@ -102,7 +102,10 @@ def fresh_folder(root: Path) -> IO[bytes]:
 
 async def start_broker(demo: Demo, conf: Path) -> None:
     """The project's mosquitto configuration on its own loopback port."""
-    await demo.procs.start("mosquitto", ["mosquitto", "-c", str(conf)])
+    program = shutil.which("mosquitto", path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin")
+    if program is None:
+        raise ChildFailed("mosquitto is not installed: make demo installs it (as root)")
+    await demo.procs.start("mosquitto", [program, "-c", str(conf)])
     await _poll(lambda: _port_open(demo.broker_port), "mosquitto", demo)
 
 
