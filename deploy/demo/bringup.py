@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import functools
 import logging
 import os
 import shutil
@@ -142,7 +143,7 @@ async def start_lane(demo: Demo, gate: site.Gate) -> None:
     if (line := await child.first_line(READY_TIMEOUT_S)) != "READY":
         raise ChildFailed(f"gate {gate.id} said {line!r}; see {child.log_path}")
     for sock in ("scanner.sock", "thermo.sock", "lane.sock"):
-        await _poll(lambda s=sock: _exists(root / s), f"{gate.id} {sock}", demo)  # type: ignore[misc]
+        await _poll(functools.partial(_exists, root / sock), f"{gate.id} {sock}", demo)
     demo.lanes[gate.id] = Lane(gate.id, root)
 
 
