@@ -6,7 +6,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 APT_PACKAGES := mosquitto mosquitto-clients zbar-tools poppler-utils fonts-wqy-microhei chromium shellcheck
 
-.PHONY: test lint typecheck imports unit bench sysdeps venv clean
+.PHONY: test lint typecheck imports unit bench demo sysdeps venv clean
+
+# make demo [DURATION=90] [TRAFFIC=0] [PORT=8080]: see README.md and deploy/demo/
+DEMO_ARGS := $(if $(DURATION),--duration $(DURATION)) $(if $(filter 0,$(TRAFFIC)),--no-traffic) \
+	$(if $(PORT),--port $(PORT))
 
 test: sysdeps $(STAMP) lint typecheck imports unit  ## set everything up and run every check
 
@@ -50,5 +54,8 @@ unit: sysdeps $(STAMP)
 bench: sysdeps $(STAMP)  ## measure, print a table and write docs/benchmarks.md
 	$(BIN)/python -m bench
 
+demo: sysdeps $(STAMP)  ## a whole simulated site with live traffic; Ctrl-C stops it
+	$(BIN)/python -m deploy.demo $(DEMO_ARGS)
+
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis .demo

@@ -3,12 +3,18 @@
 ``gatepass-sim thermometer|scanner --model MODEL`` opens a pty, prints ``PTY /dev/pts/N`` as
 its first line, then reads one command per line from stdin (and from ``--control PATH``, a
 Unix socket) and answers each with one line. The command language is in docs/hardware.md.
+
+``gatepass-sim send SOCKET COMMAND...`` sends one command line to a running simulator's (or a
+simulated lane's, ``gatepass-gate run --sim-control``) control socket and prints the answer:
+how a person drives the demo's lanes by hand.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import shlex
+import socket
 import socketserver
 import sys
 import threading
@@ -44,7 +50,30 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--link", type=Path, help="a symlink that follows the pty (udev-like name)")
         p.add_argument("--control", type=Path, help="also take commands on this Unix socket")
         p.add_argument("--seed", type=int, default=1, help="noise and garbage generator seed")
+    send = sub.add_parser("send", help="send one command to a running simulator's control socket")
+    send.add_argument("socket", type=Path, help="the --control (or --sim-control) socket")
+    send.add_argument("words", nargs="+", help="the command, e.g. present 'PG1:...' 0.5")
     return parser
+
+
+SEND_TIMEOUT_S = 15.0  # a lane's ``hold`` takes 2.5 s; nothing answers slower than this
+
+
+def send_command(path: Path, words: list[str]) -> int:
+    """Send one command line, print the answer; exit 1 if the answer is an error."""
+    line = words[0] if len(words) == 1 else shlex.join(words)
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(SEND_TIMEOUT_S)
+            sock.connect(str(path))
+            sock.sendall(line.encode() + b"\n")
+            with sock.makefile("rb") as answers:
+                answer = answers.readline().decode("utf-8", "replace").strip()
+    except OSError as exc:
+        print(f"gatepass-sim send: cannot reach {path}: {exc}", file=sys.stderr)
+        return 2
+    print(answer)
+    return 0 if answer.startswith("ok") else 1
 
 
 def make_simulator(args: argparse.Namespace) -> Simulator:
@@ -108,6 +137,8 @@ def _serve_control(sim: Simulator, path: Path) -> socketserver.BaseServer:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``gatepass-sim`` console script."""
     args = build_parser().parse_args(argv)
+    if args.device == "send":
+        return send_command(args.socket, args.words)
     sim = make_simulator(args)
     sim.start()
     server = _serve_control(sim, args.control) if args.control else None
