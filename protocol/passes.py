@@ -39,7 +39,6 @@ MAX_PASS_CHARS = 600
 MAX_INFLATED = 1024
 DEFAULT_SKEW = 300
 _ZLIB_FIRST_BYTE = 0x78
-_PRINTABLE = frozenset(range(0x20, 0x7F))
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +76,7 @@ def unwrap(text: str) -> bytes:
         raise UnreadablePass("empty scan")
     if len(text) > MAX_PASS_CHARS:
         raise UnreadablePass(f"{len(text)} characters, above the {MAX_PASS_CHARS} limit")
-    if not all(ord(c) in _PRINTABLE for c in text):
+    if not (text.isascii() and text.isprintable()):  # 0x20-0x7E, at C speed on every scan
         raise UnreadablePass("contains characters outside printable ASCII")
     if not text.startswith(PREFIX):
         raise UnknownFormat("not a gatepass code (expected the PG1: prefix)")
