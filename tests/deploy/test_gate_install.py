@@ -137,11 +137,19 @@ def test_warns_when_an_rtc_is_fitted_but_not_trusted(tmp_path: Path, site: Site)
 def test_real_mode_needs_root(site: Site) -> None:
     if shutil.which("runuser") is None:
         pytest.skip("runuser is not installed")
-    with tempfile.NamedTemporaryFile("w", suffix=".toml") as copy:  # readable by 'nobody'
-        copy.write(site.gate_file.read_text())
-        copy.flush()
-        Path(copy.name).chmod(0o644)
-        proc = run("runuser", "-u", "nobody", "--", INSTALL, copy.name, check=False)
+    # a copy of deploy/ that 'nobody' can reach (a clone may sit under a 0700 directory)
+    shared = Path(tempfile.mkdtemp(prefix="gatepass-deploy-"))
+    try:
+        shared.chmod(0o755)
+        shutil.copytree(DEPLOY, shared / "deploy")
+        gate_file = shared / "east-in.toml"
+        gate_file.write_text(site.gate_file.read_text())
+        for path in (shared, *shared.rglob("*")):
+            path.chmod(0o755 if path.is_dir() or path.suffix == ".sh" else 0o644)
+        script = shared / "deploy" / "gate" / "install.sh"
+        proc = run("runuser", "-u", "nobody", "--", script, gate_file, check=False)
+    finally:
+        shutil.rmtree(shared)
     assert proc.returncode == 1
     assert "run as root" in proc.stderr
 
