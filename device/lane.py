@@ -57,16 +57,18 @@ class LaneFlow:
         """One person: verify the pass, then ask ``decide`` until it is final."""
         clock = self.rt.clock_view()
         result: PassClaims | PassError
-        try:
-            result = verify(text, self.rt.registry.trust(), clock.now)
-        except PassError as exc:
-            result = exc
+        with self.rt.urgent():
+            try:
+                result = verify(text, self.rt.registry.trust(), clock.now)
+            except PassError as exc:
+                result = exc
         scan = Scan(result=result, sample=random.random())  # noqa: S311 - a sampling draw
         while True:
             clock = self.rt.clock_view()
-            decision, state = decide(scan, self.rt.state, self.rt.lane(clock), clock.now)
-            if decision.final:
-                return await self._finish(decision, state, scan)
+            with self.rt.urgent():  # the drain waits while this person's commit is made
+                decision, state = decide(scan, self.rt.state, self.rt.lane(clock), clock.now)
+                if decision.final:
+                    return await self._finish(decision, state, scan)
             self.rt.signals.show(decision.signal)
             self.rt.state = state
             scan = await self._collect(decision, scan)

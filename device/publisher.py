@@ -4,8 +4,9 @@ The broker's PUBACK proves nothing about the server's database, so the drainer d
 for it: it keeps up to ``MAX_UNACKED`` events in flight and moves on as the server's
 application-level acks arrive (``acks`` topic: highest contiguous seq committed). Anything not
 acked within ``resend_after_s`` (or after a reconnect) is sent again; the server stores each
-event once. A backlog drains in batches that yield to the event loop every millisecond, so a
-live scan's commit is never stuck behind it.
+event once. A backlog drains in batches that yield to the event loop every millisecond and
+hold back while a person's scan is verified and committed (``Runtime.calm``), so a live scan
+is never stuck behind them.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ class Drainer:
             await self._acked.wait()
             await asyncio.sleep(PRUNE_EVERY_S)
             self._acked.clear()
+            await self.rt.calm.wait()  # the delete's fsync never sits before a person's commit
             await self.rt.store.ack(self.acked)
             self.rt.status_changed.set()
 
@@ -76,6 +78,7 @@ class Drainer:
             self._resend_if_silent()
             room = MAX_UNACKED - (self.sent - self.acked)
             batch = min(self.rt.settings.outbox.drain_batch, room)
+            await self.rt.calm.wait()
             pending = await self.rt.store.pending(self.sent, batch) if batch > 0 else []
             if not pending:
                 await self._idle()
@@ -94,6 +97,7 @@ class Drainer:
             self.sent = item.seq
             if loop.time() > slice_end:
                 await asyncio.sleep(0)
+                await self.rt.calm.wait()  # a person's scan goes first
                 slice_end = loop.time() + SLICE_S
         await asyncio.sleep(0)
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from device.actuators import RelayOwner, Signals
@@ -52,6 +53,24 @@ class Runtime:
     # when the transaction runs, so an alarm cannot slip in between a decision's numbering and
     # its commit.
     _commit: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Set while no person's scan is being verified or committed; the backlog drain waits on it.
+    calm: asyncio.Event = field(default_factory=asyncio.Event)
+    _urgent: int = 0
+
+    def __post_init__(self) -> None:
+        self.calm.set()
+
+    @contextmanager
+    def urgent(self) -> Iterator[None]:
+        """A person is waiting on this code: background work (the drain) holds back."""
+        self._urgent += 1
+        self.calm.clear()
+        try:
+            yield
+        finally:
+            self._urgent -= 1
+            if not self._urgent:
+                self.calm.set()
 
     # --- what the core needs -----------------------------------------------------------------
 

@@ -127,7 +127,7 @@ class GateStore:
 
     async def floor_seq(self) -> int:
         """The oldest seq still held, or the next seq if nothing is pending."""
-        oldest = await self._worker.call(lambda c: _scalar(c, "SELECT MIN(seq) FROM outbox"))
+        oldest = await self._reader.call(lambda c: _scalar(c, "SELECT MIN(seq) FROM outbox"))
         return oldest if oldest else self.next_seq
 
     async def load_state(self) -> GateState:

@@ -3,11 +3,13 @@ order, flagged offline, when the broker comes back."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from device.core.model import EventDraft
 from protocol.reasons import ReasonCode
 from tests.gate.conftest import Lane
 
@@ -48,3 +50,22 @@ async def test_unacked_events_are_sent_again(lane_factory: Callable[..., Any]) -
     lane.server.ack = True
     await lane.until(lambda: lane.gate.rt.store.depth == 0, 15)  # resent, then acked
     assert [e.event_id for e in lane.server.events].count(first.event_id) == 1
+
+
+async def test_the_drain_holds_back_while_a_person_is_being_decided(
+    lane_factory: Callable[..., Any],
+) -> None:
+    lane: Lane = await lane_factory(policy={"temperature_required": False})
+    lane.broker.stop()
+    await lane.until(lambda: not lane.gate.rt.link_up)
+    drafts = [EventDraft(granted=True, reason=ReasonCode.OK, pass_ref="01" * 8)] * 50
+    await lane.gate.rt.record(drafts)
+    arrived = len(lane.server.events)
+    with lane.gate.rt.urgent():  # as LaneFlow does between a scan and its relay
+        lane.broker.start()
+        await lane.until(lambda: lane.gate.rt.link_up, 30)
+        await asyncio.sleep(1.0)
+        assert len(lane.server.events) == arrived  # the backlog waited
+        assert lane.gate.rt.store.depth >= 50
+    await lane.until(lambda: lane.gate.rt.store.depth == 0, 15)  # and went out right after
+    assert len(lane.server.events) >= arrived + 50
