@@ -82,13 +82,8 @@ async def open_lane(
     reason: Annotated[str, Form(max_length=32)], note: Note = "",
 ) -> Response:  # fmt: skip
     """Open the lane once, with the reason tapped (and the text for 'other')."""
-    await lane(env, actor, gate_id)
-    try:
-        await links.send_command(env, actor, gate_id, kind="open_once", reason=reason,
-                                 note=note.strip() or None, sender=_sender(request))  # fmt: skip
-    except ServiceError as exc:
-        return await _refused(request, env, actor, gate_id, exc)
-    return RedirectResponse(f"/ui/console/{gate_id}?sent=open", status_code=303)
+    return await _command(request, env, actor, gate_id, "open", kind="open_once", reason=reason,
+                          note=note)  # fmt: skip
 
 
 @router.get("/ui/console/{gate_id}/mode")
@@ -107,10 +102,19 @@ async def set_mode(
     mode: Annotated[str, Form(max_length=16)], note: Note = "",
 ) -> Response:  # fmt: skip
     """Switch the lane's mode after the confirmation page."""
+    return await _command(request, env, actor, gate_id, "mode", kind="set_mode", mode=mode,
+                          note=note)  # fmt: skip
+
+
+async def _command(
+    request: Request, env: Env, actor: Actor, gate_id: str, sent: str, *, kind: str, note: str,
+    reason: str | None = None, mode: str | None = None,
+) -> Response:  # fmt: skip
+    """Send one command to a lane in the actor's zones; back to the console, or the refusal."""
     await lane(env, actor, gate_id)
     try:
-        await links.send_command(env, actor, gate_id, kind="set_mode", mode=mode,
+        await links.send_command(env, actor, gate_id, kind=kind, reason=reason, mode=mode,
                                  note=note.strip() or None, sender=_sender(request))  # fmt: skip
     except ServiceError as exc:
         return await _refused(request, env, actor, gate_id, exc)
-    return RedirectResponse(f"/ui/console/{gate_id}?sent=mode", status_code=303)
+    return RedirectResponse(f"/ui/console/{gate_id}?sent={sent}", status_code=303)
