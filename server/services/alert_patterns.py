@@ -32,6 +32,14 @@ TRAVEL_WINDOW_MS = 120 * 1000
 Alert = dict[str, Any]
 
 
+def _by_ref(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Stored events grouped by pass (a missing pass has none)."""
+    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        grouped[row["pass_ref"]].append(row)
+    return grouped
+
+
 def _before(rows: list[dict[str, Any]]) -> dict[str, int]:
     """Each event id's position in the batch (stored events are not in it: they came first)."""
     return {r["event_id"]: i for i, r in enumerate(rows)}
@@ -53,9 +61,7 @@ async def _refusals(conn: AsyncConnection, rows: list[dict[str, Any]], now: int)
         since_ms=min(r["at_ms"] for r in mine) - REFUSAL_WINDOW_MS,
     )  # fmt: skip
     position = _before(rows)
-    by_ref: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for denial in stored:
-        by_ref[denial["pass_ref"]].append(denial)
+    by_ref = _by_ref(stored)
     alerts = []
     for row in mine:
         here = position[row["event_id"]]
@@ -80,9 +86,7 @@ async def _travel(conn: AsyncConnection, rows: list[dict[str, Any]], now: int) -
         until_ms=max(r["at_ms"] for r in mine) + TRAVEL_WINDOW_MS,
     )  # fmt: skip
     position = _before(rows)
-    by_ref: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for grant in grants:
-        by_ref[grant["pass_ref"]].append(grant)
+    by_ref = _by_ref(grants)
     alerts = []
     for row in mine:
         other = _elsewhere(row, by_ref[row["pass_ref"]], position)

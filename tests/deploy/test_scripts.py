@@ -21,8 +21,7 @@ def test_there_are_scripts() -> None:
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.relative_to(DEPLOY).as_posix())
 def test_shellcheck(script: Path) -> None:
     shellcheck = shutil.which("shellcheck")
-    if shellcheck is None:
-        pytest.skip("shellcheck is not installed (make sysdeps installs it)")
+    assert shellcheck is not None, "shellcheck is missing: make sysdeps installs it"
     proc = run(shellcheck, "--external-sources", "--source-path=SCRIPTDIR", script,
                check=False)  # fmt: skip
     assert proc.returncode == 0, proc.stdout
