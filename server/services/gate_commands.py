@@ -11,6 +11,9 @@ stands), admins to every lane; a lane outside the caller's zones does not exist 
 
 from __future__ import annotations
 
+import secrets
+import threading
+import time
 import uuid
 from typing import Any, Protocol
 
@@ -57,12 +60,30 @@ def authorize(actor: Actor, row: dict[str, Any] | None, gate: str, kind: Command
         raise Forbidden(f"{actor.role} accounts send no commands ({kind.value})")
 
 
+class _TimeOrderedIds:
+    """UUIDv7s (RFC 9562): unique like a v4 but ordered by time and strictly increasing in this
+    process, so a lane's commands list newest first even when two fall in the same second."""
+
+    def __init__(self) -> None:
+        self._last_ms = 0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> str:
+        with self._lock:
+            self._last_ms = ms = max(time.time_ns() // 1_000_000, self._last_ms + 1)
+        rand_a, rand_b = secrets.randbits(12), secrets.randbits(62)
+        return str(uuid.UUID(int=ms << 80 | 0x7 << 76 | rand_a << 64 | 0b10 << 62 | rand_b))
+
+
+request_id = _TimeOrderedIds()
+
+
 def _command(
     site: str, gate: str, actor: Actor, kind: CommandKind, *, now: int, ttl: int, **fields: Any
 ) -> Command:
     try:
         return Command(
-            site=site, gate=gate, request_id=str(uuid.uuid4()), kind=kind, issued_at=now,
+            site=site, gate=gate, request_id=request_id(), kind=kind, issued_at=now,
             expires_at=now + ttl, operator=actor.name[:64], **fields,
         )  # fmt: skip
     except ValueError as exc:

@@ -18,7 +18,8 @@ from server.store.link_schema import (
 from server.store.query import Page, fetch_page
 from server.store.schema import site_settings
 
-COMMAND_SORT = {"id": commands.c.issued_at, "issued_at": commands.c.issued_at}
+# request ids are time-ordered (gate_commands.request_id), so they break ties within a second
+COMMAND_SORT = {"id": commands.c.request_id, "issued_at": commands.c.issued_at}
 
 
 def _one(row: Any) -> dict[str, Any] | None:

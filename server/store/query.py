@@ -58,7 +58,7 @@ async def fetch_page(
     """Run ``query`` for one page and count all matches; sort keys come from ``sortable``."""
     column = sortable[page.sort]  # KeyError is a programming error: the API validated the key
     order = column.desc() if page.descending else column.asc()
-    tie = sortable["id"]
+    tie = sortable["id"].desc() if page.descending else sortable["id"].asc()  # ties keep the order
     total = await conn.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
     rows = await conn.execute(query.order_by(order, tie).limit(page.size).offset(page.offset))
     return [dict(r._mapping) for r in rows], int(total or 0)

@@ -127,6 +127,33 @@ async def test_a_command_is_signed_sent_answered_and_recorded(link_site: LinkSit
     assert len(audits) == 1
 
 
+async def test_commands_in_the_same_second_list_newest_first(link_site: LinkSite) -> None:
+    """Lockdown then back to normal within one second: the console shows "normal" on top."""
+    async with running_link(link_site, Hub()) as link, running_gates(link_site, "east-in"):
+        env = link_site.env()
+        try:
+            sent = [
+                await gate_commands.send(
+                    env, link, CLI_ACTOR, "east-in", CommandKind.SET_MODE, mode=mode
+                )
+                for mode in (Mode.LOCKDOWN, Mode.NORMAL, Mode.LOCKDOWN, Mode.NORMAL)
+            ]
+            for gate in (None, "east-in"):  # the query plan differs with the lane's filter
+                page, _ = await gate_commands.list_commands(
+                    env, CLI_ACTOR, Page(sort="issued_at", descending=True), gate=gate
+                )
+                assert [r["request_id"] for r in page] == [r["request_id"] for r in sent[::-1]]
+        finally:
+            await env.db.close()
+
+
+def test_request_ids_are_uuid7_and_increase() -> None:
+    ids = [gate_commands.request_id() for _ in range(1000)]
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 1000
+    assert {(uuid.UUID(i).version, uuid.UUID(i).variant) for i in ids} == {(7, uuid.RFC_4122)}
+
+
 async def test_commands_need_the_link(link_site: LinkSite) -> None:
     from server.services.errors import Conflict
 
@@ -352,6 +379,36 @@ async def test_a_pass_at_two_zones_within_two_minutes_is_impossible_travel(
     alert = notice["alert"]
     assert (alert["kind"], alert["gate"], alert["subject"]) == ("impossible_travel", "west-in", REF)
     assert alert["detail"]["other_gate"] == "east-in"
+
+
+async def test_patterns_count_what_was_stored_before_the_batch(link_site: LinkSite) -> None:
+    """Two refusals in one batch, the third in a later one: the third raises repeated refusals
+    (counting the stored two). A second grant at the same lane is no impossible travel."""
+    at, hub = link_site.clock.now() * 1000, Hub()
+    gate = await asyncio.to_thread(raw, link_site, "east-in")
+    topic = str(gate_topic(SITE, "east-in", TopicKind.EVENTS))
+    refused = {"granted": False, "reason": ReasonCode.NO_TEMPERATURE, "pass_ref": REF}
+    try:
+        async with running_link(link_site, hub), hub.subscribe() as inbox:
+            for seq, fields in ((1, refused), (2, refused), (3, {"pass_ref": "1" * 16})):
+                await asyncio.to_thread(
+                    gate.publish, topic, event("east-in", seq, at + seq, **fields)
+                )
+            first = [
+                await until(inbox, lambda n: n["type"] in ("event", "alert")) for _ in range(3)
+            ]
+            for seq, fields in ((4, refused), (5, {"pass_ref": "1" * 16})):
+                await asyncio.to_thread(
+                    gate.publish, topic, event("east-in", seq, at + seq, **fields)
+                )
+            alert = await until(inbox, lambda n: n["type"] == "alert")
+    finally:
+        gate.close()
+    assert [n["type"] for n in first] == ["event"] * 3
+    assert (alert["alert"]["kind"], alert["alert"]["subject"]) == ("repeated_refusals", REF)
+    assert alert["alert"]["detail"]["count"] == 3
+    kinds = {r["kind"] for r in await rows(link_site, sa.select(alerts_table))}
+    assert kinds == {"repeated_refusals"}
 
 
 async def test_the_ui_adapter_shows_the_real_link(link_site: LinkSite) -> None:
