@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
+from server import heap
 from server.api import errors
 from server.api.deps import PUBLIC_ROUTES, Policy
 from server.api.middleware import BodyLimit, SecurityHeaders
@@ -86,7 +87,7 @@ async def _relay_notices(env: Env, hub: Hub) -> None:
         await follow_notices(env, queue)
 
 
-def _lifespan(settings: ServerSettings, clock: Clock):  # type: ignore[no-untyped-def]
+def _lifespan(settings: ServerSettings, clock: Clock, settle_heap: bool):  # type: ignore[no-untyped-def]
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         db = Database(settings.db_url)
@@ -102,6 +103,8 @@ def _lifespan(settings: ServerSettings, clock: Clock):  # type: ignore[no-untype
         if link is not None:
             await link.start()
             relay = asyncio.create_task(_relay_notices(env, hub), name="live-relay")
+        if settle_heap:
+            logger.info("start-up heap frozen: %d objects", heap.settle())
         try:
             yield {"env": env, "link": link, "hub": hub}
         finally:
@@ -120,12 +123,15 @@ def _lifespan(settings: ServerSettings, clock: Clock):  # type: ignore[no-untype
     return lifespan
 
 
-def create_app(settings: ServerSettings, *, clock: Clock | None = None) -> FastAPI:
-    """The server app for ``settings``; ``clock`` is injectable for tests."""
+def create_app(
+    settings: ServerSettings, *, clock: Clock | None = None, settle_heap: bool = False
+) -> FastAPI:
+    """The server app for ``settings``; ``clock`` is injectable for tests. The server process
+    (``serve``) settles its heap once started (server.heap); apps built in tests do not."""
     app = FastAPI(
         title="gatepass server",
         version="1",
-        lifespan=_lifespan(settings, clock or SystemClock()),
+        lifespan=_lifespan(settings, clock or SystemClock(), settle_heap),
         docs_url=None,  # the Swagger page loads scripts from a CDN; the schema stays published
         redoc_url=None,
     )

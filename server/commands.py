@@ -36,7 +36,7 @@ def serve(settings: ServerSettings) -> int:
     if not (settings.data_dir / "keys").exists() and settings.database_url is None:
         raise CommandError(f"{settings.data_dir} holds no site: run gatepass-server init first")
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, settle_heap=True),
         host=settings.bind,
         port=settings.port,
         log_level="info",

@@ -15,6 +15,7 @@ so it is never redelivered in a loop.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import time
 from dataclasses import dataclass
@@ -71,28 +72,39 @@ class Ingest:
 
     def __init__(self, env: Env, site: str, transport: Transport, hub: Hub) -> None:
         self.env, self.site, self.transport, self.hub = env, site, transport, hub
-        self.queue: asyncio.Queue[Inbound] = asyncio.Queue()
+        self._inbox: collections.deque[Inbound] = collections.deque()
+        self._arrived = asyncio.Event()
         self.stats = IngestStats()
         self.idle = asyncio.Event()
         self.idle.set()
         self.committed = asyncio.Event()  # set after every batch (benchmarks, tests)
 
-    def submit(self, item: Inbound) -> None:
-        """Take one message from the adapter (runs on the loop, never blocks)."""
-        self.stats.received += 1
+    @property
+    def queued(self) -> int:
+        """Messages received and not yet taken into a batch."""
+        return len(self._inbox)
+
+    def submit(self, items: list[Inbound]) -> None:
+        """Take a burst of messages from the adapter (runs on the loop, never blocks)."""
+        if not items:
+            return
+        self.stats.received += len(items)
         self.idle.clear()
-        self.queue.put_nowait(item)
+        self._inbox.extend(items)
+        self._arrived.set()
 
     async def run(self) -> None:
         """Process batches forever (cancelled by the link's stop)."""
         while True:
-            batch = [await self.queue.get()]
-            if self.queue.qsize() < LINGER_BELOW:
+            await self._arrived.wait()
+            if len(self._inbox) < LINGER_BELOW:
                 await asyncio.sleep(LINGER_S)  # group commit: one fsync for a burst, not each
-            while len(batch) < MAX_BATCH and not self.queue.empty():
-                batch.append(self.queue.get_nowait())
+            take = min(len(self._inbox), MAX_BATCH)
+            batch = [self._inbox.popleft() for _ in range(take)]
+            if not self._inbox:
+                self._arrived.clear()
             await self.handle(batch)
-            if self.queue.empty():
+            if not self._inbox:
                 self.idle.set()
 
     async def handle(self, batch: list[Inbound]) -> BatchResult:

@@ -87,7 +87,7 @@ class ServerLink:
             tls_ca=Path(s.mqtt_tls_ca) if s.mqtt_tls_ca else None,
         )  # fmt: skip
         self.mqtt = MqttClient(
-            settings, on_message=self._on_message, on_connection=self._on_connection
+            settings, on_messages=self.ingest_messages, on_connection=self._on_connection
         )
         self.ingest = Ingest(env, site, self.mqtt, hub)
         self._force = asyncio.Event()
@@ -146,14 +146,15 @@ class ServerLink:
         return {
             "connected": s.connected, "session_present": s.session_present,
             "connects": s.connects, "granted": s.granted, "last_error": s.last_error,
-            "queue": self.ingest.queue.qsize(), "received": stats.received,
+            "queue": self.ingest.queued, "received": stats.received,
             "stored": stats.stored, "duplicates": stats.duplicates, "dead_letters": stats.dead,
             "retries": stats.retries, "stalled": stats.stalled_since is not None,
             "published": dict(self.published), "live_subscribers": self.hub.subscribers,
         }  # fmt: skip
 
-    def _on_message(self, item: Any) -> None:
-        self.ingest.submit(item)
+    def ingest_messages(self, items: list[Any]) -> None:
+        """Hand a burst of inbound messages to ingest (on the loop)."""
+        self.ingest.submit(items)
 
     def _on_connection(self, up: bool) -> None:
         if up:

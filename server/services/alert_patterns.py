@@ -5,13 +5,15 @@
 * impossible travel: a pass granted at two lanes within ``TRAVEL_WINDOW_MS`` (2 min), where
   the lanes face the same way (it entered twice) or lie in different zones.
 
-The batch is already inserted; each event counts only what arrived before it (the events
-earlier in the batch and those stored before), so a batch is judged in arrival order.
+``history`` reads what was stored before the batch (before it is inserted, so the batch's own
+rows never travel through SQL and back); ``on_batch`` then judges each event of the batch
+against that history and the events earlier in the batch, in arrival order.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -32,6 +34,42 @@ TRAVEL_WINDOW_MS = 120 * 1000
 Alert = dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class History:
+    """Stored refusals and grants of the batch's passes, read before the batch is inserted."""
+
+    denials: list[dict[str, Any]]
+    grants: list[dict[str, Any]]
+
+
+def _refused(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        r for r in rows if r["pass_ref"] and not r["granted"] and r["reason"] in REFUSAL_REASONS
+    ]
+
+
+def _granted(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in rows if r["pass_ref"] and r["granted"] and r["flag"] is None]
+
+
+async def history(conn: AsyncConnection, rows: list[dict[str, Any]]) -> History:
+    """What the patterns need from before this batch (one query per rule, none if not needed)."""
+    refused, granted = _refused(rows), _granted(rows)
+    denials = grants = []
+    if refused:
+        denials = await alert_store.denials_of(
+            conn, refs={r["pass_ref"] for r in refused}, reasons=REFUSAL_REASONS,
+            since_ms=min(r["at_ms"] for r in refused) - REFUSAL_WINDOW_MS,
+        )  # fmt: skip
+    if granted:
+        grants = await alert_store.grants_of(
+            conn, refs={r["pass_ref"] for r in granted},
+            since_ms=min(r["at_ms"] for r in granted) - TRAVEL_WINDOW_MS,
+            until_ms=max(r["at_ms"] for r in granted) + TRAVEL_WINDOW_MS,
+        )  # fmt: skip
+    return History(denials, grants)
+
+
 def _by_ref(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     """Stored events grouped by pass (a missing pass has none)."""
     grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -45,23 +83,26 @@ def _before(rows: list[dict[str, Any]]) -> dict[str, int]:
     return {r["event_id"]: i for i, r in enumerate(rows)}
 
 
-async def on_batch(conn: AsyncConnection, rows: list[dict[str, Any]], *, now: int) -> list[Alert]:
-    """Pattern alerts raised by a batch of newly stored events of one gate."""
-    return await _refusals(conn, rows, now) + await _travel(conn, rows, now)
+async def on_batch(
+    conn: AsyncConnection,
+    rows: list[dict[str, Any]],
+    before: History,
+    *,
+    lane: dict[str, Any],
+    now: int,
+) -> list[Alert]:
+    """Pattern alerts raised by a batch of newly stored events of one gate (``lane``)."""
+    return await _refusals(conn, rows, before, now) + await _travel(conn, rows, before, lane, now)
 
 
-async def _refusals(conn: AsyncConnection, rows: list[dict[str, Any]], now: int) -> list[Alert]:
-    mine = [
-        r for r in rows if r["pass_ref"] and not r["granted"] and r["reason"] in REFUSAL_REASONS
-    ]
+async def _refusals(
+    conn: AsyncConnection, rows: list[dict[str, Any]], before: History, now: int
+) -> list[Alert]:
+    mine = _refused(rows)
     if not mine:
         return []
-    stored = await alert_store.denials_of(
-        conn, refs={r["pass_ref"] for r in mine}, reasons=REFUSAL_REASONS,
-        since_ms=min(r["at_ms"] for r in mine) - REFUSAL_WINDOW_MS,
-    )  # fmt: skip
     position = _before(rows)
-    by_ref = _by_ref(stored)
+    by_ref = _by_ref(before.denials + mine)
     alerts = []
     for row in mine:
         here = position[row["event_id"]]
@@ -76,17 +117,19 @@ async def _refusals(conn: AsyncConnection, rows: list[dict[str, Any]], now: int)
     return alerts
 
 
-async def _travel(conn: AsyncConnection, rows: list[dict[str, Any]], now: int) -> list[Alert]:
-    mine = [r for r in rows if r["pass_ref"] and r["granted"] and r["flag"] is None]
+async def _travel(
+    conn: AsyncConnection,
+    rows: list[dict[str, Any]],
+    before: History,
+    lane: dict[str, Any],
+    now: int,
+) -> list[Alert]:
+    mine = _granted(rows)
     if not mine:
         return []
-    grants = await alert_store.grants_of(
-        conn, refs={r["pass_ref"] for r in mine},
-        since_ms=min(r["at_ms"] for r in mine) - TRAVEL_WINDOW_MS,
-        until_ms=max(r["at_ms"] for r in mine) + TRAVEL_WINDOW_MS,
-    )  # fmt: skip
+    where = {"zone_id": lane["zone_id"], "direction": lane["direction"]}
     position = _before(rows)
-    by_ref = _by_ref(grants)
+    by_ref = _by_ref(before.grants + [row | where for row in mine])
     alerts = []
     for row in mine:
         other = _elsewhere(row, by_ref[row["pass_ref"]], position)

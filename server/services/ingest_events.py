@@ -31,7 +31,7 @@ REPLAY_ACTOR = Actor(name="mqtt-link", role="admin", scope=None)
 
 def event_row(event: GateEvent, *, flag: str | None, now: int) -> dict[str, Any]:
     """The events-table row of a decoded event (the body temperature is the last reading's)."""
-    temps = [msgspec.to_builtins(t) for t in event.temperatures]
+    temps = msgspec.to_builtins(event.temperatures)
     return {
         "event_id": event.event_id, "gate": event.gate, "seq": event.seq, "at_ms": event.at,
         "kind": event.kind.value, "granted": event.granted,
@@ -46,9 +46,15 @@ def event_row(event: GateEvent, *, flag: str | None, now: int) -> dict[str, Any]
 
 
 async def store_events(
-    conn: AsyncConnection, gate: str, items: list[Accepted], *, now: int, result: BatchResult
+    conn: AsyncConnection,
+    lane: dict[str, Any],
+    items: list[Accepted],
+    *,
+    now: int,
+    result: BatchResult,
 ) -> list[Accepted]:
-    """Store new events of ``gate``, advance its seq; returns the items to dead-letter."""
+    """Store new events of the gate ``lane``, advance its seq; returns the items to dead-letter."""
+    gate = lane["id"]
     bodies = [(item, item.body) for item in items if isinstance(item.body, GateEvent)]
     known = await ingest_store.known_ids(conn, event_ids=[e.event_id for _, e in bodies])
     occupied = await ingest_store.occupied_seqs(conn, gate=gate, seqs=[e.seq for _, e in bodies])
@@ -68,11 +74,12 @@ async def store_events(
         occupied.add(event.seq)
         replays += flag is not None
         rows.append(event_row(event, flag=flag, now=now))
+    before = await alert_patterns.history(conn, rows)
     await ingest_store.insert_events(conn, rows=rows)
     await _advance(conn, gate, rows, duplicates=duplicates, replays=replays, now=now, result=result)
     for row in rows:
         await _after_insert(conn, row, now=now, result=result)
-    for alert in await alert_patterns.on_batch(conn, rows, now=now):
+    for alert in await alert_patterns.on_batch(conn, rows, before, lane=lane, now=now):
         result.notices.append({"type": "alert", "alert": alert})
     return refused
 
@@ -88,7 +95,11 @@ async def _advance(
     result: BatchResult,
 ) -> None:
     state = await ingest_store.ingest_state(conn, gate=gate, now=now)
-    acked = await ingest_store.walk_contiguous(conn, gate=gate, acked=state["acked_seq"])
+    acked = state["acked_seq"]
+    new = {r["seq"] for r in rows if r["flag"] is None}
+    while acked + 1 in new:  # the usual case: the batch continues the gate's seq
+        acked += 1
+    acked = await ingest_store.walk_contiguous(conn, gate=gate, acked=acked)  # earlier holes
     top = max((r["seq"] for r in rows if r["flag"] is None), default=0)
     await ingest_store.save_state(
         conn, gate=gate, values={

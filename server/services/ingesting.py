@@ -146,23 +146,23 @@ async def commit(
 ) -> BatchResult:
     """Store a classified batch in the caller's transaction; nothing is acked before commit."""
     result = BatchResult()
-    known = {g["id"] for g in await registry.list_gates(conn, scope=None)}
+    lanes = {g["id"]: g for g in await registry.list_gates(conn, scope=None)}
     pending: dict[str, list[Accepted]] = {}
     for given in items:
         item = given
-        if isinstance(item, Accepted) and item.gate not in known:
+        if isinstance(item, Accepted) and item.gate not in lanes:
             item = Rejected(item.message, "unknown_gate", "gate is not registered", item.gate)
         if isinstance(item, Rejected):
             await dead_letter(conn, item, now=now, result=result)
         elif item.kind == TopicKind.EVENTS:
             pending.setdefault(item.gate, []).append(item)  # stored together, per gate
             continue
-        await _flush(conn, pending, now=now, result=result)  # keep arrival order around statuses
+        await _flush(conn, lanes, pending, now=now, result=result)  # arrival order around statuses
         if isinstance(item, Accepted) and isinstance(item.body, GateStatus):
             await store_status(conn, item.body, now=now, backlog=backlog, result=result)
         elif isinstance(item, Accepted) and isinstance(item.body, CommandResult):
             await _result(conn, item, item.body, now=now, result=result)
-    await _flush(conn, pending, now=now, result=result)
+    await _flush(conn, lanes, pending, now=now, result=result)
     return result
 
 
@@ -176,12 +176,17 @@ async def _result(
 
 
 async def _flush(
-    conn: AsyncConnection, pending: dict[str, list[Accepted]], *, now: int, result: BatchResult
+    conn: AsyncConnection,
+    lanes: dict[str, dict[str, Any]],
+    pending: dict[str, list[Accepted]],
+    *,
+    now: int,
+    result: BatchResult,
 ) -> None:
     """Store the events collected so far, gate by gate; dead-letter reused event ids."""
     reuse = "event id stored already with another gate or seq"
     for gate, accepted in pending.items():
-        for item in await store_events(conn, gate, accepted, now=now, result=result):
+        for item in await store_events(conn, lanes[gate], accepted, now=now, result=result):
             await dead_letter(
                 conn, Rejected(item.message, "event_id_reuse", reuse, gate), now=now, result=result
             )
