@@ -102,6 +102,7 @@ class OutboxSection(_Section, frozen=True, kw_only=True):
 
     max_events: Annotated[int, msgspec.Meta(ge=100, le=10_000_000)] = 200_000
     drain_batch: Annotated[int, msgspec.Meta(ge=1, le=5000)] = 500
+    drain_rate: Annotated[int, msgspec.Meta(ge=10, le=100_000)] = 3000  # events/s, at most
     resend_after_s: Annotated[float, msgspec.Meta(ge=1.0, le=600.0)] = 15.0
 
 

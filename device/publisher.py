@@ -5,13 +5,15 @@ for it: it keeps up to ``MAX_UNACKED`` events in flight and moves on as the serv
 application-level acks arrive (``acks`` topic: highest contiguous seq committed). Anything not
 acked within ``resend_after_s`` (or after a reconnect) is sent again; the server stores each
 event once. A backlog drains in batches that yield to the event loop every millisecond and
-hold back while a person's scan is verified and committed (``Runtime.calm``), so a live scan
-is never stuck behind them.
+hold back while a person's scan is verified and committed (``Runtime.calm``), and paho is
+handed at most ``BROKER_WINDOW`` events the broker has not confirmed, so a live scan is never
+stuck behind them, neither on the loop nor on paho's thread.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from device.link.mqtt import MqttLink
@@ -24,8 +26,31 @@ logger = logging.getLogger(__name__)
 
 MAX_UNACKED = 600  # events sent but not yet acked; paho's queue (1000) keeps room for status
 PRUNE_EVERY_S = 0.2
+PRUNE_CHUNK = 100  # acked rows deleted per transaction (a few ms at most)
+CHECKPOINT_EVERY_S = 5.0  # the WAL is copied back at least this often, even offline
 RETRY_S = 0.5
 SLICE_S = 0.001  # longest stretch of publishing before a live scan gets the loop back
+BROKER_WINDOW = 48  # publishes paho holds unconfirmed by the broker: all a scan competes with
+
+
+class Pace:
+    """At most ``rate`` events a second over any stretch of sending (a token bucket holding
+    one slice's worth), so a backlog leaves the CPU room for the people at the lane."""
+
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
+        self.burst = max(1.0, rate * SLICE_S)
+        self.tokens = self.burst
+        self.at = 0.0
+
+    def delay(self, now: float) -> float:
+        """Seconds to wait before the next event may go (0: go now, and it is counted)."""
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < 1.0:
+            return (1.0 - self.tokens) / self.rate
+        self.tokens -= 1.0
+        return 0.0
 
 
 class Drainer:
@@ -38,12 +63,14 @@ class Drainer:
         )
         self.acked = 0
         self.sent = 0
+        self._pruned = 0  # rows up to this seq are deleted
         self._acked = asyncio.Event()
         self._progress_at = 0.0  # loop time of the last ack (or of catching up)
+        self.pace = Pace(rt.settings.outbox.drain_rate)
 
     async def start(self) -> None:
         """Everything below the store's floor is already acked."""
-        self.acked = self.sent = await self.rt.store.floor_seq() - 1
+        self.acked = self.sent = self._pruned = await self.rt.store.floor_seq() - 1
 
     async def on_ack(self, seq: int) -> None:
         """The server committed every seq up to ``seq``; the rows go in the next prune."""
@@ -56,15 +83,26 @@ class Drainer:
         self.rt.wake.set()  # there is room for more
 
     async def prune(self) -> None:
-        """Delete acked rows in one statement per round: a backlog's acks arrive one per event,
-        and a delete (and its fsync) per ack would slow the drain and every live commit."""
+        """Delete acked rows a few times a second, then checkpoint the WAL; checkpoint at least
+        every ``CHECKPOINT_EVERY_S`` (offline, nothing is acked but every decision grows it).
+
+        A backlog's acks arrive one per event, and a delete (and its fsync) per ack would slow
+        the drain and every live commit; so rows go in chunks of ``PRUNE_CHUNK``, each started
+        only while no person is being decided."""
         while True:
-            await self._acked.wait()
-            await asyncio.sleep(PRUNE_EVERY_S)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(CHECKPOINT_EVERY_S):
+                    await self._acked.wait()
+                await asyncio.sleep(PRUNE_EVERY_S)
             self._acked.clear()
-            await self.rt.calm.wait()  # the delete's fsync never sits before a person's commit
-            await self.rt.store.ack(self.acked)
-            self.rt.status_changed.set()
+            upto = self.acked
+            while upto > self._pruned:
+                await self.rt.calm.wait()  # a delete's fsync never sits before a person's commit
+                if await self.rt.store.ack(upto, limit=PRUNE_CHUNK) < PRUNE_CHUNK:
+                    self._pruned = upto
+                    self.rt.status_changed.set()
+            await self.rt.calm.wait()
+            await self.rt.store.checkpoint()
 
     def on_reconnect(self) -> None:
         """After a reconnect, everything unacked is sent again."""
@@ -91,6 +129,14 @@ class Drainer:
         loop = asyncio.get_running_loop()
         slice_end = loop.time() + SLICE_S
         for item in pending:
+            while wait := self.pace.delay(loop.time()):
+                await asyncio.sleep(wait)
+                await self.rt.calm.wait()
+                slice_end = loop.time() + SLICE_S
+            if self.link.unconfirmed >= BROKER_WINDOW:
+                await self.link.wait_room(BROKER_WINDOW // 2, RETRY_S)
+                await self.rt.calm.wait()
+                slice_end = loop.time() + SLICE_S
             if not self.link.send(self.topic, item.payload):
                 await asyncio.sleep(RETRY_S)  # not connected, or paho's queue is full
                 return

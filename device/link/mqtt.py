@@ -6,14 +6,23 @@ so a site's gates do not reconnect in lock-step. Every paho callback does one th
 data to the event loop with ``call_soon_threadsafe`` (functions named ``*_threadsafe``).
 Sessions are persistent (fixed client id, clean start off, session expiry), the Last Will is
 the gate's ``offline`` status, retained. Every wait has a timeout.
+
+Broker PUBACKs are counted on paho's thread and reach the loop only when someone waits on
+them: a ``publish`` that awaits its PUBACK (status, command results), or the drainer waiting
+for ``room`` (``unconfirmed`` below a window). So a backlog is handed to paho a window at a
+time: while a person's scan is decided, paho's thread has at most a window of messages to
+write and confirm, not hundreds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import random
+import socket
 import ssl
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +39,7 @@ PUBLISH_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 5.0
 MAX_QUEUED = 1000  # paho's in-memory queue is transport only; the outbox is the record
 MAX_INFLIGHT = 100  # the broker's receive maximum may lower it
+RECENT_PUBACKS = 1024  # PUBACKs remembered for a publish() that registers after its PUBACK
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +67,13 @@ class Inbound:
     retain: bool
 
 
+def _no_delay(client: paho.Client, userdata: object, sock: object) -> None:
+    """Send each packet at once (paho leaves Nagle on): an event, an ack or a status is small,
+    and a PUBACK window would otherwise stall on the peer's delayed ACK."""
+    if isinstance(sock, socket.socket):  # a TLS socket is one too
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 class MqttLink:
     """One persistent MQTT session for the gate; async helpers over paho's thread."""
 
@@ -74,7 +91,15 @@ class MqttLink:
         self.connected = asyncio.Event()
         self.changes: asyncio.Queue[bool] = asyncio.Queue()
         self._loop = asyncio.get_running_loop()
-        self._pending: dict[int, asyncio.Future[bool]] = {}
+        self._pending: dict[int, asyncio.Future[bool]] = {}  # publish() waiting, by mid
+        self._recent: collections.deque[tuple[int, bool]] = collections.deque(
+            maxlen=RECENT_PUBACKS
+        )  # PUBACKs nobody waited for yet (paho's thread appends, under _lock)
+        self._lock = threading.Lock()  # _pending and _recent, between the loop and paho
+        self._published = 0  # QoS 1 publishes handed to paho (the loop writes it)
+        self._confirmed = 0  # PUBACKs received (paho's thread writes it)
+        self.room = asyncio.Event()
+        self._room_below: int | None = None  # the window the drainer waits under, if it waits
         self._client = self._make_client(will_topic, will_payload)
 
     def _make_client(self, will_topic: str, will_payload: bytes) -> paho.Client:
@@ -92,6 +117,7 @@ class MqttLink:
         client.on_disconnect = self._on_disconnect_threadsafe
         client.on_message = self._on_message_threadsafe
         client.on_publish = self._on_publish_threadsafe
+        client.on_socket_open = _no_delay
         return client
 
     def _jitter_backoff(self, client: paho.Client) -> None:
@@ -139,7 +165,32 @@ class MqttLink:
         if not self.connected.is_set():
             return False
         info = self._client.publish(topic, payload, qos=1)
-        return info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS
+        if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            return False
+        self._published += 1
+        return True
+
+    @property
+    def unconfirmed(self) -> int:
+        """Publishes handed to paho that the broker has not confirmed yet."""
+        return self._published - self._confirmed
+
+    async def wait_room(self, window: int, timeout_s: float) -> bool:
+        """Wait until fewer than ``window`` publishes await the broker's PUBACK (False on
+        timeout: a reconnect resets the count, the caller tries again)."""
+        self.room.clear()
+        self._room_below = window  # paho's thread wakes us once it confirms enough
+        if self.unconfirmed < window:  # confirmed before it could see the flag
+            self._room_below = None
+            return True
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self.room.wait()
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            self._room_below = None
 
     async def publish(
         self,
@@ -156,14 +207,16 @@ class MqttLink:
         if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
             logger.warning("publish to %s not queued: %s", topic, paho.error_string(info.rc))
             return False
-        future = self._pending.setdefault(info.mid, self._loop.create_future())
+        self._published += 1
+        future = self._register(info.mid)
         try:
             async with asyncio.timeout(wait_s):  # unlike wait_for, never swallows a cancel
                 return await future
         except TimeoutError:
             return False
         finally:
-            self._pending.pop(info.mid, None)
+            with self._lock:
+                self._pending.pop(info.mid, None)
 
     # --- paho thread side: hand everything to the loop, nothing else -------------------------
 
@@ -207,7 +260,18 @@ class MqttLink:
         reason_code: ReasonCode,
         properties: object,
     ) -> None:
-        self._loop.call_soon_threadsafe(self._resolve, mid, not reason_code.is_failure)
+        self._confirmed += 1
+        below = self._room_below
+        if below is not None and self._published - self._confirmed < below:
+            self._room_below = None
+            self._loop.call_soon_threadsafe(self.room.set)
+        ok = not reason_code.is_failure
+        with self._lock:
+            future = self._pending.get(mid)
+            if future is None:
+                self._recent.append((mid, ok))
+                return
+        self._loop.call_soon_threadsafe(self._resolve, future, ok)
 
     # --- event loop side -----------------------------------------------------------------------
 
@@ -215,6 +279,7 @@ class MqttLink:
         if up == self.connected.is_set():
             return
         if up:
+            self._published = self._confirmed  # what was in flight is paho's to resend
             self.connected.set()
         else:
             self.connected.clear()
@@ -222,17 +287,28 @@ class MqttLink:
         self.changes.put_nowait(up)
         logger.info("broker link %s", "up" if up else "down")
 
-    def _resolve(self, mid: int, ok: bool) -> None:
-        future = self._pending.get(mid)
-        if future is None:
-            future = self._loop.create_future()
-            self._pending[mid] = future  # PUBACK raced ahead of publish() registering it
+    def _register(self, mid: int) -> asyncio.Future[bool]:
+        """A future for ``mid``'s PUBACK, already resolved if the PUBACK came first."""
+        future: asyncio.Future[bool] = self._loop.create_future()
+        with self._lock:
+            early = next((ok for m, ok in self._recent if m == mid), None)
+            if early is None:
+                self._pending[mid] = future
+                return future
+            self._recent.remove((mid, early))
+        future.set_result(early)
+        return future
+
+    @staticmethod
+    def _resolve(future: asyncio.Future[bool], ok: bool) -> None:
         if not future.done():
             future.set_result(ok)
 
     def _fail_pending(self) -> None:
         """A lost connection answers every waiting publish with False (the outbox retries)."""
-        for future in self._pending.values():
+        with self._lock:
+            waiting, self._pending = list(self._pending.values()), {}
+            self._recent.clear()
+        for future in waiting:
             if not future.done():
                 future.set_result(False)
-        self._pending.clear()

@@ -44,10 +44,14 @@ class GateStore:
     """Single-writer access to the gate's SQLite file (one instance per daemon)."""
 
     def __init__(
-        self, worker: StoreWorker, reader: StoreWorker, max_events: int, next_seq: int, depth: int
+        self,
+        workers: tuple[StoreWorker, StoreWorker, StoreWorker],
+        max_events: int,
+        next_seq: int,
+        depth: int,
     ) -> None:
-        self._worker = worker
-        self._reader = reader  # the drain's reads never queue a live commit behind them
+        # the writer; the drain's reads and the checkpoints, so no live commit queues behind them
+        self._worker, self._reader, self._checkpointer = workers
         self.max_events = max_events
         self.next_seq = next_seq
         self.depth = depth
@@ -67,9 +71,10 @@ class GateStore:
         next_seq, depth = await worker.call(
             lambda c: (_meta(c, "next_seq", fresh_seq), _scalar(c, "SELECT COUNT(*) FROM outbox"))
         )
-        reader = StoreWorker()
+        reader, checkpointer = StoreWorker(), StoreWorker()
         await reader.open_reader(path)
-        store = cls(worker, reader, max_events, next_seq, depth)
+        await checkpointer.open_reader(path, mode="rw")
+        store = cls((worker, reader, checkpointer), max_events, next_seq, depth)
         store.quarantined = quarantined
         return store
 
@@ -78,7 +83,8 @@ class GateStore:
         return await self._worker.call(fn)
 
     async def close(self) -> None:
-        """Close the connection and its thread; idempotent."""
+        """Close the connections and their threads; idempotent."""
+        await self._checkpointer.close()
         await self._reader.close()
         await self._worker.close()
 
@@ -118,12 +124,24 @@ class GateStore:
         rows = await self._reader.call(lambda c: c.execute(sql, (after_seq, limit)).fetchall())
         return [Pending(seq, bytes(payload)) for seq, payload in rows]
 
-    async def ack(self, upto_seq: int) -> int:
-        """Delete every event with seq <= ``upto_seq`` (the server committed them)."""
-        sql = "DELETE FROM outbox WHERE seq <= ?"
-        removed: int = await self._worker.call(lambda c: c.execute(sql, (upto_seq,)).rowcount)
+    async def ack(self, upto_seq: int, *, limit: int | None = None) -> int:
+        """Delete the events with seq <= ``upto_seq`` (the server committed them), at most
+        ``limit`` of them, oldest first: a short transaction a live commit never waits long for."""
+        sql = "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE seq <= ? LIMIT ?)"
+        args = (upto_seq, -1 if limit is None else limit)  # LIMIT -1: no limit
+        removed: int = await self._worker.call(lambda c: c.execute(sql, args).rowcount)
         self.depth -= removed
         return removed
+
+    async def checkpoint(self) -> int:
+        """Copy committed WAL pages into the database file, beside the writer (never in a
+        person's commit). PASSIVE: it waits for nobody, so a reader may hold pages back;
+        returns how many are left in the WAL only (0: the database file is up to date)."""
+        row = await self._checkpointer.call(
+            lambda c: c.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        )
+        _busy, log, copied = row
+        return max(0, int(log) - int(copied))
 
     async def floor_seq(self) -> int:
         """The oldest seq still held, or the next seq if nothing is pending."""

@@ -103,3 +103,14 @@ def test_check_config_command(tmp_path: Path) -> None:
     assert no.returncode == 1
     assert "gate.zone: Expected `int`, got `str`" in no.stderr
     assert "scanner.model: Invalid enum value 'acme'" in no.stderr
+
+
+@pytest.mark.parametrize(("rate", "ok"), [(3000, True), (10, True), (0, False), (10**6, False)])
+def test_the_drain_rate_is_bounded(tmp_path: Path, rate: int, ok: bool) -> None:
+    path = tmp_path / "gate.toml"
+    path.write_text(GOOD + f"\n[outbox]\ndrain_rate = {rate}\n")
+    if ok:
+        assert load(path).outbox.drain_rate == rate
+    else:
+        with pytest.raises(ConfigError, match=r"outbox\.drain_rate"):
+            load(path)

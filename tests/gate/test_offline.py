@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from device import publisher
 from device.core.model import EventDraft
 from protocol.reasons import ReasonCode
 from tests.gate.conftest import Lane
@@ -69,3 +71,49 @@ async def test_the_drain_holds_back_while_a_person_is_being_decided(
         assert lane.gate.rt.store.depth >= 50
     await lane.until(lambda: lane.gate.rt.store.depth == 0, 15)  # and went out right after
     assert len(lane.server.events) >= arrived + 50
+
+
+async def test_offline_the_wal_is_still_checkpointed(
+    lane_factory: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No acks come while the broker is away, yet every decision grows the WAL: the prune
+    loop copies it back every ``CHECKPOINT_EVERY_S`` all the same (no commit ever does)."""
+    monkeypatch.setattr(publisher, "CHECKPOINT_EVERY_S", 0.2)
+    lane: Lane = await lane_factory(policy={"temperature_required": False})
+    lane.broker.stop()
+    await lane.until(lambda: not lane.gate.rt.link_up)
+    db = Path(lane.gate.rt.settings.gate.data_dir) / "gate.db"
+    before = db.stat().st_size
+    drafts = [EventDraft(granted=True, reason=ReasonCode.OK, pass_ref="01" * 8)] * 300
+    await lane.gate.rt.record(drafts)
+    await lane.until(lambda: db.stat().st_size > before + 100_000, 5)  # in the file itself
+    assert lane.gate.rt.store.depth >= 300  # and nothing unacked was pruned
+
+
+async def test_the_drain_keeps_paho_to_a_window(lane_factory: Callable[..., Any]) -> None:
+    """A backlog is handed to paho ``BROKER_WINDOW`` unconfirmed events at a time, so a live
+    scan never competes with hundreds of queued publishes on paho's thread."""
+    lane: Lane = await lane_factory(policy={"temperature_required": False})
+    lane.broker.stop()
+    await lane.until(lambda: not lane.gate.rt.link_up)
+    drafts = [EventDraft(granted=True, reason=ReasonCode.OK, pass_ref="01" * 8)] * 1500
+    await lane.gate.rt.record(drafts)
+    lane.broker.start()
+    await lane.until(lambda: lane.gate.rt.link_up, 30)
+    seen = []
+    while lane.gate.rt.store.depth > 0:
+        seen.append(lane.gate.link.unconfirmed)
+        await asyncio.sleep(0.002)
+    assert max(seen) <= publisher.BROKER_WINDOW
+    assert max(seen) > 0
+
+
+def test_the_pace_lets_a_slice_through_then_spaces_the_rest() -> None:
+    pace = publisher.Pace(1000)  # a slice (1 ms) holds one event
+    assert pace.delay(10.0) == 0.0
+    assert pace.delay(10.0) == pytest.approx(0.001)
+    assert pace.delay(10.0005) == pytest.approx(0.0005)
+    assert pace.delay(10.0011) == 0.0
+    fast = publisher.Pace(100_000)  # 100 a slice
+    assert [fast.delay(5.0) for _ in range(100)] == [0.0] * 100
+    assert fast.delay(5.0) > 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -51,6 +52,29 @@ async def test_publish_waits_for_the_puback(
     assert await link.publish(EVENTS, b"event-1") is True
     got = await asyncio.to_thread(server.get)
     assert (got.topic, got.payload) == (EVENTS, b"event-1")
+
+
+async def test_unawaited_sends_are_counted_not_remembered(
+    link: MqttLink, mqtt_client: Callable[..., TestClient]
+) -> None:
+    """The drain's fire-and-forget sends leave nothing behind on the loop; their PUBACKs
+    count down ``unconfirmed``, and ``wait_room`` wakes once enough came back."""
+    server = mqtt_client("server")
+    server.connect()
+    server.subscribe(topics.all_gates(SITE, TopicKind.EVENTS))
+    assert all(link.send(EVENTS, b"e%d" % i) for i in range(300))
+    assert await link.wait_room(1, 10) is True
+    assert link.unconfirmed == 0
+    assert link._pending == {}
+    assert await link.publish(EVENTS, b"awaited") is True  # a recent PUBACK never answers it
+    assert link.unconfirmed == 0
+
+
+async def test_packets_leave_at_once(link: MqttLink) -> None:
+    """Nagle off: small QoS 1 packets are not held for the peer's delayed ACK."""
+    sock = link._client.socket()
+    assert isinstance(sock, socket.socket)
+    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
 
 
 async def test_subscriptions_reach_the_inbox(

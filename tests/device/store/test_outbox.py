@@ -38,7 +38,26 @@ async def test_durable_pragmas(tmp_path: Path) -> None:
         "journal_mode": "wal",
         "synchronous": 2,
         "busy_timeout": 5000,
+        "wal_autocheckpoint": 0,  # no person's commit copies the WAL back; checkpoint() does
     }
+    await store.close()
+
+
+async def test_acks_go_in_chunks_and_the_wal_is_checkpointed_beside_the_writer(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "gate.db"
+    store = await open_store(db, max_events=1000)
+    empty = db.stat().st_size
+    await store.record(events(1, 250))
+    assert db.stat().st_size == empty  # no commit copied the WAL back
+    assert [await store.ack(240, limit=100) for _ in range(4)] == [100, 100, 40, 0]
+    assert (store.depth, await store.floor_seq()) == (10, 241)
+    assert await store.checkpoint() == 0  # everything is in the database file now
+    assert db.stat().st_size > empty + 100_000
+    await store.record(events(251, 1))
+    assert await store.checkpoint() == 0
+    assert [p.seq for p in await store.pending(0, 100)] == [*range(241, 252)]
     await store.close()
 
 
