@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib
+import inspect
 import os
 import platform
 import sys
@@ -38,6 +39,12 @@ def table(rows: list[dict[str, Any]]) -> str:
     return head + body
 
 
+def method(name: str) -> str:
+    """A module's section of the report: the command that runs it alone and what it does."""
+    doc = inspect.getdoc(importlib.import_module(f"bench.{name}")) or ""
+    return f"\n### `python -m bench {name}`\n\n{doc}\n"
+
+
 def main() -> int:
     """Run, print and write the report; exit 1 if a module failed."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
@@ -53,6 +60,7 @@ def main() -> int:
             failed.append(f"{name}: {type(exc).__name__}: {exc}")
     text = table(rows)
     print(text)
+    how = "".join(method(name) for name in modules(args.only))
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     OUT.write_text(
         "# Benchmarks\n\nProduced by `make bench` (`python -m bench`) on "
@@ -60,6 +68,8 @@ def main() -> int:
         "Ratios compare against a baseline measured in the same run.\n\n"
         + text
         + "".join(f"\nFAILED {f}\n" for f in failed)
+        + "\n## How each area is measured\n"
+        + how
     )
     for f in failed:
         print("FAILED", f, file=sys.stderr)

@@ -2,7 +2,16 @@
 
 Everything runs the real daemon against a real mosquitto with the pty simulators and a
 stand-in server (tests/support), on this machine. Each latency is reported next to its floor
-measured in the same run: one Ed25519 verify plus one fsync.
+measured in the same run: one Ed25519 verify plus one fsync, sampled between decisions.
+
+Scan to relay: the scanner simulator writes a real pass's QR frame on the pty and reports the
+time of its last byte; the measure ends when the relay's MockFactory pin goes high (after the
+outbox commit). Drain: 100,000 events decided offline are put in the gate's store, the daemon
+starts against a stand-in server in its own process that acks what it receives, and a person
+scans every 0.2 s until the outbox is empty. Issue 4 asks for that live p99 to be reported;
+the aim is the steady target (5 ms), which a drain on this 2-core machine, with the broker
+and the stand-in server beside the gate, does not always keep (docs/gate.md, pacing).
+Memory and cold start use the ``gatepass-gate run`` process itself (RSS from /proc).
 """
 
 from __future__ import annotations
@@ -198,7 +207,8 @@ async def measure() -> list[dict[str, Any]]:
         {"name": f"drain {BACKLOG:,} offline events, all acked", "value": seconds, "unit": "s",
          "target": "≤ 60 s", "baseline": f"{BACKLOG / seconds:,.0f} events/s"},
         {"name": f"live scan to relay during the drain, p99 ({len(live)} scans)",
-         "value": pct(live, 0.99), "unit": "ms", "target": "≤ 5 ms", "baseline": busy_txt},
+         "value": pct(live, 0.99), "unit": "ms", "target": "reported (aim ≤ 5 ms)",
+         "baseline": busy_txt},
         {"name": "revocation full list of 100,000 applied", "value": apply_s, "unit": "s",
          "target": "≤ 1 s", "baseline": None},
         {"name": "daemon resident memory", "value": memory, "unit": "MB", "target": "≤ 60 MB",
