@@ -8,7 +8,7 @@ Scan to relay: the scanner simulator writes a real pass's QR frame on the pty an
 time of its last byte; the measure ends when the relay's MockFactory pin goes high (after the
 outbox commit). Drain: 100,000 events decided offline are put in the gate's store, the daemon
 starts against a stand-in server in its own process that acks what it receives, and a person
-scans every 0.2 s until the outbox is empty. Issue 4 asks for that live p99 to be reported;
+scans every 0.1 s until the outbox is empty. Issue 4 asks for that live p99 to be reported;
 the aim is the steady target (5 ms), which a drain on this 2-core machine, with the broker
 and the stand-in server beside the gate, does not always keep (docs/gate.md, pacing).
 Memory and cold start use the ``gatepass-gate run`` process itself (RSS from /proc).
@@ -44,7 +44,7 @@ from tests.support.site import TestSite
 
 DECISIONS = int(os.environ.get("GATEPASS_BENCH_DECISIONS", "1000"))
 BACKLOG = int(os.environ.get("GATEPASS_BENCH_BACKLOG", "100000"))
-LIVE_GAP_S = 0.2
+LIVE_GAP_S = 0.1
 
 
 def pct(values: list[float], q: float) -> float:
@@ -100,7 +100,7 @@ async def drain(count: int, floor: Floor) -> tuple[float, list[float]]:
             await lane.start()
             live: list[float] = []
             assert lane.gate is not None
-            while lane.gate.rt.store.depth > 0:  # a person every 0.2 s for the whole drain
+            while lane.gate.rt.store.depth > 0:  # a person every 0.1 s for the whole drain
                 live += await scan_to_relay(lane, 1, floor)
                 await asyncio.sleep(LIVE_GAP_S)
             return time.monotonic() - started, live
@@ -206,6 +206,8 @@ async def measure() -> list[dict[str, Any]]:
          "unit": "ms", "target": "≤ 5 ms", "baseline": floor_txt},
         {"name": f"drain {BACKLOG:,} offline events, all acked", "value": seconds, "unit": "s",
          "target": "≤ 60 s", "baseline": f"{BACKLOG / seconds:,.0f} events/s"},
+        {"name": f"live scan to relay during the drain, p50 ({len(live)} scans)",
+         "value": pct(live, 0.5), "unit": "ms", "target": "", "baseline": busy_txt},
         {"name": f"live scan to relay during the drain, p99 ({len(live)} scans)",
          "value": pct(live, 0.99), "unit": "ms", "target": "reported (aim ≤ 5 ms)",
          "baseline": busy_txt},
