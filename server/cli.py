@@ -1,4 +1,4 @@
-"""``gatepass-server``: init, import, run, keys, retention and check-config.
+"""``gatepass-server``: init, import, run, keys, retention, staff, gates and check-config.
 
 Every subcommand takes ``--data DIR`` (or ``GATEPASS_DATA``): the directory holding the SQLite
 registry, the key files and nothing else. Heavy modules are imported inside the commands so
@@ -70,8 +70,27 @@ def build_parser() -> argparse.ArgumentParser:
     retire = keys_sub.add_parser("retire", parents=[data], help="take a key off the manifest")
     retire.add_argument("kid")
     sub.add_parser("retention", parents=[data], help="apply the retention periods now")
+    _add_staff_commands(sub, data)
     _add_link_commands(sub, data)
     return parser
+
+
+def _add_staff_commands(sub: Any, data: argparse.ArgumentParser) -> None:
+    """``staff list|add|reset-password`` (the way back in without the web UI)."""
+    staff = sub.add_parser("staff", help="staff accounts")
+    staff_sub = staff.add_subparsers(dest="action", required=True)
+    staff_sub.add_parser("list", parents=[data], help="list the accounts")
+    add = staff_sub.add_parser("add", parents=[data], help="add an account (one-time password)")
+    add.add_argument("username")
+    add.add_argument("--role", choices=["admin", "staff"], default="staff")
+    add.add_argument("--name", default="", help="display name (default: the user name)")
+    add.add_argument(
+        "--zone", action="append", dest="zones", help="zone it may act in (repeat; default: all)"
+    )
+    reset = staff_sub.add_parser(
+        "reset-password", parents=[data], help="a new one-time password; ends its sessions"
+    )
+    reset.add_argument("username")
 
 
 def _add_link_commands(sub: Any, data: argparse.ArgumentParser) -> None:

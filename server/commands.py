@@ -8,7 +8,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-from server import commands_link
+from server import commands_link, commands_staff
 from server.clock import SystemClock
 from server.config import ServerSettings
 from server.services.context import CLI_ACTOR, Env
@@ -140,6 +140,7 @@ _COMMANDS: dict[str, Any] = {
     "retention": _retention,
     "gate": commands_link.gate,  # issue 6
     "broker-config": commands_link.broker_config,  # issue 6
+    "staff": commands_staff.staff_command,
 }
 
 

@@ -97,3 +97,50 @@ def test_check_config_reports_every_problem(tmp_path: Path) -> None:
     assert "session_idle_s = 900" in ok.stdout
     assert _cli("run", env={"PATH": "/usr/bin"}).returncode == 2  # no --data
     assert _cli("run", "--data", str(tmp_path / "empty"), env={"PATH": "/usr/bin"}).returncode == 1
+
+
+def test_staff_accounts_from_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The way back in when the only admin forgot the password, and accounts by script."""
+    from server.services.passwords import verify_password
+
+    def password(out: str) -> str:
+        return out.strip().splitlines()[-1].rsplit(": ", 1)[1]
+
+    monkeypatch.setenv("GATEPASS_DATA", str(tmp_path / "site"))
+    assert main(["init", "--site", "gw01", "--zone", "east", "--zone", "west"]) == 0
+    first = password(capsys.readouterr().out)
+    assert main(["staff", "add", "east-desk", "--zone", "east", "--name", "东门值班"]) == 0
+    desk = password(capsys.readouterr().out)
+    assert main(["staff", "add", "x-desk", "--zone", "north"]) == 1
+    assert "no zone north (zones: east, west)" in capsys.readouterr().err
+    assert main(["staff", "add", "east-desk"]) == 1
+    assert "exists" in capsys.readouterr().err
+    assert main(["staff", "list"]) == 0
+    listing = capsys.readouterr().out.splitlines()
+    assert [line.split() for line in listing] == [
+        ["admin", "admin", "active", "all", "zones"],
+        ["east-desk", "staff", "active", "east"],
+    ]
+    assert main(["staff", "reset-password", "admin"]) == 0
+    out = capsys.readouterr().out
+    assert "every session ended" in out
+    fresh = password(out)
+    assert main(["staff", "reset-password", "nobody"]) == 1
+
+    async def accounts() -> tuple[dict[str, str], list[str]]:
+        db = Database(sqlite_url(tmp_path / "site" / "registry.db"))
+        async with db.read() as conn:
+            rows = await conn.execute(sa.text("SELECT username, password_hash FROM staff"))
+            hashes = {r.username: r.password_hash for r in rows}
+            audit = await conn.execute(sa.text("SELECT actor, action FROM audit_log"))
+            actions = [f"{r.actor} {r.action}" for r in audit]
+        await db.close()
+        return hashes, actions
+
+    hashes, actions = asyncio.run(accounts())
+    assert verify_password(hashes["east-desk"], desk)
+    assert verify_password(hashes["admin"], fresh)
+    assert not verify_password(hashes["admin"], first)
+    assert {"cli staff.create", "cli staff.reset_password"} <= set(actions)
