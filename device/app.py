@@ -162,6 +162,7 @@ async def run(
 ) -> None:
     """Run every task until cancelled; always end with the relay off and the store closed."""
     rt = gate.rt
+    rt.started = rt.clock.monotonic()
     if rt.store.quarantined is not None:
         await rt.alarm(AlarmKind.STORE_CORRUPT, f"quarantined as {rt.store.quarantined.name}")
     await gate.drainer.start()

@@ -49,6 +49,7 @@ class Runtime:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     status_changed: asyncio.Event = field(default_factory=asyncio.Event)
     _raised: set[AlarmKind] = field(default_factory=set)
+    started: float | None = None  # clock.monotonic() when the daemon came up (app.run)
     # [1] One commit at a time: seqs are taken from the store's counter and must be the next ones
     # when the transaction runs, so an alarm cannot slip in between a decision's numbering and
     # its commit.

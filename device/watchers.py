@@ -38,6 +38,10 @@ REASON_KEYS = {
 REASON_WAIT_S = 10.0
 OPEN_GRACE_S = 3.0  # a door opening this soon after the relay let someone through is expected
 UPKEEP_S = 5.0
+# A daemon that just started hears the server's time and the retained revocation list within a
+# second or two of connecting; only past this does an untrusted clock or a stale list count as
+# a condition worth an alarm (decisions deny by those rules from the first second regardless).
+SETTLE_S = 90.0
 
 
 async def button_loop(rt: Runtime, button: Button, keypad: Keypad | None) -> None:
@@ -130,10 +134,12 @@ async def upkeep_loop(rt: Runtime) -> None:
 async def upkeep(rt: Runtime) -> None:
     """One round of upkeep."""
     clock = rt.clock_view()
+    settled = rt.started is None or rt.clock.monotonic() - rt.started >= SETTLE_S
+    stale = settled and _stale(rt, clock.now)
     checks = (
         (AlarmKind.OUTBOX_HIGH, rt.store.high, f"{rt.store.depth} events waiting"),
-        (AlarmKind.REGISTRY_STALE, _stale(rt, clock.now), "revocation list out of date"),
-        (AlarmKind.CLOCK_UNTRUSTED, not clock.trusted, "clock not vouched for"),
+        (AlarmKind.REGISTRY_STALE, stale, "revocation list out of date"),
+        (AlarmKind.CLOCK_UNTRUSTED, settled and not clock.trusted, "clock not vouched for"),
     )
     for kind, active, note in checks:
         if active:

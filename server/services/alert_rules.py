@@ -27,6 +27,10 @@ _ALARMS = {
     AlarmKind.REGISTRY_STALE: AlertKind.REVOCATION_STALE,
 }
 Alert = dict[str, Any]
+# A gate that just came online hears the server's time within a second or two; only an
+# untrusted clock reported this long after it came online is a condition (the gate's own
+# CLOCK_UNTRUSTED alarm waits as long, device/watchers.py SETTLE_S).
+CLOCK_SETTLE_S = 90
 
 
 def _subject(row: dict[str, Any], alarm: AlarmKind) -> str:
@@ -87,23 +91,27 @@ async def _on_alarm(
 
 
 async def on_status(
-    conn: AsyncConnection, status: GateStatus, *, backlog: int, now: int
+    conn: AsyncConnection, status: GateStatus, *, backlog: int, now: int, online_since: int
 ) -> list[Alert]:
-    """Conditions a status report shows: clock, devices, backlog; an online gate is not offline."""
+    """Conditions a status report shows: clock, devices, backlog; an online gate is not offline.
+
+    ``online_since`` is when the gate came online (server clock): an untrusted clock counts
+    only ``CLOCK_SETTLE_S`` after it (the next status, at most a minute later, raises it)."""
     gate = status.gate
     raised: list[Alert | None] = []
     if status.state == Lifecycle.ONLINE:
         await ended(conn, AlertKind.GATE_OFFLINE, gate=gate, now=now)
-        raised.append(
-            await _hold(
-                conn,
-                AlertKind.CLOCK_UNTRUSTED,
-                gate=gate,
-                subject="",
-                holds=not status.clock_trusted,
-                now=now,
+        if status.clock_trusted or now - online_since >= CLOCK_SETTLE_S:
+            raised.append(
+                await _hold(
+                    conn,
+                    AlertKind.CLOCK_UNTRUSTED,
+                    gate=gate,
+                    subject="",
+                    holds=not status.clock_trusted,
+                    now=now,
+                )
             )
-        )
     for device in status.devices:
         bad = device.state in (DeviceState.FAULT, DeviceState.OFFLINE)
         raised.append(

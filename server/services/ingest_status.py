@@ -47,7 +47,10 @@ async def store_status(
     await link_store.put_status(conn, values=row)
     if status.outbox_floor_seq is not None:
         await _apply_floor(conn, status.gate, status.outbox_floor_seq, now=now, result=result)
-    for alert in await alert_rules.on_status(conn, status, backlog=backlog, now=now):
+    conditions = await alert_rules.on_status(
+        conn, status, backlog=backlog, now=now, online_since=row["since"]
+    )
+    for alert in conditions:
         result.notices.append({"type": "alert", "alert": alert})
     result.notices.append({"type": "gate", "gate": {k: row[k] for k in ("gate", "state", "mode")}})
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from device import watchers
 from protocol.claims import PassKind
 from protocol.messages import AlarmKind, Mode
 from protocol.reasons import ReasonCode
@@ -140,3 +141,20 @@ async def test_lockdown_key_works_offline_and_denies(lane_factory: Callable[...,
     lane.broker.start()
     first = await lane.decision(20)
     assert (first.reason, first.mode, first.offline) == (ReasonCode.LOCKDOWN, Mode.LOCKDOWN, True)
+
+
+async def test_a_just_started_gate_waits_before_calling_its_clock_untrusted(
+    lane_factory: Callable[..., Any],
+) -> None:
+    """The server's time and the retained lists arrive a second or two after connecting: an
+    untrusted clock is an alarm only ``SETTLE_S`` after the daemon started."""
+    lane: Lane = await lane_factory(policy={"temperature_required": False})
+    rt = lane.gate.rt
+    assert rt.started is not None
+    rt.server_synced = False  # nothing vouches for the clock any more
+    await watchers.upkeep(rt)
+    assert AlarmKind.CLOCK_UNTRUSTED not in rt._raised
+    rt.started -= watchers.SETTLE_S
+    await watchers.upkeep(rt)
+    alarm = await lane.alarm()
+    assert (alarm.alarm, alarm.note) == (AlarmKind.CLOCK_UNTRUSTED, "clock not vouched for")

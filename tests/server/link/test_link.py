@@ -27,7 +27,14 @@ from protocol.messages import (
 )
 from protocol.reasons import ReasonCode
 from protocol.topics import TopicKind, gate_topic
-from server.services import alerts, gate_commands, gate_health, gate_policy, ingesting
+from server.services import (
+    alert_rules,
+    alerts,
+    gate_commands,
+    gate_health,
+    gate_policy,
+    ingesting,
+)
 from server.services.context import CLI_ACTOR
 from server.services.live import Hub
 from server.store.link_schema import alerts as alerts_table
@@ -254,6 +261,15 @@ async def test_status_conditions_liveness_and_the_offline_alert(link_site: LinkS
                 True,
             )
             await until(inbox, lambda n: n["type"] == "gate")
+            settling = {r["kind"] for r in await rows(link_site, sa.select(alerts_table))}
+            assert "clock_untrusted" not in settling  # just online: it has not heard the time yet
+            link_site.clock.advance(alert_rules.CLOCK_SETTLE_S)
+            await asyncio.to_thread(  # the next heartbeat, still untrusted
+                client.publish, topic, status("east-out", clock_trusted=False), 1, True
+            )
+            await until(
+                inbox, lambda n: n["type"] == "alert" and n["alert"]["kind"] == "clock_untrusted"
+            )
             await asyncio.to_thread(
                 client.publish, topic, status("east-out", state=Lifecycle.OFFLINE), 1, True
             )
