@@ -16,6 +16,7 @@ from protocol.manifest import KeyManifest, KeyUse, key_entry
 from protocol.passes import Trust, issue, verify
 from protocol.phonetag import phone_tag
 from protocol.revocation import RevocationState
+from server.services.text import display_name
 
 NOW = 1_790_000_000
 
@@ -45,7 +46,7 @@ def resident_pass() -> tuple[str, Trust]:
         zones=(1, 2),
         household=1042,
         unit="12-3-1502",
-        name="欧阳秀英",
+        name=display_name("欧阳秀英"),  # as the server prints it: masked
         phone_tag=phone_tag(os.urandom(32), pid, "6688"),
         phone_key_version=1,
     )

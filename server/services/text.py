@@ -75,6 +75,18 @@ def mask_phone(phone: str | None) -> str | None:
     return phone[:3] + "****" + phone[-4:]
 
 
+def mask_name(name: str | None) -> str:
+    """A name for screens that only need to recognise a person, not to read their name: a
+    two-character name keeps its first character (张*), longer ones the first and last (张*明)."""
+    if not name:
+        return ""
+    if len(name) <= 2:
+        return name[0] + "*" * (len(name) - 1)
+    return name[0] + "*" * min(len(name) - 2, 4) + name[-1]
+
+
 def display_name(name: str, limit: int = 16) -> str:
-    """The short name printed into a pass claim (the protocol allows 16 characters)."""
-    return name[:limit]
+    """The name printed into a pass claim, masked as the staff screens show it: anyone can read
+    a QR code with a phone, so a lost card gives no full name away (and the QR stays a size
+    smaller). Nothing on the gate needs more; the protocol allows 16 characters."""
+    return mask_name(name)[:limit]

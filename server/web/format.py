@@ -9,20 +9,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from server.services.text import mask_phone
+from server.services.text import mask_name, mask_phone
 
 __all__ = ["Clockface", "mask_name", "mask_phone", "temperature"]
 
 FEVER_C = 37.3
-
-
-def mask_name(name: str | None) -> str:
-    """A name for screens that only need to recognise a person, not to read their name."""
-    if not name:
-        return ""
-    if len(name) <= 2:
-        return name[0] + "*" * (len(name) - 1)
-    return name[0] + "*" * min(len(name) - 2, 4) + name[-1]
 
 
 def temperature(value: float | None) -> str:

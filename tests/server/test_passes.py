@@ -242,3 +242,15 @@ def test_staff_may_revoke_only_visitor_passes(api: Api) -> None:
     assert api.post(
         f"/api/v1/passes/{visitor['pass']['id']}/revoke", json={"reason": "left"}
     ).json() == {"count": 1}
+
+
+@pytest.mark.parametrize(
+    ("name", "printed"),
+    [("张三", "张*"), ("欧阳秀英", "欧**英"), ("李", "李"), ("阿卜杜热依木·买买提明", "阿****明")],
+)
+def test_a_pass_carries_the_name_masked(name: str, printed: str) -> None:
+    """Any phone reads a QR code: a lost card gives no full name away (the console and the
+    printed card show the registry's name; nothing on the gate needs more)."""
+    from server.services.text import display_name
+
+    assert display_name(name) == printed
