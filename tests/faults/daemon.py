@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +63,15 @@ class Lane:
         )
         self.reader.start()
         assert self.proc.stdout.readline().strip() == "READY", "\n".join(self.log[-20:])
+
+    def wait_configured(self, within: float = 15.0) -> None:
+        """Until the daemon has applied its signed config: a brand-new gate decides by its
+        file's defaults before that (temperature required, so a scan waits for a reading)."""
+        deadline = time.monotonic() + within
+        while not any("applied config version" in line for line in self.log):
+            if time.monotonic() > deadline:
+                raise TimeoutError("\n".join(self.log[-20:]))
+            time.sleep(0.02)
 
     def stop(self, sig: signal.Signals = signal.SIGTERM) -> int | None:
         """Stop the daemon (SIGKILL if it does not exit within 20 s) and the simulators."""

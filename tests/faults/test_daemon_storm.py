@@ -97,6 +97,8 @@ async def test_real_daemons_through_three_broker_kills(tmp_path: Path) -> None:
         async with running_link(site, hub) as link, hub.subscribe() as inbox:
             for lane in lanes:
                 await asyncio.to_thread(lane.start)
+            for lane in lanes:  # the storm's policy, not the file's defaults
+                await asyncio.to_thread(lane.wait_configured)
             producing = asyncio.gather(
                 *(asyncio.to_thread(lane.storm, texts, stop) for lane in lanes)
             )
@@ -163,6 +165,8 @@ async def test_real_daemons_through_a_server_kill(tmp_path: Path) -> None:
         await asyncio.to_thread(watcher.wait, online=True)
         for lane in lanes:
             await asyncio.to_thread(lane.start)
+        for lane in lanes:
+            await asyncio.to_thread(lane.wait_configured)
         producing = asyncio.gather(*(asyncio.to_thread(lane.storm, texts, stop) for lane in lanes))
         await asyncio.to_thread(watcher.wait, events=EVENTS_BETWEEN_KILLS)
         server.send_signal(signal.SIGKILL)
