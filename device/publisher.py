@@ -18,6 +18,7 @@ import logging
 
 from device.link.mqtt import MqttLink
 from device.runtime import Runtime
+from device.store.db import StoreError
 from device.store.outbox import Pending
 from protocol import topics
 from protocol.topics import TopicKind
@@ -95,14 +96,19 @@ class Drainer:
                     await self._acked.wait()
                 await asyncio.sleep(PRUNE_EVERY_S)
             self._acked.clear()
-            upto = self.acked
-            while upto > self._pruned:
-                await self.rt.calm.wait()  # a delete's fsync never sits before a person's commit
-                if await self.rt.store.ack(upto, limit=PRUNE_CHUNK) < PRUNE_CHUNK:
-                    self._pruned = upto
-                    self.rt.status_changed.set()
-            await self.rt.calm.wait()
-            await self.rt.store.checkpoint()
+            try:
+                await self._prune_round(self.acked)
+            except StoreError as exc:  # a full or failing disk: the rows stay, nothing is lost
+                logger.warning("outbox prune or checkpoint failed (%s); trying again later", exc)
+
+    async def _prune_round(self, upto: int) -> None:
+        while upto > self._pruned:
+            await self.rt.calm.wait()  # a delete's fsync never sits before a person's commit
+            if await self.rt.store.ack(upto, limit=PRUNE_CHUNK) < PRUNE_CHUNK:
+                self._pruned = upto
+                self.rt.status_changed.set()
+        await self.rt.calm.wait()
+        await self.rt.store.checkpoint()
 
     def on_reconnect(self) -> None:
         """After a reconnect, everything unacked is sent again."""

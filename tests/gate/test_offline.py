@@ -12,6 +12,7 @@ import pytest
 
 from device import publisher
 from device.core.model import EventDraft
+from device.store.db import StoreError
 from protocol.reasons import ReasonCode
 from tests.gate.conftest import Lane
 
@@ -117,3 +118,23 @@ def test_the_pace_lets_a_slice_through_then_spaces_the_rest() -> None:
     fast = publisher.Pace(100_000)  # 100 a slice
     assert [fast.delay(5.0) for _ in range(100)] == [0.0] * 100
     assert fast.delay(5.0) > 0
+
+
+async def test_a_failing_checkpoint_leaves_the_gate_running(
+    lane_factory: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full or failing disk makes the checkpoint fail: the prune logs it and tries again
+    later; the daemon keeps deciding (its own commits report their failures themselves)."""
+    monkeypatch.setattr(publisher, "CHECKPOINT_EVERY_S", 0.1)
+    lane: Lane = await lane_factory(policy={"temperature_required": False})
+    failures = []
+
+    async def failing() -> int:
+        failures.append(1)
+        raise StoreError("database or disk is full")
+
+    monkeypatch.setattr(lane.gate.rt.store, "checkpoint", failing)
+    await lane.until(lambda: len(failures) >= 3)
+    lane.present(lane.site.pass_text())
+    decided = await lane.decision()
+    assert decided.granted is True
