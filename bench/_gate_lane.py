@@ -26,8 +26,10 @@ from tests.support.mosquitto import Mosquitto, acl_text
 from tests.support.site import TestSite
 
 GATE = "east-in"
-POLICY = {"temperature_required": False, "phone_check_resident": "never", "relay_pulse_ms": 200,
-          "apb_minutes": 0, "apb_logical": False}  # fmt: skip
+POLICY: dict[str, Any] = {
+    "temperature_required": False, "phone_check_resident": "never", "relay_pulse_ms": 200,
+    "apb_minutes": 0, "apb_logical": False,
+}  # fmt: skip
 
 
 class SimProcess:
@@ -126,7 +128,7 @@ async def open_lane(
     )
     scanner = SimProcess("scanner", "grow-gm65", tmp / "scanner")
     thermo = SimProcess("thermometer", "gy-mcu90614", tmp / "thermo")
-    toml = {
+    toml: dict[str, dict[str, Any]] = {
         "gate": {"site": site.site, "id": GATE, "zone": 1, "direction": "in",
                  "data_dir": str(tmp / "gate-data"), "hardware": "sim"},
         "broker": {"host": broker.host, "port": broker.port, "username": GATE,

@@ -28,6 +28,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,11 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def _opened_since(pin: Any, before: int) -> bool:
+    """The relay pin changed since ``before`` state changes and is high now."""
+    return len(pin.states) > before and bool(pin.state)
+
+
 async def scan_to_relay(lane: BenchLane, count: int, floor: Floor) -> list[float]:
     """Milliseconds from the QR frame's last byte on the pty to the relay pin going high (and
     a floor sample after each)."""
@@ -64,7 +70,7 @@ async def scan_to_relay(lane: BenchLane, count: int, floor: Floor) -> list[float
         before = len(pin.states)
         answer = await asyncio.to_thread(lane.scanner.command, f"send {shlex.quote(text)}")
         sent = float(answer.rsplit(" ", 1)[1])  # the simulator's clock: last byte written
-        await lane.until(lambda before=before: len(pin.states) > before and pin.state)
+        await lane.until(partial(_opened_since, pin, before))
         out.append((pin._last_change - sent) * 1000)
         await lane.until(lambda: not pin.state)
         floor.sample()

@@ -61,7 +61,8 @@ def payloads(gate: str, now_ms: int) -> list[bytes]:
 
 def publisher(port: int, accounts: dict[str, str], now_ms: int, ready: Any, go: Any) -> None:
     """Child process: one paho client per gate, all connected, then publish everything at QoS 1."""
-    clients, done = [], []
+    clients: list[tuple[paho.Client, str, list[bytes]]] = []
+    done: list[str] = []
     for gate, password in accounts.items():
         client = paho.Client(
             CallbackAPIVersion.VERSION2, client_id=f"bench-{gate}", protocol=paho.MQTTv5

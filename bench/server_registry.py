@@ -87,7 +87,7 @@ def _search_p95(env: Env) -> float:
         assert r.status_code == 200, r.text
         for _ in range(SEARCHES):
             text = rng.choice(SURNAMES) + rng.choice(["", "伟", "芳"])
-            params = {"q": text, "page": rng.randint(1, 3)}
+            params: dict[str, str | int] = {"q": text, "page": rng.randint(1, 3)}
             start = time.perf_counter()
             response = client.get("/api/v1/residents", params=params)
             times.append(time.perf_counter() - start)

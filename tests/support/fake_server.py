@@ -103,9 +103,11 @@ class FakeServer:
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
         topic = topics.parse_topic(msg.topic)
         if topic.kind == TopicKind.COMMAND_RESULTS:
-            self.results.append(messages.decode(topic.kind, msg.payload, messages.CommandResult))
+            self.results.append(
+                messages.decode(topic.kind, bytes(msg.payload), messages.CommandResult)
+            )
             return
-        event = messages.decode(TopicKind.EVENTS, msg.payload, GateEvent)
+        event = messages.decode(TopicKind.EVENTS, bytes(msg.payload), GateEvent)
         with self._lock:
             if event.event_id not in self._ids:
                 self._ids.add(event.event_id)
