@@ -136,7 +136,7 @@ def test_warns_when_an_rtc_is_fitted_but_not_trusted(tmp_path: Path, site: Site)
 
 def test_real_mode_needs_root(site: Site) -> None:
     if shutil.which("runuser") is None:
-        pytest.skip("runuser is not installed")
+        pytest.fail("runuser is missing: make sysdeps installs it (package util-linux)")
     # a copy of deploy/ that 'nobody' can reach (a clone may sit under a 0700 directory)
     shared = Path(tempfile.mkdtemp(prefix="gatepass-deploy-"))
     try:
