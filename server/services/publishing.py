@@ -174,10 +174,20 @@ async def _sign_configs(
     return updates
 
 
+async def _record_config(conn: AsyncConnection, record: dict[str, Any]) -> None:
+    """The version, fingerprint and time just published; the policy stays as it is now, not
+    as it was when the config was signed: an admin may have changed it meanwhile, and the
+    fingerprint that no longer matches makes the next round publish that change."""
+    values = {k: record[k] for k in ("gate", "version", "fingerprint", "issued_at")}
+    if await link_store.get_config(conn, gate=values["gate"]) is None:
+        values["policy"] = record["policy"]
+    await link_store.put_config(conn, values=values)
+
+
 async def record(env: Env, kind: str, update: Update) -> None:
     """Remember what was published (manifest/revocations) or the config version."""
     async with env.db.write() as conn:
         if kind == "config":
-            await link_store.put_config(conn, values=update.record)
+            await _record_config(conn, update.record)
         else:
             await link_store.put_published(conn, values=update.record)

@@ -8,7 +8,7 @@ from protocol.keys import public_from_raw
 from protocol.manifest import KeyUse, open_manifest, trusted_keys
 from protocol.revocation import apply_delta, apply_full, open_delta, open_full
 from protocol.topics import TopicKind, gate_topic, site_topic
-from server.services import passes, publishing, registry, residents
+from server.services import gate_policy, passes, publishing, registry, residents
 from server.services.context import CLI_ACTOR
 from tests.faults.harness import SITE, build
 
@@ -87,3 +87,24 @@ async def test_configs_rise_on_change_and_a_removed_gate_is_cleared(tmp_path: Pa
         ]
     finally:
         await env.db.close()
+
+
+async def test_a_policy_changed_while_its_config_is_published_is_published_next(
+    tmp_path: Path,
+) -> None:
+    """An admin changes a gate's policy between the link signing a config and recording it
+    as published: the change is not overwritten, and the next round publishes it."""
+    site = await build(tmp_path)
+    env = site.env()
+    try:
+        (first,) = [u for u in await publishing.config_updates(env, SITE, force=False)
+                    if u.record["gate"] == "east-in"]  # fmt: skip
+        await gate_policy.set_policy(env, CLI_ACTOR, "east-in", {"apb_minutes": 3})
+        await publishing.record(env, "config", first)
+        again = [u for u in await publishing.config_updates(env, SITE, force=False)
+                 if u.record["gate"] == "east-in"]  # fmt: skip
+    finally:
+        await env.db.close()
+    assert first.record["version"] == 1
+    assert len(again) == 1
+    assert (again[0].record["version"], again[0].record["policy"]) == (2, {"apb_minutes": 3})
