@@ -20,11 +20,12 @@ from fastapi.testclient import TestClient
 from server.app import create_app
 from server.clock import SystemClock
 from server.config import load_settings
-from server.services import passes, printing
 from server.services.context import CLI_ACTOR, Env
-from server.services.imports import import_residents
-from server.services.passwords import hash_password
-from server.services.site import initialise
+from server.services.passes import issuing as passes
+from server.services.passes import printing
+from server.services.registry.imports import import_residents
+from server.services.registry.site import initialise
+from server.services.staff.passwords import hash_password
 from server.store import accounts
 from server.store.db import Database
 from tests.server.registers import HEADERS_ZH, SURNAMES, people, write_xlsx

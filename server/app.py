@@ -21,16 +21,17 @@ from fastapi.routing import APIRoute
 
 from server import heap
 from server.api import errors
-from server.api.deps import PUBLIC_ROUTES, Policy
-from server.api.middleware import BodyLimit, SecurityHeaders
-from server.api.routes import admin, alerts, events, gates_link, passes, people, registry, system
+from server.api.routes import admin, alerts, events, passes, people, registry, system
+from server.api.routes import gates as gates_link
 from server.clock import Clock, SystemClock
 from server.config import ServerSettings
-from server.mqtt_link import ServerLink
+from server.http.deps import PUBLIC_ROUTES, Policy
+from server.http.middleware import BodyLimit, SecurityHeaders
+from server.link.session import ServerLink
 from server.services.context import Actor, Env
 from server.services.errors import ServiceError
 from server.services.live import Hub
-from server.services.privacy import run_retention
+from server.services.privacy.subjects import run_retention
 from server.store.db import Database
 from server.store.migrate import upgrade
 from server.web import install as install_web

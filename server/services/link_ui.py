@@ -2,7 +2,7 @@
 
 Health comes from each gate's retained status (plus the newest stored event as last contact),
 alerts from the alerts table (acknowledged with a note, audited), commands are signed and
-published through the lifespan's link (``request.state.link``) by server.services.gate_commands,
+published through the lifespan's link (``request.state.link``) by server.services.gates.commands,
 which also decides who may send what. Must not import fastapi or anything of server.web.
 """
 
@@ -14,11 +14,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from protocol.messages import CommandKind, Mode, OverrideReason
-from server.services import alerts as alert_service
-from server.services import gate_commands
-from server.services import gate_health as health_service
+from server.services.alerts import raising as alert_service
 from server.services.context import Actor, Env
 from server.services.errors import Invalid, NotFound
+from server.services.gates import commands as gate_commands
+from server.services.gates import health as health_service
 from server.store import reports
 from server.store.query import Page
 from server.store.schema import events

@@ -7,9 +7,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.store.link_schema import alerts
 from server.store.query import Page, fetch_page
 from server.store.schema import events, gates
+from server.store.schema_gates import alerts
 
 ALERT_SORT = {"id": alerts.c.id, "first_at": alerts.c.first_at, "last_at": alerts.c.last_at}
 

@@ -7,9 +7,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.store.link_schema import dead_letters
 from server.store.query import Page, fetch_page
 from server.store.schema import events, gates
+from server.store.schema_gates import dead_letters
 
 EVENT_SORT = {"id": events.c.id, "at_ms": events.c.at_ms, "seq": events.c.seq}
 DEAD_SORT = {"id": dead_letters.c.id, "received_at": dead_letters.c.received_at}

@@ -14,8 +14,8 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.store.link_schema import dead_letters, gate_ingest, seq_gaps
 from server.store.schema import events
+from server.store.schema_gates import dead_letters, gate_ingest, seq_gaps
 
 WALK_CHUNK = 1000
 DEAD_LETTER_KEEP = 64 * 1024  # bytes of a dead payload kept for inspection

@@ -8,15 +8,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.store.link_schema import (
+from server.store.query import Page, fetch_page
+from server.store.schema import site_settings
+from server.store.schema_gates import (
     broker_accounts,
     commands,
     gate_configs,
     gate_status,
     link_published,
 )
-from server.store.query import Page, fetch_page
-from server.store.schema import site_settings
 
 # request ids are time-ordered (gate_commands.request_id), so they break ties within a second
 COMMAND_SORT = {"id": commands.c.request_id, "issued_at": commands.c.issued_at}

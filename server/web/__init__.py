@@ -11,7 +11,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
-from server.api.deps import Policy
+from server.http.deps import Policy
 from server.web.routes import (
     auth,
     console,

@@ -20,10 +20,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 
-from server.api.deps import EnvDep, Policy
-from server.services.auth import NoSession, Throttled
+from server.http.deps import EnvDep, Policy
 from server.services.context import Actor
 from server.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
+from server.services.staff.auth import NoSession, Throttled
 from server.services.text import TextError
 from server.web.render import page
 

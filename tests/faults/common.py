@@ -10,8 +10,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from server.store.link_schema import gate_ingest
 from server.store.schema import events
+from server.store.schema_gates import gate_ingest
 from tests.faults.emulator import GateEmulator
 from tests.faults.harness import LinkSite
 

@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from protocol.messages import LaneDirection
-from server.broker_config import BrokerOptions, write_broker_config
 from server.config import ServerSettings, load_settings
-from server.mqtt_link import ServerLink
+from server.link.broker import BrokerOptions, write_broker_config
+from server.link.session import ServerLink
 from server.services.context import CLI_ACTOR, Env
-from server.services.gate_toml import Hardware
+from server.services.gates.gate_file import Hardware
+from server.services.gates.provisioning import BrokerAddress, add_gate
 from server.services.live import Hub
-from server.services.provisioning import BrokerAddress, add_gate
-from server.services.site import initialise
+from server.services.registry.site import initialise
 from server.store.db import Database
 from tests.faults.emulator import GateEmulator
 from tests.support.mosquitto import Mosquitto, free_port

@@ -18,9 +18,12 @@ import pytest
 import sqlalchemy as sa
 
 from protocol.topics import TopicKind, all_gates, site_topic
-from server.services import gate_policy, passes, registry, residents
 from server.services.context import CLI_ACTOR
+from server.services.gates import policy as gate_policy
 from server.services.live import Hub
+from server.services.passes import issuing as passes
+from server.services.registry import places as registry
+from server.services.registry import residents
 from server.store.schema import events
 from tests.faults.daemon import Lane
 from tests.faults.harness import SITE, LinkSite, build, running_link, until

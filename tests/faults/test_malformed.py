@@ -15,8 +15,8 @@ import pytest
 import sqlalchemy as sa
 
 from server.services.live import Hub
-from server.store.link_schema import dead_letters
 from server.store.schema import audit_log, events
+from server.store.schema_gates import dead_letters
 from tests.faults.harness import SITE, LinkSite, build, running_link, until
 
 pytestmark = [pytest.mark.slow, pytest.mark.broker, pytest.mark.timeout(120)]

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from protocol.errors import PassRevoked
-from server.services import passes, registry, residents
 from server.services.context import CLI_ACTOR
+from server.services.passes import issuing as passes
+from server.services.registry import places as registry
+from server.services.registry import residents
 from tests.faults.emulator import GateEmulator
 from tests.faults.harness import LinkSite, build, running_gates, running_link
 

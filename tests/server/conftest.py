@@ -14,10 +14,10 @@ from fastapi.testclient import TestClient
 
 from server.app import create_app
 from server.config import ServerSettings, load_settings
-from server.services import staff as staff_service
 from server.services.context import CLI_ACTOR, Env
-from server.services.passwords import hash_password
-from server.services.site import initialise
+from server.services.registry.site import initialise
+from server.services.staff import accounts as staff_service
+from server.services.staff.passwords import hash_password
 from server.store import accounts
 from server.store.db import Database
 

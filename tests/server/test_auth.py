@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from server.services.passwords import hash_password
+from server.services.staff.passwords import hash_password
 from server.store.db import Database
 from tests.server.conftest import STRONG, Api
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from protocol.passes import Trust, verify
-from server.services.cards import qr
+from server.services.passes.cards import qr
 from tests.server.conftest import Api, seed
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from server.cli import main
+from server.cli.main import main
 from server.store.db import Database, sqlite_url
 from tests.server.registers import HEADERS_ZH, people, write_xlsx
 
@@ -103,7 +103,7 @@ def test_staff_accounts_from_the_command_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The way back in when the only admin forgot the password, and accounts by script."""
-    from server.services.passwords import verify_password
+    from server.services.staff.passwords import verify_password
 
     def password(out: str) -> str:
         return out.strip().splitlines()[-1].rsplit(": ", 1)[1]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from server.services.context import CLI_ACTOR
-from server.services.imports import ImportReport, import_residents
+from server.services.registry.imports import ImportReport, import_residents
 from server.store import people
 from server.store.query import Page
 from tests.server.conftest import Site

@@ -12,7 +12,7 @@ from protocol.manifest import KeyUse, open_manifest, trusted_keys
 from protocol.passes import Trust, verify
 from protocol.phonetag import digits_match
 from protocol.revocation import RevocationState, apply_full, hold_until, open_full
-from server.services.revocations import signed_full
+from server.services.passes.revocations import signed_full
 from server.store import keys as key_store
 from server.store.db import Database
 from tests.server.conftest import STRONG, Api, seed

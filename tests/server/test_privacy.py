@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from protocol.errors import PassRevoked
 from protocol.passes import Trust, verify
 from protocol.revocation import apply_full
-from server.services.revocations import signed_full
+from server.services.passes.revocations import signed_full
 from server.store.db import Database
 from server.store.schema import events
 from tests.server.conftest import Api, seed

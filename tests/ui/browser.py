@@ -20,9 +20,11 @@ from typing import Any
 
 from server.clock import SystemClock
 from server.config import ServerSettings, load_settings
-from server.services import passes, registry, residents
 from server.services.context import CLI_ACTOR, Env
-from server.services.site import initialise
+from server.services.passes import issuing as passes
+from server.services.registry import places as registry
+from server.services.registry import residents
+from server.services.registry.site import initialise
 from server.store.db import Database
 from tests.server.conftest import ready_accounts
 from tests.ui.data import INJECTIONS, add_event

@@ -1,6 +1,6 @@
 """Test data for the staff UI: gates, people with awkward names, and gate events stored the way
 the link's ingest stores them (the ``events`` row and, in the same transaction, the alerts it
-raises by server.services.alert_rules), then announced to the notifier."""
+raises by server.services.alerts.rules), then announced to the notifier."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from server.services import alert_rules
+from server.services.alerts import rules as alert_rules
 from server.services.context import Env
 from server.store.schema import events
 from server.web.notify import notify_change, notify_event

@@ -28,8 +28,9 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
-from server.services import gate_health, gate_policy
 from server.services.context import CLI_ACTOR, Env
+from server.services.gates import health as gate_health
+from server.services.gates import policy as gate_policy
 from server.store.passes import get_pass
 from server.store.schema import events
 from tests.faults.daemon import Lane

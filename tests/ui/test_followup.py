@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from server.services import followup, privacy
 from server.services.context import CLI_ACTOR, Env
 from server.services.errors import Invalid, NotFound
+from server.services.privacy import subjects as privacy
+from server.services.registry import followup
 from server.store.followup import calls_of
 from server.web.format import Clockface
 from tests.server.conftest import Api, seed

@@ -11,7 +11,7 @@ import pytest
 
 from protocol.messages import AlarmKind, CommandKind, CommandOutcome
 from protocol.reasons import ReasonCode
-from server.services.alerts import AlertKind
+from server.services.alerts.raising import AlertKind
 from server.web.i18n import LANGUAGES, MissingMessage, Translator, catalog, choose
 from server.web.links import MODES, OPEN_REASONS
 

@@ -7,7 +7,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 
-from server.api.deps import AdminDep, EnvDep
 from server.api.models import PageOut
 from server.api.models_passes import (
     AuditOut,
@@ -23,7 +22,10 @@ from server.api.models_passes import (
     StaffPatch,
 )
 from server.api.types import MAX_TIME, IdPath, PageNo, PageSize, SearchText
-from server.services import pass_admin, privacy, staff
+from server.http.deps import AdminDep, EnvDep
+from server.services.passes import admin as pass_admin
+from server.services.privacy import subjects as privacy
+from server.services.staff import accounts as staff
 from server.store.query import Page, clamp_size
 
 router = APIRouter(prefix="/api/v1", tags=["admin"])

@@ -6,12 +6,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from server.api.deps import EnvDep, StaffDep
 from server.api.models import PageOut
-from server.api.routes.link_models import AckIn, AlertOut
+from server.api.models_gates import AckIn, AlertOut
 from server.api.types import IdPath, PageNo, PageSize
-from server.services import alerts
-from server.services.alerts import AlertKind
+from server.http.deps import EnvDep, StaffDep
+from server.services.alerts import raising as alerts
+from server.services.alerts.raising import AlertKind
 from server.store.query import Page, clamp_size
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])

@@ -6,12 +6,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from server.api.deps import AdminDep, EnvDep, StaffDep
 from server.api.models import PageOut
+from server.api.models_gates import DeadLetterOut, EventOut
 from server.api.routes.alerts import GateQuery
-from server.api.routes.link_models import DeadLetterOut, EventOut
 from server.api.types import IdPath, PageNo, PageSize
-from server.services import event_queries
+from server.http.deps import AdminDep, EnvDep, StaffDep
+from server.services.reports import events as event_queries
 from server.store.query import Page, clamp_size
 
 router = APIRouter(prefix="/api/v1", tags=["events"])

@@ -6,7 +6,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from server.api.deps import AdminDep, EnvDep, StaffDep
 from server.api.models import PageOut
 from server.api.models_passes import (
     BulkIssued,
@@ -19,8 +18,12 @@ from server.api.models_passes import (
     RevokeIn,
 )
 from server.api.types import IdPath, PageNo, PageSize, SearchText
-from server.services import pass_admin, passes, printing, registry
+from server.http.deps import AdminDep, EnvDep, StaffDep
 from server.services.errors import Invalid
+from server.services.passes import admin as pass_admin
+from server.services.passes import issuing as passes
+from server.services.passes import printing
+from server.services.registry import places as registry
 from server.store.query import Page, clamp_size
 
 router = APIRouter(prefix="/api/v1", tags=["passes"])

@@ -6,7 +6,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
-from server.api.deps import AdminDep, EnvDep, StaffDep
 from server.api.models import (
     ObservationIn,
     PageOut,
@@ -20,7 +19,9 @@ from server.api.models import (
 )
 from server.api.models_passes import ErasureOut, VisitorRegistered
 from server.api.types import IdPath, PageNo, PageSize, SearchText
-from server.services import privacy, residents, visitors
+from server.http.deps import AdminDep, EnvDep, StaffDep
+from server.services.privacy import subjects as privacy
+from server.services.registry import residents, visitors
 from server.store.query import Page, clamp_size
 
 router = APIRouter(prefix="/api/v1", tags=["people"])

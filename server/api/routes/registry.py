@@ -1,4 +1,4 @@
-"""Zones, gates and households: thin routes over server.services.registry and passes."""
+"""Zones, gates and households: thin routes over server.services.registry.places and passes."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 
-from server.api.deps import AdminDep, EnvDep, StaffDep
 from server.api.models import (
     CutoffIn,
     GateIn,
@@ -23,7 +22,9 @@ from server.api.models import (
 )
 from server.api.models_passes import CountOut
 from server.api.types import IdPath, PageNo, PageSize, SearchText
-from server.services import passes, registry
+from server.http.deps import AdminDep, EnvDep, StaffDep
+from server.services.passes import issuing as passes
+from server.services.registry import places as registry
 from server.store.query import Page, clamp_size
 
 router = APIRouter(prefix="/api/v1", tags=["registry"])

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from server.api.deps import EnvDep, SelfDep, check_origin, client_address, cookie_name, session_of
 from server.api.models_passes import LoginIn, PasswordChangeIn, SessionOut, StaffOut
-from server.services import auth, staff
+from server.http.deps import EnvDep, SelfDep, check_origin, client_address, cookie_name, session_of
+from server.services.staff import accounts as staff
+from server.services.staff import auth
 from server.store.migrate import current_revision
 
 router = APIRouter()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-import server.store.link_schema  # noqa: F401 - the MQTT link's tables join the same metadata
+import server.store.schema_gates  # noqa: F401 - the MQTT link's tables join the same metadata
 from server.store.schema import metadata
 
 connection = context.config.attributes.get("connection")

@@ -13,10 +13,11 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
-from server.api.deps import EnvDep, check_origin, client_address, cookie_name, session_of
-from server.services import auth, staff
-from server.services.auth import BadCredentials, NoSession, Throttled, csrf_ok
+from server.http.deps import EnvDep, check_origin, client_address, cookie_name, session_of
 from server.services.errors import Forbidden, Invalid
+from server.services.staff import accounts as staff
+from server.services.staff import auth
+from server.services.staff.auth import BadCredentials, NoSession, Throttled, csrf_ok
 from server.services.text import TextError
 from server.web.guard import PageRoute, SelfPage
 from server.web.i18n import LANG_COOKIE, LANGUAGES

@@ -12,10 +12,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
-from server.api.deps import EnvDep
-from server.services import reports
+from server.http.deps import EnvDep
 from server.services.context import Actor, Env
 from server.services.errors import LinkDown, NotFound, ServiceError
+from server.services.reports import views as reports
 from server.store.query import Page
 from server.web import links
 from server.web.guard import PageRoute, StaffPage

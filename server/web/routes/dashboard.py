@@ -8,9 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
-from server.api.deps import EnvDep
-from server.services import registry, reports
+from server.http.deps import EnvDep
 from server.services.context import Actor, Env
+from server.services.registry import places as registry
+from server.services.reports import views as reports
 from server.web import charts, links
 from server.web.format import FEVER_C, Clockface
 from server.web.guard import PageRoute, StaffPage

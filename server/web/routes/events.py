@@ -7,11 +7,12 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from protocol.reasons import ReasonCode
-from server.api.deps import EnvDep
-from server.services import pass_admin, reports
+from server.http.deps import EnvDep
 from server.services.context import Actor, Env
 from server.services.errors import Invalid
-from server.services.reports import EventFilter
+from server.services.passes import admin as pass_admin
+from server.services.reports import views as reports
+from server.services.reports.views import EventFilter
 from server.web import links
 from server.web.csvout import to_csv
 from server.web.format import Clockface, mask_name

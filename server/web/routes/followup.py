@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
-from server.api.deps import EnvDep
-from server.services import followup
+from server.http.deps import EnvDep
 from server.services.errors import Invalid
+from server.services.registry import followup
 from server.web.format import Clockface
 from server.web.guard import PageRoute, StaffPage
 from server.web.render import page

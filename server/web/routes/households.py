@@ -8,8 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
-from server.api.deps import EnvDep
-from server.services import pass_admin, passes, registry, residents
+from server.http.deps import EnvDep
+from server.services.passes import admin as pass_admin
+from server.services.passes import issuing as passes
+from server.services.registry import places as registry
+from server.services.registry import residents
 from server.store.query import Page
 from server.web.format import Clockface
 from server.web.forms import local_date

@@ -14,9 +14,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request, Response
 from starlette.datastructures import UploadFile
 
-from server.api.deps import EnvDep
-from server.services import imports
+from server.http.deps import EnvDep
 from server.services.errors import Invalid
+from server.services.registry import imports
 from server.web import uploads
 from server.web.guard import AdminPage, PageRoute
 from server.web.render import page

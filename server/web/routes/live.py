@@ -20,9 +20,9 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
-from server.api.deps import EnvDep
-from server.services import reports
+from server.http.deps import EnvDep
 from server.services.context import Actor, Env
+from server.services.reports import views as reports
 from server.web import links
 from server.web.guard import PageRoute, StaffPage
 from server.web.notify import hub_for

@@ -8,9 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
-from server.api.deps import EnvDep
-from server.services import lookup, pass_admin, privacy, registry, residents
+from server.http.deps import EnvDep
 from server.services.context import Actor, Env
+from server.services.passes import admin as pass_admin
+from server.services.privacy import subjects as privacy
+from server.services.registry import lookup, residents
+from server.services.registry import places as registry
 from server.store.query import Page
 from server.web.format import Clockface
 from server.web.forms import local_date, page_of, pages

@@ -8,10 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
-from server.api.deps import EnvDep
-from server.services import lookup, pass_admin, visitors
+from server.http.deps import EnvDep
 from server.services.context import Actor, Env
 from server.services.errors import NotFound, ServiceError
+from server.services.passes import admin as pass_admin
+from server.services.registry import lookup, visitors
 from server.services.text import TextError
 from server.store.query import Page
 from server.web.format import Clockface

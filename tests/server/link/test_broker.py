@@ -15,7 +15,7 @@ import pytest
 from protocol.messages import LaneDirection
 from protocol.topics import SPECS, TopicKind, gate_topic, site_topic
 from server.services.context import CLI_ACTOR
-from server.services.provisioning import remove_gate
+from server.services.gates.provisioning import remove_gate
 from tests.faults.harness import SITE, LinkSite, provision, read_gate_file
 from tests.support.mqtt import TestClient
 
@@ -240,7 +240,7 @@ def _certificates(directory: Path) -> tuple[Path, Path, Path]:
 
 
 async def test_the_optional_tls_listener(tmp_path: Path) -> None:
-    from server.broker_config import BrokerOptions, write_broker_config
+    from server.link.broker import BrokerOptions, write_broker_config
     from server.services.live import Hub
     from tests.faults.harness import build, running_link
     from tests.support.mosquitto import Mosquitto

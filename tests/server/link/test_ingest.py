@@ -15,8 +15,8 @@ from protocol.messages import Ack, EventKind, GateEvent, LaneDirection
 from protocol.reasons import ReasonCode
 from protocol.topics import TopicKind, gate_topic
 from server.services.live import Hub
-from server.store.link_schema import dead_letters, gate_ingest
 from server.store.schema import audit_log, events
+from server.store.schema_gates import dead_letters, gate_ingest
 from tests.faults.harness import SITE, LinkSite, running_gates, running_link, until
 from tests.support.mqtt import TestClient
 

@@ -37,10 +37,10 @@ from server.services import (
 )
 from server.services.context import CLI_ACTOR
 from server.services.live import Hub
-from server.store.link_schema import alerts as alerts_table
-from server.store.link_schema import dead_letters, gate_ingest, seq_gaps
 from server.store.query import Page
 from server.store.schema import audit_log, events
+from server.store.schema_gates import alerts as alerts_table
+from server.store.schema_gates import dead_letters, gate_ingest, seq_gaps
 from tests.faults.harness import (
     SITE,
     LinkSite,

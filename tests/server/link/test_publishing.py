@@ -8,8 +8,12 @@ from protocol.keys import public_from_raw
 from protocol.manifest import KeyUse, open_manifest, trusted_keys
 from protocol.revocation import apply_delta, apply_full, open_delta, open_full
 from protocol.topics import TopicKind, gate_topic, site_topic
-from server.services import gate_policy, passes, publishing, registry, residents
 from server.services.context import CLI_ACTOR
+from server.services.gates import policy as gate_policy
+from server.services.gates import publishing
+from server.services.passes import issuing as passes
+from server.services.registry import places as registry
+from server.services.registry import residents
 from tests.faults.harness import SITE, build
 
 

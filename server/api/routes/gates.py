@@ -1,0 +1,93 @@
+"""The link as staff use it: gate health, commands to a lane, a gate's policy, link status.
+
+The running link (server.mqtt_link.ServerLink, or None without a broker) is in the lifespan
+state as ``request.state.link``; its live notices hub is ``request.state.hub``
+(server.services.live.Hub) for the staff UI's live views.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+
+from server.api.models import PageOut
+from server.api.models_gates import CommandIn, CommandOut, GateHealthOut, PolicyIn
+from server.api.routes.alerts import GateQuery
+from server.api.types import PageNo, PageSize
+from server.http.deps import AdminDep, EnvDep, StaffDep
+from server.services.gates import commands as gate_commands
+from server.services.gates import health as gate_health
+from server.services.gates import policy as gate_policy
+from server.store.query import Page, clamp_size
+
+if TYPE_CHECKING:
+    from server.link.session import ServerLink
+
+router = APIRouter(prefix="/api/v1", tags=["gates"])
+GatePath = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[a-z0-9-]+$")]
+
+
+def link_of(request: Request) -> ServerLink | None:
+    """The running MQTT link, or None when the server runs without a broker."""
+    link: ServerLink | None = getattr(request.state, "link", None)
+    return link
+
+
+@router.get("/gate-health")
+async def list_health(env: EnvDep, actor: StaffDep) -> list[GateHealthOut]:
+    """Every lane in the caller's zones: online or not since when, devices, backlog, alerts."""
+    return [GateHealthOut.model_validate(r) for r in await gate_health.gate_health(env, actor)]
+
+
+@router.get("/gate-health/{gate_id}")
+async def get_health(gate_id: GatePath, env: EnvDep, actor: StaffDep) -> GateHealthOut:
+    """One lane's health."""
+    rows = await gate_health.gate_health(env, actor, gate=gate_id)
+    return GateHealthOut.model_validate(rows[0])
+
+
+@router.post("/gates/{gate_id}/commands", status_code=201, responses={409: {}})
+async def send_command(
+    gate_id: GatePath, body: CommandIn, request: Request, env: EnvDep, actor: StaffDep
+) -> CommandOut:
+    """Open a lane once (with a reason), resync it, or (admins) set its mode; expires in 30 s."""
+    row = await gate_commands.send(
+        env, link_of(request), actor, gate_id, body.kind, reason=body.reason, note=body.note,
+        mode=body.mode,
+    )  # fmt: skip
+    return CommandOut.model_validate(row)
+
+
+@router.get("/commands")
+async def list_commands(
+    *,
+    env: EnvDep,
+    actor: StaffDep,
+    gate: GateQuery = None,
+    page: PageNo = 1,
+    size: PageSize = 50,
+) -> PageOut[CommandOut]:
+    """Commands to lanes in the caller's zones, newest first, with the gates' answers."""
+    request = Page(page, clamp_size(size), "issued_at", True)
+    rows, total = await gate_commands.list_commands(env, actor, request, gate=gate)
+    items = [CommandOut.model_validate(r) for r in rows]
+    return PageOut[CommandOut](items=items, total=total, page=page, size=request.size)
+
+
+@router.put("/gates/{gate_id}/policy")
+async def set_policy(
+    gate_id: GatePath, body: PolicyIn, env: EnvDep, actor: AdminDep
+) -> dict[str, Any]:
+    """Replace a lane's policy overrides; the new signed config reaches it within a second."""
+    policy = await gate_policy.set_policy(env, actor, gate_id, body.overrides)
+    return {"gate": gate_id, "overrides": body.overrides, "policy": gate_policy.as_dict(policy)}
+
+
+@router.get("/link")
+async def link_status(request: Request, actor: StaffDep) -> dict[str, Any]:
+    """Whether the broker link is up, and ingest counters (``enabled`` false without a broker)."""
+    link = link_of(request)
+    if link is None:
+        return {"enabled": False}
+    return {"enabled": True, **link.describe()}

@@ -1,0 +1,174 @@
+"""``gatepass-server``: init, import, run, keys, retention, staff, gates and check-config.
+
+Every subcommand takes ``--data DIR`` (or ``GATEPASS_DATA``): the directory holding the SQLite
+registry, the key files and nothing else. Heavy modules are imported inside the commands so
+``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Callable, Coroutine
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from server.config import DATA_ENV, ConfigError, ServerSettings, load_settings
+
+logger = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_FAIL, EXIT_CONFIG = 0, 1, 2
+
+
+def _data_parent() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(
+        "--data", type=Path, default=os.environ.get(DATA_ENV),
+        help=f"data directory (registry database and keys); default ${DATA_ENV}",
+    )  # fmt: skip
+    return parent
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The server's argument parser; every subcommand takes --data."""
+    parser = argparse.ArgumentParser(
+        prog="gatepass-server",
+        description="gatepass server: pass registry, signed passes, event ingest, alerts and "
+        "the staff web UI.",
+    )
+    parser.add_argument("--version", action="version", version=version("gatepass"))
+    parser.add_argument("--check-config", action="store_true", help="validate settings and exit")
+    data = _data_parent()
+    sub = parser.add_subparsers(dest="command")
+    init = sub.add_parser("init", parents=[data], help="create a site: database, keys, admin")
+    init.add_argument("--site", required=True, help="site id, [a-z0-9-], e.g. gw01")
+    init.add_argument("--name", default="", help="community name (default: the site id)")
+    init.add_argument(
+        "--zone", action="append", dest="zones", help="zone name (repeat; default: main)"
+    )
+    init.add_argument("--admin", default="admin", help="first admin user name")
+    sub.add_parser("check-config", parents=[data], help="validate settings, print them, exit")
+    run = sub.add_parser("run", parents=[data], help="serve the API")
+    run.add_argument("--bind", default=None, help="address to listen on (default 127.0.0.1)")
+    run.add_argument("--port", type=int, default=None, help="port (default 8080)")
+    imp = sub.add_parser("import", help="import a register file")
+    imp_sub = imp.add_subparsers(dest="what", required=True)
+    residents = imp_sub.add_parser("residents", parents=[data], help="residents from CSV or XLSX")
+    residents.add_argument("file", type=Path)
+    residents.add_argument(
+        "--skip-invalid", action="store_true", help="write the valid rows, report the rest"
+    )
+    keys = sub.add_parser("keys", help="signing keys")
+    keys_sub = keys.add_subparsers(dest="action", required=True)
+    keys_sub.add_parser("list", parents=[data], help="list keys and the manifest seq")
+    rotate = keys_sub.add_parser("rotate", parents=[data], help="announce a new key")
+    rotate.add_argument("use", choices=["pass", "revlist", "control"])
+    retire = keys_sub.add_parser("retire", parents=[data], help="take a key off the manifest")
+    retire.add_argument("kid")
+    sub.add_parser("retention", parents=[data], help="apply the retention periods now")
+    _add_staff_commands(sub, data)
+    _add_link_commands(sub, data)
+    return parser
+
+
+def _add_staff_commands(sub: Any, data: argparse.ArgumentParser) -> None:
+    """``staff list|add|reset-password`` (the way back in without the web UI)."""
+    staff = sub.add_parser("staff", help="staff accounts")
+    staff_sub = staff.add_subparsers(dest="action", required=True)
+    staff_sub.add_parser("list", parents=[data], help="list the accounts")
+    add = staff_sub.add_parser("add", parents=[data], help="add an account (one-time password)")
+    add.add_argument("username")
+    add.add_argument("--role", choices=["admin", "staff"], default="staff")
+    add.add_argument("--name", default="", help="display name (default: the user name)")
+    add.add_argument(
+        "--zone", action="append", dest="zones", help="zone it may act in (repeat; default: all)"
+    )
+    reset = staff_sub.add_parser(
+        "reset-password", parents=[data], help="a new one-time password; ends its sessions"
+    )
+    reset.add_argument("username")
+
+
+def _add_link_commands(sub: Any, data: argparse.ArgumentParser) -> None:
+    """``gate add|remove|rekey`` and ``broker-config`` (issue 6; docs/operations.md)."""
+    broker = argparse.ArgumentParser(add_help=False)
+    broker.add_argument("--broker-host", help="broker address for the gate (default mqtt_host)")
+    broker.add_argument("--broker-port", type=int, help="broker port (default mqtt_port)")
+    broker.add_argument("--tls-ca", help="CA file on the gate for the broker's TLS listener")
+    broker.add_argument("--out", type=Path, help="gate file (default DATA/gates/GATE.toml)")
+    broker.add_argument("--hardware", choices=["pi", "sim"], default="pi")
+    broker.add_argument("--gate-data-dir", default="/var/lib/gatepass", help="on the gate")
+    broker.add_argument("--scanner-model", default="grow-gm65")
+    broker.add_argument("--scanner-port", default="/dev/gate-scanner")
+    broker.add_argument("--thermometer-model", default="gy-mcu90614")
+    broker.add_argument("--thermometer-port", default="/dev/serial0")
+    gate = sub.add_parser("gate", help="provision gates (lanes)")
+    gate_sub = gate.add_subparsers(dest="action", required=True)
+    add = gate_sub.add_parser("add", parents=[data, broker], help="register a lane, write its file")
+    add.add_argument("gate", help="gate id, [a-z0-9-], e.g. east-in")
+    add.add_argument("--zone", required=True, help="zone number or name")
+    add.add_argument("--direction", required=True, choices=["in", "out"])
+    add.add_argument("--name", help="display name (default: the gate id)")
+    rekey = gate_sub.add_parser("rekey", parents=[data, broker], help="new broker credentials")
+    rekey.add_argument("gate")
+    remove = gate_sub.add_parser("remove", parents=[data], help="unregister a lane")
+    remove.add_argument("gate")
+    conf = sub.add_parser("broker-config", parents=[data], help="write the mosquitto config")
+    conf.add_argument("--out", type=Path, required=True, help="directory for mosquitto.conf")
+    conf.add_argument("--bind", default="127.0.0.1", help="plain listener address")
+    conf.add_argument("--port", type=int, default=1883, help="plain listener port")
+    conf.add_argument("--tls-port", type=int, help="add a TLS listener on this port")
+    conf.add_argument("--tls-bind", default="0.0.0.0", help="TLS listener address")  # noqa: S104
+    conf.add_argument("--tls-cert", type=Path, help="server certificate (PEM)")
+    conf.add_argument("--tls-key", type=Path, help="server key (PEM)")
+    conf.add_argument("--group", help="group of the broker's user (files 0640, data 0770)")
+    conf.add_argument("--log-file", type=Path, help="broker log file (default: stderr)")
+
+
+def _settings(args: argparse.Namespace, **overrides: Any) -> ServerSettings:
+    if args.data is None:
+        raise ConfigError(f"--data DIR or ${DATA_ENV} is required")
+    return load_settings(args.data.resolve(), **overrides)
+
+
+def _run_async(work: Callable[..., Coroutine[Any, Any, int]], *args: Any) -> int:
+    return asyncio.run(work(*args))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``gatepass-server`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=os.environ.get("GATEPASS_LOG_LEVEL", "INFO"),
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    os.umask(0o077)  # the database, its WAL and the key files are for the server user only
+    if args.check_config and args.command is None:
+        args.command = "check-config"
+        args.data = Path(os.environ[DATA_ENV]) if DATA_ENV in os.environ else None
+    if args.command is None:
+        parser.print_help()
+        return EXIT_FAIL
+    from server.cli import run as commands
+
+    try:
+        if args.command in ("check-config",) or args.check_config:
+            settings = _settings(args)
+            print(commands.describe(settings))
+            return EXIT_OK
+        if args.command == "run":
+            return commands.serve(_settings(args, bind=args.bind, port=args.port))
+        settings = _settings(args)
+        return _run_async(commands.dispatch, args, settings)
+    except ConfigError as exc:
+        print(f"gatepass-server: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except commands.CommandError as exc:
+        print(f"gatepass-server: {exc}", file=sys.stderr)
+        return EXIT_FAIL

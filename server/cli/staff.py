@@ -1,0 +1,65 @@
+"""CLI subcommands for staff accounts: ``staff list|add|reset-password``.
+
+The way back in when the only admin has forgotten the password (the web UI needs an admin to
+reset one), and a way to script accounts. Registered in server.cli.run; they run as the CLI
+actor (audited as ``cli``) and print a one-time password once: the account must change it at
+its first login, and a reset ends the account's sessions.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from server.services.context import CLI_ACTOR, Env
+from server.services.errors import Invalid, NotFound
+from server.services.registry import places as registry
+from server.services.staff import accounts as staff
+
+
+async def _zone_ids(env: Env, names: list[str] | None) -> list[int] | None:
+    """Zone names (or ids) to ids; None (every zone) when none is given."""
+    if not names:
+        return None
+    zones = await registry.list_zones(env, CLI_ACTOR)
+    by_name = {z["name"]: z["id"] for z in zones} | {str(z["id"]): z["id"] for z in zones}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        known = ", ".join(sorted(z["name"] for z in zones))
+        raise Invalid(f"no zone {', '.join(unknown)} (zones: {known})")
+    return sorted({by_name[n] for n in names})
+
+
+async def _account(env: Env, username: str) -> dict[str, Any]:
+    for row in await staff.list_all(env, CLI_ACTOR):
+        if row["username"] == username:
+            return row
+    raise NotFound(f"no staff account {username}")
+
+
+def _line(row: dict[str, Any], zones: dict[int, str]) -> str:
+    scope = row["zone_scope"]
+    where = "all zones" if scope is None else ", ".join(zones.get(z, str(z)) for z in scope)
+    state = "active" if row["active"] else "disabled"
+    return f"{row['username']:16} {row['role']:6} {state:8} {where}"
+
+
+async def staff_command(env: Env, args: argparse.Namespace) -> int:
+    """``gatepass-server staff list|add|reset-password``."""
+    if args.action == "add":
+        row, password = await staff.create(
+            env, CLI_ACTOR, username=args.username, display_name=args.name or args.username,
+            role=args.role, zone_scope=await _zone_ids(env, args.zones),
+        )  # fmt: skip
+        print(f"staff account {row['username']} ({row['role']}) created")
+        print(f"one-time password (shown once, change it at first login): {password}")
+    elif args.action == "reset-password":
+        row = await _account(env, args.username)
+        password = await staff.reset_password(env, CLI_ACTOR, row["id"])
+        print(f"{row['username']}: every session ended")
+        print(f"one-time password (shown once, change it at first login): {password}")
+    else:
+        zones = {z["id"]: z["name"] for z in await registry.list_zones(env, CLI_ACTOR)}
+        for row in await staff.list_all(env, CLI_ACTOR):
+            print(_line(row, zones))
+    return 0

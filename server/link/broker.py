@@ -1,0 +1,194 @@
+"""``gatepass-server broker-config --out DIR``: the site's mosquitto configuration.
+
+Writes ``DIR/mosquitto.conf``, ``DIR/passwd`` (one ``mosquitto_passwd`` hash per gate and one
+for the server; no plain password is kept) and ``DIR/acl`` (``pattern`` lines from
+``protocol.topics.gate_acl`` so a gate reaches only its own topics, ``topic`` lines from
+``server_acl`` for the server), and creates ``DIR/data`` for persistence. Re-running it, or
+``gate add|remove|rekey``, rewrites the files; a reload (SIGHUP) applies them.
+
+Sizing (mosquitto 2.0.11, the version Debian 12 ships), also in docs/operations.md:
+
+* peak rate: 6 lanes x 600 decisions an hour (design: "a few hundred entries per lane at peak
+  hour") = 3,600 events/h, plus at most one status per gate per minute = 360/h;
+* a day's server outage at that rate queues 24 x 3,960 = 95,040 messages for the server's
+  session, so ``max_queued_messages`` is 200,000 (2x headroom; ~140 MB at ~700 B each) and both
+  ``persistent_client_expiration`` and the server's session expiry are 2 days;
+* ``message_size_limit`` 5 MiB is above the 4 MiB cap of a full revocation list, and
+  ``max_packet_size`` leaves 64 KiB for the packet's header and properties;
+* ``max_inflight_messages`` 2,000 matches the receive maximum the server announces, so the
+  broker keeps streaming to the server while a batch commits (its PUBACKs follow the commit);
+* ``autosave_interval`` 60 s: what a SIGKILLed broker can lose is at most a minute of queued
+  messages, which the gates' outboxes resend (their rows leave only on the server's ack).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from protocol.topics import gate_acl, server_acl
+from server.services.context import Env
+from server.services.gates.broker_files import write_atomic, write_password_file
+from server.services.gates.provisioning import (
+    BROKER_DIR_SETTING,
+    SERVER_ACCOUNT,
+    hash_line,
+    new_password,
+)
+from server.store import link as link_store
+from server.store import registry
+
+logger = logging.getLogger(__name__)
+
+PASSWORD_FILE = "server.password"  # noqa: S105 - a file name, not a password
+MESSAGE_SIZE_LIMIT = 5 * 1024 * 1024
+MAX_PACKET_SIZE = MESSAGE_SIZE_LIMIT + 64 * 1024
+MAX_QUEUED_MESSAGES = 200_000
+MAX_INFLIGHT = 2000
+EXPIRATION = "2d"
+AUTOSAVE_S = 60
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerOptions:
+    """What ``broker-config`` was asked for."""
+
+    out: Path
+    bind: str = "127.0.0.1"
+    port: int = 1883
+    tls_port: int | None = None
+    tls_bind: str = "0.0.0.0"  # noqa: S104 - the TLS listener is the one gates on the LAN use
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    group: str | None = None
+    log_file: Path | None = None
+
+
+def render_conf(site: str, options: BrokerOptions) -> str:
+    """mosquitto.conf for the site, with absolute paths into ``options.out``."""
+    out = options.out.resolve()
+    lines = [
+        f"# mosquitto configuration of gatepass site {site}: written by gatepass-server",
+        "# broker-config; re-run it instead of editing (docs/operations.md explains each line).",
+        "per_listener_settings false",
+        "allow_anonymous false",
+        f"password_file {out / 'passwd'}",
+        f"acl_file {out / 'acl'}",
+        "",
+        f"listener {options.port} {options.bind}",
+    ]
+    if options.tls_port is not None:
+        if options.tls_cert is None or options.tls_key is None:
+            raise ValueError("a TLS listener needs --tls-cert and --tls-key")
+        lines += [
+            f"listener {options.tls_port} {options.tls_bind}",
+            f"certfile {options.tls_cert.resolve()}",
+            f"keyfile {options.tls_key.resolve()}",
+            "tls_version tlsv1.2",
+        ]
+    lines += _limits(out) + _logging(options)
+    return "\n".join(lines) + "\n"
+
+
+def _limits(out: Path) -> list[str]:
+    """Persistence, session expiry and the queue and size limits (sized in the module doc)."""
+    return [
+        "",
+        "persistence true",
+        f"persistence_location {out / 'data'}/",
+        "persistence_file mosquitto.db",
+        f"autosave_interval {AUTOSAVE_S}",
+        "autosave_on_changes false",
+        f"persistent_client_expiration {EXPIRATION}",
+        f"max_queued_messages {MAX_QUEUED_MESSAGES}",
+        "max_queued_bytes 0",
+        f"max_inflight_messages {MAX_INFLIGHT}",
+        f"message_size_limit {MESSAGE_SIZE_LIMIT}",
+        f"max_packet_size {MAX_PACKET_SIZE}",
+        "max_keepalive 300",
+        "set_tcp_nodelay true",
+    ]
+
+
+def _logging(options: BrokerOptions) -> list[str]:
+    destination = f"file {options.log_file.resolve()}" if options.log_file else "stderr"
+    return [
+        "",
+        f"log_dest {destination}",
+        "log_type error",  # one type per line: mosquitto reads only the first word of each
+        "log_type warning",
+        "log_type notice",
+        "log_type information",
+        "connection_messages true",
+        "log_timestamp true",
+    ]
+
+
+def render_acl(site: str) -> str:
+    """The ACL: gates by ``pattern`` (username = gate id), the server by its own block."""
+    lines = [
+        f"# ACL of gatepass site {site}: written by gatepass-server broker-config.",
+        "# Gates (username = gate id) write only their own status, events, command-results and",
+        "# read only their own config, commands, acks, the site's manifest, revocations, the",
+        "# server's status and their peers' events. Nobody may subscribe to '#'.",
+    ]
+    lines += [f"pattern {access} {topic}" for access, topic in gate_acl(site)]
+    lines += ["", f"user {SERVER_ACCOUNT}"]
+    lines += [f"topic {access} {topic}" for access, topic in server_acl(site)]
+    return "\n".join(lines) + "\n"
+
+
+async def server_account(env: Env) -> None:
+    """Create the server's broker account and its 0600 password file once."""
+    directory = env.settings.broker_dir
+    path = directory / PASSWORD_FILE
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    async with env.db.read() as conn:
+        account = await link_store.get_account(conn, username=SERVER_ACCOUNT)
+    if account is not None and path.exists():
+        return
+    if path.exists():
+        password = path.read_text().strip()
+    else:
+        password = new_password()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(password + "\n")
+    line = await asyncio.to_thread(hash_line, SERVER_ACCOUNT, password)
+    async with env.db.write() as conn:
+        await link_store.put_account(
+            conn, username=SERVER_ACCOUNT, role="server", hash_line=line, now=env.clock.now()
+        )
+
+
+async def write_broker_config(env: Env, options: BrokerOptions) -> list[Path]:
+    """Write the configuration directory; returns the files written."""
+    await server_account(env)
+    async with env.db.read() as conn:
+        site = await registry.get_site(conn)
+        accounts = await link_store.list_accounts(conn)
+    if site is None:
+        raise ValueError("the database holds no site: run gatepass-server init")
+    out = options.out
+    out.mkdir(parents=True, exist_ok=True)
+    out.chmod(0o750)  # the CLI's umask is 077; the broker's group must enter the directory
+    data = out / "data"
+    data.mkdir(mode=0o700, exist_ok=True)
+    if options.group is not None:
+        import grp
+
+        gid = grp.getgrnam(options.group).gr_gid
+        for directory in (out, data):
+            os.chown(directory, -1, gid)
+        os.chmod(data, 0o770)  # noqa: S103 - the broker's group must write its persistence
+    conf, passwd, acl = out / "mosquitto.conf", out / "passwd", out / "acl"
+    write_atomic(conf, render_conf(site["id"], options), group=options.group)
+    write_password_file(passwd, [a["hash_line"] for a in accounts], group=options.group)
+    write_atomic(acl, render_acl(site["id"]), group=options.group)
+    async with env.db.write() as conn:
+        await link_store.put_setting(conn, key=BROKER_DIR_SETTING, value=str(out.resolve()))
+    logger.info("broker configuration for %d accounts written to %s", len(accounts), out)
+    return [conf, passwd, acl]

@@ -1,0 +1,226 @@
+"""The server's MQTT link: one broker session, the ingest worker, the publisher and the monitor.
+
+Started and stopped by the app's lifespan when ``mqtt_host`` is set. On every (re)connect it
+publishes its retained ``online`` status and republishes everything retained (a broker killed
+with SIGKILL may have lost its retained messages since the last autosave); then it polls the
+database every ``POLL_S`` for a new manifest, a new revocation seq (or a heartbeat due) and
+changed gate configs, so a revocation made anywhere (API, CLI) reaches connected gates within
+about a second. The monitor checks time-based conditions every ``MONITOR_S``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from protocol import messages
+from protocol.messages import Lifecycle, ServerStatus
+from protocol.topics import TopicKind, all_gates, site_topic
+from server.link.broker import PASSWORD_FILE
+from server.link.ingest import Ingest
+from server.link.mqtt import MqttClient, MqttSettings
+from server.services.context import Env
+from server.services.gates import health as gate_health
+from server.services.gates import publishing
+from server.services.gates.provisioning import SERVER_ACCOUNT
+from server.services.gates.publishing import MANIFEST, REVOCATIONS, Update
+from server.services.live import Hub
+from server.store import link as link_store
+from server.store import registry
+
+logger = logging.getLogger(__name__)
+
+POLL_S = 0.5
+MONITOR_S = 5.0
+DRAIN_S = 5.0
+INGESTED = (TopicKind.EVENTS, TopicKind.STATUS, TopicKind.COMMAND_RESULTS)
+
+
+class LinkConfigError(Exception):
+    """The link cannot start: no site, or no broker password for the server."""
+
+
+def server_password(env: Env) -> str:
+    """The server's own broker password, written by ``broker-config`` (0600)."""
+    path = env.settings.broker_dir / PASSWORD_FILE
+    try:
+        return path.read_text().strip()
+    except OSError as exc:
+        raise LinkConfigError(
+            f"{path}: {exc.strerror}: run gatepass-server broker-config"
+        ) from None
+
+
+async def _wait(event: asyncio.Event, seconds: float) -> bool:
+    """Wait for ``event`` at most ``seconds``; a cancellation always propagates (3.11's
+    ``wait_for`` can turn a cancel that races its timeout into a TimeoutError)."""
+    try:
+        async with asyncio.timeout(seconds):
+            await event.wait()
+    except TimeoutError:
+        return False
+    return True
+
+
+def _status(site: str, state: Lifecycle, now: int) -> bytes:
+    software = version("gatepass")[:64]
+    return messages.encode(ServerStatus(site=site, state=state, at=now * 1000, software=software))
+
+
+class ServerLink:
+    """Owns the broker session and the three background tasks."""
+
+    def __init__(self, env: Env, site: str, password: str, hub: Hub) -> None:
+        self.env, self.site, self.hub = env, site, hub
+        s = env.settings
+        assert s.mqtt_host is not None
+        self.status_topic = str(site_topic(site, TopicKind.SERVER_STATUS))
+        settings = MqttSettings(
+            host=s.mqtt_host, port=s.mqtt_port, username=SERVER_ACCOUNT, password=password,
+            client_id=f"server-{site}", subscriptions=tuple(all_gates(site, k) for k in INGESTED),
+            will_topic=self.status_topic,
+            will_payload=_status(site, Lifecycle.OFFLINE, env.clock.now()),
+            keepalive_s=s.mqtt_keepalive_s, session_expiry_s=s.mqtt_session_expiry_s,
+            tls_ca=Path(s.mqtt_tls_ca) if s.mqtt_tls_ca else None,
+        )  # fmt: skip
+        self.mqtt = MqttClient(
+            settings, on_messages=self.ingest_messages, on_connection=self._on_connection
+        )
+        self.ingest = Ingest(env, site, self.mqtt, hub)
+        self._force = asyncio.Event()
+        self._poke = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.published: dict[str, int] = {}
+
+    @classmethod
+    async def from_env(cls, env: Env, hub: Hub) -> ServerLink | None:
+        """The link for ``env``, or None when no broker is configured."""
+        if env.settings.mqtt_host is None:
+            return None
+        async with env.db.read() as conn:
+            site = await registry.get_site(conn)
+        if site is None:
+            raise LinkConfigError("the database holds no site: run gatepass-server init")
+        return cls(env, site["id"], server_password(env), hub)
+
+    @property
+    def connected(self) -> bool:
+        """Whether the broker session is up."""
+        return self.mqtt.up.is_set()
+
+    async def publish_wait(
+        self, topic: str, payload: bytes, *, retain: bool = False, wait_s: float = 10.0
+    ) -> bool:
+        """Publish and wait for the broker's PUBACK (commands)."""
+        return await self.mqtt.publish_wait(topic, payload, retain=retain, wait_s=wait_s)
+
+    def poke(self) -> None:
+        """Look for something to publish now instead of at the next poll."""
+        self._poke.set()
+
+    async def start(self) -> None:
+        """Connect and start ingest, publisher and monitor."""
+        await self.mqtt.start()
+        for name, work in (("ingest", self.ingest.run), ("publisher", self._publisher),
+                           ("monitor", self._monitor)):  # fmt: skip
+            self._tasks.append(asyncio.create_task(work(), name=f"mqtt-{name}"))
+
+    async def stop(self) -> None:
+        """Finish the batch in hand, say ``offline``, disconnect; unacked messages stay queued."""
+        await _wait(self.ingest.idle, DRAIN_S)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        final = _status(self.site, Lifecycle.OFFLINE, self.env.clock.now())
+        await self.mqtt.stop(final=(self.status_topic, final))
+
+    def describe(self) -> dict[str, Any]:
+        """The link's state for the API and logs."""
+        s = self.mqtt.state
+        stats = self.ingest.stats
+        return {
+            "connected": s.connected, "session_present": s.session_present,
+            "connects": s.connects, "granted": s.granted, "last_error": s.last_error,
+            "queue": self.ingest.queued, "received": stats.received,
+            "stored": stats.stored, "duplicates": stats.duplicates, "dead_letters": stats.dead,
+            "retries": stats.retries, "stalled": stats.stalled_since is not None,
+            "published": dict(self.published), "live_subscribers": self.hub.subscribers,
+        }  # fmt: skip
+
+    def ingest_messages(self, items: list[Any]) -> None:
+        """Hand a burst of inbound messages to ingest (on the loop)."""
+        self.ingest.submit(items)
+
+    def _on_connection(self, up: bool) -> None:
+        if up:
+            self._force.set()
+            self._poke.set()
+        self.hub.publish({"type": "link", "up": up})
+
+    async def _publisher(self) -> None:
+        while True:
+            await self.mqtt.up.wait()
+            force = self._force.is_set()
+            self._force.clear()
+            try:
+                await self._sync(force)
+            except ConnectionError as exc:  # the link dropped mid-way: all again at reconnect
+                logger.warning("publishing interrupted: %s", exc)
+                self._force.set()
+            except Exception:  # a signing key missing, the database busy: log, retry next poll
+                logger.exception("publishing to the gates failed; retrying")
+                if force:
+                    self._force.set()
+            await _wait(self._poke, POLL_S)
+            self._poke.clear()
+
+    async def _sync(self, force: bool) -> None:
+        now = self.env.clock.now()
+        if force:
+            await self.mqtt.publish_wait(
+                self.status_topic, _status(self.site, Lifecycle.ONLINE, now), retain=True
+            )
+        async with self.env.db.read() as conn:
+            manifest = await link_store.get_published(conn, name=MANIFEST)
+            revocations = await link_store.get_published(conn, name=REVOCATIONS)
+            update = await publishing.manifest_update(
+                conn, self.site, now=now, force=force,
+                published_seq=None if manifest is None else manifest["seq"],
+            )  # fmt: skip
+        await self._send(MANIFEST, update)
+        await self._send(
+            REVOCATIONS,
+            await publishing.revocation_update(
+                self.env, self.site, published=revocations, force=force
+            ),
+        )
+        for config in await publishing.config_updates(self.env, self.site, force=force):
+            await self._send("config", config)
+
+    async def _send(self, kind: str, update: Update | None) -> None:
+        if update is None:
+            return
+        for message in update.messages:
+            if not await self.mqtt.publish_wait(
+                message.topic, message.payload, retain=message.retain
+            ):
+                raise ConnectionError(f"no PUBACK for {message.topic}")
+        await publishing.record(self.env, kind, update)
+        if kind != "config":
+            self.published[kind] = update.record["seq"]
+        logger.info("published %s %s", kind, update.record.get("seq", update.record.get("gate")))
+
+    async def _monitor(self) -> None:
+        while True:
+            await asyncio.sleep(MONITOR_S)
+            try:
+                for alert in await gate_health.monitor(self.env):
+                    self.hub.publish({"type": "alert", "alert": alert})
+            except Exception:
+                logger.exception("gate monitor failed; retrying")

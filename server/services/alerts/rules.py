@@ -1,0 +1,146 @@
+"""Which events and statuses raise which alerts (run inside the ingest's write transaction).
+
+An alarm a gate raises maps onto an alert kind; a status report holds or ends conditions.
+Patterns across events live in server.services.alert_patterns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from protocol.messages import AlarmKind, DeviceState, GateStatus, Lifecycle
+from protocol.reasons import ReasonCode
+from server.services.alerts.raising import AlertKind, condition, ended, occurred
+
+_ALARMS = {
+    AlarmKind.FEVER_CONFIRMED: AlertKind.FEVER,
+    AlarmKind.SUSPECTED_LENDING: AlertKind.SUSPECTED_LENDING,
+    AlarmKind.DOOR_FORCED: AlertKind.DOOR,
+    AlarmKind.DOOR_HELD_OPEN: AlertKind.DOOR,
+    AlarmKind.DEVICE_OFFLINE: AlertKind.DEVICE_FAULT,
+    AlarmKind.STORE_CORRUPT: AlertKind.DEVICE_FAULT,
+    AlarmKind.OUTBOX_HIGH: AlertKind.OUTBOX_BACKLOG,
+    AlarmKind.OUTBOX_FULL: AlertKind.OUTBOX_BACKLOG,
+    AlarmKind.CLOCK_UNTRUSTED: AlertKind.CLOCK_UNTRUSTED,
+    AlarmKind.REGISTRY_STALE: AlertKind.REVOCATION_STALE,
+}
+Alert = dict[str, Any]
+# A gate that just came online hears the server's time within a second or two; only an
+# untrusted clock reported this long after it came online is a condition (the gate's own
+# CLOCK_UNTRUSTED alarm waits as long, device/watchers.py SETTLE_S).
+CLOCK_SETTLE_S = 90
+
+
+def _subject(row: dict[str, Any], alarm: AlarmKind) -> str:
+    """What an alarm is about: the pass, the device named in the note, the door, or nothing.
+
+    Condition-like alarms (clock, backlog, stale list) share the subject "" with the alert the
+    gate's status raises, so the two land on one alert.
+    """
+    if alarm in (AlarmKind.DEVICE_OFFLINE, AlarmKind.DEVICE_RECOVERED):
+        return str(row["note"] or "device")
+    if alarm == AlarmKind.STORE_CORRUPT:
+        return "store"
+    if alarm in (AlarmKind.DOOR_FORCED, AlarmKind.DOOR_HELD_OPEN):
+        return alarm.value
+    if alarm in (AlarmKind.FEVER_CONFIRMED, AlarmKind.SUSPECTED_LENDING):
+        return str(row["pass_ref"] or "")
+    return ""
+
+
+async def on_event(conn: AsyncConnection, row: dict[str, Any], *, now: int) -> list[Alert]:
+    """Alerts one newly stored event raises by itself: its alarm, or a fever denial.
+
+    Patterns across events (refusals, impossible travel) are server.services.alerts.patterns,
+    evaluated once per batch."""
+    if row["alarm"] is not None:
+        return await _on_alarm(conn, row, AlarmKind(row["alarm"]), now)
+    if row["reason"] == ReasonCode.FEVER.value:
+        return [await occurred_for(conn, AlertKind.FEVER, row, row["pass_ref"] or "", now)]
+    return []
+
+
+async def occurred_for(
+    conn: AsyncConnection,
+    kind: AlertKind,
+    row: dict[str, Any],
+    subject: str,
+    now: int,
+    **extra: Any,
+) -> Alert:
+    """Count an occurrence caused by the event ``row``, with the event's facts as detail."""
+    return await occurred(
+        conn, kind, gate=row["gate"], subject=subject, now=now, event_id=row["event_id"],
+        at_ms=row["at_ms"], reason=row["reason"], alarm=row["alarm"], note=row["note"], **extra,
+    )  # fmt: skip
+
+
+async def _on_alarm(
+    conn: AsyncConnection, row: dict[str, Any], alarm: AlarmKind, now: int
+) -> list[Alert]:
+    subject = _subject(row, alarm)
+    if alarm == AlarmKind.DEVICE_RECOVERED:
+        await ended(conn, AlertKind.DEVICE_FAULT, gate=row["gate"], subject=subject, now=now)
+        return []
+    kind = _ALARMS.get(alarm)
+    if kind is None:
+        return []  # apb_conflict and mode_changed are shown as events, not alerts
+    return [await occurred_for(conn, kind, row, subject, now)]
+
+
+async def on_status(
+    conn: AsyncConnection, status: GateStatus, *, backlog: int, now: int, online_since: int
+) -> list[Alert]:
+    """Conditions a status report shows: clock, devices, backlog; an online gate is not offline.
+
+    ``online_since`` is when the gate came online (server clock): an untrusted clock counts
+    only ``CLOCK_SETTLE_S`` after it (the next status, at most a minute later, raises it)."""
+    gate = status.gate
+    raised: list[Alert | None] = []
+    if status.state == Lifecycle.ONLINE:
+        await ended(conn, AlertKind.GATE_OFFLINE, gate=gate, now=now)
+        if status.clock_trusted or now - online_since >= CLOCK_SETTLE_S:
+            raised.append(
+                await _hold(
+                    conn,
+                    AlertKind.CLOCK_UNTRUSTED,
+                    gate=gate,
+                    subject="",
+                    holds=not status.clock_trusted,
+                    now=now,
+                )
+            )
+    for device in status.devices:
+        bad = device.state in (DeviceState.FAULT, DeviceState.OFFLINE)
+        raised.append(
+            await _hold(
+                conn, AlertKind.DEVICE_FAULT, gate=gate, subject=device.name, holds=bad, now=now,
+                state=device.state.value, detail=device.detail,
+            )
+        )  # fmt: skip
+    if status.outbox_depth >= backlog:
+        raised.append(
+            await condition(conn, AlertKind.OUTBOX_BACKLOG, gate=gate, now=now,
+                            depth=status.outbox_depth)
+        )  # fmt: skip
+    elif status.outbox_depth < backlog // 2:
+        await ended(conn, AlertKind.OUTBOX_BACKLOG, gate=gate, now=now)
+    return [a for a in raised if a is not None]
+
+
+async def _hold(
+    conn: AsyncConnection,
+    kind: AlertKind,
+    *,
+    gate: str,
+    subject: str,
+    holds: bool,
+    now: int,
+    **detail: Any,
+) -> Alert | None:
+    if holds:
+        return await condition(conn, kind, gate=gate, subject=subject, now=now, **detail)
+    await ended(conn, kind, gate=gate, subject=subject, now=now)
+    return None

@@ -1,0 +1,154 @@
+"""Signed commands to one gate: open once (with a reason), set mode, resync.
+
+A command is signed with the site's control key, carries a fresh request id and expires
+``command_ttl_s`` (30 s) after it is issued, so a command that reaches a gate late (after a
+network cut) is refused there rather than opening a lane nobody is watching. It is recorded and
+audited before it is published (QoS 1, never retained); the gate's ``command-results`` answer is
+stored against it by ingest. Who may send what is ``authorize``: staff every command to the lanes
+of their own zones (the checkpoint's tablet opens the lane and switches lockdown where it
+stands), admins to every lane; a lane outside the caller's zones does not exist for them.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+import uuid
+from typing import Any, Protocol
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from protocol import messages
+from protocol.manifest import KeyUse
+from protocol.messages import Command, CommandKind, Mode, OverrideReason
+from protocol.topics import TopicKind, gate_topic
+from server.services import audit
+from server.services.context import Actor, Env
+from server.services.errors import Conflict, Forbidden, Invalid, LinkDown, NotFound
+from server.services.passes.keys import signing_key
+from server.services.text import clean_text
+from server.store import link as link_store
+from server.store import registry
+from server.store.query import Page
+
+PUBLISH_TIMEOUT_S = 5.0
+
+
+class Sender(Protocol):
+    """The link as the command service sees it."""
+
+    @property
+    def connected(self) -> bool:
+        """Whether the broker link is up."""
+
+    async def publish_wait(
+        self, topic: str, payload: bytes, *, retain: bool = False, wait_s: float = 10.0
+    ) -> bool:
+        """Publish and wait for the broker's PUBACK."""
+
+
+def authorize(actor: Actor, row: dict[str, Any] | None, gate: str, kind: CommandKind) -> None:
+    """Admins command every lane; staff any command (``kind``), but only to lanes in their zones.
+
+    Raises NotFound (not Forbidden) for a lane outside the caller's zones, as every other scoped
+    lookup does, so a staff account cannot learn which lanes exist elsewhere."""
+    if row is None or (actor.scope is not None and row["zone_id"] not in actor.scope):
+        raise NotFound(f"gate {gate}")
+    if not (actor.is_admin or actor.role == "staff"):
+        raise Forbidden(f"{actor.role} accounts send no commands ({kind.value})")
+
+
+class _TimeOrderedIds:
+    """UUIDv7s (RFC 9562): unique like a v4 but ordered by time and strictly increasing in this
+    process, so a lane's commands list newest first even when two fall in the same second."""
+
+    def __init__(self) -> None:
+        self._last_ms = 0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> str:
+        with self._lock:
+            self._last_ms = ms = max(time.time_ns() // 1_000_000, self._last_ms + 1)
+        rand_a, rand_b = secrets.randbits(12), secrets.randbits(62)
+        return str(uuid.UUID(int=ms << 80 | 0x7 << 76 | rand_a << 64 | 0b10 << 62 | rand_b))
+
+
+request_id = _TimeOrderedIds()
+
+
+def _command(
+    site: str, gate: str, actor: Actor, kind: CommandKind, *, now: int, ttl: int, **fields: Any
+) -> Command:
+    try:
+        return Command(
+            site=site, gate=gate, request_id=request_id(), kind=kind, issued_at=now,
+            expires_at=now + ttl, operator=actor.name[:64], **fields,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise Invalid(str(exc)) from None
+
+
+async def send(
+    env: Env,
+    sender: Sender | None,
+    actor: Actor,
+    gate: str,
+    kind: CommandKind,
+    *,
+    reason: OverrideReason | None = None,
+    note: str | None = None,
+    mode: Mode | None = None,
+) -> dict[str, Any]:
+    """Sign, record, audit and publish a command; returns its row (``sent`` once PUBACKed)."""
+    if sender is None or not sender.connected:
+        raise LinkDown("the broker link is down: the command was not sent")
+    note = None if note is None else clean_text(note, field="note", max_length=200, required=False)
+    now = env.clock.now()
+    async with env.db.write() as conn:
+        authorize(actor, await registry.get_gate(conn, gate_id=gate), gate, kind)
+        site = await registry.get_site(conn)
+        assert site is not None
+        command = _command(site["id"], gate, actor, kind, now=now, ttl=env.settings.command_ttl_s,
+                           reason=reason, note=note or None, mode=mode)  # fmt: skip
+        _key_row, key = await signing_key(conn, env.keys_dir, use=KeyUse.CONTROL, now=now)
+        payload = messages.seal_command(command, key)
+        values = await _record(conn, actor, command, now=now)
+    topic = str(gate_topic(site["id"], gate, TopicKind.COMMANDS))
+    if await sender.publish_wait(topic, payload, retain=False, wait_s=PUBLISH_TIMEOUT_S):
+        async with env.db.write() as conn:
+            await link_store.mark_sent(conn, request_id=command.request_id)
+        values["sent"] = True
+    return values
+
+
+async def _record(
+    conn: AsyncConnection, actor: Actor, command: Command, *, now: int
+) -> dict[str, Any]:
+    """Store and audit the command before it is published; returns its row."""
+    values = {
+        "request_id": command.request_id, "gate": command.gate, "kind": command.kind.value,
+        "mode": None if command.mode is None else command.mode.value,
+        "reason": None if command.reason is None else command.reason.value, "note": command.note,
+        "operator": command.operator, "issued_at": now, "expires_at": command.expires_at,
+        "sent": False, "outcome": None, "result_at": None, "detail": None,
+    }  # fmt: skip
+    try:
+        await link_store.insert_command(conn, values=values)
+    except IntegrityError:
+        raise Conflict("request id clash; send again") from None
+    await audit.record(conn, actor, "command.send", at=now, target=f"gate:{command.gate}",
+                       kind=command.kind.value, request_id=command.request_id)  # fmt: skip
+    return values
+
+
+async def list_commands(
+    env: Env, actor: Actor, page: Page, *, gate: str | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """Commands to gates in the actor's zones, newest first."""
+    async with env.db.read() as conn:
+        gates = [g["id"] for g in await registry.list_gates(conn, scope=actor.scope)]
+        wanted = [g for g in gates if gate is None or g == gate]
+        scoped = None if actor.scope is None and gate is None else wanted
+        return await link_store.search_commands(conn, gates=scoped, page=page)

@@ -1,0 +1,229 @@
+"""Gate provisioning: register a lane, give it broker credentials, write its TOML; remove, re-key.
+
+A gate's broker password is generated here, written once into the gate's file (0600) and kept
+on the server only as the hash ``mosquitto_passwd`` makes of it (the broker's password file is
+assembled from those hashes by ``broker-config``). The password never appears on a command line:
+``mosquitto_passwd -U`` hashes a plain-text file in a private temporary directory. When a broker
+directory was configured, its password file is rewritten at once; the broker picks the change up
+on its next reload (SIGHUP, ``systemctl reload mosquitto``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from protocol.messages import LaneDirection
+from protocol.topics import validate_id
+from server.services import audit
+from server.services.context import Actor, Env
+from server.services.errors import Conflict, Invalid, NotFound
+from server.services.gates.broker_files import write_password_file
+from server.services.gates.gate_file import GateFile, Hardware, render
+from server.services.gates.policy import effective_policy
+from server.store import keys as key_store
+from server.store import link as link_store
+from server.store import registry
+
+logger = logging.getLogger(__name__)
+
+SERVER_ACCOUNT = "server"
+RESERVED_IDS = frozenset({SERVER_ACCOUNT})
+PASSWD_TIMEOUT_S = 20
+BROKER_DIR_SETTING = "broker.config_dir"
+
+
+class ProvisioningError(Conflict):
+    """A gate could not be provisioned (mosquitto_passwd missing or failing, file problems)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerAddress:
+    """Where the gate finds the broker."""
+
+    host: str
+    port: int
+    tls_ca: str | None = None
+
+
+def hash_line(username: str, password: str) -> str:
+    """``username:$7$...`` as mosquitto_passwd writes it (the password never on a command line)."""
+    with tempfile.TemporaryDirectory(prefix="gatepass-passwd-") as tmp:
+        path = Path(tmp) / "passwd"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(f"{username}:{password}\n")
+        tool = shutil.which("mosquitto_passwd")
+        if tool is None:
+            raise ProvisioningError("mosquitto_passwd not found: install mosquitto")
+        try:
+            subprocess.run(  # noqa: S603 - a fixed argv without a shell; the path is ours
+                [tool, "-U", str(path)],
+                check=True, capture_output=True, timeout=PASSWD_TIMEOUT_S,
+            )  # fmt: skip
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+            raise ProvisioningError(f"mosquitto_passwd failed: {exc}") from None
+        line = path.read_text().strip()
+    if not line.startswith(f"{username}:$") or "\n" in line:
+        raise ProvisioningError("mosquitto_passwd wrote an unexpected line")
+    return line
+
+
+def new_password() -> str:
+    """A random broker password (192 bits, URL-safe characters only)."""
+    return secrets.token_urlsafe(24)
+
+
+async def root_key_hex(conn: AsyncConnection) -> str:
+    """The site's root public key, raw 32 bytes in hex: what a gate pins."""
+    for row in await key_store.list_keys(conn, include_retired=False):
+        if row["use"] == "root":
+            return bytes(row["public_raw"]).hex()
+    raise Conflict("the site has no root key: run gatepass-server init")
+
+
+def write_private(path: Path, text: str, *, overwrite: bool) -> None:
+    """Write ``text`` 0600 through a temporary file and a rename (never a half-written file)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.exists() and not overwrite:
+        raise Conflict(f"{path} exists: remove it first or use gate rekey")
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
+        out.flush()
+        os.fsync(out.fileno())
+    tmp.replace(path)
+
+
+async def _zone_id(conn: AsyncConnection, zone: str) -> int:
+    found = await registry.get_zone(conn, zone_id=int(zone)) if zone.isdigit() else None
+    found = found or await registry.find_zone(conn, name=zone)
+    if found is None:
+        raise Invalid(f"zone {zone!r} does not exist (give its number or name)")
+    return int(found["id"])
+
+
+def _check_gate_id(gate: str) -> None:
+    try:
+        validate_id(gate, "gate")
+    except ValueError as exc:
+        raise Invalid(str(exc)) from None
+    if gate in RESERVED_IDS:
+        raise Invalid(f"{gate!r} is reserved for the server's broker account")
+
+
+async def add_gate(
+    env: Env,
+    actor: Actor,
+    *,
+    gate: str,
+    zone: str,
+    direction: LaneDirection,
+    name: str | None,
+    broker: BrokerAddress,
+    hardware: Hardware,
+    out: Path,
+) -> Path:
+    """Register a lane with new broker credentials and write its TOML file; returns the path."""
+    _check_gate_id(gate)
+    if await asyncio.to_thread(out.exists):
+        raise Conflict(f"{out} exists: remove it first or use gate rekey")
+    password = new_password()
+    line = await asyncio.to_thread(hash_line, gate, password)
+    now = env.clock.now()
+    async with env.db.write() as conn:
+        if await registry.get_gate(conn, gate_id=gate) is not None:
+            raise Conflict(f"gate {gate} exists")
+        zone_id = await _zone_id(conn, zone)
+        values = {"id": gate, "zone_id": zone_id, "name": (name or gate)[:64],
+                  "direction": direction.value, "created_at": now}  # fmt: skip
+        await registry.insert_gate(conn, values=values)
+        await link_store.put_account(conn, username=gate, role="gate", hash_line=line, now=now)
+        await audit.record(conn, actor, "gate.add", at=now, target=f"gate:{gate}", zone=zone_id)
+        text = await _gate_file(
+            conn, env, gate=gate, password=password, broker=broker, hardware=hardware
+        )
+        write_private(out, text, overwrite=False)
+    await refresh_broker_passwords(env)
+    return out
+
+
+async def rekey_gate(
+    env: Env, actor: Actor, *, gate: str, broker: BrokerAddress, hardware: Hardware, out: Path
+) -> Path:
+    """New broker credentials for a gate (the old password stops at the broker's next reload)."""
+    password = new_password()
+    line = await asyncio.to_thread(hash_line, gate, password)
+    now = env.clock.now()
+    async with env.db.write() as conn:
+        if await registry.get_gate(conn, gate_id=gate) is None:
+            raise NotFound(f"gate {gate}")
+        await link_store.put_account(conn, username=gate, role="gate", hash_line=line, now=now)
+        await audit.record(conn, actor, "gate.rekey", at=now, target=f"gate:{gate}")
+        text = await _gate_file(
+            conn, env, gate=gate, password=password, broker=broker, hardware=hardware
+        )
+        write_private(out, text, overwrite=True)
+    await refresh_broker_passwords(env)
+    return out
+
+
+async def remove_gate(env: Env, actor: Actor, *, gate: str, file: Path | None) -> None:
+    """Unregister a gate and drop its broker account (its events and alerts stay)."""
+    now = env.clock.now()
+    async with env.db.write() as conn:
+        if not await registry.delete_gate(conn, gate_id=gate):
+            raise NotFound(f"gate {gate}")
+        await link_store.delete_account(conn, username=gate)
+        await audit.record(conn, actor, "gate.remove", at=now, target=f"gate:{gate}")
+    if file is not None:
+        await asyncio.to_thread(file.unlink, missing_ok=True)
+    await refresh_broker_passwords(env)
+
+
+async def _gate_file(
+    conn: AsyncConnection,
+    env: Env,
+    *,
+    gate: str,
+    password: str,
+    broker: BrokerAddress,
+    hardware: Hardware,
+) -> str:
+    row = await registry.get_gate(conn, gate_id=gate)
+    site = await registry.get_site(conn)
+    assert row is not None
+    assert site is not None
+    config = await link_store.get_config(conn, gate=gate)
+    return render(
+        GateFile(
+            site=site["id"], gate=gate, zone=row["zone_id"], direction=row["direction"],
+            broker_host=broker.host, broker_port=broker.port, password=password,
+            root_key_hex=await root_key_hex(conn), tls_ca=broker.tls_ca, hardware=hardware,
+            policy=effective_policy(None if config is None else config["policy"]),
+            session_expiry_s=env.settings.mqtt_session_expiry_s,
+        )
+    )  # fmt: skip
+
+
+async def refresh_broker_passwords(env: Env) -> Path | None:
+    """Rewrite the configured broker directory's password file from the stored hashes."""
+    async with env.db.read() as conn:
+        directory = await link_store.get_setting(conn, key=BROKER_DIR_SETTING)
+        accounts = await link_store.list_accounts(conn)
+    if directory is None:
+        return None
+    path = Path(directory) / "passwd"
+    write_password_file(path, [a["hash_line"] for a in accounts])
+    logger.info("rewrote %s: reload the broker (SIGHUP) to apply", path)
+    return path

@@ -1,0 +1,223 @@
+"""Issuing, renewing and revoking signed passes, exactly as protocol.claims defines them.
+
+A pass's claims come from the registry at the moment of issue: the household's zone and label,
+the holder's short display name, and the keyed tag of the registered phone's last four digits
+(protocol.phonetag) with the phone-key version; the phone number itself never leaves the server.
+Every issue and revoke is audited in the same transaction. Revocations, cutoffs and holds bump
+the revocation sequence number that the published lists carry (server.services.passes.revocations).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from protocol.claims import PassClaims, PassKind
+from protocol.manifest import KeyUse
+from protocol.passes import issue
+from protocol.phonetag import phone_tag
+from server.services import audit
+from server.services.context import Actor, Env
+from server.services.errors import Conflict, Forbidden, NotFound
+from server.services.passes.keys import current_phone_key, signing_key
+from server.services.text import display_name, last4
+from server.store import accounts, people, registry
+from server.store import passes as pass_store
+
+logger = logging.getLogger(__name__)
+
+_DAY = 86400
+MAX_ZONES = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """Who a pass is for and what the registry says about them at issue time."""
+
+    kind: PassKind
+    column: str  # resident_id, visitor_id or staff_id
+    holder_id: int
+    zones: tuple[int, ...]
+    name: str
+    phone: str | None
+    household: int | None = None
+    unit: str | None = None
+    host: int | None = None
+    uses: int | None = None
+
+
+async def _site_id(conn: AsyncConnection) -> str:
+    site = await registry.get_site(conn)
+    if site is None:
+        raise Conflict("the site is not initialised")
+    return str(site["id"])
+
+
+async def sign_for(
+    conn: AsyncConnection, env: Env, actor: Actor, holder: Holder, *, expires: int
+) -> dict[str, Any]:
+    """Build the claims for ``holder``, sign them, store and audit the pass; returns its row."""
+    now = env.clock.now()
+    key_row, key = await signing_key(conn, env.keys_dir, use=KeyUse.PASS, now=now)
+    expires = min(expires, key_row["verify_until"])
+    pass_id = secrets.token_bytes(12)
+    tag, version = None, None
+    if holder.phone is not None:
+        version, phone_key = await current_phone_key(conn, env.keys_dir)
+        tag = phone_tag(phone_key, pass_id, last4(holder.phone))
+    claims = PassClaims(
+        site=await _site_id(conn), pass_id=pass_id, kind=holder.kind, issued_at=now,
+        not_before=now, expires=expires, zones=holder.zones[:MAX_ZONES],
+        household=holder.household, unit=holder.unit, name=display_name(holder.name),
+        phone_tag=tag, phone_key_version=version, host=holder.host, uses=holder.uses,
+    )  # fmt: skip
+    text = issue(claims, key)
+    values = {
+        "pass_id": pass_id, "ref": claims.ref, "kind": holder.kind.name.lower(), "text": text,
+        holder.column: holder.holder_id, "household_id": holder.household or holder.host,
+        "zones": list(claims.zones), "kid": key_row["kid"], "issued_by": actor.name,
+        "issued_at": now, "not_before": now, "expires": expires,
+    }  # fmt: skip
+    row_id = await pass_store.insert_pass(conn, values=values)
+    holder_ref = f"{holder.column}:{holder.holder_id}"
+    target = f"pass:{claims.ref}"
+    await audit.record(
+        conn, actor, "pass.issue", at=now, target=target, kind=values["kind"], holder=holder_ref
+    )
+    row = await pass_store.get_pass(conn, pass_row=row_id)
+    assert row is not None
+    return row
+
+
+async def resident_holder(conn: AsyncConnection, actor: Actor, resident_id: int) -> Holder:
+    """The pass subject for a resident in the actor's scope."""
+    row = await people.get_resident(conn, resident_id=resident_id, scope=actor.scope)
+    if row is None:
+        raise NotFound(f"resident {resident_id}")
+    return Holder(
+        kind=PassKind.RESIDENT, column="resident_id", holder_id=row["id"],
+        zones=(row["zone_id"],), name=row["name"], phone=row["phone"],
+        household=row["household_id"], unit=row["label"],
+    )  # fmt: skip
+
+
+async def staff_holder(conn: AsyncConnection, staff_id: int) -> Holder:
+    """The pass subject for a staff member: their zones (every zone when unscoped)."""
+    row = await accounts.get_staff(conn, staff_id=staff_id)
+    if row is None or not row["active"]:
+        raise NotFound(f"staff {staff_id}")
+    scope = row["zone_scope"]
+    zones = scope if scope else [z["id"] for z in await registry.list_zones(conn, scope=None)]
+    return Holder(
+        kind=PassKind.STAFF, column="staff_id", holder_id=row["id"],
+        zones=tuple(sorted(zones)), name=row["display_name"], phone=None,
+    )  # fmt: skip
+
+
+async def issue_resident(
+    env: Env, actor: Actor, resident_id: int, *, days: int | None = None
+) -> dict[str, Any]:
+    """Issue a resident's pass, valid ``days`` (default: the site's card validity)."""
+    days = min(days or env.settings.pass_validity_days, env.settings.pass_validity_days)
+    async with env.db.write() as conn:
+        holder = await resident_holder(conn, actor, resident_id)
+        return await sign_for(conn, env, actor, holder, expires=env.clock.now() + days * _DAY)
+
+
+async def issue_staff(env: Env, actor: Actor, staff_id: int) -> dict[str, Any]:
+    """Issue a staff member's pass (admins only; staff passes open every lane of their zones)."""
+    if not actor.is_admin:
+        raise Forbidden("only admins issue staff passes")
+    days = env.settings.staff_pass_validity_days
+    async with env.db.write() as conn:
+        holder = await staff_holder(conn, staff_id)
+        return await sign_for(conn, env, actor, holder, expires=env.clock.now() + days * _DAY)
+
+
+async def issue_households(
+    env: Env, actor: Actor, household_ids: list[int], *, days: int | None = None
+) -> list[dict[str, Any]]:
+    """Issue one pass per resident of the given households, in one transaction."""
+    days = min(days or env.settings.pass_validity_days, env.settings.pass_validity_days)
+    async with env.db.write() as conn:
+        for household_id in household_ids:
+            if (
+                await registry.get_household(conn, household_id=household_id, scope=actor.scope)
+                is None
+            ):
+                raise NotFound(f"household {household_id}")
+        issued = []
+        for row in await people.residents_of(conn, household_ids=household_ids):
+            holder = await resident_holder(conn, actor, row["id"])
+            expires = env.clock.now() + days * _DAY
+            issued.append(await sign_for(conn, env, actor, holder, expires=expires))
+        return issued
+
+
+async def revoke_in(
+    conn: AsyncConnection, env: Env, actor: Actor, rows: list[dict[str, Any]], reason: str
+) -> int:
+    """Revoke the given pass rows inside an open transaction; bump the list seq; audit each."""
+    now = env.clock.now()
+    changed = await pass_store.revoke(
+        conn, pass_rows=[r["id"] for r in rows], at=now, by=actor.name, reason=reason
+    )
+    if changed:
+        await pass_store.bump_counter(conn, name=pass_store.REVOCATION_SEQ)
+    for row in rows:
+        if row["revoked_at"] is None:
+            await audit.record(conn, actor, "pass.revoke", at=now, target=f"pass:{row['ref']}",
+                               reason=reason)  # fmt: skip
+    return changed
+
+
+async def revoke(env: Env, actor: Actor, pass_rows: list[int], reason: str) -> int:
+    """Revoke passes by row id (all or nothing); returns how many were newly revoked."""
+    async with env.db.write() as conn:
+        rows = []
+        for pass_row in pass_rows:
+            row = await pass_store.get_pass(conn, pass_row=pass_row, scope=actor.scope)
+            if row is None:
+                raise NotFound(f"pass {pass_row}")
+            if not actor.is_admin and row["kind"] != "visitor":
+                raise Forbidden("staff revoke visitor passes only")
+            rows.append(row)
+        return await revoke_in(conn, env, actor, rows, reason)
+
+
+async def renew(env: Env, actor: Actor, pass_row: int) -> dict[str, Any]:
+    """A fresh pass for the same holder; the old one is revoked as superseded."""
+    async with env.db.write() as conn:
+        old = await pass_store.get_pass(conn, pass_row=pass_row, scope=actor.scope)
+        if old is None:
+            raise NotFound(f"pass {pass_row}")
+        if old["resident_id"] is not None:
+            holder = await resident_holder(conn, actor, old["resident_id"])
+            days = env.settings.pass_validity_days
+        elif old["staff_id"] is not None and actor.is_admin:
+            holder = await staff_holder(conn, old["staff_id"])
+            days = env.settings.staff_pass_validity_days
+        else:
+            raise Conflict("only resident and staff passes are renewed; register visitors anew")
+        new = await sign_for(conn, env, actor, holder, expires=env.clock.now() + days * _DAY)
+        await revoke_in(conn, env, actor, [old], f"renewed as {new['ref']}")
+        return new
+
+
+async def cutoff_household(env: Env, actor: Actor, household_id: int, reason: str) -> int:
+    """Kill every pass of a household issued before now (move-out, phone change)."""
+    now = env.clock.now()
+    async with env.db.write() as conn:
+        if await registry.get_household(conn, household_id=household_id, scope=actor.scope) is None:
+            raise NotFound(f"household {household_id}")
+        await pass_store.set_cutoff(conn, household_id=household_id, at=now, reason=reason)
+        live = await pass_store.active_passes(conn, now=now, household_id=household_id)
+        revoked = await revoke_in(conn, env, actor, live, f"household cutoff: {reason}")
+        await pass_store.bump_counter(conn, name=pass_store.REVOCATION_SEQ)
+        await audit.record(conn, actor, "household.cutoff", at=now,
+                           target=f"household:{household_id}", passes=revoked)  # fmt: skip
+        return revoked

@@ -1,0 +1,116 @@
+"""Per-resident export and erasure, and the retention job (reliability-security.md 5.2).
+
+Export returns every record linked to a resident in machine-readable form. Erasure revokes the
+resident's passes (so gates deny them after the next list), detaches and wipes the pass texts,
+deletes the resident row and writes a receipt with a pseudonymous subject. The retention job
+clears temperatures, ended home-observation records, old visitors and old gate events after the
+configured number of days, audits what it did, and checkpoints the WAL (secure_delete is on).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from server.services import audit
+from server.services.context import Actor, Env
+from server.services.errors import Forbidden, NotFound
+from server.services.passes.issuing import revoke_in
+from server.store import accounts, people, privacy
+from server.store import followup as followup_store
+from server.store import passes as pass_store
+
+logger = logging.getLogger(__name__)
+
+EXPORT_EVENT_LIMIT = 10_000
+_DAY = 86400
+
+
+def _admin(actor: Actor) -> None:
+    if not actor.is_admin:
+        raise Forbidden("admins only")
+
+
+async def export_resident(env: Env, actor: Actor, resident_id: int) -> dict[str, Any]:
+    """Everything held about one resident (PIPL art. 45), audited."""
+    _admin(actor)
+    async with env.db.write() as conn:
+        resident = await people.get_resident(conn, resident_id=resident_id, scope=actor.scope)
+        if resident is None:
+            raise NotFound(f"resident {resident_id}")
+        held = await privacy.passes_of(conn, resident_id=resident_id)
+        events = await privacy.events_of(
+            conn, refs=[p["ref"] for p in held], limit=EXPORT_EVENT_LIMIT
+        )
+        calls = await followup_store.calls_of(conn, resident_id=resident_id)
+        await audit.record(
+            conn, actor, "resident.export", at=env.clock.now(), target=f"resident:{resident_id}"
+        )
+    return {"resident": resident, "passes": held, "events": events, "followup_calls": calls}
+
+
+async def erase_resident(env: Env, actor: Actor, resident_id: int) -> dict[str, Any]:
+    """Delete a resident's personal data and revoke their passes; returns the receipt."""
+    _admin(actor)
+    now = env.clock.now()
+    async with env.db.write() as conn:
+        if await people.get_resident(conn, resident_id=resident_id, scope=actor.scope) is None:
+            raise NotFound(f"resident {resident_id}")
+        live = await pass_store.active_passes(conn, now=now, resident_id=resident_id)
+        revoked = await revoke_in(conn, env, actor, live, "personal data erased")
+        await pass_store.detach_holder(conn, column="resident_id", holder_id=resident_id)
+        await people.delete_resident(conn, resident_id=resident_id)
+        subject = hashlib.sha256(f"{resident_id}:{secrets.token_hex(16)}".encode()).hexdigest()[:16]
+        receipt = {"at": now, "subject": subject, "actor": actor.name, "passes_revoked": revoked}
+        receipt["id"] = await privacy.insert_receipt(conn, values=receipt)
+        await audit.record(
+            conn, actor, "resident.erase", at=now, target=f"subject:{subject}", passes=revoked
+        )
+    await env.db.checkpoint()
+    return receipt
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionReport:
+    """What one run of the retention job removed or anonymised."""
+
+    temperatures_cleared: int
+    observations_cleared: int
+    visitors_deleted: int
+    events_deleted: int
+    sessions_deleted: int
+
+
+async def run_retention(env: Env, actor: Actor) -> RetentionReport:
+    """Apply the retention periods once; audited; safe to run any number of times."""
+    _admin(actor)
+    s, now = env.settings, env.clock.now()
+    async with env.db.write() as conn:
+        temps = await privacy.clear_event_health(
+            conn, before_ms=(now - s.retention_health_days * _DAY) * 1000
+        )
+        observations = await privacy.clear_ended_observations(
+            conn, ended_before=now - s.retention_health_days * _DAY, now=now
+        )
+        old = await privacy.expired_visitors(conn, before=now - s.retention_visitor_days * _DAY)
+        await privacy.detach_visitor_passes(conn, ids=old)
+        visitors = await privacy.delete_visitors(conn, ids=old)
+        events = await privacy.delete_events(
+            conn, before_ms=(now - s.retention_event_days * _DAY) * 1000
+        )
+        sessions = await accounts.delete_expired_sessions(
+            conn, idle_before=now - s.session_idle_s, created_before=now - s.session_absolute_s
+        )
+        calls = await followup_store.delete_before(
+            conn, before=now - s.retention_health_days * _DAY
+        )  # home-observation follow-up calls (health data, issue 7)
+        report = RetentionReport(temps, observations, visitors, events, sessions)
+        await audit.record(
+            conn, actor, "retention.run", at=now, followup_calls_deleted=calls, **asdict(report)
+        )
+    await env.db.checkpoint()
+    logger.info("retention: %s", report)
+    return report
