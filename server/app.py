@@ -3,7 +3,7 @@ the database, the background retention job and, when ``mqtt_host`` is set, the M
 (ingest, publishing, alerts). Nothing happens at import time.
 
 Deny by default: ``create_app`` refuses to build an app in which a route has no access
-policy (server.api.deps.Policy) and is not on the public list.
+policy (server.http.deps.Policy) and is not on the public list.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from server import heap
@@ -25,25 +24,19 @@ from server.api.routes import admin, alerts, events, passes, people, registry, s
 from server.api.routes import gates as gates_link
 from server.clock import Clock, SystemClock
 from server.config import ServerSettings
-from server.http.deps import PUBLIC_ROUTES, Policy
+from server.http.deps import PUBLIC_ROUTES, has_policy
 from server.http.middleware import BodyLimit, SecurityHeaders
 from server.link.session import ServerLink
 from server.services.context import Actor, Env
 from server.services.errors import ServiceError
-from server.services.live import Hub
-from server.services.privacy.subjects import run_retention
+from server.services.privacy.retention import run_retention
 from server.store.db import Database
 from server.store.migrate import upgrade
 from server.web import install as install_web
-from server.web.notify import follow_notices
 
 logger = logging.getLogger(__name__)
 
 RETENTION_ACTOR = Actor(name="retention-job", role="admin", scope=None)
-
-
-def _has_policy(dependant: Dependant) -> bool:
-    return any(isinstance(d.call, Policy) or _has_policy(d) for d in dependant.dependencies)
 
 
 ROUTERS = (
@@ -68,7 +61,7 @@ def unguarded_routes() -> list[str]:
     return [
         f"{sorted(r.methods or ())} {r.path}"
         for r in api_routes()
-        if r.path not in PUBLIC_ROUTES and not _has_policy(r.dependant)
+        if r.path not in PUBLIC_ROUTES and not has_policy(r.dependant)
     ]
 
 
@@ -82,12 +75,6 @@ async def _retention_loop(env: Env) -> None:
         await asyncio.sleep(env.settings.retention_interval_s)
 
 
-async def _relay_notices(env: Env, hub: Hub) -> None:
-    """Wake the staff UI's live pages on what the link committed (server.web.notify)."""
-    async with hub.subscribe() as queue:
-        await follow_notices(env, queue)
-
-
 def _lifespan(settings: ServerSettings, clock: Clock, settle_heap: bool):  # type: ignore[no-untyped-def]
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
@@ -95,24 +82,17 @@ def _lifespan(settings: ServerSettings, clock: Clock, settle_heap: bool):  # typ
         await upgrade(db)
         env = Env(db=db, settings=settings, clock=clock)
         logger.info("gatepass server settings: %s", settings.redacted())
-        hub = Hub()
-        link = await ServerLink.from_env(env, hub)
+        link = await ServerLink.from_env(env)
         task = None
         if settings.retention_interval_s:
             task = asyncio.create_task(_retention_loop(env), name="retention-job")
-        relay = None
         if link is not None:
             await link.start()
-            relay = asyncio.create_task(_relay_notices(env, hub), name="live-relay")
         if settle_heap:
             logger.info("start-up heap frozen: %d objects", heap.settle())
         try:
-            yield {"env": env, "link": link, "hub": hub}
+            yield {"env": env, "link": link}
         finally:
-            if relay is not None:
-                relay.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await relay
             if link is not None:
                 await link.stop()
             if task is not None:

@@ -64,7 +64,7 @@ async def gate(env: Env, args: argparse.Namespace) -> int:
 
 async def broker_config(env: Env, args: argparse.Namespace) -> int:
     """``broker-config --out DIR``."""
-    from server.link.broker import BrokerOptions, write_broker_config
+    from server.link.broker_config import BrokerOptions, write_broker_config
 
     options = BrokerOptions(
         out=args.out, bind=args.bind, port=args.port, tls_port=args.tls_port,

@@ -17,6 +17,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+from server.cli.errors import CommandError
 from server.config import DATA_ENV, ConfigError, ServerSettings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -155,20 +156,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_FAIL
-    from server.cli import run as commands
+    from server.cli import run
 
     try:
         if args.command in ("check-config",) or args.check_config:
             settings = _settings(args)
-            print(commands.describe(settings))
+            print(run.describe(settings))
             return EXIT_OK
         if args.command == "run":
-            return commands.serve(_settings(args, bind=args.bind, port=args.port))
+            return run.serve(_settings(args, bind=args.bind, port=args.port))
         settings = _settings(args)
-        return _run_async(commands.dispatch, args, settings)
+        return _run_async(run.dispatch, args, settings)
     except ConfigError as exc:
         print(f"gatepass-server: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    except commands.CommandError as exc:
+    except CommandError as exc:
         print(f"gatepass-server: {exc}", file=sys.stderr)
         return EXIT_FAIL

@@ -1,26 +1,23 @@
-"""What the CLI subcommands do, over the same services the API uses (actor ``cli``)."""
+"""Running the CLI's subcommands: ``run`` serves the app; every other subcommand gets a database
+opened and migrated for it and runs over the same services the API uses (actor ``cli``).
+
+The subcommands themselves live beside this module: ``site`` (init, import, keys, retention),
+``gates`` (gate add|remove|rekey, broker-config) and ``staff``."""
 
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-import time
-from typing import Any, TextIO
+from typing import Any
 
-from server.cli import gates as commands_link
-from server.cli import staff as commands_staff
+from server.cli import gates, site, staff
+from server.cli.errors import CommandError
 from server.clock import SystemClock
 from server.config import ServerSettings
-from server.services.context import CLI_ACTOR, Env
+from server.services.context import Env
 from server.services.errors import ServiceError
 from server.store.db import Database
 
 PROGRESS_WIDTH = 30
-
-
-class CommandError(Exception):
-    """A subcommand failed for a reason the operator can act on."""
 
 
 def describe(settings: ServerSettings) -> str:
@@ -46,102 +43,14 @@ def serve(settings: ServerSettings) -> int:
     return 0
 
 
-class ProgressBar:
-    """A one-line progress bar on stderr (redrawn at most ten times a second)."""
-
-    def __init__(self, out: TextIO | None = None) -> None:
-        self.out = out or sys.stderr
-        self.last = 0.0
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        """Draw ``done`` of ``total`` for ``stage``."""
-        now = time.monotonic()
-        if done < total and now - self.last < 0.1:
-            return
-        self.last = now
-        filled = PROGRESS_WIDTH * done // max(total, 1)
-        bar = "#" * filled + "." * (PROGRESS_WIDTH - filled)
-        self.out.write(f"\r{stage:>8} [{bar}] {done}/{total}")
-        if done >= total:
-            self.out.write("\n")
-        self.out.flush()
-
-
-async def _init(env: Env, args: argparse.Namespace) -> int:
-    from server.services.registry.site import initialise, refuse_existing
-
-    refuse_existing(env.settings.data_dir)
-    env.settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    result = await initialise(
-        env,
-        site=args.site,
-        name=args.name or args.site,
-        zones=args.zones or ["main"],
-        admin=args.admin,
-    )
-    print(f"site {result.site} created in {env.settings.data_dir}")
-    print(f"key manifest seq {result.manifest.seq} with {len(result.manifest.keys)} keys")
-    print(f"admin user: {result.admin}")
-    print(f"one-time password (shown once, change it at first login): {result.password}")
-    return 0
-
-
-async def _import(env: Env, args: argparse.Namespace) -> int:
-    from server.services.registry.imports import import_residents
-
-    if not args.file.is_file():
-        raise CommandError(f"{args.file} is not a file")
-    report = await import_residents(
-        env, CLI_ACTOR, args.file, skip_invalid=args.skip_invalid, progress=ProgressBar()
-    )
-    for error in report.errors:
-        print(f"row {error.row}: {error.column}: {error.message}")
-    print(
-        f"{report.rows} rows: {report.created} created, {report.updated} updated, "
-        f"{report.unchanged} unchanged, {report.households_created} households created, "
-        f"{len(report.errors)} invalid"
-    )
-    if not report.written:
-        print("nothing was written: fix the rows above, or use --skip-invalid")
-        return 1
-    return 0
-
-
-async def _keys(env: Env, args: argparse.Namespace) -> int:
-    from server.services.passes import admin as pass_admin
-
-    if args.action == "rotate":
-        row = await pass_admin.rotate_key(env, CLI_ACTOR, args.use)
-        print(f"new {args.use} key {row['kid']} signs from {row['sign_from']}")
-    elif args.action == "retire":
-        killed = await pass_admin.retire_key(env, CLI_ACTOR, args.kid)
-        print(
-            f"key {args.kid} retired; {killed} live passes it signed are now invalid: reissue them"
-        )
-    for row in await pass_admin.list_keys(env, CLI_ACTOR):
-        state = "retired" if row["retired_at"] else "active"
-        window = f"sign {row['sign_from']}..{row['sign_until']} verify until {row['verify_until']}"
-        print(f"{row['kid']} {row['use']:8} {state:8} {window}")
-    return 0
-
-
-async def _retention(env: Env, _args: argparse.Namespace) -> int:
-    from dataclasses import asdict
-
-    from server.services.privacy.subjects import run_retention
-
-    print(json.dumps(asdict(await run_retention(env, CLI_ACTOR))))
-    return 0
-
-
 _COMMANDS: dict[str, Any] = {
-    "init": _init,
-    "import": _import,
-    "keys": _keys,
-    "retention": _retention,
-    "gate": commands_link.gate,  # issue 6
-    "broker-config": commands_link.broker_config,  # issue 6
-    "staff": commands_staff.staff_command,
+    "init": site.init,
+    "import": site.import_register,
+    "keys": site.keys,
+    "retention": site.retention,
+    "gate": gates.gate,
+    "broker-config": gates.broker_config,
+    "staff": staff.staff_command,
 }
 
 

@@ -1,1 +1,9 @@
-"""TODO package docstring."""
+"""The HTTP edge's shared parts, used by the JSON API (server.api) and the staff UI (server.web).
+
+* ``deps``: the typed dependencies: the process's Env, the caller's session, the running broker
+  link, and the deny-by-default route policies with their CSRF and origin checks;
+* ``middleware``: security headers and the request body limit.
+
+Neither this package nor api/ or web/ imports the store: they reach data only through the
+services (import-linter).
+"""

@@ -14,9 +14,11 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
 
 from server.services.context import Actor, Env
 from server.services.errors import Forbidden
+from server.services.gates.port import RunningLink
 from server.services.staff.auth import NoSession, Session, csrf_ok, require_password_current, resume
 
 logger = logging.getLogger(__name__)
@@ -109,3 +111,14 @@ def session_of(request: Request) -> Session:
     if session is None:
         raise NoSession("no session")
     return session  # type: ignore[no-any-return]
+
+
+def link_of(request: Request) -> RunningLink | None:
+    """The running broker link (server.link.session), or None without a broker."""
+    link: RunningLink | None = getattr(request.state, "link", None)
+    return link
+
+
+def has_policy(dependant: Dependant) -> bool:
+    """Whether a route (or one of its dependencies) depends on a Policy: deny by default."""
+    return any(isinstance(d.call, Policy) or has_policy(d) for d in dependant.dependencies)

@@ -1,7 +1,8 @@
 """The ingest worker: batches of MQTT messages into the store, then acks, in that order.
 
 One asyncio task takes what the broker adapter handed over, validates each message
-(server.services.ingesting.classify), commits the batch in one write transaction and only then
+(server.services.ingest.classify), commits the batch in one write transaction
+(server.services.ingest.commit) and only then
 (1) publishes each gate's application-level ack (highest contiguous committed seq) and
 (2) sends the broker's PUBACK for every message of the batch (paho's manual acks).
 
@@ -21,27 +22,21 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import exc as sa_exc
-
 from protocol import messages
 from protocol.messages import Ack
 from protocol.topics import TopicKind, gate_topic
 from server.link.mqtt import Inbound
 from server.services.context import Env
-from server.services.ingest import commit as ingesting
-from server.services.ingest.commit import Accepted, BatchResult, Message, Rejected
-from server.services.live import Hub
+from server.services.errors import Unavailable
+from server.services.ingest.classify import classify
+from server.services.ingest.commit import commit_batch, dead_letter_alone
+from server.services.ingest.model import BatchResult, Item, Message, Rejected
 
 logger = logging.getLogger(__name__)
 
 MAX_BATCH = 2000  # as many as the broker may have in flight; a backlog drains in few commits
 LINGER_S, LINGER_BELOW = 0.01, 100  # a small batch waits 10 ms for company (group commit)
 RETRY_MIN_S, RETRY_MAX_S = 0.05, 5.0
-_TRANSIENT = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, OSError)
-
-
-class StoreUnavailable(Exception):
-    """The database cannot commit right now; the batch is held and retried."""
 
 
 class Transport(Protocol):
@@ -50,8 +45,8 @@ class Transport(Protocol):
     def ack(self, message: Inbound) -> None:
         """PUBACK one inbound message."""
 
-    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> int | None:
-        """Queue a QoS 1 publish."""
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> bool:
+        """QoS 1 publish without waiting for the PUBACK."""
 
 
 @dataclass
@@ -70,8 +65,8 @@ class IngestStats:
 class Ingest:
     """Consumes inbound messages; ``submit`` is called on the event loop by the adapter."""
 
-    def __init__(self, env: Env, site: str, transport: Transport, hub: Hub) -> None:
-        self.env, self.site, self.transport, self.hub = env, site, transport, hub
+    def __init__(self, env: Env, site: str, transport: Transport) -> None:
+        self.env, self.site, self.transport, self.hub = env, site, transport, env.hub
         self._inbox: collections.deque[Inbound] = collections.deque()
         self._arrived = asyncio.Event()
         self.stats = IngestStats()
@@ -112,9 +107,7 @@ class Ingest:
         now = self.env.clock.now()
         oldest_ms = (now - self.env.settings.retention_event_days * 86400) * 1000
         items = [
-            ingesting.classify(
-                self.site, Message(m.topic, m.payload), now_ms=now * 1000, oldest_ms=oldest_ms
-            )
+            classify(self.site, Message(m.topic, m.payload), now_ms=now * 1000, oldest_ms=oldest_ms)
             for m in batch
         ]
         result = await self._commit_retrying(items)
@@ -138,12 +131,12 @@ class Ingest:
             topic = str(gate_topic(self.site, gate, TopicKind.ACKS))
             self.transport.publish(topic, messages.encode(ack))
 
-    async def _commit_retrying(self, items: list[Accepted | Rejected]) -> BatchResult:
+    async def _commit_retrying(self, items: list[Item]) -> BatchResult:
         delay = RETRY_MIN_S
         while True:
             try:
                 result = await self._commit(items)
-            except StoreUnavailable as exc:
+            except Unavailable as exc:
                 self.stats.retries += 1
                 if self.stats.stalled_since is None:
                     self.stats.stalled_since = time.monotonic()
@@ -160,11 +153,11 @@ class Ingest:
                 self.stats.stalled_since = None
             return result
 
-    async def _commit(self, items: list[Accepted | Rejected]) -> BatchResult:
+    async def _commit(self, items: list[Item]) -> BatchResult:
         """Commit all; on a non-database failure, commit one by one and dead-letter the culprit."""
         try:
-            return await self._transaction(items)
-        except StoreUnavailable:
+            return await commit_batch(self.env, items)
+        except Unavailable:
             raise
         except Exception as exc:
             if len(items) == 1:
@@ -172,40 +165,19 @@ class Ingest:
             logger.warning("batch of %d failed (%r); retrying message by message", len(items), exc)
         merged = BatchResult()
         for item in items:
-            _merge(merged, await self._commit([item]))
+            merged.merge(await self._commit([item]))
         return merged
 
-    async def _transaction(self, items: list[Accepted | Rejected]) -> BatchResult:
-        try:
-            async with self.env.db.write() as conn:
-                return await ingesting.commit(
-                    conn, items, now=self.env.clock.now(),
-                    backlog=self.env.settings.outbox_backlog_events,
-                )  # fmt: skip
-        except _TRANSIENT as exc:
-            raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
-
-    async def _poison(self, item: Accepted | Rejected, error: Exception) -> BatchResult:
+    async def _poison(self, item: Item, error: Exception) -> BatchResult:
         """Dead-letter a message whose handling fails, so it is acked instead of redelivered."""
         logger.error("ingest failed on %s", item.message.topic[:120], exc_info=error)
         gate = item.gate
         detail = f"{type(error).__name__}: {error}"
         rejected = Rejected(item.message, "handler_error", detail[:500], gate)
-        result = BatchResult()
         try:
-            async with self.env.db.write() as conn:
-                await ingesting.dead_letter(conn, rejected, now=self.env.clock.now(), result=result)
-        except _TRANSIENT as exc:
-            raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
+            return await dead_letter_alone(self.env, rejected)
+        except Unavailable:
+            raise
         except Exception:  # not even a dead letter can be written: log it, ack it, move on
             logger.exception("could not dead-letter a message on %s", item.message.topic[:120])
-        return result
-
-
-def _merge(into: BatchResult, part: BatchResult) -> None:
-    for gate, seq in part.acks.items():
-        into.acks[gate] = max(seq, into.acks.get(gate, 0))
-    into.notices += part.notices
-    into.stored += part.stored
-    into.duplicates += part.duplicates
-    into.dead += part.dead
+        return BatchResult()

@@ -4,9 +4,13 @@ paho 2.x with ``CallbackAPIVersion.VERSION2`` and MQTT 5: a persistent session (
 clean start off, session expiry), QoS 1 subscriptions whose granted QoS is checked, and
 ``manual_ack=True`` so the broker's PUBACK for an inbound message is sent only when the ingest
 calls :meth:`MqttClient.ack` after its database commit. paho runs its network loop on its own
-thread; every callback does nothing but hand its data to the asyncio loop through
-:meth:`MqttClient._handoff`, the one place where the two meet (inbound messages are queued
-under a lock and handed over as one burst per loop wake-up). Every wait has a timeout.
+thread; every callback (``_on_*_threadsafe``) does nothing but hand its data to the asyncio loop
+through :meth:`MqttClient._handoff`, the one place where the two meet (inbound messages are
+queued under a lock and handed over as one burst per loop wake-up). Every wait has a timeout.
+
+The gate's adapter (device/link/mqtt.py) speaks the same vocabulary: ``MqttSettings``,
+``MqttClient``, ``start``/``stop``, ``connected``, ``publish``/``publish_wait``, ``subscribe``,
+``Inbound`` (docs/architecture.md lays the two side by side).
 
 An inbound message carries the connection generation it arrived on: after a reconnect the
 broker redelivers what was not acknowledged, so a PUBACK for a message of an older connection
@@ -92,7 +96,7 @@ class MqttClient:
     ) -> None:
         self.settings = settings
         self.state = LinkState()
-        self.up = asyncio.Event()
+        self.connected = asyncio.Event()  # set while the broker session is up
         self.subscribed = asyncio.Event()  # SUBACK received for this connection's filters
         self._on_messages = on_messages
         self._on_connection = on_connection
@@ -119,15 +123,16 @@ class MqttClient:
         client.max_inflight_messages_set(RECEIVE_MAXIMUM)
         client.max_queued_messages_set(MAX_QUEUED)
         client.reconnect_delay_set(min_delay=s.reconnect_min_s, max_delay=s.reconnect_max_s)
-        client.on_connect = self._paho_connect
-        client.on_disconnect = self._paho_disconnect
-        client.on_subscribe = self._paho_subscribe
-        client.on_message = self._paho_message
-        client.on_publish = self._paho_publish
+        client.on_connect = self._on_connect_threadsafe
+        client.on_disconnect = self._on_disconnect_threadsafe
+        client.on_subscribe = self._on_subscribe_threadsafe
+        client.on_message = self._on_message_threadsafe
+        client.on_publish = self._on_publish_threadsafe
         return client
 
     async def start(self) -> None:
-        """Connect in the background (paho retries with back-off until the broker answers)."""
+        """Connect in the background and start paho's network loop thread (paho retries with
+        back-off until the broker answers); ``connected`` is set on every CONNACK."""
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = self.settings.session_expiry_s
         props.ReceiveMaximum = RECEIVE_MAXIMUM
@@ -142,14 +147,19 @@ class MqttClient:
 
     async def stop(self, final: tuple[str, bytes] | None = None) -> None:
         """Publish a last retained message if connected, then disconnect and join paho's thread."""
-        if final is not None and self.up.is_set():
+        if final is not None and self.connected.is_set():
             await self.publish_wait(final[0], final[1], retain=True, wait_s=2.0)
         await asyncio.wait_for(asyncio.to_thread(self._client.disconnect), STOP_TIMEOUT_S)
         await asyncio.wait_for(asyncio.to_thread(self._client.loop_stop), STOP_TIMEOUT_S)
         self._fail_pending()
 
-    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> int | None:
-        """Queue a QoS 1 publish; the message id, or None if paho refused to queue it."""
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> bool:
+        """QoS 1 publish without waiting for the PUBACK; False if paho refused to queue it
+        (while disconnected paho queues it, up to MAX_QUEUED, and sends it at reconnect)."""
+        return self._queue(topic, payload, retain=retain) is not None
+
+    def _queue(self, topic: str, payload: bytes, *, retain: bool) -> int | None:
+        """Hand a QoS 1 publish to paho; its message id, or None if paho refused it."""
         info = self._client.publish(topic, payload, qos=1, retain=retain)
         if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
             logger.warning("publish to %s not queued: %s", topic, paho.error_string(info.rc))
@@ -159,10 +169,10 @@ class MqttClient:
     async def publish_wait(
         self, topic: str, payload: bytes, *, retain: bool = False, wait_s: float = 10.0
     ) -> bool:
-        """QoS 1 publish; True once the broker acknowledged it within ``wait_s``."""
-        if not self.up.is_set():
+        """QoS 1 publish and await the broker's PUBACK; True if it came within ``wait_s``."""
+        if not self.connected.is_set():
             return False
-        mid = self.publish(topic, payload, retain=retain)
+        mid = self._queue(topic, payload, retain=retain)
         if mid is None:
             return False
         future: asyncio.Future[bool] = self._loop.create_future()
@@ -174,6 +184,11 @@ class MqttClient:
             return False
         finally:
             self._pending.pop(mid, None)
+
+    def subscribe(self, topic_filter: str) -> None:
+        """Subscribe now (the settings' filters are subscribed on every connect anyway)."""
+        if self.connected.is_set():
+            self._client.subscribe(topic_filter, qos=1)
 
     def ack(self, message: Inbound) -> None:
         """Send the broker's PUBACK for ``message`` (after the commit), on its own connection."""
@@ -192,7 +207,7 @@ class MqttClient:
         except RuntimeError:  # the loop is closed: the process is shutting down
             logger.debug("event loop closed; dropped a %s callback", callback.__name__)
 
-    def _paho_connect(
+    def _on_connect_threadsafe(
         self, client: paho.Client, userdata: object, flags: Any, reason: ReasonCode, props: object
     ) -> None:
         if reason.is_failure:
@@ -203,7 +218,7 @@ class MqttClient:
         client.subscribe([(f, options) for f in self.settings.subscriptions])
         self._handoff(self._connected, bool(flags.session_present))
 
-    def _paho_disconnect(
+    def _on_disconnect_threadsafe(
         self,
         client: paho.Client,
         userdata: object,
@@ -213,7 +228,7 @@ class MqttClient:
     ) -> None:
         self._handoff(self._disconnected, str(reason))
 
-    def _paho_subscribe(
+    def _on_subscribe_threadsafe(
         self,
         client: paho.Client,
         userdata: object,
@@ -223,7 +238,9 @@ class MqttClient:
     ) -> None:
         self._handoff(self._subscribed, [int(c.value) for c in codes])
 
-    def _paho_message(self, client: paho.Client, userdata: object, msg: paho.MQTTMessage) -> None:
+    def _on_message_threadsafe(
+        self, client: paho.Client, userdata: object, msg: paho.MQTTMessage
+    ) -> None:
         item = Inbound(
             msg.topic, bytes(msg.payload), msg.mid, msg.qos, msg.retain, self._generation
         )
@@ -234,7 +251,7 @@ class MqttClient:
             self._drain_due = True
         self._handoff(self._drain_arrivals)
 
-    def _paho_publish(
+    def _on_publish_threadsafe(
         self, client: paho.Client, userdata: object, mid: int, reason: ReasonCode, props: object
     ) -> None:
         self._handoff(self._resolve, mid, not reason.is_failure)
@@ -250,14 +267,14 @@ class MqttClient:
     def _connected(self, session_present: bool) -> None:
         self.state.connected, self.state.session_present = True, session_present
         self.state.connects += 1
-        self.up.set()
+        self.connected.set()
         logger.info("broker link up (session present: %s)", session_present)
         self._on_connection(True)
 
     def _disconnected(self, reason: str) -> None:
-        was_up = self.up.is_set()
+        was_up = self.connected.is_set()
         self.state.connected = False
-        self.up.clear()
+        self.connected.clear()
         self.subscribed.clear()
         self._fail_pending()
         if was_up:

@@ -2,10 +2,10 @@
 
 Started and stopped by the app's lifespan when ``mqtt_host`` is set. On every (re)connect it
 publishes its retained ``online`` status and republishes everything retained (a broker killed
-with SIGKILL may have lost its retained messages since the last autosave); then it polls the
-database every ``POLL_S`` for a new manifest, a new revocation seq (or a heartbeat due) and
-changed gate configs, so a revocation made anywhere (API, CLI) reaches connected gates within
-about a second. The monitor checks time-based conditions every ``MONITOR_S``.
+with SIGKILL may have lost its retained messages since the last autosave); then it asks the
+publishing service every ``POLL_S`` for a new manifest, a new revocation seq (or a heartbeat
+due) and changed gate configs, so a revocation made anywhere (API, CLI) reaches connected gates
+within about a second. The monitor checks time-based conditions every ``MONITOR_S``.
 """
 
 from __future__ import annotations
@@ -15,22 +15,20 @@ import contextlib
 import logging
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
 
 from protocol import messages
 from protocol.messages import Lifecycle, ServerStatus
 from protocol.topics import TopicKind, all_gates, site_topic
-from server.link.broker import PASSWORD_FILE
 from server.link.ingest import Ingest
-from server.link.mqtt import MqttClient, MqttSettings
+from server.link.mqtt import Inbound, MqttClient, MqttSettings
 from server.services.context import Env
+from server.services.errors import Conflict
 from server.services.gates import health as gate_health
 from server.services.gates import publishing
-from server.services.gates.provisioning import SERVER_ACCOUNT
+from server.services.gates.broker_accounts import PASSWORD_FILE, SERVER_ACCOUNT
+from server.services.gates.port import LinkReport
 from server.services.gates.publishing import MANIFEST, REVOCATIONS, Update
-from server.services.live import Hub
-from server.store import link as link_store
-from server.store import registry
+from server.services.registry.site import site_id
 
 logger = logging.getLogger(__name__)
 
@@ -71,46 +69,57 @@ def _status(site: str, state: Lifecycle, now: int) -> bytes:
     return messages.encode(ServerStatus(site=site, state=state, at=now * 1000, software=software))
 
 
+def _mqtt_settings(env: Env, site: str, password: str) -> MqttSettings:
+    """How the server reaches its broker: its own account and client id, the gates' topics."""
+    s = env.settings
+    assert s.mqtt_host is not None
+    status_topic = str(site_topic(site, TopicKind.SERVER_STATUS))
+    return MqttSettings(
+        host=s.mqtt_host,
+        port=s.mqtt_port,
+        username=SERVER_ACCOUNT,
+        password=password,
+        client_id=f"server-{site}",
+        subscriptions=tuple(all_gates(site, kind) for kind in INGESTED),
+        will_topic=status_topic,
+        will_payload=_status(site, Lifecycle.OFFLINE, env.clock.now()),
+        keepalive_s=s.mqtt_keepalive_s,
+        session_expiry_s=s.mqtt_session_expiry_s,
+        tls_ca=Path(s.mqtt_tls_ca) if s.mqtt_tls_ca else None,
+    )
+
+
 class ServerLink:
     """Owns the broker session and the three background tasks."""
 
-    def __init__(self, env: Env, site: str, password: str, hub: Hub) -> None:
-        self.env, self.site, self.hub = env, site, hub
-        s = env.settings
-        assert s.mqtt_host is not None
-        self.status_topic = str(site_topic(site, TopicKind.SERVER_STATUS))
-        settings = MqttSettings(
-            host=s.mqtt_host, port=s.mqtt_port, username=SERVER_ACCOUNT, password=password,
-            client_id=f"server-{site}", subscriptions=tuple(all_gates(site, k) for k in INGESTED),
-            will_topic=self.status_topic,
-            will_payload=_status(site, Lifecycle.OFFLINE, env.clock.now()),
-            keepalive_s=s.mqtt_keepalive_s, session_expiry_s=s.mqtt_session_expiry_s,
-            tls_ca=Path(s.mqtt_tls_ca) if s.mqtt_tls_ca else None,
-        )  # fmt: skip
+    def __init__(self, env: Env, site: str, password: str) -> None:
+        self.env, self.site, self.hub = env, site, env.hub
+        settings = _mqtt_settings(env, site, password)
+        self.status_topic = settings.will_topic
         self.mqtt = MqttClient(
-            settings, on_messages=self.ingest_messages, on_connection=self._on_connection
+            settings, on_messages=self._on_messages, on_connection=self._on_connection
         )
-        self.ingest = Ingest(env, site, self.mqtt, hub)
+        self.ingest = Ingest(env, site, self.mqtt)
         self._force = asyncio.Event()
         self._poke = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.published: dict[str, int] = {}
 
     @classmethod
-    async def from_env(cls, env: Env, hub: Hub) -> ServerLink | None:
+    async def from_env(cls, env: Env) -> ServerLink | None:
         """The link for ``env``, or None when no broker is configured."""
         if env.settings.mqtt_host is None:
             return None
-        async with env.db.read() as conn:
-            site = await registry.get_site(conn)
-        if site is None:
-            raise LinkConfigError("the database holds no site: run gatepass-server init")
-        return cls(env, site["id"], server_password(env), hub)
+        try:
+            site = await site_id(env)
+        except Conflict as exc:
+            raise LinkConfigError(str(exc)) from None
+        return cls(env, site, server_password(env))
 
     @property
     def connected(self) -> bool:
         """Whether the broker session is up."""
-        return self.mqtt.up.is_set()
+        return self.mqtt.connected.is_set()
 
     async def publish_wait(
         self, topic: str, payload: bytes, *, retain: bool = False, wait_s: float = 10.0
@@ -125,8 +134,11 @@ class ServerLink:
     async def start(self) -> None:
         """Connect and start ingest, publisher and monitor."""
         await self.mqtt.start()
-        for name, work in (("ingest", self.ingest.run), ("publisher", self._publisher),
-                           ("monitor", self._monitor)):  # fmt: skip
+        for name, work in (
+            ("ingest", self.ingest.run),
+            ("publisher", self._publisher),
+            ("monitor", self._monitor),
+        ):
             self._tasks.append(asyncio.create_task(work(), name=f"mqtt-{name}"))
 
     async def stop(self) -> None:
@@ -140,21 +152,28 @@ class ServerLink:
         final = _status(self.site, Lifecycle.OFFLINE, self.env.clock.now())
         await self.mqtt.stop(final=(self.status_topic, final))
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> LinkReport:
         """The link's state for the API and logs."""
-        s = self.mqtt.state
-        stats = self.ingest.stats
-        return {
-            "connected": s.connected, "session_present": s.session_present,
-            "connects": s.connects, "granted": s.granted, "last_error": s.last_error,
-            "queue": self.ingest.queued, "received": stats.received,
-            "stored": stats.stored, "duplicates": stats.duplicates, "dead_letters": stats.dead,
-            "retries": stats.retries, "stalled": stats.stalled_since is not None,
-            "published": dict(self.published), "live_subscribers": self.hub.subscribers,
-        }  # fmt: skip
+        s, stats = self.mqtt.state, self.ingest.stats
+        return LinkReport(
+            connected=s.connected,
+            session_present=s.session_present,
+            connects=s.connects,
+            granted=dict(s.granted),
+            last_error=s.last_error,
+            queue=self.ingest.queued,
+            received=stats.received,
+            stored=stats.stored,
+            duplicates=stats.duplicates,
+            dead_letters=stats.dead,
+            retries=stats.retries,
+            stalled=stats.stalled_since is not None,
+            published=dict(self.published),
+            live_subscribers=self.hub.subscribers,
+        )
 
-    def ingest_messages(self, items: list[Any]) -> None:
-        """Hand a burst of inbound messages to ingest (on the loop)."""
+    def _on_messages(self, items: list[Inbound]) -> None:
+        """A burst of inbound messages from the adapter, on the loop: straight to ingest."""
         self.ingest.submit(items)
 
     def _on_connection(self, up: bool) -> None:
@@ -165,7 +184,7 @@ class ServerLink:
 
     async def _publisher(self) -> None:
         while True:
-            await self.mqtt.up.wait()
+            await self.mqtt.connected.wait()
             force = self._force.is_set()
             self._force.clear()
             try:
@@ -181,26 +200,22 @@ class ServerLink:
             self._poke.clear()
 
     async def _sync(self, force: bool) -> None:
-        now = self.env.clock.now()
+        env, site = self.env, self.site
         if force:
-            await self.mqtt.publish_wait(
-                self.status_topic, _status(self.site, Lifecycle.ONLINE, now), retain=True
-            )
-        async with self.env.db.read() as conn:
-            manifest = await link_store.get_published(conn, name=MANIFEST)
-            revocations = await link_store.get_published(conn, name=REVOCATIONS)
-            update = await publishing.manifest_update(
-                conn, self.site, now=now, force=force,
-                published_seq=None if manifest is None else manifest["seq"],
-            )  # fmt: skip
-        await self._send(MANIFEST, update)
+            online = _status(site, Lifecycle.ONLINE, env.clock.now())
+            await self.mqtt.publish_wait(self.status_topic, online, retain=True)
+        manifest = await publishing.last_published(env, MANIFEST)
+        seq = None if manifest is None else manifest["seq"]
+        await self._send(
+            MANIFEST,
+            await publishing.manifest_update(env, site, published_seq=seq, force=force),
+        )
+        revocations = await publishing.last_published(env, REVOCATIONS)
         await self._send(
             REVOCATIONS,
-            await publishing.revocation_update(
-                self.env, self.site, published=revocations, force=force
-            ),
+            await publishing.revocation_update(env, site, published=revocations, force=force),
         )
-        for config in await publishing.config_updates(self.env, self.site, force=force):
+        for config in await publishing.config_updates(env, site, force=force):
             await self._send("config", config)
 
     async def _send(self, kind: str, update: Update | None) -> None:

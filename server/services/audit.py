@@ -2,20 +2,22 @@
 
 ``record`` runs inside the caller's write transaction, so an audited change and its audit row
 commit together or not at all. Details are small JSON maps of ids, counts and reasons.
+``audit_log`` reads them back for admins.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from server.services.context import Actor
+from server.services.context import Actor, Env
+from server.services.errors import Forbidden
+from server.services.paging import Page
 from server.store import audit as audit_store
+from server.store.db import Connection
 
 
 async def record(
-    conn: AsyncConnection,
+    conn: Connection,
     actor: Actor,
     action: str,
     *,
@@ -33,3 +35,19 @@ async def record(
         address=actor.address,
         detail=detail,
     )
+
+
+async def audit_log(
+    env: Env,
+    actor: Actor,
+    page: Page,
+    *,
+    action: str | None = None,
+    by: str | None = None,
+    since: int | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """Audit entries (admins), filtered by action, acting user and time."""
+    if not actor.is_admin:
+        raise Forbidden("admins only")
+    async with env.db.read() as conn:
+        return await audit_store.search(conn, page=page, action=action, actor=by, since=since)

@@ -1,17 +1,19 @@
 """What every service call needs to know about its caller and its surroundings.
 
 An ``Actor`` is who acts (a staff account, or the CLI) with the zones they may touch; an ``Env``
-is the database, the key directory, the clock and the settings. Routes build both from their
+is the database, the key directory, the clock, the settings and the process's live hub
+(server.services.live). Routes build both from their
 dependencies; the CLI builds them from ``--data``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from server.clock import Clock
 from server.config import ServerSettings
+from server.services.live import Hub
 from server.store.db import Database
 
 
@@ -41,6 +43,7 @@ class Env:
     db: Database
     settings: ServerSettings
     clock: Clock
+    hub: Hub = field(default_factory=Hub)  # live notices of what this process committed
 
     @property
     def keys_dir(self) -> Path:

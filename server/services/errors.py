@@ -5,7 +5,8 @@ ServiceError
 ├── Conflict       the request clashes with the registry's state (409)
 │   └── LinkDown   a command cannot reach the gates: no broker link right now (409)
 ├── Invalid        a value breaks a rule the request model could not express (422)
-└── Forbidden      the caller's role may not do this (403)
+├── Forbidden      the caller's role may not do this (403)
+└── Unavailable    the database cannot serve right now; nothing was written, try again
 """
 
 from __future__ import annotations
@@ -33,3 +34,7 @@ class Invalid(ServiceError, ValueError):
 
 class Forbidden(ServiceError):
     """The caller may not do this."""
+
+
+class Unavailable(ServiceError):
+    """The database cannot commit right now (locked, disk full, I/O): nothing was written."""

@@ -5,76 +5,76 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.store.db import Connection
 from server.store.query import as_dicts
 from server.store.schema import login_failures, sessions, staff
 
 
-async def insert_staff(conn: AsyncConnection, *, values: dict[str, Any]) -> int:
+async def insert_staff(conn: Connection, *, values: dict[str, Any]) -> int:
     """Add a staff account; returns its id."""
     result = await conn.execute(sa.insert(staff).values(**values))
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
-async def get_staff(conn: AsyncConnection, *, staff_id: int) -> dict[str, Any] | None:
+async def get_staff(conn: Connection, *, staff_id: int) -> dict[str, Any] | None:
     """One account by id."""
     row = (await conn.execute(sa.select(staff).where(staff.c.id == staff_id))).first()
     return None if row is None else dict(row._mapping)
 
 
-async def find_staff(conn: AsyncConnection, *, username: str) -> dict[str, Any] | None:
+async def find_staff(conn: Connection, *, username: str) -> dict[str, Any] | None:
     """One account by user name."""
     row = (await conn.execute(sa.select(staff).where(staff.c.username == username))).first()
     return None if row is None else dict(row._mapping)
 
 
-async def list_staff(conn: AsyncConnection) -> list[dict[str, Any]]:
+async def list_staff(conn: Connection) -> list[dict[str, Any]]:
     """Every account, by id."""
     return as_dicts((await conn.execute(sa.select(staff).order_by(staff.c.id))).all())
 
 
-async def update_staff(conn: AsyncConnection, *, staff_id: int, values: dict[str, Any]) -> int:
+async def update_staff(conn: Connection, *, staff_id: int, values: dict[str, Any]) -> int:
     """Change an account."""
     query = sa.update(staff).where(staff.c.id == staff_id).values(**values)
     return (await conn.execute(query)).rowcount
 
 
-async def count_admins(conn: AsyncConnection) -> int:
+async def count_admins(conn: Connection) -> int:
     """Active admin accounts (the last one cannot be removed or demoted)."""
     query = sa.select(sa.func.count()).where(staff.c.role == "admin", staff.c.active.is_(True))
     return int(await conn.scalar(query) or 0)
 
 
-async def insert_session(conn: AsyncConnection, *, values: dict[str, Any]) -> None:
+async def insert_session(conn: Connection, *, values: dict[str, Any]) -> None:
     """Store a new session (its id only as a hash)."""
     await conn.execute(sa.insert(sessions).values(**values))
 
 
-async def get_session(conn: AsyncConnection, *, id_hash: str) -> dict[str, Any] | None:
+async def get_session(conn: Connection, *, id_hash: str) -> dict[str, Any] | None:
     """A session by id hash."""
     row = (await conn.execute(sa.select(sessions).where(sessions.c.id_hash == id_hash))).first()
     return None if row is None else dict(row._mapping)
 
 
-async def touch_session(conn: AsyncConnection, *, id_hash: str, at: int) -> None:
+async def touch_session(conn: Connection, *, id_hash: str, at: int) -> None:
     """Record activity (the idle timeout counts from here)."""
     query = sa.update(sessions).where(sessions.c.id_hash == id_hash).values(last_seen=at)
     await conn.execute(query)
 
 
-async def delete_session(conn: AsyncConnection, *, id_hash: str) -> None:
+async def delete_session(conn: Connection, *, id_hash: str) -> None:
     """End one session."""
     await conn.execute(sa.delete(sessions).where(sessions.c.id_hash == id_hash))
 
 
-async def delete_sessions_of(conn: AsyncConnection, *, staff_id: int) -> None:
+async def delete_sessions_of(conn: Connection, *, staff_id: int) -> None:
     """End every session of an account (password, role or scope change, deactivation)."""
     await conn.execute(sa.delete(sessions).where(sessions.c.staff_id == staff_id))
 
 
 async def delete_expired_sessions(
-    conn: AsyncConnection, *, idle_before: int, created_before: int
+    conn: Connection, *, idle_before: int, created_before: int
 ) -> int:
     """Drop sessions past their idle or absolute timeout."""
     query = sa.delete(sessions).where(
@@ -83,14 +83,14 @@ async def delete_expired_sessions(
     return (await conn.execute(query)).rowcount
 
 
-async def get_failures(conn: AsyncConnection, *, key: str) -> dict[str, Any] | None:
+async def get_failures(conn: Connection, *, key: str) -> dict[str, Any] | None:
     """The failure counter for a throttling key."""
     query = sa.select(login_failures).where(login_failures.c.key == key)
     row = (await conn.execute(query)).first()
     return None if row is None else dict(row._mapping)
 
 
-async def set_failures(conn: AsyncConnection, *, key: str, count: int, window_start: int) -> None:
+async def set_failures(conn: Connection, *, key: str, count: int, window_start: int) -> None:
     """Write a failure counter (insert or replace)."""
     await conn.execute(sa.delete(login_failures).where(login_failures.c.key == key))
     await conn.execute(
@@ -98,6 +98,6 @@ async def set_failures(conn: AsyncConnection, *, key: str, count: int, window_st
     )
 
 
-async def clear_failures(conn: AsyncConnection, *, key: str) -> None:
+async def clear_failures(conn: Connection, *, key: str) -> None:
     """Forget failures after a successful login."""
     await conn.execute(sa.delete(login_failures).where(login_failures.c.key == key))

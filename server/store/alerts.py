@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.store.query import Page, fetch_page
+from server.store.db import Connection
+from server.store.query import PageRequest, fetch_page
 from server.store.schema import events, gates
 from server.store.schema_gates import alerts
 
@@ -22,20 +22,20 @@ def _open(kind: str, gate: str | None, subject: str) -> sa.ColumnElement[bool]:
 
 
 async def find_open(
-    conn: AsyncConnection, *, kind: str, gate: str | None, subject: str
+    conn: Connection, *, kind: str, gate: str | None, subject: str
 ) -> dict[str, Any] | None:
     """The unacknowledged alert of this kind for this gate and subject, if any."""
     row = (await conn.execute(sa.select(alerts).where(_open(kind, gate, subject)))).first()
     return None if row is None else dict(row._mapping)
 
 
-async def insert(conn: AsyncConnection, *, values: dict[str, Any]) -> int:
+async def insert(conn: Connection, *, values: dict[str, Any]) -> int:
     """A new alert; returns its id."""
     result = await conn.execute(sa.insert(alerts).values(**values))
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
-async def repeat(conn: AsyncConnection, *, alert_id: int, now: int, detail: dict[str, Any]) -> None:
+async def repeat(conn: Connection, *, alert_id: int, now: int, detail: dict[str, Any]) -> None:
     """The condition happened again: count it, refresh the detail, reopen if it had resolved."""
     query = (
         sa.update(alerts)
@@ -45,9 +45,7 @@ async def repeat(conn: AsyncConnection, *, alert_id: int, now: int, detail: dict
     await conn.execute(query)
 
 
-async def resolve(
-    conn: AsyncConnection, *, kind: str, gate: str | None, subject: str, now: int
-) -> int:
+async def resolve(conn: Connection, *, kind: str, gate: str | None, subject: str, now: int) -> int:
     """The condition is over: mark the open alert resolved (it stays listed until acknowledged)."""
     query = (
         sa.update(alerts)
@@ -57,7 +55,7 @@ async def resolve(
     return (await conn.execute(query)).rowcount
 
 
-async def acknowledge(conn: AsyncConnection, *, alert_id: int, by: str, note: str, now: int) -> int:
+async def acknowledge(conn: Connection, *, alert_id: int, by: str, note: str, now: int) -> int:
     """A staff member has seen the alert and says what they did."""
     query = (
         sa.update(alerts)
@@ -76,7 +74,7 @@ def _scoped(scope: frozenset[int] | None) -> sa.ColumnElement[bool]:
 
 
 async def get(
-    conn: AsyncConnection, *, alert_id: int, scope: frozenset[int] | None
+    conn: Connection, *, alert_id: int, scope: frozenset[int] | None
 ) -> dict[str, Any] | None:
     """One alert, if its gate is in ``scope``."""
     query = sa.select(alerts).where(alerts.c.id == alert_id, _scoped(scope))
@@ -85,10 +83,10 @@ async def get(
 
 
 async def search(
-    conn: AsyncConnection,
+    conn: Connection,
     *,
     scope: frozenset[int] | None,
-    page: Page,
+    page: PageRequest,
     state: str = "open",
     kind: str | None = None,
     gate: str | None = None,
@@ -106,7 +104,7 @@ async def search(
     return await fetch_page(conn, query, page, ALERT_SORT)
 
 
-async def open_counts(conn: AsyncConnection) -> dict[str, int]:
+async def open_counts(conn: Connection) -> dict[str, int]:
     """Unacknowledged alerts per gate (site-wide ones under "")."""
     query = (
         sa.select(alerts.c.gate, sa.func.count())
@@ -117,7 +115,7 @@ async def open_counts(conn: AsyncConnection) -> dict[str, int]:
 
 
 async def denials_of(
-    conn: AsyncConnection, *, refs: set[str], reasons: list[str], since_ms: int
+    conn: Connection, *, refs: set[str], reasons: list[str], since_ms: int
 ) -> list[dict[str, Any]]:
     """Denied decisions of these passes with one of ``reasons`` since ``since_ms``."""
     query = sa.select(events.c.event_id, events.c.pass_ref, events.c.at_ms).where(
@@ -130,7 +128,7 @@ async def denials_of(
 
 
 async def grants_of(
-    conn: AsyncConnection, *, refs: set[str], since_ms: int, until_ms: int
+    conn: Connection, *, refs: set[str], since_ms: int, until_ms: int
 ) -> list[dict[str, Any]]:
     """Granted decisions of these passes in a time window, with their lane's direction and zone."""
     query = (

@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.store.query import Page, fetch_page
+from server.store.db import Connection
+from server.store.query import PageRequest, fetch_page
 from server.store.schema import audit_log
 
 AUDIT_SORT = {"id": audit_log.c.id, "at": audit_log.c.at, "action": audit_log.c.action}
 
 
 async def append(
-    conn: AsyncConnection,
+    conn: Connection,
     *,
     at: int,
     actor: str,
@@ -32,9 +32,9 @@ async def append(
 
 
 async def search(
-    conn: AsyncConnection,
+    conn: Connection,
     *,
-    page: Page,
+    page: PageRequest,
     action: str | None = None,
     actor: str | None = None,
     since: int | None = None,

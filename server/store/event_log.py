@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.store.query import Page, fetch_page
+from server.store.db import Connection
+from server.store.query import PageRequest, fetch_page
 from server.store.schema import events, gates
 from server.store.schema_gates import dead_letters
 
@@ -24,10 +24,10 @@ def gates_in(scope: frozenset[int] | None) -> sa.ColumnElement[bool]:
 
 
 async def search_events(
-    conn: AsyncConnection,
+    conn: Connection,
     *,
     scope: frozenset[int] | None,
-    page: Page,
+    page: PageRequest,
     filters: dict[str, Any],
     since_ms: int | None = None,
     until_ms: int | None = None,
@@ -44,7 +44,7 @@ async def search_events(
 
 
 async def search_dead_letters(
-    conn: AsyncConnection, *, page: Page, reason: str | None = None, gate: str | None = None
+    conn: Connection, *, page: PageRequest, reason: str | None = None, gate: str | None = None
 ) -> tuple[list[dict[str, Any]], int]:
     """Dead letters without their payload, one page."""
     query = sa.select(*(c for c in dead_letters.c if c.name != "payload"))
@@ -55,7 +55,7 @@ async def search_dead_letters(
     return await fetch_page(conn, query, page, DEAD_SORT)
 
 
-async def get_dead_letter(conn: AsyncConnection, *, letter_id: int) -> dict[str, Any] | None:
+async def get_dead_letter(conn: Connection, *, letter_id: int) -> dict[str, Any] | None:
     """One dead letter with its payload."""
     row = (
         await conn.execute(sa.select(dead_letters).where(dead_letters.c.id == letter_id))
@@ -63,7 +63,7 @@ async def get_dead_letter(conn: AsyncConnection, *, letter_id: int) -> dict[str,
     return None if row is None else dict(row._mapping)
 
 
-async def count_events(conn: AsyncConnection, *, gate: str | None = None) -> int:
+async def count_events(conn: Connection, *, gate: str | None = None) -> int:
     """How many events are stored (of one gate)."""
     query = sa.select(sa.func.count()).select_from(events)
     if gate is not None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.store.db import Connection
 from server.store.query import as_dicts, in_scope
 from server.store.schema import households, metadata, residents
 
@@ -44,7 +44,7 @@ def _observed(now: int) -> sa.ColumnElement[bool]:
 
 
 async def observed_residents(
-    conn: AsyncConnection, *, scope: frozenset[int] | None, now: int
+    conn: Connection, *, scope: frozenset[int] | None, now: int
 ) -> list[dict[str, Any]]:
     """Residents under home observation at ``now`` in ``scope``, with their household."""
     query = (
@@ -68,7 +68,7 @@ async def observed_residents(
 
 
 async def calls_since(
-    conn: AsyncConnection, *, resident_ids: list[int], since: int
+    conn: Connection, *, resident_ids: list[int], since: int
 ) -> list[dict[str, Any]]:
     """Calls to these residents at or after ``since``, newest first."""
     if not resident_ids:
@@ -81,7 +81,7 @@ async def calls_since(
     return as_dicts((await conn.execute(query)).all())
 
 
-async def last_reached(conn: AsyncConnection, *, resident_ids: list[int]) -> dict[int, int]:
+async def last_reached(conn: Connection, *, resident_ids: list[int]) -> dict[int, int]:
     """The time of each resident's latest call that reached them."""
     if not resident_ids:
         return {}
@@ -93,13 +93,13 @@ async def last_reached(conn: AsyncConnection, *, resident_ids: list[int]) -> dic
     return {int(r[0]): int(r[1]) for r in (await conn.execute(query)).all()}
 
 
-async def insert_call(conn: AsyncConnection, *, values: dict[str, Any]) -> int:
+async def insert_call(conn: Connection, *, values: dict[str, Any]) -> int:
     """Record one call; returns its id."""
     result = await conn.execute(sa.insert(followup_calls).values(**values))
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
-async def calls_of(conn: AsyncConnection, *, resident_id: int) -> list[dict[str, Any]]:
+async def calls_of(conn: Connection, *, resident_id: int) -> list[dict[str, Any]]:
     """Every call to one resident (the per-resident export), oldest first."""
     query = (
         sa.select(followup_calls)
@@ -109,7 +109,7 @@ async def calls_of(conn: AsyncConnection, *, resident_id: int) -> list[dict[str,
     return as_dicts((await conn.execute(query)).all())
 
 
-async def delete_before(conn: AsyncConnection, *, before: int) -> int:
+async def delete_before(conn: Connection, *, before: int) -> int:
     """Delete calls older than ``before`` (the retention job); returns how many."""
     query = sa.delete(followup_calls).where(followup_calls.c.at < before)
     return (await conn.execute(query)).rowcount

@@ -12,8 +12,8 @@ from typing import Any
 
 import msgspec
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.store.db import Connection
 from server.store.schema import events
 from server.store.schema_gates import dead_letters, gate_ingest, seq_gaps
 
@@ -22,9 +22,7 @@ DEAD_LETTER_KEEP = 64 * 1024  # bytes of a dead payload kept for inspection
 REPLAY = "seq_replay"
 
 
-async def known_ids(
-    conn: AsyncConnection, *, event_ids: Sequence[str]
-) -> dict[str, tuple[str, int]]:
+async def known_ids(conn: Connection, *, event_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
     """Which of ``event_ids`` are stored already, with their (gate, seq)."""
     if not event_ids:
         return {}
@@ -34,7 +32,7 @@ async def known_ids(
     return {r.event_id: (r.gate, r.seq) for r in await conn.execute(query)}
 
 
-async def occupied_seqs(conn: AsyncConnection, *, gate: str, seqs: Sequence[int]) -> set[int]:
+async def occupied_seqs(conn: Connection, *, gate: str, seqs: Sequence[int]) -> set[int]:
     """Which of ``seqs`` already hold an (unflagged) event of ``gate``."""
     if not seqs:
         return set()
@@ -58,7 +56,7 @@ def _driver_row(row: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(values)
 
 
-async def insert_events(conn: AsyncConnection, *, rows: list[dict[str, Any]]) -> None:
+async def insert_events(conn: Connection, *, rows: list[dict[str, Any]]) -> None:
     """Insert new event rows (the caller has removed duplicates).
 
     On SQLite one driver-level ``executemany`` (a third of the per-row cost of Core's
@@ -75,7 +73,7 @@ async def insert_events(conn: AsyncConnection, *, rows: list[dict[str, Any]]) ->
     await conn.exec_driver_sql(sql, [_driver_row(r) for r in rows])
 
 
-async def ingest_state(conn: AsyncConnection, *, gate: str, now: int) -> dict[str, Any]:
+async def ingest_state(conn: Connection, *, gate: str, now: int) -> dict[str, Any]:
     """The gate's ingest row, created at zero on first contact."""
     row = (await conn.execute(sa.select(gate_ingest).where(gate_ingest.c.gate == gate))).first()
     if row is not None:
@@ -88,13 +86,13 @@ async def ingest_state(conn: AsyncConnection, *, gate: str, now: int) -> dict[st
     return values
 
 
-async def save_state(conn: AsyncConnection, *, gate: str, values: dict[str, Any]) -> None:
+async def save_state(conn: Connection, *, gate: str, values: dict[str, Any]) -> None:
     """Store the gate's new ingest counters."""
     query = sa.update(gate_ingest).where(gate_ingest.c.gate == gate).values(**values)
     await conn.execute(query)
 
 
-async def walk_contiguous(conn: AsyncConnection, *, gate: str, acked: int) -> int:
+async def walk_contiguous(conn: Connection, *, gate: str, acked: int) -> int:
     """The highest seq reachable from ``acked`` through committed, unflagged events."""
     while True:
         query = (
@@ -113,7 +111,7 @@ async def walk_contiguous(conn: AsyncConnection, *, gate: str, acked: int) -> in
 
 
 async def missing_ranges(
-    conn: AsyncConnection, *, gate: str, after: int, before: int
+    conn: Connection, *, gate: str, after: int, before: int
 ) -> list[tuple[int, int]]:
     """Ranges of seqs in (after, before) that hold no committed event of ``gate``."""
     query = (
@@ -138,7 +136,7 @@ async def missing_ranges(
 
 
 async def insert_gaps(
-    conn: AsyncConnection, *, gate: str, ranges: list[tuple[int, int]], now: int
+    conn: Connection, *, gate: str, ranges: list[tuple[int, int]], now: int
 ) -> None:
     """Record seqs the gate no longer holds and the server never received."""
     if ranges:
@@ -146,7 +144,7 @@ async def insert_gaps(
         await conn.execute(sa.insert(seq_gaps), rows)
 
 
-async def gaps(conn: AsyncConnection, *, gate: str, limit: int = 20) -> list[dict[str, Any]]:
+async def gaps(conn: Connection, *, gate: str, limit: int = 20) -> list[dict[str, Any]]:
     """The gate's declared gaps, newest first."""
     query = (
         sa.select(seq_gaps)
@@ -157,7 +155,7 @@ async def gaps(conn: AsyncConnection, *, gate: str, limit: int = 20) -> list[dic
     return [dict(r._mapping) for r in await conn.execute(query)]
 
 
-async def committed_above(conn: AsyncConnection, *, gate: str, acked: int) -> int:
+async def committed_above(conn: Connection, *, gate: str, acked: int) -> int:
     """How many events of the gate are committed above its contiguous seq (holes wait below)."""
     query = sa.select(sa.func.count()).where(
         events.c.gate == gate, events.c.flag.is_(None), events.c.seq > acked
@@ -166,7 +164,7 @@ async def committed_above(conn: AsyncConnection, *, gate: str, acked: int) -> in
 
 
 async def dead_letter(
-    conn: AsyncConnection,
+    conn: Connection,
     *,
     topic: str,
     gate: str | None,
@@ -185,6 +183,6 @@ async def dead_letter(
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
-async def all_ingest(conn: AsyncConnection) -> dict[str, dict[str, Any]]:
+async def all_ingest(conn: Connection) -> dict[str, dict[str, Any]]:
     """Every gate's ingest counters, by gate."""
     return {r.gate: dict(r._mapping) for r in await conn.execute(sa.select(gate_ingest))}

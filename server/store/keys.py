@@ -5,18 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.store.db import Connection
 from server.store.query import as_dicts
 from server.store.schema import keys, manifests, phone_keys
 
 
-async def insert_key(conn: AsyncConnection, *, values: dict[str, Any]) -> None:
+async def insert_key(conn: Connection, *, values: dict[str, Any]) -> None:
     """Record a key's metadata and the file that holds its private half."""
     await conn.execute(sa.insert(keys).values(**values))
 
 
-async def list_keys(conn: AsyncConnection, *, include_retired: bool = True) -> list[dict[str, Any]]:
+async def list_keys(conn: Connection, *, include_retired: bool = True) -> list[dict[str, Any]]:
     """Every key, oldest first."""
     query = sa.select(keys).order_by(keys.c.created_at, keys.c.kid)
     if not include_retired:
@@ -24,36 +24,34 @@ async def list_keys(conn: AsyncConnection, *, include_retired: bool = True) -> l
     return as_dicts((await conn.execute(query)).all())
 
 
-async def get_key(conn: AsyncConnection, *, kid: str) -> dict[str, Any] | None:
+async def get_key(conn: Connection, *, kid: str) -> dict[str, Any] | None:
     """One key by hex kid."""
     row = (await conn.execute(sa.select(keys).where(keys.c.kid == kid))).first()
     return None if row is None else dict(row._mapping)
 
 
-async def update_key(conn: AsyncConnection, *, kid: str, values: dict[str, Any]) -> int:
+async def update_key(conn: Connection, *, kid: str, values: dict[str, Any]) -> int:
     """Change a key's windows or retire it."""
     return (await conn.execute(sa.update(keys).where(keys.c.kid == kid).values(**values))).rowcount
 
 
-async def insert_phone_key(conn: AsyncConnection, *, version: int, file: str, now: int) -> None:
+async def insert_phone_key(conn: Connection, *, version: int, file: str, now: int) -> None:
     """Record a phone-tag key version."""
     await conn.execute(sa.insert(phone_keys).values(version=version, file=file, created_at=now))
 
 
-async def list_phone_keys(conn: AsyncConnection) -> list[dict[str, Any]]:
+async def list_phone_keys(conn: Connection) -> list[dict[str, Any]]:
     """Phone-tag key versions, oldest first."""
     query = sa.select(phone_keys).order_by(phone_keys.c.version)
     return as_dicts((await conn.execute(query)).all())
 
 
-async def insert_manifest(
-    conn: AsyncConnection, *, seq: int, issued_at: int, signed: bytes
-) -> None:
+async def insert_manifest(conn: Connection, *, seq: int, issued_at: int, signed: bytes) -> None:
     """Keep a signed manifest (issue 6 publishes the newest, retained)."""
     await conn.execute(sa.insert(manifests).values(seq=seq, issued_at=issued_at, signed=signed))
 
 
-async def latest_manifest(conn: AsyncConnection) -> dict[str, Any] | None:
+async def latest_manifest(conn: Connection) -> dict[str, Any] | None:
     """The newest signed manifest."""
     query = sa.select(manifests).order_by(manifests.c.seq.desc()).limit(1)
     row = (await conn.execute(query)).first()

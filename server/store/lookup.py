@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.store.db import Connection
 from server.store.people import RESIDENT_SORT
-from server.store.query import Page, as_dicts, fetch_page, in_scope, like_contains
+from server.store.query import PageRequest, as_dicts, fetch_page, in_scope, like_contains
 from server.store.schema import households, residents, visitors
 
 _ESCAPE = "\\"
@@ -32,10 +32,10 @@ def phone_like(prefix: str, suffix: str) -> sa.ColumnElement[bool]:
 
 
 async def find_residents(
-    conn: AsyncConnection,
+    conn: Connection,
     *,
     scope: frozenset[int] | None,
-    page: Page,
+    page: PageRequest,
     text: str | None,
     phone: tuple[str, str] | None,
     status: str | None = None,
@@ -60,7 +60,7 @@ async def find_residents(
 
 
 async def households_by_label(
-    conn: AsyncConnection, *, scope: frozenset[int] | None, label: str, limit: int = 10
+    conn: Connection, *, scope: frozenset[int] | None, label: str, limit: int = 10
 ) -> list[dict[str, Any]]:
     """Households whose label equals ``label`` first, then those containing it."""
     exact = (households.c.label == label).label("exact")
@@ -74,7 +74,7 @@ async def households_by_label(
 
 
 async def visitors_since(
-    conn: AsyncConnection, *, scope: frozenset[int] | None, since: int, limit: int = 200
+    conn: Connection, *, scope: frozenset[int] | None, since: int, limit: int = 200
 ) -> list[dict[str, Any]]:
     """Visitors registered at or after ``since`` whose host is in scope, newest first."""
     joined = visitors.join(households, visitors.c.host_household_id == households.c.id)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.store.query import Page, as_dicts, fetch_page, in_scope
+from server.store.db import Connection
+from server.store.query import PageRequest, as_dicts, fetch_page, in_scope
 from server.store.schema import (
     counters,
     household_cutoffs,
@@ -33,14 +33,14 @@ def _zone_of_pass() -> sa.ColumnElement[Any]:
     return element
 
 
-async def insert_pass(conn: AsyncConnection, *, values: dict[str, Any]) -> int:
+async def insert_pass(conn: Connection, *, values: dict[str, Any]) -> int:
     """Record an issued pass; returns the row id."""
     result = await conn.execute(sa.insert(passes).values(**values))
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
 async def get_pass(
-    conn: AsyncConnection, *, pass_row: int, scope: frozenset[int] | None = None
+    conn: Connection, *, pass_row: int, scope: frozenset[int] | None = None
 ) -> dict[str, Any] | None:
     """One pass by row id, if in ``scope``."""
     query = sa.select(passes).where(passes.c.id == pass_row, in_scope(_zone_of_pass(), scope))
@@ -49,10 +49,10 @@ async def get_pass(
 
 
 async def search_passes(
-    conn: AsyncConnection,
+    conn: Connection,
     *,
     scope: frozenset[int] | None,
-    page: Page,
+    page: PageRequest,
     filters: dict[str, Any],
     active_at: int | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
@@ -65,7 +65,7 @@ async def search_passes(
     return await fetch_page(conn, query, page, PASS_SORT)
 
 
-async def active_passes(conn: AsyncConnection, *, now: int, **where: Any) -> list[dict[str, Any]]:
+async def active_passes(conn: Connection, *, now: int, **where: Any) -> list[dict[str, Any]]:
     """Unrevoked, unexpired passes with the given column values (e.g. resident_id=3)."""
     query = sa.select(passes).where(passes.c.revoked_at.is_(None), passes.c.expires > now)
     for name, value in where.items():
@@ -73,9 +73,7 @@ async def active_passes(conn: AsyncConnection, *, now: int, **where: Any) -> lis
     return as_dicts((await conn.execute(query.order_by(passes.c.id))).all())
 
 
-async def revoke(
-    conn: AsyncConnection, *, pass_rows: list[int], at: int, by: str, reason: str
-) -> int:
+async def revoke(conn: Connection, *, pass_rows: list[int], at: int, by: str, reason: str) -> int:
     """Mark passes revoked (already revoked ones keep their first revocation)."""
     query = (
         sa.update(passes)
@@ -85,7 +83,7 @@ async def revoke(
     return (await conn.execute(query)).rowcount
 
 
-async def detach_holder(conn: AsyncConnection, *, column: str, holder_id: int) -> int:
+async def detach_holder(conn: Connection, *, column: str, holder_id: int) -> int:
     """Forget who held passes (erasure): the ref and expiry stay for the revocation list."""
     query = (
         sa.update(passes).where(passes.c[column] == holder_id).values({column: None, "text": None})
@@ -93,14 +91,14 @@ async def detach_holder(conn: AsyncConnection, *, column: str, holder_id: int) -
     return (await conn.execute(query)).rowcount
 
 
-async def revoked_refs(conn: AsyncConnection, *, now: int) -> list[str]:
+async def revoked_refs(conn: Connection, *, now: int) -> list[str]:
     """Refs of revoked passes that have not expired yet (expired ones are pruned from lists)."""
     query = sa.select(passes.c.ref).where(passes.c.revoked_at.is_not(None), passes.c.expires > now)
     return list((await conn.scalars(query)).all())
 
 
 async def refs_of_residents(
-    conn: AsyncConnection, *, resident_ids: list[int], now: int
+    conn: Connection, *, resident_ids: list[int], now: int
 ) -> list[dict[str, Any]]:
     """Active pass refs of the given residents (for observation holds)."""
     query = sa.select(passes.c.ref, passes.c.resident_id).where(
@@ -111,7 +109,7 @@ async def refs_of_residents(
     return as_dicts((await conn.execute(query)).all())
 
 
-async def set_cutoff(conn: AsyncConnection, *, household_id: int, at: int, reason: str) -> None:
+async def set_cutoff(conn: Connection, *, household_id: int, at: int, reason: str) -> None:
     """Cut a household off at ``at``: every pass issued before it is dead."""
     await conn.execute(
         sa.delete(household_cutoffs).where(household_cutoffs.c.household_id == household_id)
@@ -121,12 +119,12 @@ async def set_cutoff(conn: AsyncConnection, *, household_id: int, at: int, reaso
     )
 
 
-async def cutoffs(conn: AsyncConnection) -> list[dict[str, Any]]:
+async def cutoffs(conn: Connection) -> list[dict[str, Any]]:
     """Every household cutoff."""
     return as_dicts((await conn.execute(sa.select(household_cutoffs))).all())
 
 
-async def household_holds(conn: AsyncConnection, *, now: int) -> list[dict[str, Any]]:
+async def household_holds(conn: Connection, *, now: int) -> list[dict[str, Any]]:
     """Households under home observation at ``now`` and until when."""
     query = sa.select(households.c.id, households.c.hold_until).where(
         households.c.hold_until.is_not(None), households.c.hold_until > now
@@ -134,7 +132,7 @@ async def household_holds(conn: AsyncConnection, *, now: int) -> list[dict[str, 
     return as_dicts((await conn.execute(query)).all())
 
 
-async def bump_counter(conn: AsyncConnection, *, name: str) -> int:
+async def bump_counter(conn: Connection, *, name: str) -> int:
     """Increment a named counter inside the write transaction; returns the new value."""
     current = await conn.scalar(sa.select(counters.c.value).where(counters.c.name == name))
     if current is None:
@@ -144,13 +142,13 @@ async def bump_counter(conn: AsyncConnection, *, name: str) -> int:
     return int(current) + 1
 
 
-async def read_counter(conn: AsyncConnection, *, name: str) -> int:
+async def read_counter(conn: Connection, *, name: str) -> int:
     """A named counter's value (0 if never bumped)."""
     value = await conn.scalar(sa.select(counters.c.value).where(counters.c.name == name))
     return int(value or 0)
 
 
-async def count_by_kid(conn: AsyncConnection, *, kid: str, now: int) -> int:
+async def count_by_kid(conn: Connection, *, kid: str, now: int) -> int:
     """How many live passes a key signed (to report what a key retirement kills)."""
     query = sa.select(sa.func.count()).where(
         passes.c.kid == kid, passes.c.revoked_at.is_(None), passes.c.expires > now
@@ -158,14 +156,14 @@ async def count_by_kid(conn: AsyncConnection, *, kid: str, now: int) -> int:
     return int(await conn.scalar(query) or 0)
 
 
-async def latest_expiry_by_kid(conn: AsyncConnection, *, kid: str) -> int | None:
+async def latest_expiry_by_kid(conn: Connection, *, kid: str) -> int | None:
     """The latest expiry among passes a key signed (its verify_until must cover it)."""
     value = await conn.scalar(sa.select(sa.func.max(passes.c.expires)).where(passes.c.kid == kid))
     return None if value is None else int(value)
 
 
 async def printable(
-    conn: AsyncConnection,
+    conn: Connection,
     *,
     scope: frozenset[int] | None,
     now: int,

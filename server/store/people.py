@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.store.query import Page, as_dicts, fetch_page, in_scope, like_contains
+from server.store.db import Connection
+from server.store.query import PageRequest, as_dicts, fetch_page, in_scope, like_contains
 from server.store.schema import households, residents, visitors
 
 RESIDENT_SORT = {
@@ -35,10 +35,10 @@ def _residents_in_scope(scope: frozenset[int] | None) -> sa.Select[Any]:
 
 
 async def search_residents(
-    conn: AsyncConnection,
+    conn: Connection,
     *,
     scope: frozenset[int] | None,
-    page: Page,
+    page: PageRequest,
     text: str | None = None,
     household_id: int | None = None,
     status: str | None = None,
@@ -58,7 +58,7 @@ async def search_residents(
 
 
 async def get_resident(
-    conn: AsyncConnection, *, resident_id: int, scope: frozenset[int] | None = None
+    conn: Connection, *, resident_id: int, scope: frozenset[int] | None = None
 ) -> dict[str, Any] | None:
     """One resident with the household's zone and label, if in ``scope``."""
     query = _residents_in_scope(scope).where(residents.c.id == resident_id)
@@ -66,45 +66,43 @@ async def get_resident(
     return None if row is None else dict(row._mapping)
 
 
-async def residents_of(conn: AsyncConnection, *, household_ids: list[int]) -> list[dict[str, Any]]:
+async def residents_of(conn: Connection, *, household_ids: list[int]) -> list[dict[str, Any]]:
     """Every resident of the given households (bulk pass issue), by household then id."""
     query = _residents_in_scope(None).where(residents.c.household_id.in_(household_ids))
     query = query.order_by(residents.c.household_id, residents.c.id)
     return as_dicts((await conn.execute(query)).all())
 
 
-async def resident_keys(conn: AsyncConnection) -> dict[tuple[int, str], dict[str, Any]]:
+async def resident_keys(conn: Connection) -> dict[tuple[int, str], dict[str, Any]]:
     """Every resident keyed by (household id, name): the import's stable key."""
     rows = (await conn.execute(sa.select(residents))).all()
     return {(r.household_id, r.name): dict(r._mapping) for r in rows}
 
 
-async def insert_resident(conn: AsyncConnection, *, values: dict[str, Any]) -> int:
+async def insert_resident(conn: Connection, *, values: dict[str, Any]) -> int:
     """Add a resident; returns the id."""
     result = await conn.execute(sa.insert(residents).values(**values))
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
-async def insert_residents(conn: AsyncConnection, *, rows: list[dict[str, Any]]) -> None:
+async def insert_residents(conn: Connection, *, rows: list[dict[str, Any]]) -> None:
     """Add many residents in one statement (imports)."""
     if rows:
         await conn.execute(sa.insert(residents), rows)
 
 
-async def update_resident(
-    conn: AsyncConnection, *, resident_id: int, values: dict[str, Any]
-) -> int:
+async def update_resident(conn: Connection, *, resident_id: int, values: dict[str, Any]) -> int:
     """Change a resident's fields."""
     query = sa.update(residents).where(residents.c.id == resident_id).values(**values)
     return (await conn.execute(query)).rowcount
 
 
-async def delete_resident(conn: AsyncConnection, *, resident_id: int) -> int:
+async def delete_resident(conn: Connection, *, resident_id: int) -> int:
     """Remove a resident's row (erasure; passes were detached and revoked first)."""
     return (await conn.execute(sa.delete(residents).where(residents.c.id == resident_id))).rowcount
 
 
-async def under_observation(conn: AsyncConnection, *, now: int) -> list[dict[str, Any]]:
+async def under_observation(conn: Connection, *, now: int) -> list[dict[str, Any]]:
     """Residents whose home observation is running at ``now`` (id, household, end)."""
     query = sa.select(residents.c.id, residents.c.household_id, residents.c.observation_end).where(
         residents.c.status == "home_observation",
@@ -113,7 +111,7 @@ async def under_observation(conn: AsyncConnection, *, now: int) -> list[dict[str
     return as_dicts((await conn.execute(query)).all())
 
 
-async def insert_visitor(conn: AsyncConnection, *, values: dict[str, Any]) -> int:
+async def insert_visitor(conn: Connection, *, values: dict[str, Any]) -> int:
     """Register a visitor; returns the id."""
     result = await conn.execute(sa.insert(visitors).values(**values))
     return int(result.inserted_primary_key[0])  # type: ignore[index]
@@ -126,7 +124,7 @@ def _visitors_in_scope(scope: frozenset[int] | None) -> sa.Select[Any]:
 
 
 async def get_visitor(
-    conn: AsyncConnection, *, visitor_id: int, scope: frozenset[int] | None = None
+    conn: Connection, *, visitor_id: int, scope: frozenset[int] | None = None
 ) -> dict[str, Any] | None:
     """One visitor with the host household's zone and label, if in ``scope``."""
     row = (await conn.execute(_visitors_in_scope(scope).where(visitors.c.id == visitor_id))).first()
@@ -134,10 +132,10 @@ async def get_visitor(
 
 
 async def search_visitors(
-    conn: AsyncConnection,
+    conn: Connection,
     *,
     scope: frozenset[int] | None,
-    page: Page,
+    page: PageRequest,
     host_household_id: int | None = None,
     text: str | None = None,
 ) -> tuple[list[dict[str, Any]], int]:

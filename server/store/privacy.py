@@ -5,20 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.store.db import Connection
 from server.store.query import as_dicts
 from server.store.schema import deletion_receipts, events, passes, residents, visitors
 
 
-async def passes_of(conn: AsyncConnection, *, resident_id: int) -> list[dict[str, Any]]:
+async def passes_of(conn: Connection, *, resident_id: int) -> list[dict[str, Any]]:
     """Every pass a resident ever held (for export), without the pass text."""
     columns = [c for c in passes.c if c.name not in {"text", "pass_id"}]
     query = sa.select(*columns).where(passes.c.resident_id == resident_id).order_by(passes.c.id)
     return as_dicts((await conn.execute(query)).all())
 
 
-async def events_of(conn: AsyncConnection, *, refs: list[str], limit: int) -> list[dict[str, Any]]:
+async def events_of(conn: Connection, *, refs: list[str], limit: int) -> list[dict[str, Any]]:
     """Gate events of the given pass refs, newest first, at most ``limit``."""
     if not refs:
         return []
@@ -31,13 +31,13 @@ async def events_of(conn: AsyncConnection, *, refs: list[str], limit: int) -> li
     return as_dicts((await conn.execute(query)).all())
 
 
-async def insert_receipt(conn: AsyncConnection, *, values: dict[str, Any]) -> int:
+async def insert_receipt(conn: Connection, *, values: dict[str, Any]) -> int:
     """Record that a person's data was erased (pseudonymous subject, no name)."""
     result = await conn.execute(sa.insert(deletion_receipts).values(**values))
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
-async def clear_event_health(conn: AsyncConnection, *, before_ms: int) -> int:
+async def clear_event_health(conn: Connection, *, before_ms: int) -> int:
     """Drop temperatures from events older than ``before_ms``; the decisions stay."""
     query = (
         sa.update(events)
@@ -50,12 +50,12 @@ async def clear_event_health(conn: AsyncConnection, *, before_ms: int) -> int:
     return (await conn.execute(query)).rowcount
 
 
-async def delete_events(conn: AsyncConnection, *, before_ms: int) -> int:
+async def delete_events(conn: Connection, *, before_ms: int) -> int:
     """Delete gate events older than ``before_ms`` (whereabouts are personal data)."""
     return (await conn.execute(sa.delete(events).where(events.c.at_ms < before_ms))).rowcount
 
 
-async def clear_ended_observations(conn: AsyncConnection, *, ended_before: int, now: int) -> int:
+async def clear_ended_observations(conn: Connection, *, ended_before: int, now: int) -> int:
     """Anonymise home-observation records that ended before ``ended_before``."""
     query = (
         sa.update(residents)
@@ -65,20 +65,20 @@ async def clear_ended_observations(conn: AsyncConnection, *, ended_before: int, 
     return (await conn.execute(query)).rowcount
 
 
-async def expired_visitors(conn: AsyncConnection, *, before: int) -> list[int]:
+async def expired_visitors(conn: Connection, *, before: int) -> list[int]:
     """Visitors whose registration ended before ``before``."""
     query = sa.select(visitors.c.id).where(visitors.c.valid_until < before)
     return list((await conn.scalars(query)).all())
 
 
-async def delete_visitors(conn: AsyncConnection, *, ids: list[int]) -> int:
+async def delete_visitors(conn: Connection, *, ids: list[int]) -> int:
     """Delete visitor rows (their passes were detached first)."""
     if not ids:
         return 0
     return (await conn.execute(sa.delete(visitors).where(visitors.c.id.in_(ids)))).rowcount
 
 
-async def detach_visitor_passes(conn: AsyncConnection, *, ids: list[int]) -> int:
+async def detach_visitor_passes(conn: Connection, *, ids: list[int]) -> int:
     """Forget which visitor held which pass and drop the pass text."""
     if not ids:
         return 0

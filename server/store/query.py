@@ -1,5 +1,7 @@
 """Shared query pieces: pages, allow-listed sorting, escaped LIKE and zone scoping.
 
+A page request is anything shaped like ``PageRequest`` (server.services.paging.Page is).
+
 Sort keys come from a per-listing allow-list, never from the request text itself, and LIKE
 patterns escape ``%`` and ``_`` so a search for ``50%`` finds exactly that (9.2 items 5, 14).
 """
@@ -7,34 +9,33 @@ patterns escape ``%`` and ``_`` so a search for ``50%`` finds exactly that (9.2 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-MAX_PAGE_SIZE = 100
+from server.store.db import Connection
+
 _ESCAPE = "\\"
 
 
-@dataclass(frozen=True, slots=True)
-class Page:
-    """A validated page request: 1-based page, clamped size, and an allow-listed sort key."""
+class PageRequest(Protocol):
+    """What a listing needs to know to serve one page."""
 
-    page: int = 1
-    size: int = 50
-    sort: str = "id"
-    descending: bool = False
+    @property
+    def size(self) -> int:
+        """Rows per page."""
+
+    @property
+    def sort(self) -> str:
+        """A key of the listing's allow-list."""
+
+    @property
+    def descending(self) -> bool:
+        """Newest or largest first."""
 
     @property
     def offset(self) -> int:
         """Rows to skip."""
-        return (self.page - 1) * self.size
-
-
-def clamp_size(size: int) -> int:
-    """Page sizes outside 1..MAX_PAGE_SIZE are clamped, not refused."""
-    return max(1, min(size, MAX_PAGE_SIZE))
 
 
 def like_contains(column: sa.ColumnElement[Any], text: str) -> sa.ColumnElement[bool]:
@@ -50,9 +51,9 @@ def in_scope(column: sa.ColumnElement[Any], zones: frozenset[int] | None) -> sa.
 
 
 async def fetch_page(
-    conn: AsyncConnection,
+    conn: Connection,
     query: sa.Select[Any],
-    page: Page,
+    page: PageRequest,
     sortable: Mapping[str, sa.ColumnElement[Any]],
 ) -> tuple[list[dict[str, Any]], int]:
     """Run ``query`` for one page and count all matches; sort keys come from ``sortable``."""

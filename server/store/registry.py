@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.store.query import Page, as_dicts, fetch_page, in_scope, like_contains
+from server.store.db import Connection
+from server.store.query import PageRequest, as_dicts, fetch_page, in_scope, like_contains
 from server.store.schema import gates, households, residents, sites, zones
 
 HOUSEHOLD_SORT = {
@@ -18,58 +18,54 @@ HOUSEHOLD_SORT = {
 }
 
 
-async def get_site(conn: AsyncConnection) -> dict[str, Any] | None:
+async def get_site(conn: Connection) -> dict[str, Any] | None:
     """The one site this server runs (None before ``init``)."""
     row = (await conn.execute(sa.select(sites).limit(1))).first()
     return None if row is None else dict(row._mapping)
 
 
-async def insert_site(conn: AsyncConnection, *, site_id: str, name: str, now: int) -> None:
+async def insert_site(conn: Connection, *, site_id: str, name: str, now: int) -> None:
     """Record the site at ``init``."""
     await conn.execute(sa.insert(sites).values(id=site_id, name=name, created_at=now))
 
 
-async def list_zones(
-    conn: AsyncConnection, *, scope: frozenset[int] | None
-) -> list[dict[str, Any]]:
+async def list_zones(conn: Connection, *, scope: frozenset[int] | None) -> list[dict[str, Any]]:
     """Zones visible in ``scope``, by id."""
     query = sa.select(zones).where(in_scope(zones.c.id, scope)).order_by(zones.c.id)
     return as_dicts((await conn.execute(query)).all())
 
 
-async def get_zone(conn: AsyncConnection, *, zone_id: int) -> dict[str, Any] | None:
+async def get_zone(conn: Connection, *, zone_id: int) -> dict[str, Any] | None:
     """One zone by id."""
     row = (await conn.execute(sa.select(zones).where(zones.c.id == zone_id))).first()
     return None if row is None else dict(row._mapping)
 
 
-async def find_zone(conn: AsyncConnection, *, name: str) -> dict[str, Any] | None:
+async def find_zone(conn: Connection, *, name: str) -> dict[str, Any] | None:
     """One zone by its name (imports name zones by name or number)."""
     row = (await conn.execute(sa.select(zones).where(zones.c.name == name))).first()
     return None if row is None else dict(row._mapping)
 
 
-async def insert_zone(
-    conn: AsyncConnection, *, zone_id: int, site_id: str, name: str, now: int
-) -> None:
+async def insert_zone(conn: Connection, *, zone_id: int, site_id: str, name: str, now: int) -> None:
     """Add a zone with an explicit id (zone numbers are printed into passes)."""
     await conn.execute(
         sa.insert(zones).values(id=zone_id, site_id=site_id, name=name, created_at=now)
     )
 
 
-async def update_zone(conn: AsyncConnection, *, zone_id: int, name: str) -> int:
+async def update_zone(conn: Connection, *, zone_id: int, name: str) -> int:
     """Rename a zone; returns rows changed."""
     result = await conn.execute(sa.update(zones).where(zones.c.id == zone_id).values(name=name))
     return result.rowcount
 
 
-async def delete_zone(conn: AsyncConnection, *, zone_id: int) -> int:
+async def delete_zone(conn: Connection, *, zone_id: int) -> int:
     """Delete an empty zone; returns rows deleted."""
     return (await conn.execute(sa.delete(zones).where(zones.c.id == zone_id))).rowcount
 
 
-async def zone_in_use(conn: AsyncConnection, *, zone_id: int) -> bool:
+async def zone_in_use(conn: Connection, *, zone_id: int) -> bool:
     """Whether a household or gate still belongs to the zone."""
     for table in (households, gates):
         found = await conn.scalar(sa.select(table.c.id).where(table.c.zone_id == zone_id).limit(1))
@@ -78,42 +74,40 @@ async def zone_in_use(conn: AsyncConnection, *, zone_id: int) -> bool:
     return False
 
 
-async def list_gates(
-    conn: AsyncConnection, *, scope: frozenset[int] | None
-) -> list[dict[str, Any]]:
+async def list_gates(conn: Connection, *, scope: frozenset[int] | None) -> list[dict[str, Any]]:
     """Gates (lanes) in ``scope``, by id."""
     query = sa.select(gates).where(in_scope(gates.c.zone_id, scope)).order_by(gates.c.id)
     return as_dicts((await conn.execute(query)).all())
 
 
-async def get_gate(conn: AsyncConnection, *, gate_id: str) -> dict[str, Any] | None:
+async def get_gate(conn: Connection, *, gate_id: str) -> dict[str, Any] | None:
     """One gate by id."""
     row = (await conn.execute(sa.select(gates).where(gates.c.id == gate_id))).first()
     return None if row is None else dict(row._mapping)
 
 
-async def insert_gate(conn: AsyncConnection, *, values: dict[str, Any]) -> None:
+async def insert_gate(conn: Connection, *, values: dict[str, Any]) -> None:
     """Add a gate (lane)."""
     await conn.execute(sa.insert(gates).values(**values))
 
 
-async def update_gate(conn: AsyncConnection, *, gate_id: str, values: dict[str, Any]) -> int:
+async def update_gate(conn: Connection, *, gate_id: str, values: dict[str, Any]) -> int:
     """Change a gate's name, zone or direction."""
     return (
         await conn.execute(sa.update(gates).where(gates.c.id == gate_id).values(**values))
     ).rowcount
 
 
-async def delete_gate(conn: AsyncConnection, *, gate_id: str) -> int:
+async def delete_gate(conn: Connection, *, gate_id: str) -> int:
     """Remove a gate."""
     return (await conn.execute(sa.delete(gates).where(gates.c.id == gate_id))).rowcount
 
 
 async def search_households(
-    conn: AsyncConnection,
+    conn: Connection,
     *,
     scope: frozenset[int] | None,
-    page: Page,
+    page: PageRequest,
     text: str | None = None,
     building: str | None = None,
     zone_id: int | None = None,
@@ -130,7 +124,7 @@ async def search_households(
 
 
 async def get_household(
-    conn: AsyncConnection, *, household_id: int, scope: frozenset[int] | None = None
+    conn: Connection, *, household_id: int, scope: frozenset[int] | None = None
 ) -> dict[str, Any] | None:
     """One household by id, if it is in ``scope``."""
     query = sa.select(households).where(
@@ -141,34 +135,32 @@ async def get_household(
 
 
 async def households_by_address(
-    conn: AsyncConnection,
+    conn: Connection,
 ) -> dict[tuple[str, str, str], dict[str, Any]]:
     """Every household keyed by (building, unit, room): the import's stable key."""
     rows = (await conn.execute(sa.select(households))).all()
     return {(r.building, r.unit, r.room): dict(r._mapping) for r in rows}
 
 
-async def insert_household(conn: AsyncConnection, *, values: dict[str, Any]) -> int:
+async def insert_household(conn: Connection, *, values: dict[str, Any]) -> int:
     """Add a household; returns its id (the household number printed into passes)."""
     result = await conn.execute(sa.insert(households).values(**values))
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
-async def update_household(
-    conn: AsyncConnection, *, household_id: int, values: dict[str, Any]
-) -> int:
+async def update_household(conn: Connection, *, household_id: int, values: dict[str, Any]) -> int:
     """Change a household's fields."""
     query = sa.update(households).where(households.c.id == household_id).values(**values)
     return (await conn.execute(query)).rowcount
 
 
-async def delete_household(conn: AsyncConnection, *, household_id: int) -> int:
+async def delete_household(conn: Connection, *, household_id: int) -> int:
     """Delete a household that has no residents left."""
     query = sa.delete(households).where(households.c.id == household_id)
     return (await conn.execute(query)).rowcount
 
 
-async def household_has_residents(conn: AsyncConnection, *, household_id: int) -> bool:
+async def household_has_residents(conn: Connection, *, household_id: int) -> bool:
     """Whether anyone still lives in the household."""
     query = sa.select(residents.c.id).where(residents.c.household_id == household_id).limit(1)
     return (await conn.scalar(query)) is not None

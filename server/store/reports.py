@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.store.query import Page, as_dicts, fetch_page, in_scope
+from server.store.db import Connection
+from server.store.query import PageRequest, as_dicts, fetch_page, in_scope
 from server.store.schema import (
     events,
     gates,
@@ -69,14 +69,14 @@ def _scoped(scope: frozenset[int] | None, f: EventFilter) -> sa.Select[Any]:
 
 
 async def search_events(
-    conn: AsyncConnection, *, scope: frozenset[int] | None, page: Page, where: EventFilter
+    conn: Connection, *, scope: frozenset[int] | None, page: PageRequest, where: EventFilter
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of events matching the filter, with lane, holder and unit."""
     return await fetch_page(conn, _scoped(scope, where), page, EVENT_SORT)
 
 
 async def export_events(
-    conn: AsyncConnection, *, scope: frozenset[int] | None, where: EventFilter
+    conn: Connection, *, scope: frozenset[int] | None, where: EventFilter
 ) -> list[dict[str, Any]]:
     """Every matching event (up to EXPORT_LIMIT), oldest first, for the CSV export."""
     query = _scoped(scope, where).order_by(events.c.at_ms, events.c.id).limit(EXPORT_LIMIT)
@@ -84,7 +84,7 @@ async def export_events(
 
 
 async def events_after(
-    conn: AsyncConnection, *, scope: frozenset[int] | None, after_id: int,
+    conn: Connection, *, scope: frozenset[int] | None, after_id: int,
     gate: str | None, limit: int,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """Events stored after row ``after_id`` (the live feed), oldest first."""
@@ -92,12 +92,12 @@ async def events_after(
     return as_dicts((await conn.execute(query.order_by(events.c.id).limit(limit))).all())
 
 
-async def latest_event_id(conn: AsyncConnection) -> int:
+async def latest_event_id(conn: Connection) -> int:
     """The newest event row id (0 when there is none)."""
     return int(await conn.scalar(sa.select(sa.func.max(events.c.id))) or 0)
 
 
-async def last_contact(conn: AsyncConnection, *, scope: frozenset[int] | None) -> dict[str, int]:
+async def last_contact(conn: Connection, *, scope: frozenset[int] | None) -> dict[str, int]:
     """Each gate's newest event time (ms): a later last contact than its status, which a gate
     repeats only once a minute when nothing changes."""
     query = (
@@ -110,7 +110,7 @@ async def last_contact(conn: AsyncConnection, *, scope: frozenset[int] | None) -
 
 
 async def entries_by_hour(
-    conn: AsyncConnection, *, scope: frozenset[int] | None, since_ms: int, until_ms: int,
+    conn: Connection, *, scope: frozenset[int] | None, since_ms: int, until_ms: int,
     offset_ms: int,
 ) -> dict[int, int]:  # fmt: skip
     """Granted entries (decisions on entry lanes) per local hour of day in the window."""
@@ -132,7 +132,7 @@ async def entries_by_hour(
 
 
 async def temperatures(
-    conn: AsyncConnection, *, scope: frozenset[int] | None, since_ms: int
+    conn: Connection, *, scope: frozenset[int] | None, since_ms: int
 ) -> list[float]:
     """Body temperatures recorded since ``since_ms`` (the dashboard's distribution)."""
     query = (
@@ -147,7 +147,7 @@ async def temperatures(
     return [float(r[0]) for r in (await conn.execute(query)).all()]
 
 
-async def inside_by_zone(conn: AsyncConnection, *, scope: frozenset[int] | None) -> dict[int, int]:
+async def inside_by_zone(conn: Connection, *, scope: frozenset[int] | None) -> dict[int, int]:
     """People inside per zone: passes whose latest granted passage there was an entry."""
     ranked = (
         sa.select(
@@ -178,10 +178,19 @@ async def inside_by_zone(conn: AsyncConnection, *, scope: frozenset[int] | None)
 
 
 async def event_in_scope(
-    conn: AsyncConnection, *, scope: frozenset[int] | None, event_row: int
+    conn: Connection, *, scope: frozenset[int] | None, event_row: int
 ) -> dict[str, Any] | None:
     """One event row, if its gate is in ``scope``."""
     row = (
         await conn.execute(_scoped(scope, EventFilter()).where(events.c.id == event_row))
     ).first()
+    return None if row is None else dict(row._mapping)
+
+
+async def event_by_event_id(
+    conn: Connection, *, scope: frozenset[int] | None, event_id: str
+) -> dict[str, Any] | None:
+    """One event by its gate-assigned id, if its gate is in ``scope``."""
+    query = _scoped(scope, EventFilter()).where(events.c.event_id == event_id)
+    row = (await conn.execute(query)).first()
     return None if row is None else dict(row._mapping)

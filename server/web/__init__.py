@@ -7,11 +7,10 @@ depends on a policy (server.web.guard) or is on ``PUBLIC_PAGES``; ``install`` re
 from __future__ import annotations
 
 from fastapi import FastAPI
-from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
-from server.http.deps import Policy
+from server.http.deps import has_policy
 from server.web.routes import (
     auth,
     console,
@@ -40,10 +39,6 @@ ROUTERS = (
 )
 
 
-def _has_policy(dependant: Dependant) -> bool:
-    return any(isinstance(d.call, Policy) or _has_policy(d) for d in dependant.dependencies)
-
-
 def page_routes() -> list[APIRoute]:
     """Every route of the staff UI (the page x role test walks these)."""
     return [r for router in ROUTERS for r in router.routes if isinstance(r, APIRoute)]
@@ -54,7 +49,7 @@ def unguarded_pages() -> list[str]:
     return [
         f"{sorted(r.methods or ())} {r.path}"
         for r in page_routes()
-        if r.path not in PUBLIC_PAGES and not _has_policy(r.dependant)
+        if r.path not in PUBLIC_PAGES and not has_policy(r.dependant)
     ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from server.services.errors import Invalid
-from server.store.query import Page, clamp_size
+from server.services.paging import Page, clamp_size
 from server.web.format import Clockface
 
 DAY = 86400

@@ -1,6 +1,6 @@
 """Access rules and error boundary of the staff pages.
 
-Pages use the same deny-by-default :class:`server.api.deps.Policy` as the JSON API (session,
+Pages use the same deny-by-default :class:`server.http.deps.Policy` as the JSON API (session,
 role, CSRF token on every POST, origin checks), subclassed only to answer like a web page: no
 session sends the browser to the login page, a one-time password to the password page.
 :class:`PageRoute` is the boundary where service errors become an HTML error page in the

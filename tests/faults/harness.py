@@ -17,7 +17,7 @@ from typing import Any
 
 from protocol.messages import LaneDirection
 from server.config import ServerSettings, load_settings
-from server.link.broker import BrokerOptions, write_broker_config
+from server.link.broker_config import BrokerOptions, write_broker_config
 from server.link.session import ServerLink
 from server.services.context import CLI_ACTOR, Env
 from server.services.gates.gate_file import Hardware
@@ -56,8 +56,13 @@ class LinkSite:
     passwords: dict[str, str]
     root_hex: str
 
-    def env(self) -> Env:
-        return Env(db=Database(self.settings.db_url), settings=self.settings, clock=self.clock)
+    def env(self, hub: Hub | None = None) -> Env:
+        return Env(
+            db=Database(self.settings.db_url),
+            settings=self.settings,
+            clock=self.clock,
+            hub=hub or Hub(),
+        )
 
     def gate(self, gate: str, **kw: Any) -> GateEmulator:
         lane = GATES.get(gate, (1, LaneDirection.IN))[1]
@@ -119,8 +124,8 @@ async def build(
 @contextlib.asynccontextmanager
 async def running_link(site: LinkSite, hub: Hub | None = None) -> AsyncIterator[ServerLink]:
     """The server's MQTT link, connected, on a fresh database handle."""
-    env = site.env()
-    link = await ServerLink.from_env(env, hub or Hub())
+    env = site.env(hub)
+    link = await ServerLink.from_env(env)
     assert link is not None
     await link.start()
     try:

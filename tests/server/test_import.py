@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from server.services.context import CLI_ACTOR
+from server.services.paging import Page
 from server.services.registry.imports import ImportReport, import_residents
 from server.store import people
-from server.store.query import Page
 from tests.server.conftest import Site
 from tests.server.registers import HEADERS_EN, HEADERS_ZH, write_csv, write_xlsx
 from tests.server.registers import people as make_people

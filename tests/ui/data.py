@@ -1,6 +1,6 @@
 """Test data for the staff UI: gates, people with awkward names, and gate events stored the way
 the link's ingest stores them (the ``events`` row and, in the same transaction, the alerts it
-raises by server.services.alerts.rules), then announced to the notifier."""
+raises by server.services.alerts.rules), then announced on the live hub."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import sqlalchemy as sa
 from server.services.alerts import rules as alert_rules
 from server.services.context import Env
 from server.store.schema import events
-from server.web.notify import notify_change, notify_event
 from tests.server.conftest import Api
 
 # reliability-security.md 9.2 items 5-8: stored verbatim, shown as text, neutralised in CSV
@@ -74,7 +73,7 @@ async def add_event(
         result = await conn.execute(sa.insert(events).values(**values))
         values["id"] = int(result.inserted_primary_key[0])  # type: ignore[index]
         raised = await alert_rules.on_event(conn, values, now=env.clock.now())
-    notify_event(env, values)
+    env.hub.publish({"type": "event", "event": values})
     if raised:
-        notify_change(env, "alerts")
+        env.hub.notify("alerts")
     return values

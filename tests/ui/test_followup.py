@@ -9,6 +9,7 @@ import pytest
 
 from server.services.context import CLI_ACTOR, Env
 from server.services.errors import Invalid, NotFound
+from server.services.privacy import retention
 from server.services.privacy import subjects as privacy
 from server.services.registry import followup
 from server.store.followup import calls_of
@@ -105,7 +106,7 @@ def test_calls_are_scoped_exported_erased_and_expire(api: Api, observed: dict[st
 
     async def expire(env: Env) -> Any:
         env.clock.advance(env.settings.retention_health_days * DAY + 1)  # type: ignore[attr-defined]
-        await privacy.run_retention(env, CLI_ACTOR)
+        await retention.run_retention(env, CLI_ACTOR)
         return await privacy.export_resident(env, CLI_ACTOR, observed["r1"])
 
     assert api.site.run(expire)["followup_calls"] == []

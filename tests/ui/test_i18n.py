@@ -11,9 +11,9 @@ import pytest
 
 from protocol.messages import AlarmKind, CommandKind, CommandOutcome
 from protocol.reasons import ReasonCode
-from server.services.alerts.raising import AlertKind
+from server.services.alerts.kinds import AlertKind
+from server.services.gates.commands import CONSOLE_MODES, OPEN_REASONS
 from server.web.i18n import LANGUAGES, MissingMessage, Translator, catalog, choose
-from server.web.links import MODES, OPEN_REASONS
 
 TEMPLATES = resources.files("server.web").joinpath("templates")
 LITERAL_KEY = re.compile(r"""\bt\(\s*["']([a-zA-Z0-9_.\-]+)["']""")
@@ -72,8 +72,8 @@ def test_every_code_shown_to_staff_has_a_label(language: str) -> None:
     outcomes = [o.value for o in CommandOutcome] + ["waiting", "unsent"]
     missing += [f"commands.outcome.{o}" for o in outcomes if not t.has(f"commands.outcome.{o}")]
     missing += [f"open_reasons.{r}" for r in OPEN_REASONS if not t.has(f"open_reasons.{r}")]
-    missing += [f"modes.set.{m}" for m in MODES if not t.has(f"modes.set.{m}")]
-    missing += [f"modes.confirm.{m}" for m in MODES if not t.has(f"modes.confirm.{m}")]
+    missing += [f"modes.set.{m}" for m in CONSOLE_MODES if not t.has(f"modes.set.{m}")]
+    missing += [f"modes.confirm.{m}" for m in CONSOLE_MODES if not t.has(f"modes.confirm.{m}")]
     missing += [f"health.state.{s}" for s in ("online", "offline", "starting", "stopping",
                                              "unknown") if not t.has(f"health.state.{s}")]  # fmt: skip
     assert missing == []

@@ -1,5 +1,5 @@
-"""The live channel's parts: the notifier wakes listeners at once (also from another thread, as
-paho's network thread would), the SSE framing, and the console stream's first answer."""
+"""The live channel's parts: the one hub wakes listeners at once (also from another thread, as
+paho's network thread would) and feeds subscribers every notice, and the SSE framing."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import pytest
 from server.config import load_settings
 from server.services.context import Env
 from server.store.db import Database
-from server.web.notify import follow_notices, hub_for, notify_change, notify_event
 from server.web.routes.live import sse
 from tests.server.conftest import FakeClock
 
@@ -23,43 +22,46 @@ def _env(tmp_path: Path) -> Env:
     return Env(db=Database(settings.db_url), settings=settings, clock=FakeClock())
 
 
-async def test_notify_wakes_listeners_of_the_topic_only(tmp_path: Path) -> None:
+async def test_notices_wake_listeners_of_their_topic_only(tmp_path: Path) -> None:
     env = _env(tmp_path)
-    hub = hub_for(env)
+    hub = env.hub
     with (
-        hub.subscribe(frozenset({"events"})) as scans,
-        hub.subscribe(frozenset({"alerts"})) as alerts,
+        hub.listen(frozenset({"events"})) as scans,
+        hub.listen(frozenset({"alerts"})) as alerts,
     ):
         started = time.monotonic()
-        notify_event(env, {"id": 1})
+        hub.publish({"type": "event", "event": {"id": 1}})
         assert await scans.wait(5)
         assert time.monotonic() - started < 0.5
         assert not await alerts.wait(0.05)
-        notify_change(env, "alerts")
+        hub.notify("alerts")
         assert await alerts.wait(5)
         assert not await scans.wait(0.05)  # re-armed after the first wake
-    assert hub.subscriptions == set()
-    assert hub_for(env) is hub
+        assert hub.subscribers == 2
+    assert hub.subscribers == 0
     with pytest.raises(ValueError, match="topic"):
-        notify_change(env, "weather")
+        hub.notify("weather")
     await env.db.close()
 
 
-async def test_notify_from_another_thread(tmp_path: Path) -> None:
+async def test_publish_from_another_thread(tmp_path: Path) -> None:
     env = _env(tmp_path)
-    with hub_for(env).subscribe(frozenset({"events"})) as listener:
-        thread = threading.Thread(target=notify_event, args=(env, None))
-        thread.start()
-        assert await listener.wait(5)
-        thread.join()
+    async with env.hub.subscribe() as inbox:
+        with env.hub.listen(frozenset({"events"})) as listener:
+            notice = {"type": "event", "event": {"id": 2}}
+            thread = threading.Thread(target=env.hub.publish, args=(notice,))
+            thread.start()
+            assert await listener.wait(5)
+            thread.join()
+        assert await asyncio.wait_for(inbox.get(), 5) == notice
     await env.db.close()
 
 
-async def test_one_hub_per_database(tmp_path: Path) -> None:
+async def test_one_hub_per_env(tmp_path: Path) -> None:
     first, second = _env(tmp_path / "a"), _env(tmp_path / "b")
-    assert hub_for(first) is not hub_for(second)
-    with hub_for(second).subscribe(frozenset({"events"})) as listener:
-        notify_event(first)
+    assert first.hub is not second.hub
+    with second.hub.listen(frozenset({"events"})) as listener:
+        first.hub.publish({"type": "event"})
         assert not await asyncio.wait_for(listener.wait(0.05), 1)
     await first.db.close()
     await second.db.close()
@@ -70,15 +72,26 @@ def test_sse_framing() -> None:
     assert sse("") == "data: \n\n"
 
 
-async def test_follow_notices_relays_a_writers_queue(tmp_path: Path) -> None:
+async def test_subscribers_get_every_notice_and_listeners_their_topics(tmp_path: Path) -> None:
     env = _env(tmp_path)
-    queue: asyncio.Queue[dict[str, object]] = asyncio.Queue()
-    relay = asyncio.create_task(follow_notices(env, queue))
-    with hub_for(env).subscribe(frozenset({"gates"})) as gates:
-        queue.put_nowait({"type": "dead_letter"})
-        queue.put_nowait({"type": "gate", "gate": "east-in"})
-        assert await gates.wait(5)
-    relay.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await relay
+    async with env.hub.subscribe() as inbox:
+        with env.hub.listen(frozenset({"gates"})) as gates:
+            env.hub.publish({"type": "dead_letter"})
+            assert not await gates.wait(0.05)  # a dead letter wakes no page
+            env.hub.publish({"type": "command", "gate": "east-in"})
+            assert await gates.wait(5)  # a gate's answer refreshes its console's panels
+    assert [inbox.get_nowait()["type"] for _ in range(2)] == ["dead_letter", "command"]
+    await env.db.close()
+
+
+async def test_a_slow_subscriber_loses_its_oldest_notice(tmp_path: Path) -> None:
+    from server.services.live import QUEUE_SIZE
+
+    env = _env(tmp_path)
+    async with env.hub.subscribe() as inbox:
+        for n in range(QUEUE_SIZE + 1):
+            env.hub.publish({"type": "event", "n": n})
+        assert inbox.qsize() == QUEUE_SIZE
+        assert inbox.get_nowait()["n"] == 1
+    assert env.hub.dropped == 1
     await env.db.close()

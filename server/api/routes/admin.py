@@ -7,15 +7,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 
-from server.api.models import PageOut
-from server.api.models_passes import (
+from server.api.models.common import PageOut
+from server.api.models.passes import KeyOut, RetireOut, RevocationOut, RotateIn
+from server.api.models.staff import (
     AuditOut,
-    KeyOut,
     OneTimePassword,
     RetentionOut,
-    RetireOut,
-    RevocationOut,
-    RotateIn,
     StaffCreated,
     StaffIn,
     StaffOut,
@@ -23,10 +20,11 @@ from server.api.models_passes import (
 )
 from server.api.types import MAX_TIME, IdPath, PageNo, PageSize, SearchText
 from server.http.deps import AdminDep, EnvDep
-from server.services.passes import admin as pass_admin
-from server.services.privacy import subjects as privacy
+from server.services import audit
+from server.services.paging import Page, clamp_size
+from server.services.passes import key_admin
+from server.services.privacy import retention
 from server.services.staff import accounts as staff
-from server.store.query import Page, clamp_size
 
 router = APIRouter(prefix="/api/v1", tags=["admin"])
 KidPath = Annotated[str, Path(pattern=r"^[0-9a-f]{8}$")]
@@ -70,25 +68,25 @@ async def reset_password(staff_id: IdPath, env: EnvDep, actor: AdminDep) -> OneT
 @router.get("/keys")
 async def list_keys(env: EnvDep, actor: AdminDep) -> list[KeyOut]:
     """Signing keys and their windows."""
-    return [KeyOut.model_validate(r) for r in await pass_admin.list_keys(env, actor)]
+    return [KeyOut.model_validate(r) for r in await key_admin.list_keys(env, actor)]
 
 
 @router.post("/keys/rotate", status_code=201)
 async def rotate_key(body: RotateIn, env: EnvDep, actor: AdminDep) -> KeyOut:
     """Announce a new key on the manifest now; it starts signing after the lead time."""
-    return KeyOut.model_validate(await pass_admin.rotate_key(env, actor, body.use))
+    return KeyOut.model_validate(await key_admin.rotate_key(env, actor, body.use))
 
 
 @router.post("/keys/{kid}/retire")
 async def retire_key(kid: KidPath, env: EnvDep, actor: AdminDep) -> RetireOut:
     """Take a key off the manifest (compromise): its passes die as gates sync."""
-    return RetireOut(kid=kid, passes_killed=await pass_admin.retire_key(env, actor, kid))
+    return RetireOut(kid=kid, passes_killed=await key_admin.retire_key(env, actor, kid))
 
 
 @router.get("/revocations")
 async def revocations(env: EnvDep, actor: AdminDep) -> RevocationOut:
     """The current revocation list in numbers."""
-    return RevocationOut.model_validate(await pass_admin.revocation_summary(env, actor))
+    return RevocationOut.model_validate(await key_admin.revocation_summary(env, actor))
 
 
 @router.get("/audit")
@@ -106,7 +104,7 @@ async def audit_log(
 ) -> PageOut[AuditOut]:
     """Audit entries, newest first by default."""
     request = Page(page, clamp_size(size), sort, desc)
-    rows, total = await pass_admin.audit_log(
+    rows, total = await audit.audit_log(
         env, actor, request, action=action, by=actor_name, since=since
     )
     return PageOut[AuditOut](
@@ -117,4 +115,4 @@ async def audit_log(
 @router.post("/retention/run")
 async def run_retention(env: EnvDep, actor: AdminDep) -> RetentionOut:
     """Apply the retention periods now (the server also runs this daily)."""
-    return RetentionOut.model_validate(asdict(await privacy.run_retention(env, actor)))
+    return RetentionOut.model_validate(asdict(await retention.run_retention(env, actor)))

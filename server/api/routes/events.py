@@ -6,13 +6,13 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from server.api.models import PageOut
-from server.api.models_gates import DeadLetterOut, EventOut
+from server.api.models.common import PageOut
+from server.api.models.gates import DeadLetterOut, EventOut
 from server.api.routes.alerts import GateQuery
 from server.api.types import IdPath, PageNo, PageSize
 from server.http.deps import AdminDep, EnvDep, StaffDep
+from server.services.paging import Page, clamp_size
 from server.services.reports import events as event_queries
-from server.store.query import Page, clamp_size
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 Ms = Annotated[int | None, Query(ge=0, le=10**13)]

@@ -7,31 +7,23 @@ state as ``request.state.link``; its live notices hub is ``request.state.hub``
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from dataclasses import asdict
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 
-from server.api.models import PageOut
-from server.api.models_gates import CommandIn, CommandOut, GateHealthOut, PolicyIn
+from server.api.models.common import PageOut
+from server.api.models.gates import CommandIn, CommandOut, GateHealthOut, PolicyIn
 from server.api.routes.alerts import GateQuery
 from server.api.types import PageNo, PageSize
-from server.http.deps import AdminDep, EnvDep, StaffDep
+from server.http.deps import AdminDep, EnvDep, StaffDep, link_of
 from server.services.gates import commands as gate_commands
 from server.services.gates import health as gate_health
 from server.services.gates import policy as gate_policy
-from server.store.query import Page, clamp_size
-
-if TYPE_CHECKING:
-    from server.link.session import ServerLink
+from server.services.paging import Page, clamp_size
 
 router = APIRouter(prefix="/api/v1", tags=["gates"])
 GatePath = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[a-z0-9-]+$")]
-
-
-def link_of(request: Request) -> ServerLink | None:
-    """The running MQTT link, or None when the server runs without a broker."""
-    link: ServerLink | None = getattr(request.state, "link", None)
-    return link
 
 
 @router.get("/gate-health")
@@ -90,4 +82,4 @@ async def link_status(request: Request, actor: StaffDep) -> dict[str, Any]:
     link = link_of(request)
     if link is None:
         return {"enabled": False}
-    return {"enabled": True, **link.describe()}
+    return {"enabled": True, **asdict(link.describe())}

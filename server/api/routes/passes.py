@@ -6,8 +6,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from server.api.models import PageOut
-from server.api.models_passes import (
+from server.api.models.common import PageOut
+from server.api.models.passes import (
     BulkIssued,
     BulkIssueIn,
     BulkRevokeIn,
@@ -20,11 +20,11 @@ from server.api.models_passes import (
 from server.api.types import IdPath, PageNo, PageSize, SearchText
 from server.http.deps import AdminDep, EnvDep, StaffDep
 from server.services.errors import Invalid
-from server.services.passes import admin as pass_admin
+from server.services.paging import Page, clamp_size
 from server.services.passes import issuing as passes
+from server.services.passes import listing as pass_listing
 from server.services.passes import printing
 from server.services.registry import places as registry
-from server.store.query import Page, clamp_size
 
 router = APIRouter(prefix="/api/v1", tags=["passes"])
 OptionalId = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
@@ -54,7 +54,7 @@ async def search_passes(
     }  # fmt: skip
     request = Page(page, clamp_size(size), sort, desc)
     present = {k: v for k, v in filters.items() if v is not None}
-    rows, total = await pass_admin.search(env, actor, request, present, active_only=active)
+    rows, total = await pass_listing.search(env, actor, request, present, active_only=active)
     return PageOut[PassOut](
         items=[PassOut.model_validate(r) for r in rows], total=total, page=page, size=request.size
     )
@@ -63,7 +63,7 @@ async def search_passes(
 @router.get("/passes/{pass_id}")
 async def get_pass(pass_id: IdPath, env: EnvDep, actor: StaffDep) -> PassOut:
     """One pass."""
-    return PassOut.model_validate(await pass_admin.get(env, actor, pass_id))
+    return PassOut.model_validate(await pass_listing.get(env, actor, pass_id))
 
 
 @router.post("/passes", status_code=201)

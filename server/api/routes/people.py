@@ -6,9 +6,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
-from server.api.models import (
+from server.api.models.common import PageOut
+from server.api.models.people import (
+    ErasureOut,
     ObservationIn,
-    PageOut,
     PhoneOut,
     ResidentIn,
     ResidentOut,
@@ -16,13 +17,13 @@ from server.api.models import (
     RevealIn,
     VisitorIn,
     VisitorOut,
+    VisitorRegistered,
 )
-from server.api.models_passes import ErasureOut, VisitorRegistered
 from server.api.types import IdPath, PageNo, PageSize, SearchText
 from server.http.deps import AdminDep, EnvDep, StaffDep
+from server.services.paging import Page, clamp_size
 from server.services.privacy import subjects as privacy
 from server.services.registry import residents, visitors
-from server.store.query import Page, clamp_size
 
 router = APIRouter(prefix="/api/v1", tags=["people"])
 OptionalId = Annotated[int | None, Query(ge=1, le=2**31 - 1)]

@@ -6,7 +6,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 
-from server.api.models import (
+from server.api.models.common import PageOut
+from server.api.models.passes import CountOut
+from server.api.models.registry import (
     CutoffIn,
     GateIn,
     GateOut,
@@ -15,17 +17,15 @@ from server.api.models import (
     HouseholdIn,
     HouseholdOut,
     HouseholdPatch,
-    PageOut,
     ZoneIn,
     ZoneOut,
     ZonePatch,
 )
-from server.api.models_passes import CountOut
 from server.api.types import IdPath, PageNo, PageSize, SearchText
 from server.http.deps import AdminDep, EnvDep, StaffDep
+from server.services.paging import Page, clamp_size
 from server.services.passes import issuing as passes
 from server.services.registry import places as registry
-from server.store.query import Page, clamp_size
 
 router = APIRouter(prefix="/api/v1", tags=["registry"])
 GateIdPath = Annotated[str, Path(min_length=1, max_length=32)]

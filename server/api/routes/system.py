@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from server.api.models_passes import LoginIn, PasswordChangeIn, SessionOut, StaffOut
+from server.api.models.staff import LoginIn, PasswordChangeIn, SessionOut, StaffOut
 from server.http.deps import EnvDep, SelfDep, check_origin, client_address, cookie_name, session_of
+from server.services.registry.site import schema_revision
 from server.services.staff import accounts as staff
 from server.services.staff import auth
-from server.store.migrate import current_revision
 
 router = APIRouter()
 
@@ -16,7 +16,7 @@ router = APIRouter()
 @router.get("/healthz", tags=["system"])
 async def healthz(env: EnvDep) -> dict[str, str]:
     """Liveness and schema revision; public, says nothing about the registry's content."""
-    return {"status": "ok", "schema": await current_revision(env.db) or "none"}
+    return {"status": "ok", "schema": await schema_revision(env) or "none"}
 
 
 @router.post("/api/v1/auth/login", tags=["auth"], responses={401: {}, 429: {}})

@@ -16,12 +16,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from protocol.reasons import ReasonCode
-from server.services.alerts.raising import AlertKind
+from server.services.alerts.kinds import AlertKind
 from server.services.alerts.rules import occurred_for
 from server.store import alerts as alert_store
+from server.store.db import Connection
 
 REFUSAL_REASONS = [
     ReasonCode.NO_TEMPERATURE.value,
@@ -52,7 +51,7 @@ def _granted(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in rows if r["pass_ref"] and r["granted"] and r["flag"] is None]
 
 
-async def history(conn: AsyncConnection, rows: list[dict[str, Any]]) -> History:
+async def history(conn: Connection, rows: list[dict[str, Any]]) -> History:
     """What the patterns need from before this batch (one query per rule, none if not needed)."""
     refused, granted = _refused(rows), _granted(rows)
     denials = grants = []
@@ -84,7 +83,7 @@ def _before(rows: list[dict[str, Any]]) -> dict[str, int]:
 
 
 async def on_batch(
-    conn: AsyncConnection,
+    conn: Connection,
     rows: list[dict[str, Any]],
     before: History,
     *,
@@ -96,7 +95,7 @@ async def on_batch(
 
 
 async def _refusals(
-    conn: AsyncConnection, rows: list[dict[str, Any]], before: History, now: int
+    conn: Connection, rows: list[dict[str, Any]], before: History, now: int
 ) -> list[Alert]:
     mine = _refused(rows)
     if not mine:
@@ -118,7 +117,7 @@ async def _refusals(
 
 
 async def _travel(
-    conn: AsyncConnection,
+    conn: Connection,
     rows: list[dict[str, Any]],
     before: History,
     lane: dict[str, Any],

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from protocol.messages import AlarmKind, DeviceState, GateStatus, Lifecycle
 from protocol.reasons import ReasonCode
-from server.services.alerts.raising import AlertKind, condition, ended, occurred
+from server.services.alerts.kinds import AlertKind
+from server.services.alerts.raising import condition, ended, occurred
+from server.store.db import Connection
 
 _ALARMS = {
     AlarmKind.FEVER_CONFIRMED: AlertKind.FEVER,
@@ -50,7 +50,7 @@ def _subject(row: dict[str, Any], alarm: AlarmKind) -> str:
     return ""
 
 
-async def on_event(conn: AsyncConnection, row: dict[str, Any], *, now: int) -> list[Alert]:
+async def on_event(conn: Connection, row: dict[str, Any], *, now: int) -> list[Alert]:
     """Alerts one newly stored event raises by itself: its alarm, or a fever denial.
 
     Patterns across events (refusals, impossible travel) are server.services.alerts.patterns,
@@ -63,7 +63,7 @@ async def on_event(conn: AsyncConnection, row: dict[str, Any], *, now: int) -> l
 
 
 async def occurred_for(
-    conn: AsyncConnection,
+    conn: Connection,
     kind: AlertKind,
     row: dict[str, Any],
     subject: str,
@@ -78,7 +78,7 @@ async def occurred_for(
 
 
 async def _on_alarm(
-    conn: AsyncConnection, row: dict[str, Any], alarm: AlarmKind, now: int
+    conn: Connection, row: dict[str, Any], alarm: AlarmKind, now: int
 ) -> list[Alert]:
     subject = _subject(row, alarm)
     if alarm == AlarmKind.DEVICE_RECOVERED:
@@ -91,7 +91,7 @@ async def _on_alarm(
 
 
 async def on_status(
-    conn: AsyncConnection, status: GateStatus, *, backlog: int, now: int, online_since: int
+    conn: Connection, status: GateStatus, *, backlog: int, now: int, online_since: int
 ) -> list[Alert]:
     """Conditions a status report shows: clock, devices, backlog; an online gate is not offline.
 
@@ -131,7 +131,7 @@ async def on_status(
 
 
 async def _hold(
-    conn: AsyncConnection,
+    conn: Connection,
     kind: AlertKind,
     *,
     gate: str,

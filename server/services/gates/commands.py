@@ -7,6 +7,9 @@ audited before it is published (QoS 1, never retained); the gate's ``command-res
 stored against it by ingest. Who may send what is ``authorize``: staff every command to the lanes
 of their own zones (the checkpoint's tablet opens the lane and switches lockdown where it
 stands), admins to every lane; a lane outside the caller's zones does not exist for them.
+
+This is the one road from staff to a gate: the JSON API sends its typed request, the staff
+console its form fields through ``parse``, and both arrive at ``send``.
 """
 
 from __future__ import annotations
@@ -15,10 +18,7 @@ import secrets
 import threading
 import time
 import uuid
-from typing import Any, Protocol
-
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from typing import Any
 
 from protocol import messages
 from protocol.manifest import KeyUse
@@ -27,26 +27,20 @@ from protocol.topics import TopicKind, gate_topic
 from server.services import audit
 from server.services.context import Actor, Env
 from server.services.errors import Conflict, Forbidden, Invalid, LinkDown, NotFound
+from server.services.gates.port import Sender
+from server.services.paging import Page
 from server.services.passes.keys import signing_key
 from server.services.text import clean_text
-from server.store import link as link_store
+from server.store import commands as command_store
 from server.store import registry
-from server.store.query import Page
+from server.store.db import Connection
+from server.store.errors import IntegrityViolation
 
 PUBLISH_TIMEOUT_S = 5.0
-
-
-class Sender(Protocol):
-    """The link as the command service sees it."""
-
-    @property
-    def connected(self) -> bool:
-        """Whether the broker link is up."""
-
-    async def publish_wait(
-        self, topic: str, payload: bytes, *, retain: bool = False, wait_s: float = 10.0
-    ) -> bool:
-        """Publish and wait for the broker's PUBACK."""
+# the console's short list of reasons is the protocol's, so a gate can never be sent one it lacks
+OPEN_REASONS = tuple(r.value for r in OverrideReason)
+# what the console switches between; maintenance is set on the gate itself, not from a tablet
+CONSOLE_MODES = (Mode.NORMAL.value, Mode.LOCKDOWN.value, Mode.FREE_PASSAGE.value)
 
 
 def authorize(actor: Actor, row: dict[str, Any] | None, gate: str, kind: CommandKind) -> None:
@@ -118,14 +112,12 @@ async def send(
     topic = str(gate_topic(site["id"], gate, TopicKind.COMMANDS))
     if await sender.publish_wait(topic, payload, retain=False, wait_s=PUBLISH_TIMEOUT_S):
         async with env.db.write() as conn:
-            await link_store.mark_sent(conn, request_id=command.request_id)
+            await command_store.mark_sent(conn, request_id=command.request_id)
         values["sent"] = True
     return values
 
 
-async def _record(
-    conn: AsyncConnection, actor: Actor, command: Command, *, now: int
-) -> dict[str, Any]:
+async def _record(conn: Connection, actor: Actor, command: Command, *, now: int) -> dict[str, Any]:
     """Store and audit the command before it is published; returns its row."""
     values = {
         "request_id": command.request_id, "gate": command.gate, "kind": command.kind.value,
@@ -135,12 +127,39 @@ async def _record(
         "sent": False, "outcome": None, "result_at": None, "detail": None,
     }  # fmt: skip
     try:
-        await link_store.insert_command(conn, values=values)
-    except IntegrityError:
+        await command_store.insert_command(conn, values=values)
+    except IntegrityViolation:
         raise Conflict("request id clash; send again") from None
     await audit.record(conn, actor, "command.send", at=now, target=f"gate:{command.gate}",
                        kind=command.kind.value, request_id=command.request_id)  # fmt: skip
     return values
+
+
+def parse(
+    kind: str, *, reason: str | None = None, mode: str | None = None
+) -> tuple[CommandKind, OverrideReason | None, Mode | None]:
+    """A command as the console's form sends it (``open_once`` with one of OPEN_REASONS, or
+    ``set_mode`` to one of CONSOLE_MODES); Invalid says what is missing or unknown."""
+    if kind == CommandKind.OPEN_ONCE and reason not in OPEN_REASONS:
+        raise Invalid("choose a reason for opening the lane")
+    if kind == CommandKind.SET_MODE and mode not in CONSOLE_MODES:
+        raise Invalid("unknown mode")
+    try:
+        command_kind = CommandKind(kind)
+    except ValueError:
+        raise Invalid(f"unknown command {kind[:20]!r}") from None
+    return (
+        command_kind,
+        None if reason is None else OverrideReason(reason),
+        None if mode is None else Mode(mode),
+    )
+
+
+async def recent(env: Env, actor: Actor, gate: str, *, limit: int = 5) -> list[dict[str, Any]]:
+    """The lane's newest commands with the gate's answers (``outcome`` None until it answers),
+    so the person who tapped sees whether the gate did it."""
+    rows, _total = await list_commands(env, actor, Page(1, limit, "issued_at", True), gate=gate)
+    return rows
 
 
 async def list_commands(
@@ -151,4 +170,4 @@ async def list_commands(
         gates = [g["id"] for g in await registry.list_gates(conn, scope=actor.scope)]
         wanted = [g for g in gates if gate is None or g == gate]
         scoped = None if actor.scope is None and gate is None else wanted
-        return await link_store.search_commands(conn, gates=scoped, page=page)
+        return await command_store.search_commands(conn, gates=scoped, page=page)

@@ -1,4 +1,4 @@
-"""Gate liveness and health for staff (dashboard, console) and the link's periodic monitor.
+"""Gate liveness and health for staff (API, dashboard, console) and the link's periodic monitor.
 
 Liveness comes from each gate's retained status: ``online`` at connect, its Last Will
 ``offline`` when the connection dies, ``stopping``/``offline`` on a clean stop. The monitor
@@ -9,19 +9,35 @@ turns time-based conditions into alerts: a gate offline for longer than
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from protocol.messages import Lifecycle
-from server.services.alerts.raising import AlertKind, condition, ended
+from server.services.alerts.kinds import AlertKind
+from server.services.alerts.raising import condition, ended
 from server.services.context import Actor, Env
 from server.services.errors import NotFound
 from server.services.gates.publishing import MANIFEST, REVOCATIONS
 from server.store import alerts as alert_store
+from server.store import gate_state, registry
 from server.store import ingest as ingest_store
-from server.store import link as link_store
-from server.store import registry
+from server.store import published as published_store
+from server.store import reports as report_store
 
 _DOWN = (Lifecycle.OFFLINE.value, Lifecycle.STOPPING.value)
+
+
+@dataclass(frozen=True, slots=True)
+class GateHealth:
+    """What the staff pages show about one gate (lane)."""
+
+    gate: dict[str, Any]
+    state: str = "unknown"  # online, offline, starting, stopping or unknown (never reported)
+    mode: str | None = None
+    last_contact_ms: int | None = None
+    clock_trusted: bool | None = None
+    outbox_depth: int | None = None
+    devices: list[dict[str, Any]] = field(default_factory=list)
 
 
 async def gate_health(env: Env, actor: Actor, gate: str | None = None) -> list[dict[str, Any]]:
@@ -32,12 +48,12 @@ async def gate_health(env: Env, actor: Actor, gate: str | None = None) -> list[d
             gates = [g for g in gates if g["id"] == gate]
             if not gates:
                 raise NotFound(f"gate {gate}")
-        statuses = await link_store.all_status(conn)
+        statuses = await gate_state.all_status(conn)
         ingest = await ingest_store.all_ingest(conn)
-        configs = await link_store.all_configs(conn)
+        configs = await gate_state.all_configs(conn)
         counts = await alert_store.open_counts(conn)
-        manifest = await link_store.get_published(conn, name=MANIFEST)
-        revocations = await link_store.get_published(conn, name=REVOCATIONS)
+        manifest = await published_store.get_published(conn, name=MANIFEST)
+        revocations = await published_store.get_published(conn, name=REVOCATIONS)
         rows = []
         for g in gates:
             progress = ingest.get(g["id"])
@@ -57,6 +73,38 @@ async def gate_health(env: Env, actor: Actor, gate: str | None = None) -> list[d
     return rows
 
 
+async def lane_health(env: Env, actor: Actor) -> list[GateHealth]:
+    """Every gate in the actor's zones as the pages show it: state, mode, clock, backlog,
+    devices from its retained status, and its last contact (status or newest event)."""
+    rows = await gate_health(env, actor)
+    async with env.db.read() as conn:
+        contact = await report_store.last_contact(conn, scope=actor.scope)
+    out = []
+    for row in rows:
+        status = row["status"] or {}
+        heard = max(status.get("received_at", 0) * 1000, contact.get(row["id"], 0)) or None
+        out.append(
+            GateHealth(
+                gate={k: row[k] for k in ("id", "name", "zone_id", "direction")},
+                state=status.get("state", "unknown"),
+                mode=status.get("mode"),
+                last_contact_ms=heard,
+                clock_trusted=status.get("clock_trusted"),
+                outbox_depth=status.get("outbox_depth"),
+                devices=list(status.get("devices", [])),
+            )
+        )
+    return out
+
+
+async def lane(env: Env, actor: Actor, gate_id: str) -> GateHealth:
+    """One lane in the actor's zones with its health; NotFound for any other."""
+    for health in await lane_health(env, actor):
+        if health.gate["id"] == gate_id:
+            return health
+    raise NotFound(f"gate {gate_id}")
+
+
 async def monitor(env: Env) -> list[dict[str, Any]]:
     """Raise or end the time-based conditions for every registered gate; returns new alerts."""
     now = env.clock.now()
@@ -64,8 +112,8 @@ async def monitor(env: Env) -> list[dict[str, Any]]:
     raised: list[dict[str, Any] | None] = []
     async with env.db.write() as conn:
         gates = {g["id"] for g in await registry.list_gates(conn, scope=None)}
-        revocations = await link_store.get_published(conn, name=REVOCATIONS)
-        for gate, status in (await link_store.all_status(conn)).items():
+        revocations = await published_store.get_published(conn, name=REVOCATIONS)
+        for gate, status in (await gate_state.all_status(conn)).items():
             if gate not in gates:
                 continue
             if status["state"] in _DOWN and status["since"] <= now - s.gate_offline_after_s:

@@ -15,8 +15,7 @@ from protocol.messages import Policy
 from server.services import audit
 from server.services.context import Actor, Env
 from server.services.errors import Forbidden, Invalid, NotFound
-from server.store import link as link_store
-from server.store import registry
+from server.store import gate_state, registry
 
 
 def effective_policy(overrides: dict[str, Any] | None) -> Policy:
@@ -46,9 +45,9 @@ async def set_policy(env: Env, actor: Actor, gate: str, overrides: dict[str, Any
     async with env.db.write() as conn:
         if await registry.get_gate(conn, gate_id=gate) is None:
             raise NotFound(f"gate {gate}")
-        row = await link_store.get_config(conn, gate=gate)
+        row = await gate_state.get_config(conn, gate=gate)
         values = row or {"gate": gate, "version": 0, "fingerprint": "", "issued_at": 0}
-        await link_store.put_config(conn, values={**values, "policy": overrides})
+        await gate_state.put_config(conn, values={**values, "policy": overrides})
         await audit.record(
             conn, actor, "gate.policy", at=now, target=f"gate:{gate}", keys=sorted(overrides)
         )

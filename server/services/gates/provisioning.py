@@ -13,37 +13,30 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import secrets
-import shutil
-import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from protocol.messages import LaneDirection
 from protocol.topics import validate_id
 from server.services import audit
 from server.services.context import Actor, Env
 from server.services.errors import Conflict, Invalid, NotFound
-from server.services.gates.broker_files import write_password_file
+from server.services.gates.broker_accounts import (
+    SERVER_ACCOUNT,
+    hash_line,
+    new_password,
+    refresh_broker_passwords,
+)
 from server.services.gates.gate_file import GateFile, Hardware, render
 from server.services.gates.policy import effective_policy
+from server.store import broker_accounts as account_store
+from server.store import gate_state, registry
 from server.store import keys as key_store
-from server.store import link as link_store
-from server.store import registry
+from server.store.db import Connection
 
 logger = logging.getLogger(__name__)
 
-SERVER_ACCOUNT = "server"
 RESERVED_IDS = frozenset({SERVER_ACCOUNT})
-PASSWD_TIMEOUT_S = 20
-BROKER_DIR_SETTING = "broker.config_dir"
-
-
-class ProvisioningError(Conflict):
-    """A gate could not be provisioned (mosquitto_passwd missing or failing, file problems)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,35 +48,7 @@ class BrokerAddress:
     tls_ca: str | None = None
 
 
-def hash_line(username: str, password: str) -> str:
-    """``username:$7$...`` as mosquitto_passwd writes it (the password never on a command line)."""
-    with tempfile.TemporaryDirectory(prefix="gatepass-passwd-") as tmp:
-        path = Path(tmp) / "passwd"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(f"{username}:{password}\n")
-        tool = shutil.which("mosquitto_passwd")
-        if tool is None:
-            raise ProvisioningError("mosquitto_passwd not found: install mosquitto")
-        try:
-            subprocess.run(  # noqa: S603 - a fixed argv without a shell; the path is ours
-                [tool, "-U", str(path)],
-                check=True, capture_output=True, timeout=PASSWD_TIMEOUT_S,
-            )  # fmt: skip
-        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
-            raise ProvisioningError(f"mosquitto_passwd failed: {exc}") from None
-        line = path.read_text().strip()
-    if not line.startswith(f"{username}:$") or "\n" in line:
-        raise ProvisioningError("mosquitto_passwd wrote an unexpected line")
-    return line
-
-
-def new_password() -> str:
-    """A random broker password (192 bits, URL-safe characters only)."""
-    return secrets.token_urlsafe(24)
-
-
-async def root_key_hex(conn: AsyncConnection) -> str:
+async def root_key_hex(conn: Connection) -> str:
     """The site's root public key, raw 32 bytes in hex: what a gate pins."""
     for row in await key_store.list_keys(conn, include_retired=False):
         if row["use"] == "root":
@@ -105,7 +70,7 @@ def write_private(path: Path, text: str, *, overwrite: bool) -> None:
     tmp.replace(path)
 
 
-async def _zone_id(conn: AsyncConnection, zone: str) -> int:
+async def _zone_id(conn: Connection, zone: str) -> int:
     found = await registry.get_zone(conn, zone_id=int(zone)) if zone.isdigit() else None
     found = found or await registry.find_zone(conn, name=zone)
     if found is None:
@@ -148,7 +113,7 @@ async def add_gate(
         values = {"id": gate, "zone_id": zone_id, "name": (name or gate)[:64],
                   "direction": direction.value, "created_at": now}  # fmt: skip
         await registry.insert_gate(conn, values=values)
-        await link_store.put_account(conn, username=gate, role="gate", hash_line=line, now=now)
+        await account_store.put_account(conn, username=gate, role="gate", hash_line=line, now=now)
         await audit.record(conn, actor, "gate.add", at=now, target=f"gate:{gate}", zone=zone_id)
         text = await _gate_file(
             conn, env, gate=gate, password=password, broker=broker, hardware=hardware
@@ -168,7 +133,7 @@ async def rekey_gate(
     async with env.db.write() as conn:
         if await registry.get_gate(conn, gate_id=gate) is None:
             raise NotFound(f"gate {gate}")
-        await link_store.put_account(conn, username=gate, role="gate", hash_line=line, now=now)
+        await account_store.put_account(conn, username=gate, role="gate", hash_line=line, now=now)
         await audit.record(conn, actor, "gate.rekey", at=now, target=f"gate:{gate}")
         text = await _gate_file(
             conn, env, gate=gate, password=password, broker=broker, hardware=hardware
@@ -184,7 +149,7 @@ async def remove_gate(env: Env, actor: Actor, *, gate: str, file: Path | None) -
     async with env.db.write() as conn:
         if not await registry.delete_gate(conn, gate_id=gate):
             raise NotFound(f"gate {gate}")
-        await link_store.delete_account(conn, username=gate)
+        await account_store.delete_account(conn, username=gate)
         await audit.record(conn, actor, "gate.remove", at=now, target=f"gate:{gate}")
     if file is not None:
         await asyncio.to_thread(file.unlink, missing_ok=True)
@@ -192,7 +157,7 @@ async def remove_gate(env: Env, actor: Actor, *, gate: str, file: Path | None) -
 
 
 async def _gate_file(
-    conn: AsyncConnection,
+    conn: Connection,
     env: Env,
     *,
     gate: str,
@@ -204,7 +169,7 @@ async def _gate_file(
     site = await registry.get_site(conn)
     assert row is not None
     assert site is not None
-    config = await link_store.get_config(conn, gate=gate)
+    config = await gate_state.get_config(conn, gate=gate)
     return render(
         GateFile(
             site=site["id"], gate=gate, zone=row["zone_id"], direction=row["direction"],
@@ -214,16 +179,3 @@ async def _gate_file(
             session_expiry_s=env.settings.mqtt_session_expiry_s,
         )
     )  # fmt: skip
-
-
-async def refresh_broker_passwords(env: Env) -> Path | None:
-    """Rewrite the configured broker directory's password file from the stored hashes."""
-    async with env.db.read() as conn:
-        directory = await link_store.get_setting(conn, key=BROKER_DIR_SETTING)
-        accounts = await link_store.list_accounts(conn)
-    if directory is None:
-        return None
-    path = Path(directory) / "passwd"
-    write_password_file(path, [a["hash_line"] for a in accounts])
-    logger.info("rewrote %s: reload the broker (SIGHUP) to apply", path)
-    return path

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from protocol import messages
 from protocol.manifest import KeyUse
@@ -31,10 +30,11 @@ from server.services.context import Env
 from server.services.gates.policy import effective_policy
 from server.services.passes.keys import signing_key
 from server.services.passes.revocations import build_full
+from server.store import gate_state, registry
 from server.store import keys as key_store
-from server.store import link as link_store
 from server.store import passes as pass_store
-from server.store import registry
+from server.store import published as published_store
+from server.store.db import Connection
 
 MANIFEST, REVOCATIONS = "manifest", "revocations"
 REMOVED = "removed"
@@ -58,16 +58,25 @@ class Update:
     record: dict[str, Any]
 
 
+async def last_published(env: Env, name: str) -> dict[str, Any] | None:
+    """What was last published under ``name`` (MANIFEST or REVOCATIONS), if anything."""
+    async with env.db.read() as conn:
+        return await published_store.get_published(conn, name=name)
+
+
 async def manifest_update(
-    conn: AsyncConnection, site: str, *, published_seq: int | None, force: bool, now: int
+    env: Env, site: str, *, published_seq: int | None, force: bool
 ) -> Update | None:
     """The newest manifest, if it is not the one published (or ``force``)."""
-    latest = await key_store.latest_manifest(conn)
+    async with env.db.read() as conn:
+        latest = await key_store.latest_manifest(conn)
     if latest is None or (latest["seq"] == published_seq and not force):
         return None
     topic = str(site_topic(site, TopicKind.MANIFEST))
-    record = {"name": MANIFEST, "seq": latest["seq"], "issued_at": latest["issued_at"],
-              "payload": latest["signed"], "body": None, "published_at": now}  # fmt: skip
+    record = {
+        "name": MANIFEST, "seq": latest["seq"], "issued_at": latest["issued_at"],
+        "payload": latest["signed"], "body": None, "published_at": env.clock.now(),
+    }  # fmt: skip
     return Update([Outgoing(topic, latest["signed"], True)], record)
 
 
@@ -120,7 +129,7 @@ def _fingerprint(zone: int, direction: str, overrides: dict[str, Any], phones: l
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-async def _phone_keys(conn: AsyncConnection, env: Env) -> dict[int, bytes]:
+async def _phone_keys(conn: Connection, env: Env) -> dict[int, bytes]:
     rows = [r for r in await key_store.list_phone_keys(conn) if r["retired_at"] is None]
     return {
         r["version"]: bytes.fromhex((env.keys_dir / r["file"]).read_text().strip())
@@ -133,7 +142,7 @@ async def config_updates(env: Env, site: str, *, force: bool) -> list[Update]:
     now = env.clock.now()
     async with env.db.read() as conn:
         gates = await registry.list_gates(conn, scope=None)
-        configs = await link_store.all_configs(conn)
+        configs = await gate_state.all_configs(conn)
         versions = [r["version"] for r in await key_store.list_phone_keys(conn)
                     if r["retired_at"] is None][-MAX_PHONE_KEYS:]  # fmt: skip
     due: list[tuple[dict[str, Any], dict[str, Any]]] = []
@@ -174,14 +183,14 @@ async def _sign_configs(
     return updates
 
 
-async def _record_config(conn: AsyncConnection, record: dict[str, Any]) -> None:
+async def _record_config(conn: Connection, record: dict[str, Any]) -> None:
     """The version, fingerprint and time just published; the policy stays as it is now, not
     as it was when the config was signed: an admin may have changed it meanwhile, and the
     fingerprint that no longer matches makes the next round publish that change."""
     values = {k: record[k] for k in ("gate", "version", "fingerprint", "issued_at")}
-    if await link_store.get_config(conn, gate=values["gate"]) is None:
+    if await gate_state.get_config(conn, gate=values["gate"]) is None:
         values["policy"] = record["policy"]
-    await link_store.put_config(conn, values=values)
+    await gate_state.put_config(conn, values=values)
 
 
 async def record(env: Env, kind: str, update: Update) -> None:
@@ -190,4 +199,4 @@ async def record(env: Env, kind: str, update: Update) -> None:
         if kind == "config":
             await _record_config(conn, update.record)
         else:
-            await link_store.put_published(conn, values=update.record)
+            await published_store.put_published(conn, values=update.record)

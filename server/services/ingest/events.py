@@ -12,23 +12,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from protocol.messages import GateEvent
 from server.services import audit
 from server.services.alerts import patterns as alert_patterns
 from server.services.alerts import rules as alert_rules
-from server.services.alerts.raising import AlertKind, occurred
-from server.services.context import Actor
+from server.services.alerts.kinds import AlertKind
+from server.services.alerts.raising import occurred
+from server.services.ingest.model import LINK_ACTOR, Accepted, BatchResult
 from server.store import ingest as ingest_store
-
-if TYPE_CHECKING:
-    from server.services.ingest.commit import Accepted, BatchResult
-
-REPLAY_ACTOR = Actor(name="mqtt-link", role="admin", scope=None)
+from server.store.db import Connection
 
 
 def event_row(event: GateEvent, *, flag: str | None, now: int) -> dict[str, Any]:
@@ -48,7 +44,7 @@ def event_row(event: GateEvent, *, flag: str | None, now: int) -> dict[str, Any]
 
 
 async def store_events(
-    conn: AsyncConnection,
+    conn: Connection,
     lane: dict[str, Any],
     items: list[Accepted],
     *,
@@ -87,7 +83,7 @@ async def store_events(
 
 
 async def _advance(
-    conn: AsyncConnection,
+    conn: Connection,
     gate: str,
     rows: list[dict[str, Any]],
     *,
@@ -116,12 +112,12 @@ async def _advance(
 
 
 async def _after_insert(
-    conn: AsyncConnection, row: dict[str, Any], *, now: int, result: BatchResult
+    conn: Connection, row: dict[str, Any], *, now: int, result: BatchResult
 ) -> None:
     """Audit a replay, raise the event's alerts, and queue its live notice."""
     if row["flag"] is not None:
         await audit.record(
-            conn, REPLAY_ACTOR, "ingest.seq_replay", at=now, target=f"gate:{row['gate']}",
+            conn, LINK_ACTOR, "ingest.seq_replay", at=now, target=f"gate:{row['gate']}",
             seq=row["seq"], event_id=row["event_id"],
         )  # fmt: skip
         alert = await occurred(

@@ -8,19 +8,19 @@ moves past them so the gate's later events are acked instead of waiting forever.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from protocol.messages import CommandResult, GateStatus
 from server.services.alerts import rules as alert_rules
-from server.services.alerts.raising import AlertKind, occurred
+from server.services.alerts.kinds import AlertKind
+from server.services.alerts.raising import occurred
+from server.services.ingest.model import BatchResult
+from server.store import commands as command_store
+from server.store import gate_state
 from server.store import ingest as ingest_store
-from server.store import link as link_store
-
-if TYPE_CHECKING:
-    from server.services.ingest.commit import BatchResult
+from server.store.db import Connection
 
 
 def status_row(status: GateStatus, previous: dict[str, Any] | None, now: int) -> dict[str, Any]:
@@ -39,12 +39,12 @@ def status_row(status: GateStatus, previous: dict[str, Any] | None, now: int) ->
 
 
 async def store_status(
-    conn: AsyncConnection, status: GateStatus, *, now: int, backlog: int, result: BatchResult
+    conn: Connection, status: GateStatus, *, now: int, backlog: int, result: BatchResult
 ) -> None:
     """Keep the gate's latest status, apply its outbox floor, raise or end its conditions."""
-    previous = await link_store.get_status(conn, gate=status.gate)
+    previous = await gate_state.get_status(conn, gate=status.gate)
     row = status_row(status, previous, now)
-    await link_store.put_status(conn, values=row)
+    await gate_state.put_status(conn, values=row)
     if status.outbox_floor_seq is not None:
         await _apply_floor(conn, status.gate, status.outbox_floor_seq, now=now, result=result)
     conditions = await alert_rules.on_status(
@@ -56,7 +56,7 @@ async def store_status(
 
 
 async def _apply_floor(
-    conn: AsyncConnection, gate: str, floor: int, *, now: int, result: BatchResult
+    conn: Connection, gate: str, floor: int, *, now: int, result: BatchResult
 ) -> None:
     state = await ingest_store.ingest_state(conn, gate=gate, now=now)
     acked = state["acked_seq"]
@@ -79,12 +79,12 @@ async def _apply_floor(
         result.notices.append({"type": "gap", "gate": gate, "ranges": ranges[:20]})
 
 
-async def store_result(conn: AsyncConnection, body: CommandResult, *, result: BatchResult) -> bool:
+async def store_result(conn: Connection, body: CommandResult, *, result: BatchResult) -> bool:
     """Record a gate's answer to one of our commands; False if we never sent that request."""
-    command = await link_store.get_command(conn, request_id=body.request_id)
+    command = await command_store.get_command(conn, request_id=body.request_id)
     if command is None or command["gate"] != body.gate:
         return False
-    await link_store.record_result(
+    await command_store.record_result(
         conn, request_id=body.request_id,
         values={"outcome": body.outcome.value, "result_at": body.at, "detail": body.detail},
     )  # fmt: skip

@@ -14,8 +14,6 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from protocol.claims import PassClaims, PassKind
 from protocol.manifest import KeyUse
 from protocol.passes import issue
@@ -27,6 +25,7 @@ from server.services.passes.keys import current_phone_key, signing_key
 from server.services.text import display_name, last4
 from server.store import accounts, people, registry
 from server.store import passes as pass_store
+from server.store.db import Connection
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +49,7 @@ class Holder:
     uses: int | None = None
 
 
-async def _site_id(conn: AsyncConnection) -> str:
+async def _site_id(conn: Connection) -> str:
     site = await registry.get_site(conn)
     if site is None:
         raise Conflict("the site is not initialised")
@@ -58,7 +57,7 @@ async def _site_id(conn: AsyncConnection) -> str:
 
 
 async def sign_for(
-    conn: AsyncConnection, env: Env, actor: Actor, holder: Holder, *, expires: int
+    conn: Connection, env: Env, actor: Actor, holder: Holder, *, expires: int
 ) -> dict[str, Any]:
     """Build the claims for ``holder``, sign them, store and audit the pass; returns its row."""
     now = env.clock.now()
@@ -93,7 +92,7 @@ async def sign_for(
     return row
 
 
-async def resident_holder(conn: AsyncConnection, actor: Actor, resident_id: int) -> Holder:
+async def resident_holder(conn: Connection, actor: Actor, resident_id: int) -> Holder:
     """The pass subject for a resident in the actor's scope."""
     row = await people.get_resident(conn, resident_id=resident_id, scope=actor.scope)
     if row is None:
@@ -105,7 +104,7 @@ async def resident_holder(conn: AsyncConnection, actor: Actor, resident_id: int)
     )  # fmt: skip
 
 
-async def staff_holder(conn: AsyncConnection, staff_id: int) -> Holder:
+async def staff_holder(conn: Connection, staff_id: int) -> Holder:
     """The pass subject for a staff member: their zones (every zone when unscoped)."""
     row = await accounts.get_staff(conn, staff_id=staff_id)
     if row is None or not row["active"]:
@@ -159,7 +158,7 @@ async def issue_households(
 
 
 async def revoke_in(
-    conn: AsyncConnection, env: Env, actor: Actor, rows: list[dict[str, Any]], reason: str
+    conn: Connection, env: Env, actor: Actor, rows: list[dict[str, Any]], reason: str
 ) -> int:
     """Revoke the given pass rows inside an open transaction; bump the list seq; audit each."""
     now = env.clock.now()

@@ -17,14 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from protocol.cose import PrivateKey
 from protocol.keys import generate_ed25519, kid_for, load_pem_private, private_pem, raw_public
 from protocol.manifest import KeyEntry, KeyManifest, KeyUse, sign_manifest
 from server.services.errors import Conflict
 from server.store import keys as key_store
 from server.store import passes as pass_store
+from server.store.db import Connection
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +59,7 @@ def load_private(keys_dir: Path, row: dict[str, Any]) -> PrivateKey:
 
 
 async def add_key(
-    conn: AsyncConnection, keys_dir: Path, *, use: str, sign_from: int, sign_until: int, now: int
+    conn: Connection, keys_dir: Path, *, use: str, sign_from: int, sign_until: int, now: int
 ) -> dict[str, Any]:
     """Generate a key, write it 0600 and record it; returns its row."""
     key = generate_ed25519()
@@ -83,7 +82,7 @@ async def add_key(
     return values
 
 
-async def add_phone_key(conn: AsyncConnection, keys_dir: Path, *, now: int) -> int:
+async def add_phone_key(conn: Connection, keys_dir: Path, *, now: int) -> int:
     """A new phone-tag key version (32 random bytes, file 0600); returns the version."""
     versions = [r["version"] for r in await key_store.list_phone_keys(conn)]
     version = max(versions, default=0) + 1
@@ -93,7 +92,7 @@ async def add_phone_key(conn: AsyncConnection, keys_dir: Path, *, now: int) -> i
     return version
 
 
-async def current_phone_key(conn: AsyncConnection, keys_dir: Path) -> tuple[int, bytes]:
+async def current_phone_key(conn: Connection, keys_dir: Path) -> tuple[int, bytes]:
     """The newest phone-tag key and its version (passes carry the version as ``pk``)."""
     rows = [r for r in await key_store.list_phone_keys(conn) if r["retired_at"] is None]
     if not rows:
@@ -103,7 +102,7 @@ async def current_phone_key(conn: AsyncConnection, keys_dir: Path) -> tuple[int,
 
 
 async def create_site_keys(
-    conn: AsyncConnection, keys_dir: Path, *, site: str, now: int, policy: KeyPolicy
+    conn: Connection, keys_dir: Path, *, site: str, now: int, policy: KeyPolicy
 ) -> KeyManifest:
     """Root, pass, revlist and control keys, phone key v1 and manifest seq 1 (``init``)."""
     await add_key(
@@ -134,9 +133,7 @@ def build_manifest(site: str, seq: int, now: int, rows: list[dict[str, Any]]) ->
     return KeyManifest(schema=1, site=site, seq=seq, issued_at=now, keys=entries)
 
 
-async def publish_manifest(
-    conn: AsyncConnection, keys_dir: Path, *, site: str, now: int
-) -> KeyManifest:
+async def publish_manifest(conn: Connection, keys_dir: Path, *, site: str, now: int) -> KeyManifest:
     """Sign the next manifest with the root key and keep it for the MQTT link to publish."""
     rows = await key_store.list_keys(conn)
     latest = await key_store.latest_manifest(conn)
@@ -151,7 +148,7 @@ async def publish_manifest(
 
 
 async def signing_key(
-    conn: AsyncConnection, keys_dir: Path, *, use: KeyUse, now: int
+    conn: Connection, keys_dir: Path, *, use: KeyUse, now: int
 ) -> tuple[dict[str, Any], PrivateKey]:
     """The key that signs ``use`` now: in its window, unretired, the most recently started."""
     rows = [
@@ -166,7 +163,7 @@ async def signing_key(
 
 
 async def rotate(
-    conn: AsyncConnection, keys_dir: Path, *, use: KeyUse, site: str, now: int, policy: KeyPolicy
+    conn: Connection, keys_dir: Path, *, use: KeyUse, site: str, now: int, policy: KeyPolicy
 ) -> dict[str, Any]:
     """Announce a new key now that starts signing after the lead time; returns its row."""
     start = now + policy.lead_days * _DAY
@@ -185,7 +182,7 @@ async def rotate(
     return new
 
 
-async def retire(conn: AsyncConnection, keys_dir: Path, *, kid: str, site: str, now: int) -> int:
+async def retire(conn: Connection, keys_dir: Path, *, kid: str, site: str, now: int) -> int:
     """Take a key off the manifest (compromise); returns how many live passes it kills."""
     row = await key_store.get_key(conn, kid=kid)
     if row is None or row["use"] == ROOT:

@@ -8,8 +8,6 @@ their observation, or until their pass expires when no end is set) and household
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from protocol.manifest import KeyUse
 from protocol.revocation import (
     HouseholdTime,
@@ -23,11 +21,12 @@ from server.services.errors import Conflict
 from server.services.passes.keys import signing_key
 from server.store import passes as pass_store
 from server.store import people, registry
+from server.store.db import Connection
 
 OPEN_ENDED_HOLD_S = 14 * 86400  # a hold without an end date is published for two weeks at a time
 
 
-async def build_full(conn: AsyncConnection, *, now: int, next_update_s: int) -> RevocationFull:
+async def build_full(conn: Connection, *, now: int, next_update_s: int) -> RevocationFull:
     """The whole current list at ``now`` (unsigned), from one read transaction."""
     site = await registry.get_site(conn)
     if site is None:

@@ -1,10 +1,8 @@
-"""Per-resident export and erasure, and the retention job (reliability-security.md 5.2).
+"""A data subject's rights: export and erasure of one resident (reliability-security.md 5.2).
 
 Export returns every record linked to a resident in machine-readable form. Erasure revokes the
 resident's passes (so gates deny them after the next list), detaches and wipes the pass texts,
-deletes the resident row and writes a receipt with a pseudonymous subject. The retention job
-clears temperatures, ended home-observation records, old visitors and old gate events after the
-configured number of days, audits what it did, and checkpoints the WAL (secure_delete is on).
+deletes the resident row and writes a receipt with a pseudonymous subject.
 """
 
 from __future__ import annotations
@@ -12,16 +10,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from dataclasses import asdict, dataclass
 from typing import Any
 
 from server.services import audit
 from server.services.context import Actor, Env
 from server.services.errors import Forbidden, NotFound
 from server.services.passes.issuing import revoke_in
-from server.store import accounts, people, privacy
 from server.store import followup as followup_store
 from server.store import passes as pass_store
+from server.store import people, privacy
 
 logger = logging.getLogger(__name__)
 
@@ -71,46 +68,3 @@ async def erase_resident(env: Env, actor: Actor, resident_id: int) -> dict[str, 
         )
     await env.db.checkpoint()
     return receipt
-
-
-@dataclass(frozen=True, slots=True)
-class RetentionReport:
-    """What one run of the retention job removed or anonymised."""
-
-    temperatures_cleared: int
-    observations_cleared: int
-    visitors_deleted: int
-    events_deleted: int
-    sessions_deleted: int
-
-
-async def run_retention(env: Env, actor: Actor) -> RetentionReport:
-    """Apply the retention periods once; audited; safe to run any number of times."""
-    _admin(actor)
-    s, now = env.settings, env.clock.now()
-    async with env.db.write() as conn:
-        temps = await privacy.clear_event_health(
-            conn, before_ms=(now - s.retention_health_days * _DAY) * 1000
-        )
-        observations = await privacy.clear_ended_observations(
-            conn, ended_before=now - s.retention_health_days * _DAY, now=now
-        )
-        old = await privacy.expired_visitors(conn, before=now - s.retention_visitor_days * _DAY)
-        await privacy.detach_visitor_passes(conn, ids=old)
-        visitors = await privacy.delete_visitors(conn, ids=old)
-        events = await privacy.delete_events(
-            conn, before_ms=(now - s.retention_event_days * _DAY) * 1000
-        )
-        sessions = await accounts.delete_expired_sessions(
-            conn, idle_before=now - s.session_idle_s, created_before=now - s.session_absolute_s
-        )
-        calls = await followup_store.delete_before(
-            conn, before=now - s.retention_health_days * _DAY
-        )  # home-observation follow-up calls (health data, issue 7)
-        report = RetentionReport(temps, observations, visitors, events, sessions)
-        await audit.record(
-            conn, actor, "retention.run", at=now, followup_calls_deleted=calls, **asdict(report)
-        )
-    await env.db.checkpoint()
-    logger.info("retention: %s", report)
-    return report

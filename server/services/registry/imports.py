@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from server.services import audit
 from server.services.context import Actor, Env
 from server.services.errors import Invalid
@@ -26,6 +24,7 @@ from server.services.registry.residents import clean_resident
 from server.services.registry.spreadsheet import Table, read_table
 from server.services.text import TextError, clean_label, clean_text
 from server.store import people, registry
+from server.store.db import Connection
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +123,7 @@ def validate(table: Table, progress: Progress | None = None) -> tuple[list[Perso
 
 
 async def _resolve(
-    conn: AsyncConnection, persons: list[Person]
+    conn: Connection, persons: list[Person]
 ) -> tuple[dict[tuple[str, str, str], dict[str, Any]], dict[str, int], list[RowError]]:
     """Check households and zones against the registry."""
     households = await registry.households_by_address(conn)
@@ -149,7 +148,7 @@ Households = dict[tuple[str, str, str], dict[str, Any]]
 
 
 async def _write(
-    conn: AsyncConnection,
+    conn: Connection,
     persons: list[Person],
     *,
     households: Households,

@@ -13,8 +13,8 @@ from typing import Any
 
 from server.services.context import Actor, Env
 from server.services.errors import NotFound
+from server.services.paging import Page
 from server.store import lookup
-from server.store.query import Page
 
 _MASKED = re.compile(r"^(\d{3})\*+(\d{4})$")
 _DIGITS = re.compile(r"^\+?\d{4,15}$")

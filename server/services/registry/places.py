@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from protocol.topics import validate_id
 from server.services import audit
 from server.services.context import Actor, Env
 from server.services.errors import Conflict, Forbidden, Invalid, NotFound
+from server.services.paging import Page
 from server.services.text import clean_label, clean_text
 from server.store import passes as pass_store
 from server.store import registry
-from server.store.query import Page
+from server.store.errors import IntegrityViolation
 
 
 def _admin(actor: Actor) -> None:
@@ -49,7 +48,7 @@ async def create_zone(env: Env, actor: Actor, zone_id: int, name: str) -> dict[s
             )
             await audit.record(conn, actor, "zone.create", at=now, target=f"zone:{zone_id}")
             return {"id": zone_id, "name": name, "site_id": site["id"], "created_at": now}
-    except IntegrityError:
+    except IntegrityViolation:
         raise Conflict(f"a zone is already named {name!r}") from None
 
 
@@ -67,7 +66,7 @@ async def update_zone(env: Env, actor: Actor, zone_id: int, name: str) -> dict[s
             row = await registry.get_zone(conn, zone_id=zone_id)
             assert row is not None
             return row
-    except IntegrityError:
+    except IntegrityViolation:
         raise Conflict(f"a zone is already named {name!r}") from None
 
 
@@ -192,7 +191,7 @@ async def save_household(
             row = await registry.get_household(conn, household_id=household_id)
             assert row is not None
             return row
-    except IntegrityError:
+    except IntegrityViolation:
         raise Conflict("a household with this building, unit and room exists") from None
 
 
@@ -206,7 +205,7 @@ async def delete_household(env: Env, actor: Actor, household_id: int) -> None:
             raise Conflict(f"household {household_id} still has live passes: revoke them first")
         try:
             deleted = await registry.delete_household(conn, household_id=household_id)
-        except IntegrityError:
+        except IntegrityViolation:
             raise Conflict(f"household {household_id} is still referenced") from None
         if not deleted:
             raise NotFound(f"household {household_id}")

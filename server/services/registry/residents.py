@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from server.services import audit
 from server.services.context import Actor, Env
 from server.services.errors import Conflict, Forbidden, Invalid, NotFound
+from server.services.paging import Page
 from server.services.text import NOTE_MAX, clean_name, clean_text, normalise_phone
 from server.store import passes as pass_store
 from server.store import people, registry
-from server.store.query import Page
+from server.store.errors import IntegrityViolation
 
 ROLES = ("owner", "tenant", "family")
 STATUSES = ("normal", "home_observation")
@@ -82,7 +81,7 @@ async def save(
             row = await people.get_resident(conn, resident_id=resident_id)
             assert row is not None
             return row
-    except IntegrityError:
+    except IntegrityViolation:
         raise Conflict("this household already has a resident with this name") from None
 
 

@@ -1,4 +1,5 @@
-"""Creating a site (``gatepass-server init``): schema, keys, first manifest, first admin."""
+"""The site: creating it (``gatepass-server init``: schema, keys, first manifest, first admin),
+its id, and the schema revision the database is at."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from server.services.passes.keys import KeyPolicy, create_site_keys
 from server.services.staff.passwords import hash_password, one_time_password
 from server.services.text import clean_text
 from server.store import accounts, registry
-from server.store.migrate import upgrade
+from server.store.migrate import current_revision, upgrade
 
 logger = logging.getLogger(__name__)
 
@@ -66,3 +67,17 @@ async def initialise(env: Env, *, site: str, name: str, zones: list[str], admin:
         )
     logger.info("initialised site %s with %d zones", site, len(zones))
     return InitResult(site=site, manifest=manifest, admin=admin, password=password)
+
+
+async def site_id(env: Env) -> str:
+    """The id of the site this server runs; Conflict before ``init``."""
+    async with env.db.read() as conn:
+        site = await registry.get_site(conn)
+    if site is None:
+        raise Conflict("the database holds no site: run gatepass-server init")
+    return str(site["id"])
+
+
+async def schema_revision(env: Env) -> str | None:
+    """The schema revision stored in the database (None for an empty database)."""
+    return await current_revision(env.db)

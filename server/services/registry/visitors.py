@@ -7,10 +7,10 @@ from typing import Any
 from protocol.claims import PassKind
 from server.services.context import Actor, Env
 from server.services.errors import Invalid, NotFound
+from server.services.paging import Page
 from server.services.passes.issuing import Holder, sign_for
 from server.services.text import clean_name, clean_text, normalise_phone
 from server.store import people, registry
-from server.store.query import Page
 
 MAX_USES = 20
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from server.services.context import Actor, Env
 from server.services.errors import Forbidden, NotFound
+from server.services.paging import Page
 from server.store import event_log
-from server.store.query import Page
 
 
 async def search_events(

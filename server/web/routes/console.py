@@ -2,22 +2,23 @@
 
 Each scan appears live (server-sent events, routes/live.py) in large type and colour; one tap
 on a reason opens the lane once; lockdown and free passage need a confirmation page. Commands
-go through server.web.links (the MQTT link's adapter); a refusal is shown on the console itself.
+go through server.services.gates.commands, as the API's do; a refusal is shown on the console
+itself.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
-from server.http.deps import EnvDep
+from server.http.deps import EnvDep, link_of
 from server.services.context import Actor, Env
 from server.services.errors import LinkDown, NotFound, ServiceError
-from server.services.reports import views as reports
-from server.store.query import Page
-from server.web import links
+from server.services.gates import commands, health
+from server.services.paging import Page
+from server.services.reports import log as reports
 from server.web.guard import PageRoute, StaffPage
 from server.web.render import page
 
@@ -26,37 +27,24 @@ RECENT = 8
 Note = Annotated[str, Form(max_length=200)]
 
 
-async def lane(env: Env, actor: Actor, gate_id: str) -> links.GateHealth:
-    """The lane ``gate_id`` with its health, if it is in the actor's zones."""
-    for health in await links.gate_health(env, actor):
-        if health.gate["id"] == gate_id:
-            return health
-    raise NotFound(f"gate {gate_id}")
-
-
-def _sender(request: Request) -> Any:
-    """The broker link the lifespan runs, when there is one (issue 6 puts it in the state)."""
-    return getattr(request.state, "link", None)
-
-
 @router.get("/ui/console")
 async def lanes(*, request: Request, env: EnvDep, actor: StaffPage) -> Response:
     """Choose a lane."""
-    return page(request, "console_lanes.html", lanes=await links.gate_health(env, actor))
+    return page(request, "console_lanes.html", lanes=await health.lane_health(env, actor))
 
 
 async def _console(
     request: Request, env: Env, actor: Actor, gate_id: str, *, status: int = 200,
     result: str | None = None, detail: str | None = None,
 ) -> Response:  # fmt: skip
-    health = await lane(env, actor, gate_id)
+    lane = await health.lane(env, actor, gate_id)
     recent, _ = await reports.search(
         env, actor, Page(1, RECENT, "id", True), reports.EventFilter(gate=gate_id)
     )
     after = recent[0]["id"] if recent else await reports.latest_event_id(env)
-    return page(request, "console.html", status=status, lane=health, recent=recent, after=after,
-                reasons=links.OPEN_REASONS, result=result, detail=detail,
-                recent_commands=await links.recent_commands(env, actor, gate_id))  # fmt: skip
+    return page(request, "console.html", status=status, lane=lane, recent=recent, after=after,
+                reasons=commands.OPEN_REASONS, result=result, detail=detail,
+                recent_commands=await commands.recent(env, actor, gate_id))  # fmt: skip
 
 
 async def _refused(
@@ -91,9 +79,9 @@ async def confirm_mode(
     *, request: Request, env: EnvDep, actor: StaffPage, gate_id: str, to: str
 ) -> Response:
     """Ask before switching the lane's mode (lockdown, free passage, normal)."""
-    if to not in links.MODES:
+    if to not in commands.CONSOLE_MODES:
         raise NotFound(f"mode {to}")
-    return page(request, "console_mode.html", lane=await lane(env, actor, gate_id), mode=to)
+    return page(request, "console_mode.html", lane=await health.lane(env, actor, gate_id), mode=to)
 
 
 @router.post("/ui/console/{gate_id}/mode")
@@ -111,10 +99,13 @@ async def _command(
     reason: str | None = None, mode: str | None = None,
 ) -> Response:  # fmt: skip
     """Send one command to a lane in the actor's zones; back to the console, or the refusal."""
-    await lane(env, actor, gate_id)
+    await health.lane(env, actor, gate_id)
     try:
-        await links.send_command(env, actor, gate_id, kind=kind, reason=reason, mode=mode,
-                                 note=note.strip() or None, sender=_sender(request))  # fmt: skip
+        command, why, to = commands.parse(kind, reason=reason, mode=mode)
+        await commands.send(
+            env, link_of(request), actor, gate_id, command, reason=why, mode=to,
+            note=note.strip() or None,
+        )  # fmt: skip
     except ServiceError as exc:
         return await _refused(request, env, actor, gate_id, exc)
     return RedirectResponse(f"/ui/console/{gate_id}?sent={sent}", status_code=303)

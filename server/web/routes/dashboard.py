@@ -9,13 +9,14 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
 from server.http.deps import EnvDep
+from server.services.alerts import desk
 from server.services.context import Actor, Env
+from server.services.gates import health
 from server.services.registry import places as registry
-from server.services.reports import views as reports
-from server.web import charts, links
+from server.services.reports import dashboard as reports
+from server.web import charts
 from server.web.format import FEVER_C, Clockface
 from server.web.guard import PageRoute, StaffPage
-from server.web.notify import notify_change
 from server.web.render import page
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -32,8 +33,8 @@ async def dashboard_context(env: Env, actor: Actor) -> dict[str, Any]:
     hours = [f"{h:02d}" for h in range(24)]
     temp_labels = [f"{e:.1f}" for e in temps.edges]
     return {
-        "gates": await links.gate_health(env, actor),
-        "alerts": await links.alerts(env, actor),
+        "gates": await health.lane_health(env, actor),
+        "alerts": await desk.dashboard_alerts(env, actor),
         "zones": await registry.list_zones(env, actor),
         "inside": await reports.inside_by_zone(env, actor),
         "entries": charts.grouped_bars({"today": today, "yesterday": yesterday}, hours, every=3),
@@ -55,6 +56,5 @@ async def acknowledge(
     note: Annotated[str, Form(max_length=200)],
 ) -> Response:  # fmt: skip
     """Acknowledge an alert with a note saying what was done."""
-    await links.acknowledge_alert(env, actor, alert_id, note)
-    notify_change(env, "alerts")
+    await desk.acknowledge_by_text(env, actor, alert_id, note)
     return RedirectResponse("/ui/?acked=1", status_code=303)

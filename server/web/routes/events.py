@@ -8,12 +8,12 @@ from fastapi import APIRouter, Request, Response
 
 from protocol.reasons import ReasonCode
 from server.http.deps import EnvDep
+from server.services import audit
 from server.services.context import Actor, Env
 from server.services.errors import Invalid
-from server.services.passes import admin as pass_admin
-from server.services.reports import views as reports
-from server.services.reports.views import EventFilter
-from server.web import links
+from server.services.gates import health
+from server.services.reports import log as reports
+from server.services.reports.log import EventFilter
 from server.web.csvout import to_csv
 from server.web.format import Clockface, mask_name
 from server.web.forms import local_datetime, page_of, pages
@@ -47,7 +47,7 @@ def _query(request: Request) -> dict[str, str]:
 
 
 async def _choices(env: Env, actor: Actor) -> dict[str, Any]:
-    gates = [h.gate for h in await links.gate_health(env, actor)]
+    gates = [h.gate for h in await health.lane_health(env, actor)]
     return {"gates": gates, "reasons": [r.value for r in ReasonCode]}
 
 
@@ -83,7 +83,7 @@ async def audit_log(
     *, request: Request, env: EnvDep, actor: AdminPage, action: str = "", by: str = "", p: int = 1
 ) -> Response:
     """The audit log (admins): who did what, when, from where."""
-    rows, total = await pass_admin.audit_log(
+    rows, total = await audit.audit_log(
         env, actor, page_of(p, descending=True), action=action[:40] or None, by=by[:64] or None
     )
     return page(request, "audit.html", rows=rows, total=total, action=action[:40], by=by[:64],

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
 from server.http.deps import EnvDep
-from server.services.passes import admin as pass_admin
+from server.services.paging import Page
 from server.services.passes import issuing as passes
+from server.services.passes import listing as pass_listing
 from server.services.registry import places as registry
 from server.services.registry import residents
-from server.store.query import Page
 from server.web.format import Clockface
 from server.web.forms import local_date
 from server.web.guard import AdminPage, PageRoute, StaffPage
@@ -30,7 +30,7 @@ async def household(
     """A household with its members and their live passes."""
     row = await registry.get_household(env, actor, household_id)
     members, _ = await residents.search(env, actor, Page(1, 50), household_id=household_id)
-    held, _ = await pass_admin.search(
+    held, _ = await pass_listing.search(
         env, actor, Page(1, 100, "id", True), {"household_id": household_id}, active_only=True
     )
     return page(request, "household.html", household=row, members=members, passes=held)
@@ -66,7 +66,7 @@ async def revoke(
     *, request: Request, env: EnvDep, actor: StaffPage, pass_id: int, reason: Field
 ) -> Response:
     """Revoke a pass with a reason (staff: visitor passes only, as in the API)."""
-    row = await pass_admin.get(env, actor, pass_id)
+    row = await pass_listing.get(env, actor, pass_id)
     await passes.revoke(env, actor, [pass_id], reason.strip() or "revoked at the desk")
     return RedirectResponse(_holder_page(row), status_code=303)
 

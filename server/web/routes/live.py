@@ -4,7 +4,7 @@ The console stream sends each new event of its lane as a rendered card (``event:
 the event's row id as the SSE id, so a reconnecting browser resumes from Last-Event-ID) and the
 lane's health panel when gate statuses change. The dashboard stream sends its panels again
 after changes, at most once every DASHBOARD_MIN_S. Streams wake on the in-process notifier
-(server.web.notify) and also look again every POLL_S on their own (one indexed query), so
+(server.services.live) and also look again every POLL_S on their own (one indexed query), so
 events written by another process (a second server, a CLI) still appear within about a
 second. A comment line every KEEPALIVE_S keeps proxies from closing an idle stream. Streams end
 after STREAM_S so that sessions are re-checked and the server can stop; EventSource reconnects
@@ -22,12 +22,10 @@ from fastapi.responses import StreamingResponse
 
 from server.http.deps import EnvDep
 from server.services.context import Actor, Env
-from server.services.reports import views as reports
-from server.web import links
+from server.services.gates import commands, health
+from server.services.reports import log as reports
 from server.web.guard import PageRoute, StaffPage
-from server.web.notify import hub_for
 from server.web.render import render
-from server.web.routes.console import lane
 from server.web.routes.dashboard import dashboard_context
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -60,16 +58,16 @@ async def _console_stream(
     deadline = time.monotonic() + STREAM_S
     quiet_since = time.monotonic()
     yield f"retry: {RETRY_MS}\n\n"
-    with hub_for(env).subscribe(frozenset({"events", "gates"})) as subscription:
+    with env.hub.listen(frozenset({"events", "gates"})) as subscription:
         woken = True
         while time.monotonic() < deadline and not await request.is_disconnected():
             for row in await reports.new_events(env, actor, after_id=after, gate=gate_id):
                 after, quiet_since = row["id"], time.monotonic()
                 yield sse(render(request, "_scan_one.html", e=row), event="scan", event_id=after)
-            if woken:  # a gate status or a command's answer (server.web.notify)
-                health = await lane(env, actor, gate_id)
-                sent = await links.recent_commands(env, actor, gate_id)
-                panels = render(request, "_console_panels.html", h=health, recent_commands=sent)
+            if woken:  # a gate status or a command's answer (server.services.live)
+                lane = await health.lane(env, actor, gate_id)
+                sent = await commands.recent(env, actor, gate_id)
+                panels = render(request, "_console_panels.html", h=lane, recent_commands=sent)
                 yield sse(panels, event="panels")
             woken = await subscription.wait(POLL_S)
             if time.monotonic() - quiet_since > KEEPALIVE_S:
@@ -82,7 +80,7 @@ async def console_stream(
     *, request: Request, env: EnvDep, actor: StaffPage, gate_id: str
 ) -> Response:
     """The live feed of one lane (403/404 before the stream starts if not allowed)."""
-    await lane(env, actor, gate_id)
+    await health.lane(env, actor, gate_id)
     after = _after(request, await reports.latest_event_id(env))
     return StreamingResponse(
         _console_stream(request, env, actor, gate_id, after),
@@ -96,7 +94,7 @@ async def _dashboard_stream(request: Request, env: Env, actor: Actor) -> AsyncIt
     quiet_since = time.monotonic()
     last = await reports.latest_event_id(env)
     yield f"retry: {RETRY_MS}\n\n"
-    with hub_for(env).subscribe(frozenset({"events", "gates", "alerts"})) as subscription:
+    with env.hub.listen(frozenset({"events", "gates", "alerts"})) as subscription:
         while time.monotonic() < deadline and not await request.is_disconnected():
             woken = await subscription.wait(DASHBOARD_POLL_S)
             newest = await reports.latest_event_id(env)

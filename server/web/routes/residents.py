@@ -10,11 +10,11 @@ from fastapi.responses import RedirectResponse
 
 from server.http.deps import EnvDep
 from server.services.context import Actor, Env
-from server.services.passes import admin as pass_admin
+from server.services.paging import Page
+from server.services.passes import listing as pass_listing
 from server.services.privacy import subjects as privacy
 from server.services.registry import lookup, residents
 from server.services.registry import places as registry
-from server.store.query import Page
 from server.web.format import Clockface
 from server.web.forms import local_date, page_of, pages
 from server.web.guard import AdminPage, PageRoute, StaffPage
@@ -42,7 +42,7 @@ async def detail_context(env: Env, actor: Actor, resident_id: int) -> dict[str, 
     resident = await residents.get(env, actor, resident_id)
     household = await registry.get_household(env, actor, resident["household_id"])
     mates, _ = await residents.search(env, actor, Page(1, 50), household_id=household["id"])
-    held, _ = await pass_admin.search(
+    held, _ = await pass_listing.search(
         env, actor, Page(1, 50, "id", True), {"resident_id": resident_id}, active_only=False
     )
     return {"r": resident, "household": household, "mates": mates, "passes": held,

@@ -11,10 +11,10 @@ from fastapi.responses import RedirectResponse
 from server.http.deps import EnvDep
 from server.services.context import Actor, Env
 from server.services.errors import NotFound, ServiceError
-from server.services.passes import admin as pass_admin
+from server.services.paging import Page
+from server.services.passes import listing as pass_listing
 from server.services.registry import lookup, visitors
 from server.services.text import TextError
-from server.store.query import Page
 from server.web.format import Clockface
 from server.web.guard import PageRoute, StaffPage
 from server.web.render import page
@@ -69,7 +69,7 @@ async def visitor_pass(
 ) -> Response:
     """The visitor's pass as a large QR code, with a printable card."""
     visitor = await visitors.get(env, actor, visitor_id)
-    held, _ = await pass_admin.search(
+    held, _ = await pass_listing.search(
         env, actor, Page(1, 10, "id", True), {"visitor_id": visitor_id}, active_only=False
     )
     return page(request, "visitor.html", v=visitor, passes=held)

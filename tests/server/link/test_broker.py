@@ -240,7 +240,7 @@ def _certificates(directory: Path) -> tuple[Path, Path, Path]:
 
 
 async def test_the_optional_tls_listener(tmp_path: Path) -> None:
-    from server.link.broker import BrokerOptions, write_broker_config
+    from server.link.broker_config import BrokerOptions, write_broker_config
     from server.services.live import Hub
     from tests.faults.harness import build, running_link
     from tests.support.mosquitto import Mosquitto

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from server.services.ingest.commit import Accepted, Message, Rejected, classify
+from server.services.ingest.classify import classify
+from server.services.ingest.model import Accepted, Message, Rejected
 
 NOW_MS = 1_790_000_000_000
 OLDEST_MS = NOW_MS - 180 * 86400 * 1000

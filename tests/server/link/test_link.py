@@ -27,17 +27,16 @@ from protocol.messages import (
 )
 from protocol.reasons import ReasonCode
 from protocol.topics import TopicKind, gate_topic
-from server.services import (
-    alert_rules,
-    alerts,
-    gate_commands,
-    gate_health,
-    gate_policy,
-    ingesting,
-)
-from server.services.context import CLI_ACTOR
+from server.services.alerts import desk as alerts
+from server.services.alerts import rules as alert_rules
+from server.services.context import CLI_ACTOR, Env
+from server.services.gates import commands as gate_commands
+from server.services.gates import health as gate_health
+from server.services.gates import policy as gate_policy
+from server.services.ingest import commit as ingesting
+from server.services.ingest.model import Accepted
 from server.services.live import Hub
-from server.store.query import Page
+from server.services.paging import Page
 from server.store.schema import audit_log, events
 from server.store.schema_gates import alerts as alerts_table
 from server.store.schema_gates import dead_letters, gate_ingest, seq_gaps
@@ -356,7 +355,7 @@ async def test_a_database_error_holds_the_batch_then_stores_it_once(
 
     async def flaky(*args: Any, **kw: Any) -> Any:
         if failures and any(
-            isinstance(i, ingesting.Accepted) and i.kind == TopicKind.EVENTS for i in args[1]
+            isinstance(i, Accepted) and i.kind == TopicKind.EVENTS for i in args[1]
         ):
             raise failures.pop()
         return await original(*args, **kw)
@@ -428,10 +427,17 @@ async def test_patterns_count_what_was_stored_before_the_batch(link_site: LinkSi
     assert kinds == {"repeated_refusals"}
 
 
-async def test_the_ui_adapter_shows_the_real_link(link_site: LinkSite) -> None:
-    from server.services import link_ui
+async def test_the_staff_pages_services_show_the_real_link(link_site: LinkSite) -> None:
+    from server.services.alerts import desk
     from server.services.context import Actor
     from server.services.errors import NotFound
+
+    async def console(env: Env, actor: Actor, kind: str, **fields: str) -> str:
+        command, reason, mode = gate_commands.parse(kind, **fields)
+        row = await gate_commands.send(
+            env, link, actor, "east-in", command, reason=reason, mode=mode
+        )
+        return str(row["request_id"])
 
     staff = Actor(name="east-desk", role="staff", scope=frozenset({1}))
     west = Actor(name="west-desk", role="staff", scope=frozenset({2}))
@@ -447,20 +453,14 @@ async def test_the_ui_adapter_shows_the_real_link(link_site: LinkSite) -> None:
         await gate.drained()
         env = link_site.env()
         try:
-            health = {h.gate["id"]: h for h in await link_ui.gate_health(env, staff)}
-            open_alerts = await link_ui.alerts(env, staff)
-            await link_ui.acknowledge_alert(env, staff, open_alerts[0]["id"], "checked at the lane")
-            request_id = await link_ui.send_command(
-                env, staff, "east-in", kind="open_once", reason="no_smartphone", sender=link
-            )
-            lockdown_id = await link_ui.send_command(
-                env, staff, "east-in", kind="set_mode", mode="lockdown", sender=link
-            )
+            health = {h.gate["id"]: h for h in await gate_health.lane_health(env, staff)}
+            open_alerts = await desk.dashboard_alerts(env, staff)
+            await desk.acknowledge_by_text(env, staff, open_alerts[0]["id"], "checked at the lane")
+            request_id = await console(env, staff, "open_once", reason="no_smartphone")
+            lockdown_id = await console(env, staff, "set_mode", mode="lockdown")
             with pytest.raises(NotFound):  # a lane of another zone does not exist for them
-                await link_ui.send_command(
-                    env, west, "east-in", kind="set_mode", mode="lockdown", sender=link
-                )
-            after = await link_ui.alerts(env, staff, open_only=False)
+                await console(env, west, "set_mode", mode="lockdown")
+            after = await desk.dashboard_alerts(env, staff, open_only=False)
         finally:
             await env.db.close()
     assert health["east-in"].state == "online"

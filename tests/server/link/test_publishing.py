@@ -45,10 +45,7 @@ async def test_revocations_delta_on_change_and_heartbeat_when_due(tmp_path: Path
         changed = await publishing.revocation_update(env, SITE, published=first.record, force=False)
         assert changed is not None
         assert [m.retain for m in changed.messages] == [False, True]  # the delta, then the list
-        async with env.db.read() as conn:
-            manifest = await publishing.manifest_update(
-                conn, SITE, published_seq=None, force=False, now=0
-            )
+        manifest = await publishing.manifest_update(env, SITE, published_seq=None, force=False)
         assert manifest is not None
         keys = trusted_keys(
             open_manifest(

@@ -1,56 +1,19 @@
-"""What the staff UI shows about gate events: the filtered log and its CSV rows, the live feed
-of new events, and the dashboard's figures (people inside, entries per hour, temperatures).
-
-Everything is read in the actor's zone scope. Temperatures are health data: only the counts of
-a distribution leave this module for the dashboard.
+"""The dashboard's figures: people inside per zone, entries per hour, today's temperatures, and
+each gate's last contact. Everything is read in the actor's zone scope. Temperatures are health
+data: only the counts of a distribution leave this module.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 from server.services.context import Actor, Env
 from server.store import reports as store
-from server.store.query import Page
-from server.store.reports import EventFilter
-
-__all__ = ["EventFilter", "Histogram", "entries_today", "export", "new_events", "search"]
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
 TEMP_BINS = (35.0, 39.0, 0.1)  # from, to, width (°C): readings outside fall in the end bins
-
-
-async def search(
-    env: Env, actor: Actor, page: Page, where: EventFilter
-) -> tuple[list[dict[str, Any]], int]:
-    """One page of the event log."""
-    async with env.db.read() as conn:
-        return await store.search_events(conn, scope=actor.scope, page=page, where=where)
-
-
-async def export(env: Env, actor: Actor, where: EventFilter) -> list[dict[str, Any]]:
-    """Every matching event for a CSV download (capped at store.EXPORT_LIMIT)."""
-    async with env.db.read() as conn:
-        return await store.export_events(conn, scope=actor.scope, where=where)
-
-
-async def new_events(
-    env: Env, actor: Actor, *, after_id: int, gate: str | None, limit: int = 50
-) -> list[dict[str, Any]]:
-    """Events stored after ``after_id`` that the actor may see (the live feed)."""
-    async with env.db.read() as conn:
-        return await store.events_after(
-            conn, scope=actor.scope, after_id=after_id, gate=gate, limit=limit
-        )
-
-
-async def latest_event_id(env: Env) -> int:
-    """Where a new live feed starts."""
-    async with env.db.read() as conn:
-        return await store.latest_event_id(conn)
 
 
 async def last_contact(env: Env, actor: Actor) -> dict[str, int]:

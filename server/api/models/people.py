@@ -1,17 +1,13 @@
-"""Request and response models of the JSON API (separate: nothing a client sends is echoed as-is).
-
-Responses never carry a full phone number: ``phone_masked`` only, and the one reveal route.
-"""
+"""Request and response models of residents and visitors (phones masked; one reveal route)."""
 
 from __future__ import annotations
 
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
-from protocol.messages import LaneDirection
+from server.api.models.passes import PassIssued
 from server.api.types import (
-    Label,
     Name,
     Note,
     Phone,
@@ -20,109 +16,9 @@ from server.api.types import (
     RowId,
     Strict,
     Time,
-    ZoneId,
     text,
 )
 from server.services.text import mask_phone
-
-T = TypeVar("T")
-
-
-class PageOut(Public, Generic[T]):
-    """One page of a listing."""
-
-    items: list[T]
-    total: int
-    page: int
-    size: int
-
-
-class ZoneIn(Strict):
-    """A new zone; its number is printed into passes."""
-
-    id: ZoneId
-    name: Name
-
-
-class ZonePatch(Strict):
-    """Rename a zone."""
-
-    name: Name
-
-
-class ZoneOut(Public):
-    """A zone."""
-
-    id: int
-    name: str
-
-
-class GateIn(Strict):
-    """A new gate (one lane)."""
-
-    id: text(32, 1)  # type: ignore[valid-type]
-    zone_id: ZoneId
-    name: Name
-    direction: LaneDirection
-
-
-class GatePatch(Strict):
-    """Change a gate."""
-
-    zone_id: ZoneId | None = None
-    name: Name | None = None
-    direction: LaneDirection | None = None
-
-
-class GateOut(Public):
-    """A gate."""
-
-    id: str
-    zone_id: int
-    name: str
-    direction: str
-
-
-class HouseholdIn(Strict):
-    """A new household (building, unit, room are unique together)."""
-
-    zone_id: ZoneId
-    building: Label
-    unit: Label = ""
-    room: Label
-
-
-class HouseholdPatch(Strict):
-    """Change a household."""
-
-    zone_id: ZoneId | None = None
-    building: Label | None = None
-    unit: Label | None = None
-    room: Label | None = None
-
-
-class HouseholdOut(Public):
-    """A household."""
-
-    id: int
-    zone_id: int
-    building: str
-    unit: str
-    room: str
-    label: str
-    hold_until: int | None
-
-
-class HoldIn(Strict):
-    """Home observation for a whole household until a time (null clears it)."""
-
-    until: Time | None
-
-
-class CutoffIn(Strict):
-    """Why a household is cut off (move-out, phone change)."""
-
-    reason: Reason
 
 
 class ResidentIn(Strict):
@@ -227,3 +123,21 @@ class VisitorOut(Public):
             data = {**data, "phone_masked": mask_phone(data["phone"])}
             data.pop("phone")
         return data
+
+
+class VisitorRegistered(Public):
+    """A registered visitor and their pass."""
+
+    visitor: VisitorOut
+    pass_: PassIssued = Field(alias="pass")
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class ErasureOut(Public):
+    """The receipt of an erasure."""
+
+    id: int
+    at: int
+    subject: str
+    passes_revoked: int

@@ -1,4 +1,5 @@
-"""Reading passes, and the admin operations on keys and the revocation list summary."""
+"""Admins' operations on signing keys (list, rotate, retire; audited) and the revocation list's
+summary. The keys themselves, on disk and on the manifest, are server.services.passes.keys."""
 
 from __future__ import annotations
 
@@ -7,14 +8,11 @@ from typing import Any
 from protocol.manifest import KeyUse
 from server.services import audit
 from server.services.context import Actor, Env
-from server.services.errors import Forbidden, NotFound
+from server.services.errors import Forbidden
 from server.services.passes.keys import KeyPolicy, retire, rotate
 from server.services.passes.revocations import build_full
-from server.store import audit as audit_store
 from server.store import keys as key_store
-from server.store import passes as pass_store
 from server.store import registry
-from server.store.query import Page
 
 REF_LENGTH = 8
 
@@ -22,26 +20,6 @@ REF_LENGTH = 8
 def _admin(actor: Actor) -> None:
     if not actor.is_admin:
         raise Forbidden("admins only")
-
-
-async def search(
-    env: Env, actor: Actor, page: Page, filters: dict[str, Any], *, active_only: bool
-) -> tuple[list[dict[str, Any]], int]:
-    """Passes in scope matching the filters (holder or household ids, kind)."""
-    async with env.db.read() as conn:
-        active_at = env.clock.now() if active_only else None
-        return await pass_store.search_passes(
-            conn, scope=actor.scope, page=page, filters=filters, active_at=active_at
-        )
-
-
-async def get(env: Env, actor: Actor, pass_row: int) -> dict[str, Any]:
-    """One pass in scope."""
-    async with env.db.read() as conn:
-        row = await pass_store.get_pass(conn, pass_row=pass_row, scope=actor.scope)
-    if row is None:
-        raise NotFound(f"pass {pass_row}")
-    return row
 
 
 async def list_keys(env: Env, actor: Actor) -> list[dict[str, Any]]:
@@ -93,18 +71,3 @@ async def revocation_summary(env: Env, actor: Actor) -> dict[str, int]:
         "pass_holds": len(full.pass_holds),
         "household_holds": len(full.household_holds),
     }
-
-
-async def audit_log(
-    env: Env,
-    actor: Actor,
-    page: Page,
-    *,
-    action: str | None = None,
-    by: str | None = None,
-    since: int | None = None,
-) -> tuple[list[dict[str, Any]], int]:
-    """Audit entries (admins), filtered by action, acting user and time."""
-    _admin(actor)
-    async with env.db.read() as conn:
-        return await audit_store.search(conn, page=page, action=action, actor=by, since=since)

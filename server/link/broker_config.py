@@ -23,7 +23,6 @@ Sizing (mosquitto 2.0.11, the version Debian 12 ships), also in docs/operations.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from dataclasses import dataclass
@@ -31,19 +30,15 @@ from pathlib import Path
 
 from protocol.topics import gate_acl, server_acl
 from server.services.context import Env
-from server.services.gates.broker_files import write_atomic, write_password_file
-from server.services.gates.provisioning import (
-    BROKER_DIR_SETTING,
+from server.services.gates.broker_accounts import (
     SERVER_ACCOUNT,
-    hash_line,
-    new_password,
+    broker_accounts,
+    remember_broker_dir,
 )
-from server.store import link as link_store
-from server.store import registry
+from server.services.gates.broker_files import write_atomic, write_password_file
 
 logger = logging.getLogger(__name__)
 
-PASSWORD_FILE = "server.password"  # noqa: S105 - a file name, not a password
 MESSAGE_SIZE_LIMIT = 5 * 1024 * 1024
 MAX_PACKET_SIZE = MESSAGE_SIZE_LIMIT + 64 * 1024
 MAX_QUEUED_MESSAGES = 200_000
@@ -141,37 +136,9 @@ def render_acl(site: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def server_account(env: Env) -> None:
-    """Create the server's broker account and its 0600 password file once."""
-    directory = env.settings.broker_dir
-    path = directory / PASSWORD_FILE
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    async with env.db.read() as conn:
-        account = await link_store.get_account(conn, username=SERVER_ACCOUNT)
-    if account is not None and path.exists():
-        return
-    if path.exists():
-        password = path.read_text().strip()
-    else:
-        password = new_password()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(password + "\n")
-    line = await asyncio.to_thread(hash_line, SERVER_ACCOUNT, password)
-    async with env.db.write() as conn:
-        await link_store.put_account(
-            conn, username=SERVER_ACCOUNT, role="server", hash_line=line, now=env.clock.now()
-        )
-
-
 async def write_broker_config(env: Env, options: BrokerOptions) -> list[Path]:
     """Write the configuration directory; returns the files written."""
-    await server_account(env)
-    async with env.db.read() as conn:
-        site = await registry.get_site(conn)
-        accounts = await link_store.list_accounts(conn)
-    if site is None:
-        raise ValueError("the database holds no site: run gatepass-server init")
+    accounts = await broker_accounts(env)
     out = options.out
     out.mkdir(parents=True, exist_ok=True)
     out.chmod(0o750)  # the CLI's umask is 077; the broker's group must enter the directory
@@ -185,10 +152,10 @@ async def write_broker_config(env: Env, options: BrokerOptions) -> list[Path]:
             os.chown(directory, -1, gid)
         os.chmod(data, 0o770)  # noqa: S103 - the broker's group must write its persistence
     conf, passwd, acl = out / "mosquitto.conf", out / "passwd", out / "acl"
-    write_atomic(conf, render_conf(site["id"], options), group=options.group)
-    write_password_file(passwd, [a["hash_line"] for a in accounts], group=options.group)
-    write_atomic(acl, render_acl(site["id"]), group=options.group)
-    async with env.db.write() as conn:
-        await link_store.put_setting(conn, key=BROKER_DIR_SETTING, value=str(out.resolve()))
-    logger.info("broker configuration for %d accounts written to %s", len(accounts), out)
+    write_atomic(conf, render_conf(accounts.site, options), group=options.group)
+    write_password_file(passwd, accounts.hash_lines, group=options.group)
+    write_atomic(acl, render_acl(accounts.site), group=options.group)
+    await remember_broker_dir(env, out)
+    count = len(accounts.hash_lines)
+    logger.info("broker configuration for %d accounts written to %s", count, out)
     return [conf, passwd, acl]

@@ -1,4 +1,5 @@
-"""Request and response models of the link's routes: alerts, gate health, commands, events."""
+"""Request and response models of the gates at work: alerts, commands, health, policy,
+events and dead letters."""
 
 from __future__ import annotations
 
@@ -7,7 +8,12 @@ from typing import Any
 from pydantic import Field
 
 from protocol.messages import CommandKind, Mode, OverrideReason
-from server.api.types import Note, Public, Reason, Strict
+from server.api.types import (
+    Note,
+    Public,
+    Reason,
+    Strict,
+)
 
 
 class AlertOut(Public):

@@ -1,0 +1,107 @@
+"""CLI subcommands of the site: ``init``, ``import residents``, ``keys`` and ``retention``.
+
+Registered in server.cli.run; they run with the database opened (and, but for ``init``,
+migrated), as the CLI actor, and raise service errors the dispatcher turns into a message and
+exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import TextIO
+
+from server.cli.errors import CommandError
+from server.services.context import CLI_ACTOR, Env
+
+PROGRESS_WIDTH = 30
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr (redrawn at most ten times a second)."""
+
+    def __init__(self, out: TextIO | None = None) -> None:
+        self.out = out or sys.stderr
+        self.last = 0.0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        """Draw ``done`` of ``total`` for ``stage``."""
+        now = time.monotonic()
+        if done < total and now - self.last < 0.1:
+            return
+        self.last = now
+        filled = PROGRESS_WIDTH * done // max(total, 1)
+        bar = "#" * filled + "." * (PROGRESS_WIDTH - filled)
+        self.out.write(f"\r{stage:>8} [{bar}] {done}/{total}")
+        if done >= total:
+            self.out.write("\n")
+        self.out.flush()
+
+
+async def init(env: Env, args: argparse.Namespace) -> int:
+    from server.services.registry.site import initialise, refuse_existing
+
+    refuse_existing(env.settings.data_dir)
+    env.settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    result = await initialise(
+        env,
+        site=args.site,
+        name=args.name or args.site,
+        zones=args.zones or ["main"],
+        admin=args.admin,
+    )
+    print(f"site {result.site} created in {env.settings.data_dir}")
+    print(f"key manifest seq {result.manifest.seq} with {len(result.manifest.keys)} keys")
+    print(f"admin user: {result.admin}")
+    print(f"one-time password (shown once, change it at first login): {result.password}")
+    return 0
+
+
+async def import_register(env: Env, args: argparse.Namespace) -> int:
+    from server.services.registry.imports import import_residents
+
+    if not args.file.is_file():
+        raise CommandError(f"{args.file} is not a file")
+    report = await import_residents(
+        env, CLI_ACTOR, args.file, skip_invalid=args.skip_invalid, progress=ProgressBar()
+    )
+    for error in report.errors:
+        print(f"row {error.row}: {error.column}: {error.message}")
+    print(
+        f"{report.rows} rows: {report.created} created, {report.updated} updated, "
+        f"{report.unchanged} unchanged, {report.households_created} households created, "
+        f"{len(report.errors)} invalid"
+    )
+    if not report.written:
+        print("nothing was written: fix the rows above, or use --skip-invalid")
+        return 1
+    return 0
+
+
+async def keys(env: Env, args: argparse.Namespace) -> int:
+    from server.services.passes import key_admin
+
+    if args.action == "rotate":
+        row = await key_admin.rotate_key(env, CLI_ACTOR, args.use)
+        print(f"new {args.use} key {row['kid']} signs from {row['sign_from']}")
+    elif args.action == "retire":
+        killed = await key_admin.retire_key(env, CLI_ACTOR, args.kid)
+        print(
+            f"key {args.kid} retired; {killed} live passes it signed are now invalid: reissue them"
+        )
+    for row in await key_admin.list_keys(env, CLI_ACTOR):
+        state = "retired" if row["retired_at"] else "active"
+        window = f"sign {row['sign_from']}..{row['sign_until']} verify until {row['verify_until']}"
+        print(f"{row['kid']} {row['use']:8} {state:8} {window}")
+    return 0
+
+
+async def retention(env: Env, _args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from server.services.privacy.retention import run_retention
+
+    print(json.dumps(asdict(await run_retention(env, CLI_ACTOR))))
+    return 0

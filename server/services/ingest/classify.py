@@ -1,0 +1,82 @@
+"""Pure validation of one MQTT message, before anything touches the database.
+
+The topic must be one of ours, of this site and a kind gates send; the payload must decode
+strictly; the gate in the payload must be the gate of the topic (the broker ACL already binds
+the topic to the account); an event's time must not be far in the future or older than the
+event retention. Anything else becomes a dead letter with the reason.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import msgspec
+
+from protocol import messages
+from protocol.errors import MessageError, TopicError
+from protocol.messages import CommandResult, GateEvent, GateStatus
+from protocol.topics import Topic, TopicKind, parse_topic
+from server.services.ingest.model import Accepted, Message, Rejected
+
+MAX_FUTURE_MS = 3600 * 1000  # an event an hour ahead of the server's clock is refused
+_MODELS: dict[TopicKind, type[msgspec.Struct]] = {
+    TopicKind.EVENTS: GateEvent,
+    TopicKind.STATUS: GateStatus,
+    TopicKind.COMMAND_RESULTS: CommandResult,
+}
+_SNAKE = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def _reason(exc: Exception) -> str:
+    return _SNAKE.sub("_", type(exc).__name__).lower()
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(text: str) -> Topic | str:
+    """``parse_topic`` once per distinct topic (a site has a few dozen): the topic, or why not."""
+    try:
+        return parse_topic(text)
+    except TopicError as exc:
+        return str(exc)
+
+
+def _topic(site: str, message: Message) -> Topic | Rejected:
+    """The parsed topic if it is a per-gate topic of this site that the server ingests."""
+    topic = _parsed(message.topic)
+    if isinstance(topic, str):
+        return Rejected(message, "bad_topic", topic)
+    if topic.site != site:
+        return Rejected(message, "wrong_site", f"topic of site {topic.site}", topic.gate)
+    if topic.kind not in _MODELS or topic.gate is None:
+        return Rejected(message, "not_for_server", f"{topic.kind.value} is not ingested")
+    return topic
+
+
+def classify(site: str, message: Message, *, now_ms: int, oldest_ms: int) -> Accepted | Rejected:
+    """Validate one message without touching the database."""
+    topic = _topic(site, message)
+    if isinstance(topic, Rejected):
+        return topic
+    gate = topic.gate
+    assert gate is not None
+    try:
+        body = messages.decode(topic.kind, message.payload, _MODELS[topic.kind])
+    except MessageError as exc:
+        return Rejected(message, _reason(exc), str(exc)[:500], gate)
+    assert isinstance(body, GateEvent | GateStatus | CommandResult)
+    if (body.site, body.gate) != (site, gate):
+        detail = f"payload says {body.site}/{body.gate} on the topic of {gate}"
+        return Rejected(message, "gate_mismatch", detail, gate, impersonation=True)
+    if isinstance(body, GateEvent):
+        problem = _time_problem(body, now_ms=now_ms, oldest_ms=oldest_ms)
+        if problem is not None:
+            return Rejected(message, problem, f"event at {body.at} ms", gate)
+    return Accepted(message, topic.kind, gate, body)
+
+
+def _time_problem(event: GateEvent, *, now_ms: int, oldest_ms: int) -> str | None:
+    """Far in the future (an hour past the server's clock) or older than the event retention."""
+    if event.at > now_ms + MAX_FUTURE_MS:
+        return "time_in_future"
+    return "time_too_old" if event.at < oldest_ms else None

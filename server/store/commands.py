@@ -1,0 +1,58 @@
+"""SQL of signed commands to gates and the gates' answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from server.store.db import Connection
+from server.store.query import PageRequest, fetch_page
+from server.store.schema_gates import (
+    commands,
+)
+
+
+def _one(row: Any) -> dict[str, Any] | None:
+    return None if row is None else dict(row._mapping)
+
+
+# request ids are time-ordered (gate_commands.request_id), so they break ties within a second
+COMMAND_SORT = {"id": commands.c.request_id, "issued_at": commands.c.issued_at}
+
+
+async def insert_command(conn: Connection, *, values: dict[str, Any]) -> None:
+    """Record a command as it was signed."""
+    await conn.execute(sa.insert(commands).values(**values))
+
+
+async def mark_sent(conn: Connection, *, request_id: str) -> None:
+    """The broker accepted the command for delivery."""
+    query = sa.update(commands).where(commands.c.request_id == request_id).values(sent=True)
+    await conn.execute(query)
+
+
+async def get_command(conn: Connection, *, request_id: str) -> dict[str, Any] | None:
+    """One command by request id."""
+    query = sa.select(commands).where(commands.c.request_id == request_id)
+    return _one((await conn.execute(query)).first())
+
+
+async def record_result(conn: Connection, *, request_id: str, values: dict[str, Any]) -> int:
+    """Store a gate's answer to a command; returns rows changed (0: unknown request)."""
+    query = (
+        sa.update(commands)
+        .where(commands.c.request_id == request_id, commands.c.outcome.is_(None))
+        .values(**values)
+    )
+    return (await conn.execute(query)).rowcount
+
+
+async def search_commands(
+    conn: Connection, *, gates: list[str] | None, page: PageRequest
+) -> tuple[list[dict[str, Any]], int]:
+    """Commands, newest first, optionally only of ``gates``."""
+    query = sa.select(commands)
+    if gates is not None:
+        query = query.where(commands.c.gate.in_(gates))
+    return await fetch_page(conn, query, page, COMMAND_SORT)
