@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from msgspec.structs import replace
 
 from server.app import create_app
 from server.clock import SystemClock
@@ -54,8 +55,8 @@ async def _site(data: Path) -> Env:
     async with env.db.write() as conn:
         admin = await accounts.find_staff(conn, username="admin")
         assert admin is not None
-        values = {"password_hash": hash_password(PASSWORD), "must_change_password": False}
-        await accounts.update_staff(conn, staff_id=admin["id"], values=values)
+        ready = replace(admin, password_hash=hash_password(PASSWORD), must_change_password=False)
+        await accounts.save_staff(conn, ready)
     return env
 
 

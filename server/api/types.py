@@ -38,7 +38,7 @@ class Strict(BaseModel):
 class Public(BaseModel):
     """Base of every response model."""
 
-    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False, from_attributes=True)
 
 
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]

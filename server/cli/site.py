@@ -85,16 +85,16 @@ async def keys(env: Env, args: argparse.Namespace) -> int:
 
     if args.action == "rotate":
         row = await key_admin.rotate_key(env, CLI_ACTOR, args.use)
-        print(f"new {args.use} key {row['kid']} signs from {row['sign_from']}")
+        print(f"new {args.use} key {row.kid} signs from {row.sign_from}")
     elif args.action == "retire":
         killed = await key_admin.retire_key(env, CLI_ACTOR, args.kid)
         print(
             f"key {args.kid} retired; {killed} live passes it signed are now invalid: reissue them"
         )
     for row in await key_admin.list_keys(env, CLI_ACTOR):
-        state = "retired" if row["retired_at"] else "active"
-        window = f"sign {row['sign_from']}..{row['sign_until']} verify until {row['verify_until']}"
-        print(f"{row['kid']} {row['use']:8} {state:8} {window}")
+        state = "retired" if row.retired_at else "active"
+        window = f"sign {row.sign_from}..{row.sign_until} verify until {row.verify_until}"
+        print(f"{row.kid} {row.use:8} {state:8} {window}")
     return 0
 
 

@@ -9,8 +9,8 @@ its first login, and a reset ends the account's sessions.
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
+from server.records import Staff
 from server.services.context import CLI_ACTOR, Env
 from server.services.errors import Invalid, NotFound
 from server.services.registry import places as registry
@@ -22,26 +22,26 @@ async def _zone_ids(env: Env, names: list[str] | None) -> list[int] | None:
     if not names:
         return None
     zones = await registry.list_zones(env, CLI_ACTOR)
-    by_name = {z["name"]: z["id"] for z in zones} | {str(z["id"]): z["id"] for z in zones}
+    by_name = {z.name: z.id for z in zones} | {str(z.id): z.id for z in zones}
     unknown = [n for n in names if n not in by_name]
     if unknown:
-        known = ", ".join(sorted(z["name"] for z in zones))
+        known = ", ".join(sorted(z.name for z in zones))
         raise Invalid(f"no zone {', '.join(unknown)} (zones: {known})")
     return sorted({by_name[n] for n in names})
 
 
-async def _account(env: Env, username: str) -> dict[str, Any]:
+async def _account(env: Env, username: str) -> Staff:
     for row in await staff.list_all(env, CLI_ACTOR):
-        if row["username"] == username:
+        if row.username == username:
             return row
     raise NotFound(f"no staff account {username}")
 
 
-def _line(row: dict[str, Any], zones: dict[int, str]) -> str:
-    scope = row["zone_scope"]
+def _line(row: Staff, zones: dict[int, str]) -> str:
+    scope = row.zone_scope
     where = "all zones" if scope is None else ", ".join(zones.get(z, str(z)) for z in scope)
-    state = "active" if row["active"] else "disabled"
-    return f"{row['username']:16} {row['role']:6} {state:8} {where}"
+    state = "active" if row.active else "disabled"
+    return f"{row.username:16} {row.role:6} {state:8} {where}"
 
 
 async def staff_command(env: Env, args: argparse.Namespace) -> int:
@@ -51,15 +51,15 @@ async def staff_command(env: Env, args: argparse.Namespace) -> int:
             env, CLI_ACTOR, username=args.username, display_name=args.name or args.username,
             role=args.role, zone_scope=await _zone_ids(env, args.zones),
         )  # fmt: skip
-        print(f"staff account {row['username']} ({row['role']}) created")
+        print(f"staff account {row.username} ({row.role}) created")
         print(f"one-time password (shown once, change it at first login): {password}")
     elif args.action == "reset-password":
         row = await _account(env, args.username)
-        password = await staff.reset_password(env, CLI_ACTOR, row["id"])
-        print(f"{row['username']}: every session ended")
+        password = await staff.reset_password(env, CLI_ACTOR, row.id)
+        print(f"{row.username}: every session ended")
         print(f"one-time password (shown once, change it at first login): {password}")
     else:
-        zones = {z["id"]: z["name"] for z in await registry.list_zones(env, CLI_ACTOR)}
+        zones = {z.id: z.name for z in await registry.list_zones(env, CLI_ACTOR)}
         for row in await staff.list_all(env, CLI_ACTOR):
             print(_line(row, zones))
     return 0

@@ -91,7 +91,7 @@ class Policy:
                 raise Forbidden("missing or wrong CSRF token")
         if not self.allow_one_time_password:
             require_password_current(session)
-        if session.staff["role"] not in self.roles:
+        if session.staff.role not in self.roles:
             raise Forbidden("your role may not do this")
         return session.actor(client_address(request))
 

@@ -21,6 +21,7 @@ from protocol.messages import Lifecycle, ServerStatus
 from protocol.topics import TopicKind, all_gates, site_topic
 from server.link.ingest import Ingest
 from server.link.mqtt import Inbound, MqttClient, MqttSettings
+from server.records import ConfigVersion, Published
 from server.services.context import Env
 from server.services.errors import Conflict
 from server.services.gates import health as gate_health
@@ -205,7 +206,7 @@ class ServerLink:
             online = _status(site, Lifecycle.ONLINE, env.clock.now())
             await self.mqtt.publish_wait(self.status_topic, online, retain=True)
         manifest = await publishing.last_published(env, MANIFEST)
-        seq = None if manifest is None else manifest["seq"]
+        seq = None if manifest is None else manifest.seq
         await self._send(
             MANIFEST,
             await publishing.manifest_update(env, site, published_seq=seq, force=force),
@@ -218,7 +219,9 @@ class ServerLink:
         for config in await publishing.config_updates(env, site, force=force):
             await self._send("config", config)
 
-    async def _send(self, kind: str, update: Update | None) -> None:
+    async def _send(
+        self, kind: str, update: Update[Published] | Update[ConfigVersion] | None
+    ) -> None:
         if update is None:
             return
         for message in update.messages:
@@ -226,10 +229,12 @@ class ServerLink:
                 message.topic, message.payload, retain=message.retain
             ):
                 raise ConnectionError(f"no PUBACK for {message.topic}")
-        await publishing.record(self.env, kind, update)
-        if kind != "config":
-            self.published[kind] = update.record["seq"]
-        logger.info("published %s %s", kind, update.record.get("seq", update.record.get("gate")))
+        await publishing.record(self.env, update)
+        if isinstance(update.record, Published):
+            self.published[kind] = update.record.seq
+            logger.info("published %s %s", kind, update.record.seq)
+        else:
+            logger.info("published config %s to %s", update.record.version, update.record.gate)
 
     async def _monitor(self) -> None:
         while True:

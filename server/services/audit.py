@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from server.records import AuditEntry
 from server.services.context import Actor, Env
 from server.services.errors import Forbidden
 from server.services.paging import Page
@@ -45,7 +46,7 @@ async def audit_log(
     action: str | None = None,
     by: str | None = None,
     since: int | None = None,
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[AuditEntry], int]:
     """Audit entries (admins), filtered by action, acting user and time."""
     if not actor.is_admin:
         raise Forbidden("admins only")

@@ -2,42 +2,54 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 
+from server.records import LoginFailures, Staff, StoredSession
 from server.store.db import Connection
-from server.store.query import as_dicts
+from server.store.query import insert_new, record, records, values_of
 from server.store.schema import login_failures, sessions, staff
 
 
-async def insert_staff(conn: Connection, *, values: dict[str, Any]) -> int:
-    """Add a staff account; returns its id."""
-    result = await conn.execute(sa.insert(staff).values(**values))
-    return int(result.inserted_primary_key[0])  # type: ignore[index]
+async def insert_staff(
+    conn: Connection,
+    *,
+    username: str,
+    display_name: str,
+    password_hash: str,
+    role: str,
+    zone_scope: list[int] | None,
+    now: int,
+) -> Staff:
+    """Add an active account that must change its (one-time) password; returns it."""
+    fields = Staff(
+        id=0, username=username, display_name=display_name, password_hash=password_hash,
+        role=role, zone_scope=zone_scope, active=True, must_change_password=True, generation=0,
+        created_at=now, updated_at=now,
+    )  # fmt: skip
+    return await insert_new(conn, staff, fields)
 
 
-async def get_staff(conn: Connection, *, staff_id: int) -> dict[str, Any] | None:
+async def get_staff(conn: Connection, *, staff_id: int) -> Staff | None:
     """One account by id."""
     row = (await conn.execute(sa.select(staff).where(staff.c.id == staff_id))).first()
-    return None if row is None else dict(row._mapping)
+    return record(Staff, row)
 
 
-async def find_staff(conn: Connection, *, username: str) -> dict[str, Any] | None:
+async def find_staff(conn: Connection, *, username: str) -> Staff | None:
     """One account by user name."""
     row = (await conn.execute(sa.select(staff).where(staff.c.username == username))).first()
-    return None if row is None else dict(row._mapping)
+    return record(Staff, row)
 
 
-async def list_staff(conn: Connection) -> list[dict[str, Any]]:
+async def list_staff(conn: Connection) -> list[Staff]:
     """Every account, by id."""
-    return as_dicts((await conn.execute(sa.select(staff).order_by(staff.c.id))).all())
+    return records(Staff, await conn.execute(sa.select(staff).order_by(staff.c.id)))
 
 
-async def update_staff(conn: Connection, *, staff_id: int, values: dict[str, Any]) -> int:
-    """Change an account."""
-    query = sa.update(staff).where(staff.c.id == staff_id).values(**values)
-    return (await conn.execute(query)).rowcount
+async def save_staff(conn: Connection, account: Staff) -> None:
+    """Write an account's changed fields (read, ``replace``d, written in one transaction)."""
+    values = values_of(account, staff, without=("id",))
+    await conn.execute(sa.update(staff).where(staff.c.id == account.id).values(values))
 
 
 async def count_admins(conn: Connection) -> int:
@@ -46,15 +58,15 @@ async def count_admins(conn: Connection) -> int:
     return int(await conn.scalar(query) or 0)
 
 
-async def insert_session(conn: Connection, *, values: dict[str, Any]) -> None:
+async def insert_session(conn: Connection, session: StoredSession) -> None:
     """Store a new session (its id only as a hash)."""
-    await conn.execute(sa.insert(sessions).values(**values))
+    await conn.execute(sa.insert(sessions).values(values_of(session, sessions)))
 
 
-async def get_session(conn: Connection, *, id_hash: str) -> dict[str, Any] | None:
+async def get_session(conn: Connection, *, id_hash: str) -> StoredSession | None:
     """A session by id hash."""
     row = (await conn.execute(sa.select(sessions).where(sessions.c.id_hash == id_hash))).first()
-    return None if row is None else dict(row._mapping)
+    return record(StoredSession, row)
 
 
 async def touch_session(conn: Connection, *, id_hash: str, at: int) -> None:
@@ -83,11 +95,11 @@ async def delete_expired_sessions(
     return (await conn.execute(query)).rowcount
 
 
-async def get_failures(conn: Connection, *, key: str) -> dict[str, Any] | None:
+async def get_failures(conn: Connection, *, key: str) -> LoginFailures | None:
     """The failure counter for a throttling key."""
     query = sa.select(login_failures).where(login_failures.c.key == key)
     row = (await conn.execute(query)).first()
-    return None if row is None else dict(row._mapping)
+    return record(LoginFailures, row)
 
 
 async def set_failures(conn: Connection, *, key: str, count: int, window_start: int) -> None:

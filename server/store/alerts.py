@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 
+from server.records import Alert, Grant, JSONObject, Refusal
 from server.store.db import Connection
-from server.store.query import PageRequest, fetch_page
+from server.store.query import PageRequest, fetch_page, insert_new, record, records
 from server.store.schema import events, gates
 from server.store.schema_gates import alerts
 
@@ -21,21 +20,33 @@ def _open(kind: str, gate: str | None, subject: str) -> sa.ColumnElement[bool]:
     )
 
 
-async def find_open(
-    conn: Connection, *, kind: str, gate: str | None, subject: str
-) -> dict[str, Any] | None:
+async def find_open(conn: Connection, *, kind: str, gate: str | None, subject: str) -> Alert | None:
     """The unacknowledged alert of this kind for this gate and subject, if any."""
     row = (await conn.execute(sa.select(alerts).where(_open(kind, gate, subject)))).first()
-    return None if row is None else dict(row._mapping)
+    return record(Alert, row)
 
 
-async def insert(conn: Connection, *, values: dict[str, Any]) -> int:
-    """A new alert; returns its id."""
-    result = await conn.execute(sa.insert(alerts).values(**values))
-    return int(result.inserted_primary_key[0])  # type: ignore[index]
+async def insert(
+    conn: Connection,
+    *,
+    kind: str,
+    severity: str,
+    gate: str | None,
+    subject: str,
+    detail: JSONObject,
+    event_id: str | None,
+    now: int,
+) -> Alert:
+    """A new alert, counted once, neither resolved nor acknowledged."""
+    fields = Alert(
+        id=0, kind=kind, severity=severity, gate=gate, subject=subject, detail=detail,
+        event_id=event_id, first_at=now, last_at=now, count=1, resolved_at=None, acked_at=None,
+        acked_by=None, ack_note=None,
+    )  # fmt: skip
+    return await insert_new(conn, alerts, fields)
 
 
-async def repeat(conn: Connection, *, alert_id: int, now: int, detail: dict[str, Any]) -> None:
+async def repeat(conn: Connection, *, alert_id: int, now: int, detail: JSONObject) -> None:
     """The condition happened again: count it, refresh the detail, reopen if it had resolved."""
     query = (
         sa.update(alerts)
@@ -73,13 +84,11 @@ def _scoped(scope: frozenset[int] | None) -> sa.ColumnElement[bool]:
     return alerts.c.gate.in_(in_zone)
 
 
-async def get(
-    conn: Connection, *, alert_id: int, scope: frozenset[int] | None
-) -> dict[str, Any] | None:
+async def get(conn: Connection, *, alert_id: int, scope: frozenset[int] | None) -> Alert | None:
     """One alert, if its gate is in ``scope``."""
     query = sa.select(alerts).where(alerts.c.id == alert_id, _scoped(scope))
     row = (await conn.execute(query)).first()
-    return None if row is None else dict(row._mapping)
+    return record(Alert, row)
 
 
 async def search(
@@ -90,7 +99,7 @@ async def search(
     state: str = "open",
     kind: str | None = None,
     gate: str | None = None,
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[Alert], int]:
     """Alerts in scope: ``open`` (unacknowledged), ``acknowledged`` or ``all``."""
     query = sa.select(alerts).where(_scoped(scope))
     if state == "open":
@@ -101,7 +110,7 @@ async def search(
         query = query.where(alerts.c.kind == kind)
     if gate is not None:
         query = query.where(alerts.c.gate == gate)
-    return await fetch_page(conn, query, page, ALERT_SORT)
+    return await fetch_page(conn, query, page, ALERT_SORT, Alert)
 
 
 async def open_counts(conn: Connection) -> dict[str, int]:
@@ -116,7 +125,7 @@ async def open_counts(conn: Connection) -> dict[str, int]:
 
 async def denials_of(
     conn: Connection, *, refs: set[str], reasons: list[str], since_ms: int
-) -> list[dict[str, Any]]:
+) -> list[Refusal]:
     """Denied decisions of these passes with one of ``reasons`` since ``since_ms``."""
     query = sa.select(events.c.event_id, events.c.pass_ref, events.c.at_ms).where(
         events.c.pass_ref.in_(sorted(refs)),
@@ -124,12 +133,12 @@ async def denials_of(
         events.c.granted.is_(False),
         events.c.reason.in_(reasons),
     )
-    return [dict(r._mapping) for r in await conn.execute(query)]
+    return records(Refusal, await conn.execute(query))
 
 
 async def grants_of(
     conn: Connection, *, refs: set[str], since_ms: int, until_ms: int
-) -> list[dict[str, Any]]:
+) -> list[Grant]:
     """Granted decisions of these passes in a time window, with their lane's direction and zone."""
     query = (
         sa.select(events.c.event_id, events.c.pass_ref, events.c.gate, events.c.at_ms,
@@ -143,4 +152,4 @@ async def grants_of(
             events.c.at_ms <= until_ms,
         )
     )  # fmt: skip
-    return [dict(r._mapping) for r in await conn.execute(query)]
+    return records(Grant, await conn.execute(query))

@@ -6,6 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from server.records import AuditEntry
 from server.store.db import Connection
 from server.store.query import PageRequest, fetch_page
 from server.store.schema import audit_log
@@ -38,7 +39,7 @@ async def search(
     action: str | None = None,
     actor: str | None = None,
     since: int | None = None,
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[AuditEntry], int]:
     """Audit rows matching the filters, one page."""
     query = sa.select(audit_log)
     if action is not None:
@@ -47,4 +48,4 @@ async def search(
         query = query.where(audit_log.c.actor == actor)
     if since is not None:
         query = query.where(audit_log.c.at >= since)
-    return await fetch_page(conn, query, page, AUDIT_SORT)
+    return await fetch_page(conn, query, page, AUDIT_SORT, AuditEntry)

@@ -3,18 +3,14 @@ password (never a password)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 
+from server.records import BrokerAccount
 from server.store.db import Connection
+from server.store.query import record, records
 from server.store.schema_gates import (
     broker_accounts,
 )
-
-
-def _one(row: Any) -> dict[str, Any] | None:
-    return None if row is None else dict(row._mapping)
 
 
 async def delete_account(conn: Connection, *, username: str) -> int:
@@ -23,18 +19,18 @@ async def delete_account(conn: Connection, *, username: str) -> int:
     return (await conn.execute(query)).rowcount
 
 
-async def get_account(conn: Connection, *, username: str) -> dict[str, Any] | None:
+async def get_account(conn: Connection, *, username: str) -> BrokerAccount | None:
     """One broker account."""
     query = sa.select(broker_accounts).where(broker_accounts.c.username == username)
-    return _one((await conn.execute(query)).first())
+    return record(BrokerAccount, (await conn.execute(query)).first())
 
 
-async def list_accounts(conn: Connection) -> list[dict[str, Any]]:
+async def list_accounts(conn: Connection) -> list[BrokerAccount]:
     """Every broker account, server first, then gates by name."""
     query = sa.select(broker_accounts).order_by(
         broker_accounts.c.role.desc(), broker_accounts.c.username
     )
-    return [dict(r._mapping) for r in await conn.execute(query)]
+    return records(BrokerAccount, await conn.execute(query))
 
 
 async def put_account(

@@ -6,8 +6,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from server.records import DeadLetter, Event
 from server.store.db import Connection
-from server.store.query import PageRequest, fetch_page
+from server.store.query import PageRequest, fetch_page, record
 from server.store.schema import events, gates
 from server.store.schema_gates import dead_letters
 
@@ -31,7 +32,7 @@ async def search_events(
     filters: dict[str, Any],
     since_ms: int | None = None,
     until_ms: int | None = None,
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[Event], int]:
     """Events in scope matching equality ``filters`` and a time window, one page."""
     query = sa.select(events).where(gates_in(scope))
     for name, value in filters.items():
@@ -40,27 +41,27 @@ async def search_events(
         query = query.where(events.c.at_ms >= since_ms)
     if until_ms is not None:
         query = query.where(events.c.at_ms < until_ms)
-    return await fetch_page(conn, query, page, EVENT_SORT)
+    return await fetch_page(conn, query, page, EVENT_SORT, Event)
 
 
 async def search_dead_letters(
     conn: Connection, *, page: PageRequest, reason: str | None = None, gate: str | None = None
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[DeadLetter], int]:
     """Dead letters without their payload, one page."""
     query = sa.select(*(c for c in dead_letters.c if c.name != "payload"))
     if reason is not None:
         query = query.where(dead_letters.c.reason == reason)
     if gate is not None:
         query = query.where(dead_letters.c.gate == gate)
-    return await fetch_page(conn, query, page, DEAD_SORT)
+    return await fetch_page(conn, query, page, DEAD_SORT, DeadLetter)
 
 
-async def get_dead_letter(conn: Connection, *, letter_id: int) -> dict[str, Any] | None:
+async def get_dead_letter(conn: Connection, *, letter_id: int) -> DeadLetter | None:
     """One dead letter with its payload."""
     row = (
         await conn.execute(sa.select(dead_letters).where(dead_letters.c.id == letter_id))
     ).first()
-    return None if row is None else dict(row._mapping)
+    return record(DeadLetter, row)
 
 
 async def count_events(conn: Connection, *, gate: str | None = None) -> int:

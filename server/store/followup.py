@@ -7,12 +7,11 @@ registry.
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 
+from server.records import FollowupCall, ObservedResident
 from server.store.db import Connection
-from server.store.query import as_dicts, in_scope
+from server.store.query import in_scope, insert_new, records
 from server.store.schema import households, metadata, residents
 
 followup_calls = sa.Table(
@@ -45,7 +44,7 @@ def _observed(now: int) -> sa.ColumnElement[bool]:
 
 async def observed_residents(
     conn: Connection, *, scope: frozenset[int] | None, now: int
-) -> list[dict[str, Any]]:
+) -> list[ObservedResident]:
     """Residents under home observation at ``now`` in ``scope``, with their household."""
     query = (
         sa.select(
@@ -64,12 +63,12 @@ async def observed_residents(
         .where(_observed(now), in_scope(households.c.zone_id, scope))
         .order_by(households.c.building, households.c.unit, households.c.room, residents.c.id)
     )
-    return as_dicts((await conn.execute(query)).all())
+    return records(ObservedResident, await conn.execute(query))
 
 
 async def calls_since(
     conn: Connection, *, resident_ids: list[int], since: int
-) -> list[dict[str, Any]]:
+) -> list[FollowupCall]:
     """Calls to these residents at or after ``since``, newest first."""
     if not resident_ids:
         return []
@@ -78,7 +77,7 @@ async def calls_since(
         .where(followup_calls.c.resident_id.in_(resident_ids), followup_calls.c.at >= since)
         .order_by(followup_calls.c.at.desc(), followup_calls.c.id.desc())
     )
-    return as_dicts((await conn.execute(query)).all())
+    return records(FollowupCall, await conn.execute(query))
 
 
 async def last_reached(conn: Connection, *, resident_ids: list[int]) -> dict[int, int]:
@@ -93,20 +92,33 @@ async def last_reached(conn: Connection, *, resident_ids: list[int]) -> dict[int
     return {int(r[0]): int(r[1]) for r in (await conn.execute(query)).all()}
 
 
-async def insert_call(conn: Connection, *, values: dict[str, Any]) -> int:
-    """Record one call; returns its id."""
-    result = await conn.execute(sa.insert(followup_calls).values(**values))
-    return int(result.inserted_primary_key[0])  # type: ignore[index]
+async def insert_call(
+    conn: Connection,
+    *,
+    resident_id: int,
+    at: int,
+    caller: str,
+    reached: bool,
+    temperature_c: float | None,
+    symptoms: list[str],
+    note: str | None,
+) -> FollowupCall:
+    """Record one call; returns it."""
+    fields = FollowupCall(
+        id=0, resident_id=resident_id, at=at, reached=reached, temperature_c=temperature_c,
+        symptoms=symptoms, note=note, caller=caller,
+    )  # fmt: skip
+    return await insert_new(conn, followup_calls, fields)
 
 
-async def calls_of(conn: Connection, *, resident_id: int) -> list[dict[str, Any]]:
+async def calls_of(conn: Connection, *, resident_id: int) -> list[FollowupCall]:
     """Every call to one resident (the per-resident export), oldest first."""
     query = (
         sa.select(followup_calls)
         .where(followup_calls.c.resident_id == resident_id)
         .order_by(followup_calls.c.at, followup_calls.c.id)
     )
-    return as_dicts((await conn.execute(query)).all())
+    return records(FollowupCall, await conn.execute(query))
 
 
 async def delete_before(conn: Connection, *, before: int) -> int:

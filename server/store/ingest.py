@@ -13,7 +13,9 @@ from typing import Any
 import msgspec
 import sqlalchemy as sa
 
+from server.records import EventData, IngestState, SeqGap
 from server.store.db import Connection
+from server.store.query import records, values_of
 from server.store.schema import events
 from server.store.schema_gates import dead_letters, gate_ingest, seq_gaps
 
@@ -44,11 +46,11 @@ async def occupied_seqs(conn: Connection, *, gate: str, seqs: Sequence[int]) -> 
 
 _COLUMNS = [c.name for c in events.c if c.name != "id"]
 _JSON_AT = [i for i, c in enumerate(_COLUMNS) if isinstance(events.c[c].type, sa.JSON)]
-_VALUES = operator.itemgetter(*_COLUMNS)
+_VALUES = operator.attrgetter(*_COLUMNS)
 _json = msgspec.json.Encoder().encode
 
 
-def _driver_row(row: dict[str, Any]) -> tuple[Any, ...]:
+def _driver_row(row: EventData) -> tuple[Any, ...]:
     values = list(_VALUES(row))
     for i in _JSON_AT:
         if values[i] is not None:
@@ -56,7 +58,7 @@ def _driver_row(row: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(values)
 
 
-async def insert_events(conn: Connection, *, rows: list[dict[str, Any]]) -> None:
+async def insert_events(conn: Connection, *, rows: list[EventData]) -> None:
     """Insert new event rows (the caller has removed duplicates).
 
     On SQLite one driver-level ``executemany`` (a third of the per-row cost of Core's
@@ -66,30 +68,31 @@ async def insert_events(conn: Connection, *, rows: list[dict[str, Any]]) -> None
     if not rows:
         return
     if conn.dialect.name != "sqlite":
-        await conn.execute(sa.insert(events), rows)
+        await conn.execute(sa.insert(events), [msgspec.structs.asdict(r) for r in rows])
         return
     marks = ", ".join("?" for _ in _COLUMNS)
     sql = f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({marks})"  # noqa: S608 - fixed names
     await conn.exec_driver_sql(sql, [_driver_row(r) for r in rows])
 
 
-async def ingest_state(conn: Connection, *, gate: str, now: int) -> dict[str, Any]:
+async def ingest_state(conn: Connection, *, gate: str, now: int) -> IngestState:
     """The gate's ingest row, created at zero on first contact."""
     row = (await conn.execute(sa.select(gate_ingest).where(gate_ingest.c.gate == gate))).first()
     if row is not None:
-        return dict(row._mapping)
-    values = {
-        "gate": gate, "acked_seq": 0, "max_seq": 0, "events": 0, "duplicates": 0,
-        "replays": 0, "updated_at": now,
-    }  # fmt: skip
-    await conn.execute(sa.insert(gate_ingest).values(**values))
-    return values
+        return IngestState(**row._mapping)
+    state = IngestState(
+        gate=gate, acked_seq=0, max_seq=0, events=0, duplicates=0, replays=0, updated_at=now
+    )
+    await conn.execute(sa.insert(gate_ingest).values(**msgspec.structs.asdict(state)))
+    return state
 
 
-async def save_state(conn: Connection, *, gate: str, values: dict[str, Any]) -> None:
+async def save_state(conn: Connection, state: IngestState) -> None:
     """Store the gate's new ingest counters."""
-    query = sa.update(gate_ingest).where(gate_ingest.c.gate == gate).values(**values)
-    await conn.execute(query)
+    values = values_of(state, gate_ingest, without=("gate",))
+    await conn.execute(
+        sa.update(gate_ingest).where(gate_ingest.c.gate == state.gate).values(values)
+    )
 
 
 async def walk_contiguous(conn: Connection, *, gate: str, acked: int) -> int:
@@ -144,7 +147,7 @@ async def insert_gaps(
         await conn.execute(sa.insert(seq_gaps), rows)
 
 
-async def gaps(conn: Connection, *, gate: str, limit: int = 20) -> list[dict[str, Any]]:
+async def gaps(conn: Connection, *, gate: str, limit: int = 20) -> list[SeqGap]:
     """The gate's declared gaps, newest first."""
     query = (
         sa.select(seq_gaps)
@@ -152,7 +155,7 @@ async def gaps(conn: Connection, *, gate: str, limit: int = 20) -> list[dict[str
         .order_by(seq_gaps.c.id.desc())
         .limit(limit)
     )
-    return [dict(r._mapping) for r in await conn.execute(query)]
+    return records(SeqGap, await conn.execute(query))
 
 
 async def committed_above(conn: Connection, *, gate: str, acked: int) -> int:
@@ -183,6 +186,6 @@ async def dead_letter(
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
-async def all_ingest(conn: Connection) -> dict[str, dict[str, Any]]:
+async def all_ingest(conn: Connection) -> dict[str, IngestState]:
     """Every gate's ingest counters, by gate."""
-    return {r.gate: dict(r._mapping) for r in await conn.execute(sa.select(gate_ingest))}
+    return {r.gate: IngestState(**r._mapping) for r in await conn.execute(sa.select(gate_ingest))}

@@ -7,13 +7,12 @@ its last digits or by the masked form staff see (``138****8000``: prefix and suf
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 
+from server.records import HouseholdMatch, Resident, Visitor
 from server.store.db import Connection
 from server.store.people import RESIDENT_SORT
-from server.store.query import PageRequest, as_dicts, fetch_page, in_scope, like_contains
+from server.store.query import PageRequest, fetch_page, in_scope, like_contains, records
 from server.store.schema import households, residents, visitors
 
 _ESCAPE = "\\"
@@ -39,7 +38,7 @@ async def find_residents(
     text: str | None,
     phone: tuple[str, str] | None,
     status: str | None = None,
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[Resident], int]:
     """Residents whose name or unit label contains ``text``, or whose phone matches."""
     joined = residents.join(households, residents.c.household_id == households.c.id)
     query = (
@@ -56,12 +55,12 @@ async def find_residents(
         query = query.where(sa.or_(*matches))
     if status is not None:
         query = query.where(residents.c.status == status)
-    return await fetch_page(conn, query, page, RESIDENT_SORT)
+    return await fetch_page(conn, query, page, RESIDENT_SORT, Resident)
 
 
 async def households_by_label(
     conn: Connection, *, scope: frozenset[int] | None, label: str, limit: int = 10
-) -> list[dict[str, Any]]:
+) -> list[HouseholdMatch]:
     """Households whose label equals ``label`` first, then those containing it."""
     exact = (households.c.label == label).label("exact")
     query = (
@@ -70,12 +69,12 @@ async def households_by_label(
         .order_by(exact.desc(), households.c.label)
         .limit(limit)
     )
-    return as_dicts((await conn.execute(query)).all())
+    return records(HouseholdMatch, await conn.execute(query))
 
 
 async def visitors_since(
     conn: Connection, *, scope: frozenset[int] | None, since: int, limit: int = 200
-) -> list[dict[str, Any]]:
+) -> list[Visitor]:
     """Visitors registered at or after ``since`` whose host is in scope, newest first."""
     joined = visitors.join(households, visitors.c.host_household_id == households.c.id)
     query = (
@@ -85,4 +84,4 @@ async def visitors_since(
         .order_by(visitors.c.created_at.desc(), visitors.c.id.desc())
         .limit(limit)
     )
-    return as_dicts((await conn.execute(query)).all())
+    return records(Visitor, await conn.execute(query))

@@ -6,8 +6,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from server.records import HouseholdCutoff, HouseholdHold, Pass, PassHolder, PrintablePass
 from server.store.db import Connection
-from server.store.query import PageRequest, as_dicts, fetch_page, in_scope
+from server.store.query import PageRequest, fetch_page, in_scope, insert_new, record, records
 from server.store.schema import (
     counters,
     household_cutoffs,
@@ -33,19 +34,18 @@ def _zone_of_pass() -> sa.ColumnElement[Any]:
     return element
 
 
-async def insert_pass(conn: Connection, *, values: dict[str, Any]) -> int:
-    """Record an issued pass; returns the row id."""
-    result = await conn.execute(sa.insert(passes).values(**values))
-    return int(result.inserted_primary_key[0])  # type: ignore[index]
+async def insert_pass(conn: Connection, issued: Pass) -> Pass:
+    """Record an issued pass (its ``id`` is the database's); returns it with that id."""
+    return await insert_new(conn, passes, issued)
 
 
 async def get_pass(
     conn: Connection, *, pass_row: int, scope: frozenset[int] | None = None
-) -> dict[str, Any] | None:
+) -> Pass | None:
     """One pass by row id, if in ``scope``."""
     query = sa.select(passes).where(passes.c.id == pass_row, in_scope(_zone_of_pass(), scope))
     row = (await conn.execute(query)).first()
-    return None if row is None else dict(row._mapping)
+    return record(Pass, row)
 
 
 async def search_passes(
@@ -55,22 +55,22 @@ async def search_passes(
     page: PageRequest,
     filters: dict[str, Any],
     active_at: int | None = None,
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[Pass], int]:
     """Passes matching equality ``filters`` (resident_id, household_id, ...), one page."""
     query = sa.select(passes).where(in_scope(_zone_of_pass(), scope))
     for name, value in filters.items():
         query = query.where(passes.c[name] == value)
     if active_at is not None:
         query = query.where(passes.c.revoked_at.is_(None), passes.c.expires > active_at)
-    return await fetch_page(conn, query, page, PASS_SORT)
+    return await fetch_page(conn, query, page, PASS_SORT, Pass)
 
 
-async def active_passes(conn: Connection, *, now: int, **where: Any) -> list[dict[str, Any]]:
+async def active_passes(conn: Connection, *, now: int, **where: Any) -> list[Pass]:
     """Unrevoked, unexpired passes with the given column values (e.g. resident_id=3)."""
     query = sa.select(passes).where(passes.c.revoked_at.is_(None), passes.c.expires > now)
     for name, value in where.items():
         query = query.where(passes.c[name] == value)
-    return as_dicts((await conn.execute(query.order_by(passes.c.id))).all())
+    return records(Pass, await conn.execute(query.order_by(passes.c.id)))
 
 
 async def revoke(conn: Connection, *, pass_rows: list[int], at: int, by: str, reason: str) -> int:
@@ -99,14 +99,14 @@ async def revoked_refs(conn: Connection, *, now: int) -> list[str]:
 
 async def refs_of_residents(
     conn: Connection, *, resident_ids: list[int], now: int
-) -> list[dict[str, Any]]:
+) -> list[PassHolder]:
     """Active pass refs of the given residents (for observation holds)."""
     query = sa.select(passes.c.ref, passes.c.resident_id).where(
         passes.c.resident_id.in_(resident_ids),
         passes.c.revoked_at.is_(None),
         passes.c.expires > now,
     )
-    return as_dicts((await conn.execute(query)).all())
+    return records(PassHolder, await conn.execute(query))
 
 
 async def set_cutoff(conn: Connection, *, household_id: int, at: int, reason: str) -> None:
@@ -119,17 +119,17 @@ async def set_cutoff(conn: Connection, *, household_id: int, at: int, reason: st
     )
 
 
-async def cutoffs(conn: Connection) -> list[dict[str, Any]]:
+async def cutoffs(conn: Connection) -> list[HouseholdCutoff]:
     """Every household cutoff."""
-    return as_dicts((await conn.execute(sa.select(household_cutoffs))).all())
+    return records(HouseholdCutoff, await conn.execute(sa.select(household_cutoffs)))
 
 
-async def household_holds(conn: Connection, *, now: int) -> list[dict[str, Any]]:
+async def household_holds(conn: Connection, *, now: int) -> list[HouseholdHold]:
     """Households under home observation at ``now`` and until when."""
     query = sa.select(households.c.id, households.c.hold_until).where(
         households.c.hold_until.is_not(None), households.c.hold_until > now
     )
-    return as_dicts((await conn.execute(query)).all())
+    return records(HouseholdHold, await conn.execute(query))
 
 
 async def bump_counter(conn: Connection, *, name: str) -> int:
@@ -170,7 +170,7 @@ async def printable(
     pass_rows: list[int] | None = None,
     household_ids: list[int] | None = None,
     building: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[PrintablePass]:
     """Live passes with their holder's name and unit label, ordered for printing."""
     holder_name = sa.func.coalesce(residents.c.name, visitors.c.name, staff.c.display_name)
     joined = (
@@ -196,4 +196,4 @@ async def printable(
     if building is not None:
         query = query.where(households.c.building == building)
     order = (households.c.building, households.c.unit, households.c.room, passes.c.id)
-    return as_dicts((await conn.execute(query.order_by(*order))).all())
+    return records(PrintablePass, await conn.execute(query.order_by(*order)))

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 
+from server.records import DeletionReceipt, Event, HeldPass
 from server.store.db import Connection
-from server.store.query import as_dicts
+from server.store.query import insert_new, records
 from server.store.schema import deletion_receipts, events, passes, residents, visitors
 
 
-async def passes_of(conn: Connection, *, resident_id: int) -> list[dict[str, Any]]:
+async def passes_of(conn: Connection, *, resident_id: int) -> list[HeldPass]:
     """Every pass a resident ever held (for export), without the pass text."""
     columns = [c for c in passes.c if c.name not in {"text", "pass_id"}]
     query = sa.select(*columns).where(passes.c.resident_id == resident_id).order_by(passes.c.id)
-    return as_dicts((await conn.execute(query)).all())
+    return records(HeldPass, await conn.execute(query))
 
 
-async def events_of(conn: Connection, *, refs: list[str], limit: int) -> list[dict[str, Any]]:
+async def events_of(conn: Connection, *, refs: list[str], limit: int) -> list[Event]:
     """Gate events of the given pass refs, newest first, at most ``limit``."""
     if not refs:
         return []
@@ -28,13 +27,17 @@ async def events_of(conn: Connection, *, refs: list[str], limit: int) -> list[di
         .order_by(events.c.at_ms.desc())
         .limit(limit)
     )
-    return as_dicts((await conn.execute(query)).all())
+    return records(Event, await conn.execute(query))
 
 
-async def insert_receipt(conn: Connection, *, values: dict[str, Any]) -> int:
+async def insert_receipt(
+    conn: Connection, *, at: int, subject: str, actor: str, passes_revoked: int
+) -> DeletionReceipt:
     """Record that a person's data was erased (pseudonymous subject, no name)."""
-    result = await conn.execute(sa.insert(deletion_receipts).values(**values))
-    return int(result.inserted_primary_key[0])  # type: ignore[index]
+    fields = DeletionReceipt(
+        id=0, at=at, subject=subject, actor=actor, passes_revoked=passes_revoked
+    )
+    return await insert_new(conn, deletion_receipts, fields)
 
 
 async def clear_event_health(conn: Connection, *, before_ms: int) -> int:

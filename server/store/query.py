@@ -8,12 +8,16 @@ patterns escape ``%`` and ``_`` so a search for ``50%`` finds exactly that (9.2 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol, TypeVar
 
+import msgspec
 import sqlalchemy as sa
 
+from server.records import Record
 from server.store.db import Connection
+
+R = TypeVar("R", bound=Record)
 
 _ESCAPE = "\\"
 
@@ -50,21 +54,40 @@ def in_scope(column: sa.ColumnElement[Any], zones: frozenset[int] | None) -> sa.
     return sa.true() if zones is None else column.in_(sorted(zones))
 
 
+def values_of(record: Record, table: sa.Table, *, without: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A record's fields as the values of an INSERT or UPDATE of ``table`` (its columns only,
+    ``without`` the ones named, such as an id the database assigns)."""
+    return {c.name: getattr(record, c.name) for c in table.c if c.name not in without}
+
+
+async def insert_new(conn: Connection, table: sa.Table, fields: R) -> R:
+    """Insert a record whose ``id`` the database assigns; the record with that id."""
+    result = await conn.execute(sa.insert(table).values(values_of(fields, table, without=("id",))))
+    new_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+    return msgspec.structs.replace(fields, id=new_id)
+
+
+def record(cls: type[R], row: Any) -> R | None:
+    """The record of one result row (None for no row); the row's columns are its fields."""
+    return None if row is None else cls(**row._mapping)
+
+
+def records(cls: type[R], rows: Iterable[Any]) -> list[R]:
+    """The records of result rows."""
+    return [cls(**row._mapping) for row in rows]
+
+
 async def fetch_page(
     conn: Connection,
     query: sa.Select[Any],
     page: PageRequest,
     sortable: Mapping[str, sa.ColumnElement[Any]],
-) -> tuple[list[dict[str, Any]], int]:
+    cls: type[R],
+) -> tuple[list[R], int]:
     """Run ``query`` for one page and count all matches; sort keys come from ``sortable``."""
     column = sortable[page.sort]  # KeyError is a programming error: the API validated the key
     order = column.desc() if page.descending else column.asc()
     tie = sortable["id"].desc() if page.descending else sortable["id"].asc()  # ties keep the order
     total = await conn.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
     rows = await conn.execute(query.order_by(order, tie).limit(page.size).offset(page.offset))
-    return [dict(r._mapping) for r in rows], int(total or 0)
-
-
-def as_dicts(rows: Sequence[Any]) -> list[dict[str, Any]]:
-    """Plain dicts of result rows."""
-    return [dict(r._mapping) for r in rows]
+    return records(cls, rows), int(total or 0)

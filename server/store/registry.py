@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 
+from server.records import Gate, Household, Site, Zone
 from server.store.db import Connection
-from server.store.query import PageRequest, as_dicts, fetch_page, in_scope, like_contains
+from server.store.query import (
+    PageRequest,
+    fetch_page,
+    in_scope,
+    insert_new,
+    like_contains,
+    record,
+    records,
+    values_of,
+)
 from server.store.schema import gates, households, residents, sites, zones
 
 HOUSEHOLD_SORT = {
@@ -18,10 +26,10 @@ HOUSEHOLD_SORT = {
 }
 
 
-async def get_site(conn: Connection) -> dict[str, Any] | None:
+async def get_site(conn: Connection) -> Site | None:
     """The one site this server runs (None before ``init``)."""
     row = (await conn.execute(sa.select(sites).limit(1))).first()
-    return None if row is None else dict(row._mapping)
+    return record(Site, row)
 
 
 async def insert_site(conn: Connection, *, site_id: str, name: str, now: int) -> None:
@@ -29,22 +37,22 @@ async def insert_site(conn: Connection, *, site_id: str, name: str, now: int) ->
     await conn.execute(sa.insert(sites).values(id=site_id, name=name, created_at=now))
 
 
-async def list_zones(conn: Connection, *, scope: frozenset[int] | None) -> list[dict[str, Any]]:
+async def list_zones(conn: Connection, *, scope: frozenset[int] | None) -> list[Zone]:
     """Zones visible in ``scope``, by id."""
     query = sa.select(zones).where(in_scope(zones.c.id, scope)).order_by(zones.c.id)
-    return as_dicts((await conn.execute(query)).all())
+    return records(Zone, await conn.execute(query))
 
 
-async def get_zone(conn: Connection, *, zone_id: int) -> dict[str, Any] | None:
+async def get_zone(conn: Connection, *, zone_id: int) -> Zone | None:
     """One zone by id."""
     row = (await conn.execute(sa.select(zones).where(zones.c.id == zone_id))).first()
-    return None if row is None else dict(row._mapping)
+    return record(Zone, row)
 
 
-async def find_zone(conn: Connection, *, name: str) -> dict[str, Any] | None:
+async def find_zone(conn: Connection, *, name: str) -> Zone | None:
     """One zone by its name (imports name zones by name or number)."""
     row = (await conn.execute(sa.select(zones).where(zones.c.name == name))).first()
-    return None if row is None else dict(row._mapping)
+    return record(Zone, row)
 
 
 async def insert_zone(conn: Connection, *, zone_id: int, site_id: str, name: str, now: int) -> None:
@@ -74,28 +82,27 @@ async def zone_in_use(conn: Connection, *, zone_id: int) -> bool:
     return False
 
 
-async def list_gates(conn: Connection, *, scope: frozenset[int] | None) -> list[dict[str, Any]]:
+async def list_gates(conn: Connection, *, scope: frozenset[int] | None) -> list[Gate]:
     """Gates (lanes) in ``scope``, by id."""
     query = sa.select(gates).where(in_scope(gates.c.zone_id, scope)).order_by(gates.c.id)
-    return as_dicts((await conn.execute(query)).all())
+    return records(Gate, await conn.execute(query))
 
 
-async def get_gate(conn: Connection, *, gate_id: str) -> dict[str, Any] | None:
+async def get_gate(conn: Connection, *, gate_id: str) -> Gate | None:
     """One gate by id."""
     row = (await conn.execute(sa.select(gates).where(gates.c.id == gate_id))).first()
-    return None if row is None else dict(row._mapping)
+    return record(Gate, row)
 
 
-async def insert_gate(conn: Connection, *, values: dict[str, Any]) -> None:
+async def insert_gate(conn: Connection, gate: Gate) -> None:
     """Add a gate (lane)."""
-    await conn.execute(sa.insert(gates).values(**values))
+    await conn.execute(sa.insert(gates).values(values_of(gate, gates)))
 
 
-async def update_gate(conn: Connection, *, gate_id: str, values: dict[str, Any]) -> int:
-    """Change a gate's name, zone or direction."""
-    return (
-        await conn.execute(sa.update(gates).where(gates.c.id == gate_id).values(**values))
-    ).rowcount
+async def save_gate(conn: Connection, gate: Gate) -> None:
+    """Write a gate's changed name, zone or direction."""
+    values = values_of(gate, gates, without=("id",))
+    await conn.execute(sa.update(gates).where(gates.c.id == gate.id).values(values))
 
 
 async def delete_gate(conn: Connection, *, gate_id: str) -> int:
@@ -111,7 +118,7 @@ async def search_households(
     text: str | None = None,
     building: str | None = None,
     zone_id: int | None = None,
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[Household], int]:
     """Households matching the filters, one page of them, and the total."""
     query = sa.select(households).where(in_scope(households.c.zone_id, scope))
     if text:
@@ -120,38 +127,44 @@ async def search_households(
         query = query.where(households.c.building == building)
     if zone_id is not None:
         query = query.where(households.c.zone_id == zone_id)
-    return await fetch_page(conn, query, page, HOUSEHOLD_SORT)
+    return await fetch_page(conn, query, page, HOUSEHOLD_SORT, Household)
 
 
 async def get_household(
     conn: Connection, *, household_id: int, scope: frozenset[int] | None = None
-) -> dict[str, Any] | None:
+) -> Household | None:
     """One household by id, if it is in ``scope``."""
     query = sa.select(households).where(
         households.c.id == household_id, in_scope(households.c.zone_id, scope)
     )
     row = (await conn.execute(query)).first()
-    return None if row is None else dict(row._mapping)
+    return record(Household, row)
 
 
 async def households_by_address(
     conn: Connection,
-) -> dict[tuple[str, str, str], dict[str, Any]]:
+) -> dict[tuple[str, str, str], Household]:
     """Every household keyed by (building, unit, room): the import's stable key."""
     rows = (await conn.execute(sa.select(households))).all()
-    return {(r.building, r.unit, r.room): dict(r._mapping) for r in rows}
+    return {(r.building, r.unit, r.room): Household(**r._mapping) for r in rows}
 
 
-async def insert_household(conn: Connection, *, values: dict[str, Any]) -> int:
-    """Add a household; returns its id (the household number printed into passes)."""
-    result = await conn.execute(sa.insert(households).values(**values))
-    return int(result.inserted_primary_key[0])  # type: ignore[index]
+async def insert_household(
+    conn: Connection, *, zone_id: int, building: str, unit: str, room: str, label: str, now: int
+) -> Household:
+    """Add a household; its id is the household number printed into passes."""
+    fields = Household(
+        id=0, zone_id=zone_id, building=building, unit=unit, room=room, label=label,
+        hold_until=None, created_at=now, updated_at=now,
+    )  # fmt: skip
+    return await insert_new(conn, households, fields)
 
 
-async def update_household(conn: Connection, *, household_id: int, values: dict[str, Any]) -> int:
-    """Change a household's fields."""
-    query = sa.update(households).where(households.c.id == household_id).values(**values)
-    return (await conn.execute(query)).rowcount
+async def save_household(conn: Connection, household: Household) -> None:
+    """Write a household's changed fields."""
+    values = values_of(household, households, without=("id",))
+    query = sa.update(households).where(households.c.id == household.id).values(values)
+    await conn.execute(query)
 
 
 async def delete_household(conn: Connection, *, household_id: int) -> int:

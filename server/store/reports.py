@@ -10,8 +10,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from server.records import EventView
 from server.store.db import Connection
-from server.store.query import PageRequest, as_dicts, fetch_page, in_scope
+from server.store.query import PageRequest, fetch_page, in_scope, record, records
 from server.store.schema import (
     events,
     gates,
@@ -70,26 +71,26 @@ def _scoped(scope: frozenset[int] | None, f: EventFilter) -> sa.Select[Any]:
 
 async def search_events(
     conn: Connection, *, scope: frozenset[int] | None, page: PageRequest, where: EventFilter
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[EventView], int]:
     """One page of events matching the filter, with lane, holder and unit."""
-    return await fetch_page(conn, _scoped(scope, where), page, EVENT_SORT)
+    return await fetch_page(conn, _scoped(scope, where), page, EVENT_SORT, EventView)
 
 
 async def export_events(
     conn: Connection, *, scope: frozenset[int] | None, where: EventFilter
-) -> list[dict[str, Any]]:
+) -> list[EventView]:
     """Every matching event (up to EXPORT_LIMIT), oldest first, for the CSV export."""
     query = _scoped(scope, where).order_by(events.c.at_ms, events.c.id).limit(EXPORT_LIMIT)
-    return as_dicts((await conn.execute(query)).all())
+    return records(EventView, await conn.execute(query))
 
 
 async def events_after(
     conn: Connection, *, scope: frozenset[int] | None, after_id: int,
     gate: str | None, limit: int,
-) -> list[dict[str, Any]]:  # fmt: skip
+) -> list[EventView]:  # fmt: skip
     """Events stored after row ``after_id`` (the live feed), oldest first."""
     query = _scoped(scope, EventFilter(gate=gate)).where(events.c.id > after_id)
-    return as_dicts((await conn.execute(query.order_by(events.c.id).limit(limit))).all())
+    return records(EventView, await conn.execute(query.order_by(events.c.id).limit(limit)))
 
 
 async def latest_event_id(conn: Connection) -> int:
@@ -179,18 +180,18 @@ async def inside_by_zone(conn: Connection, *, scope: frozenset[int] | None) -> d
 
 async def event_in_scope(
     conn: Connection, *, scope: frozenset[int] | None, event_row: int
-) -> dict[str, Any] | None:
+) -> EventView | None:
     """One event row, if its gate is in ``scope``."""
     row = (
         await conn.execute(_scoped(scope, EventFilter()).where(events.c.id == event_row))
     ).first()
-    return None if row is None else dict(row._mapping)
+    return record(EventView, row)
 
 
 async def event_by_event_id(
     conn: Connection, *, scope: frozenset[int] | None, event_id: str
-) -> dict[str, Any] | None:
+) -> EventView | None:
     """One event by its gate-assigned id, if its gate is in ``scope``."""
     query = _scoped(scope, EventFilter()).where(events.c.event_id == event_id)
     row = (await conn.execute(query)).first()
-    return None if row is None else dict(row._mapping)
+    return record(EventView, row)

@@ -10,10 +10,6 @@ from server.store.db import Connection
 from server.store.schema import site_settings
 
 
-def _one(row: Any) -> dict[str, Any] | None:
-    return None if row is None else dict(row._mapping)
-
-
 async def get_setting(conn: Connection, *, key: str) -> Any:
     """A site setting kept in the database (None if unset)."""
     query = sa.select(site_settings.c.value).where(site_settings.c.key == key)

@@ -52,7 +52,7 @@ class PagePolicy(Policy):
             raise LoginRequired from None
         except Forbidden:
             session = getattr(request.state, "session", None)
-            if session is not None and session.staff["must_change_password"]:
+            if session is not None and session.staff.must_change_password:
                 raise PasswordChangeRequired from None
             raise
 

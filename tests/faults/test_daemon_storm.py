@@ -51,16 +51,19 @@ async def prepare(site: LinkSite) -> list[str]:
         for gate in ("east-in", "east-out"):
             await gate_policy.set_policy(env, CLI_ACTOR, gate, STORM_POLICY)
         household = await registry.save_household(
-            env, CLI_ACTOR, None, {"zone_id": 1, "building": "1", "unit": "1", "room": "101"}
+            env,
+            CLI_ACTOR,
+            None,
+            registry.HouseholdFields(zone_id=1, building="1", unit="1", room="101"),
         )
         for name in PEOPLE:
             resident = await residents.save(
                 env,
                 CLI_ACTOR,
                 None,
-                {"household_id": household["id"], "name": name, "role": "family"},
+                residents.ResidentFields(household_id=household.id, name=name, role="family"),
             )
-            texts.append((await passes.issue_resident(env, CLI_ACTOR, resident["id"]))["text"])
+            texts.append((await passes.issue_resident(env, CLI_ACTOR, resident.id)).text)
     finally:
         await env.db.close()
     return texts

@@ -100,7 +100,7 @@ async def test_every_bad_input_is_refused_or_dead_lettered_and_ingest_goes_on(
             assert await asyncio.to_thread(pub, site, json.dumps(last).encode()) == 0
             await until(
                 inbox,
-                lambda n: n["type"] == "event" and n["event"]["event_id"] == last["event_id"],
+                lambda n: n["type"] == "event" and n["event"].event_id == last["event_id"],
                 within=30,
             )
         env = site.env()

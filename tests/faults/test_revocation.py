@@ -25,16 +25,19 @@ async def issue_pass(site: LinkSite) -> tuple[int, str]:
     env = site.env()
     try:
         household = await registry.save_household(
-            env, CLI_ACTOR, None, {"zone_id": 1, "building": "3", "unit": "2", "room": "201"}
+            env,
+            CLI_ACTOR,
+            None,
+            registry.HouseholdFields(zone_id=1, building="3", unit="2", room="201"),
         )
         resident = await residents.save(
             env, CLI_ACTOR, None,
-            {"household_id": household["id"], "name": "张三", "phone": "13800138000", "role": "owner"},
+            residents.ResidentFields(household_id=household.id, name="张三", phone="13800138000", role="owner"),
         )  # fmt: skip
-        row = await passes.issue_resident(env, CLI_ACTOR, resident["id"])
+        row = await passes.issue_resident(env, CLI_ACTOR, resident.id)
     finally:
         await env.db.close()
-    return row["id"], row["text"]
+    return row.id, row.text
 
 
 async def denied_within(gate: GateEmulator, text: str, seconds: float) -> float:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from msgspec.structs import replace
 
 from server.app import create_app
 from server.config import ServerSettings, load_settings
@@ -155,14 +156,19 @@ async def ready_accounts(env: Env) -> None:
     async with env.db.write() as conn:
         admin = await accounts.find_staff(conn, username="admin")
         assert admin is not None
-        values = {"password_hash": strong_hash(), "must_change_password": False}
-        await accounts.update_staff(conn, staff_id=admin["id"], values=values)
+        ready = replace(admin, password_hash=strong_hash(), must_change_password=False)
+        await accounts.save_staff(conn, ready)
         for name, zone in (("east-desk", 1), ("west-desk", 2)):
-            await accounts.insert_staff(conn, values={
-                "username": name, "display_name": name, "password_hash": strong_hash(),
-                "role": "staff", "zone_scope": [zone], "active": True,
-                "must_change_password": False, "generation": 0, "created_at": now, "updated_at": now,
-            })  # fmt: skip
+            desk = await accounts.insert_staff(
+                conn,
+                username=name,
+                display_name=name,
+                password_hash=strong_hash(),
+                role="staff",
+                zone_scope=[zone],
+                now=now,
+            )
+            await accounts.save_staff(conn, replace(desk, must_change_password=False))
 
 
 @pytest.fixture

@@ -24,10 +24,12 @@ def _latest_manifest(api: Api) -> object:
     async def go() -> tuple[bytes, bytes]:
         db = Database(api.site.settings.db_url)
         async with db.read() as conn:
-            signed = (await key_store.latest_manifest(conn))["signed"]  # type: ignore[index]
-            root = next(k for k in await key_store.list_keys(conn) if k["use"] == "root")
+            manifest = await key_store.latest_manifest(conn)
+            assert manifest is not None
+            signed = manifest.signed
+            root = next(k for k in await key_store.list_keys(conn) if k.use == "root")
         await db.close()
-        return signed, (api.site.settings.keys_dir / root["file"]).read_bytes()
+        return signed, (api.site.settings.keys_dir / root.file).read_bytes()
 
     signed, root_pem = asyncio.run(go())
     return open_manifest(signed, load_pem_public(root_pem), site="gw01")

@@ -81,26 +81,26 @@ async def seed_site(env: Env, *, provisioned: tuple[str, ...] = ()) -> dict[str,
     for gate_id, zone, name, direction in LANES:
         if gate_id in provisioned:
             continue
-        await registry.save_gate(env, CLI_ACTOR, gate_id, {"zone_id": zone, "name": name,
-                                 "direction": direction}, create=True)  # fmt: skip
-    h1 = await registry.save_household(env, CLI_ACTOR, None, {"zone_id": 1, "building": "3",
-                                       "unit": "2", "room": "201"})  # fmt: skip
-    h2 = await registry.save_household(env, CLI_ACTOR, None, {"zone_id": 2, "building": "9",
-                                       "unit": "1", "room": "101"})  # fmt: skip
-    zhang = await residents.save(env, CLI_ACTOR, None, {"household_id": h1["id"], "name": "张三",
-                                 "phone": "13800138000", "role": "owner"})  # fmt: skip
-    wang = await residents.save(env, CLI_ACTOR, None, {"household_id": h1["id"], "name": "王小明",
-                                "phone": "13900139001", "role": "family"})  # fmt: skip
+        await registry.save_gate(env, CLI_ACTOR, gate_id, registry.GateFields(zone_id=zone, name=name,
+                                 direction=direction), create=True)  # fmt: skip
+    h1 = await registry.save_household(env, CLI_ACTOR, None, registry.HouseholdFields(zone_id=1, building="3",
+                                       unit="2", room="201"))  # fmt: skip
+    h2 = await registry.save_household(env, CLI_ACTOR, None, registry.HouseholdFields(zone_id=2, building="9",
+                                       unit="1", room="101"))  # fmt: skip
+    zhang = await residents.save(env, CLI_ACTOR, None, residents.ResidentFields(household_id=h1.id, name="张三",
+                                 phone="13800138000", role="owner"))  # fmt: skip
+    wang = await residents.save(env, CLI_ACTOR, None, residents.ResidentFields(household_id=h1.id, name="王小明",
+                                phone="13900139001", role="family"))  # fmt: skip
     for i, name in enumerate(INJECTIONS):
-        await residents.save(env, CLI_ACTOR, None, {"household_id": h2["id"], "name": name,
-                             "phone": f"1370013{7000 + i}", "role": "tenant", "note": name})  # fmt: skip
+        await residents.save(env, CLI_ACTOR, None, residents.ResidentFields(household_id=h2.id, name=name,
+                             phone=f"1370013{7000 + i}", role="tenant", note=name))  # fmt: skip
     now = env.clock.now()
-    await residents.set_observation(env, CLI_ACTOR, wang["id"], status="home_observation",
+    await residents.set_observation(env, CLI_ACTOR, wang.id, status="home_observation",
                                     start=now - 3 * 86400, end=now + 11 * 86400)  # fmt: skip
-    card = await passes.issue_resident(env, CLI_ACTOR, zhang["id"])
-    await seed_events(env, card["ref"], now)
-    return {"h1": h1["id"], "h2": h2["id"], "zhang": zhang["id"], "wang": wang["id"],
-            "ref": card["ref"], "text": card["text"]}  # fmt: skip
+    card = await passes.issue_resident(env, CLI_ACTOR, zhang.id)
+    await seed_events(env, card.ref, now)
+    return {"h1": h1.id, "h2": h2.id, "zhang": zhang.id, "wang": wang.id,
+            "ref": card.ref, "text": card.text}  # fmt: skip
 
 
 async def seed_events(env: Env, ref: str, now: int) -> None:

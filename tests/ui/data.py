@@ -7,11 +7,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import sqlalchemy as sa
-
+from server.records import EventData
 from server.services.alerts import rules as alert_rules
 from server.services.context import Env
-from server.store.schema import events
+from server.store import ingest as ingest_store
 from tests.server.conftest import Api
 
 # reliability-security.md 9.2 items 5-8: stored verbatim, shown as text, neutralised in CSV
@@ -60,20 +59,36 @@ async def add_event(
     env: Env, *, gate: str, at_ms: int, granted: bool | None, reason: str | None,
     pass_ref: str | None = None, body_c: float | None = None, kind: str = "decision",
     alarm: str | None = None,
-) -> dict[str, Any]:  # fmt: skip
+) -> EventData:  # fmt: skip
     """Store one gate event with its alerts and wake the live pages, as ingest does."""
     _seq[gate] = _seq.get(gate, SEQ_BASE) + 1
-    values = {
-        "event_id": str(uuid.uuid4()), "gate": gate, "seq": _seq[gate], "at_ms": at_ms,
-        "kind": kind, "granted": granted, "reason": reason, "pass_ref": pass_ref,
-        "body_c": body_c, "temperatures": None, "received_at": at_ms // 1000, "alarm": alarm,
-        "note": None,
-    }  # fmt: skip
+    row = EventData(
+        event_id=str(uuid.uuid4()),
+        gate=gate,
+        seq=_seq[gate],
+        at_ms=at_ms,
+        kind=kind,
+        granted=granted,
+        reason=reason,
+        pass_ref=pass_ref,
+        body_c=body_c,
+        temperatures=None,
+        received_at=at_ms // 1000,
+        boot_id=None,
+        clock_trusted=None,
+        lane=None,
+        offline=None,
+        mode=None,
+        alarm=alarm,
+        holder_kind=None,
+        operator=None,
+        note=None,
+        flag=None,
+    )
     async with env.db.write() as conn:
-        result = await conn.execute(sa.insert(events).values(**values))
-        values["id"] = int(result.inserted_primary_key[0])  # type: ignore[index]
-        raised = await alert_rules.on_event(conn, values, now=env.clock.now())
-    env.hub.publish({"type": "event", "event": values})
+        await ingest_store.insert_events(conn, rows=[row])
+        raised = await alert_rules.on_event(conn, row, now=env.clock.now())
+    env.hub.publish({"type": "event", "event": row})
     if raised:
         env.hub.notify("alerts")
-    return values
+    return row

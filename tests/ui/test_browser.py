@@ -73,7 +73,8 @@ def lane_online(site: LiveSite) -> bool:
 
     async def state(env: Env) -> str | None:
         rows = await gate_health.gate_health(env, CLI_ACTOR, gate=LANE)
-        return (rows[0]["status"] or {}).get("state")
+        status = rows[0].status
+        return None if status is None else status.state
 
     return bool(site.run(state) == "online")
 
@@ -257,7 +258,7 @@ def test_visitor_pass_at_the_gate(
             return await get_pass(conn, pass_row=pass_row)
 
     row = live.site.run(stored)
-    assert (row["text"], row["kind"]) == (text, "visitor")
+    assert (row.text, row.kind) == (text, "visitor")
     page.goto(f"{live.server.url}/ui/console/{LANE}")
     expect(page.locator("[data-live-status]")).to_have_text("实时更新中")
     expect(page.locator(f'[data-panel="health-{LANE}"]')).to_have_class(re.compile("state-online"))
@@ -270,7 +271,7 @@ def test_visitor_pass_at_the_gate(
         polling="raf", timeout=LIVE_WITHIN_MS + 10_000,
     )  # fmt: skip
     seen_ms = time.time() * 1000
-    latency_ms = round(seen_ms - decided_at_ms(live.site, row["ref"]))
+    latency_ms = round(seen_ms - decided_at_ms(live.site, row.ref))
     record_property("decision_to_console_ms", latency_ms)
     print(f"decision to console: {latency_ms} ms")
     card = page.locator("#feed .scan.big")

@@ -42,30 +42,30 @@ def test_call_list_due_overdue_and_done(api: Api, observed: dict[str, Any]) -> N
         return await followup.call_list(env, CLI_ACTOR, day_start=_day(env))
 
     items = api.site.run(work)
-    by_name = {i.resident["name"]: i for i in items}
+    by_name = {i.resident.name: i for i in items}
     assert set(by_name) == {"张三", "李四"}
     assert by_name["张三"].days_left == 5
     assert by_name["李四"].days_left == 4
     assert by_name["张三"].overdue  # observed for two days and never reached
     assert by_name["李四"].due
     assert not by_name["李四"].overdue
-    assert items[0].resident["name"] == "张三"  # overdue first
+    assert items[0].resident.name == "张三"  # overdue first
 
     async def call(env: Env) -> None:
         await followup.record_call(env, CLI_ACTOR, observed["r1"], reached=True,
                                    temperature_c=36.8, symptoms=["cough"], note="咳嗽轻微")  # fmt: skip
 
     api.site.run(call)
-    zhang = {i.resident["name"]: i for i in api.site.run(work)}["张三"]
+    zhang = {i.resident.name: i for i in api.site.run(work)}["张三"]
     assert not zhang.due
     assert not zhang.overdue
-    assert zhang.calls_today[0]["symptoms"] == ["cough"]
+    assert zhang.calls_today[0].symptoms == ["cough"]
     api.site.clock.advance(DAY)
-    zhang = {i.resident["name"]: i for i in api.site.run(work)}["张三"]
+    zhang = {i.resident.name: i for i in api.site.run(work)}["张三"]
     assert zhang.due
     assert not zhang.overdue
     api.site.clock.advance(3600)
-    zhang = {i.resident["name"]: i for i in api.site.run(work)}["张三"]
+    zhang = {i.resident.name: i for i in api.site.run(work)}["张三"]
     assert zhang.overdue
 
 
@@ -109,7 +109,7 @@ def test_calls_are_scoped_exported_erased_and_expire(api: Api, observed: dict[st
         await retention.run_retention(env, CLI_ACTOR)
         return await privacy.export_resident(env, CLI_ACTOR, observed["r1"])
 
-    assert api.site.run(expire)["followup_calls"] == []
+    assert api.site.run(expire).followup_calls == []
 
 
 def test_erasure_removes_the_calls(api: Api, observed: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ from server.api.types import (
     Reason,
     Strict,
 )
+from server.services.gates.health import GateReport
 
 
 class AlertOut(Public):
@@ -68,6 +69,64 @@ class CommandOut(Public):
     detail: str | None
 
 
+class DeviceOut(Public):
+    """One peripheral's state as the lane last reported it."""
+
+    name: str
+    state: str
+    detail: str | None = None
+
+
+class LaneStatusOut(Public):
+    """A lane's last retained status; ``since`` is when its state last changed."""
+
+    gate: str
+    state: str
+    since: int
+    at_ms: int
+    boot_id: str
+    software: str
+    mode: str
+    clock_trusted: bool
+    outbox_depth: int
+    outbox_floor_seq: int | None
+    manifest_seq: int | None
+    revocation_seq: int | None
+    config_version: int | None
+    devices: list[DeviceOut]
+    received_at: int
+
+
+class IngestOut(Public):
+    """A lane's ingest progress: every seq up to ``acked_seq`` is committed."""
+
+    gate: str
+    acked_seq: int
+    max_seq: int
+    events: int
+    duplicates: int
+    replays: int
+    updated_at: int
+
+
+class GapOut(Public):
+    """Seqs a lane no longer holds and the server never received."""
+
+    id: int
+    gate: str
+    from_seq: int
+    to_seq: int
+    detected_at: int
+
+
+class VersionsOut(Public):
+    """What the server publishes now, to compare with what the lane applied."""
+
+    manifest_seq: int | None
+    revocation_seq: int | None
+    config_version: int | None
+
+
 class GateHealthOut(Public):
     """A lane's liveness and health: its last status, ingest progress, gaps, open alerts."""
 
@@ -75,12 +134,29 @@ class GateHealthOut(Public):
     name: str
     zone_id: int
     direction: str
-    status: dict[str, Any] | None
-    ingest: dict[str, Any] | None
+    status: LaneStatusOut | None
+    ingest: IngestOut | None
     waiting: int
-    gaps: list[dict[str, Any]]
+    gaps: list[GapOut]
     open_alerts: int
-    current: dict[str, Any]
+    current: VersionsOut
+
+    @classmethod
+    def of(cls, report: GateReport) -> GateHealthOut:
+        """The API's view of the health service's report on one lane."""
+        gate = report.gate
+        return cls(
+            id=gate.id,
+            name=gate.name,
+            zone_id=gate.zone_id,
+            direction=gate.direction,
+            status=None if report.status is None else LaneStatusOut.model_validate(report.status),
+            ingest=None if report.ingest is None else IngestOut.model_validate(report.ingest),
+            waiting=report.waiting,
+            gaps=[GapOut.model_validate(g) for g in report.gaps],
+            open_alerts=report.open_alerts,
+            current=VersionsOut.model_validate(report.current),
+        )
 
 
 class PolicyIn(Strict):

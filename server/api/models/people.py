@@ -21,6 +21,17 @@ from server.api.types import (
 from server.services.text import mask_phone
 
 
+def masked(model: type[Public], data: Any) -> Any:
+    """A record (or dict) with a phone, as a response may show it: the phone masked only."""
+    if not isinstance(data, dict):
+        names = (*model.model_fields, "phone")
+        data = {name: getattr(data, name) for name in names if hasattr(data, name)}
+    if "phone" in data:
+        data = {**data, "phone_masked": mask_phone(data["phone"])}
+        data.pop("phone")
+    return data
+
+
 class ResidentIn(Strict):
     """A new resident."""
 
@@ -87,10 +98,7 @@ class ResidentOut(Public):
     @model_validator(mode="before")
     @classmethod
     def _mask(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "phone" in data:
-            data = {**data, "phone_masked": mask_phone(data["phone"])}
-            data.pop("phone")
-        return data
+        return masked(cls, data)
 
 
 class VisitorIn(Strict):
@@ -119,10 +127,7 @@ class VisitorOut(Public):
     @model_validator(mode="before")
     @classmethod
     def _mask(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "phone" in data:
-            data = {**data, "phone_masked": mask_phone(data["phone"])}
-            data.pop("phone")
-        return data
+        return masked(cls, data)
 
 
 class VisitorRegistered(Public):

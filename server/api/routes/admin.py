@@ -21,6 +21,7 @@ from server.api.models.staff import (
 from server.api.types import MAX_TIME, IdPath, PageNo, PageSize, SearchText
 from server.http.deps import AdminDep, EnvDep
 from server.services import audit
+from server.services.changes import KEEP
 from server.services.paging import Page, clamp_size
 from server.services.passes import key_admin
 from server.services.privacy import retention
@@ -54,9 +55,13 @@ async def update_staff(
     staff_id: IdPath, body: StaffPatch, env: EnvDep, actor: AdminDep
 ) -> StaffOut:
     """Change role, zone scope, name or active flag (ends the account's sessions)."""
-    values = body.model_dump(exclude_unset=True)
-    values = {k: v for k, v in values.items() if v is not None or k == "zone_scope"}
-    return StaffOut.model_validate(await staff.update(env, actor, staff_id, values))
+    changes = staff.StaffChanges(
+        role=body.role,
+        display_name=body.display_name,
+        active=body.active,
+        zone_scope=body.zone_scope if "zone_scope" in body.model_fields_set else KEEP,
+    )
+    return StaffOut.model_validate(await staff.update(env, actor, staff_id, changes))
 
 
 @router.post("/staff/{staff_id}/reset-password")

@@ -77,4 +77,5 @@ async def list_dead_letters(
 async def get_dead_letter(letter_id: IdPath, env: EnvDep, actor: AdminDep) -> DeadLetterOut:
     """One refused message with its payload in hex (at most the first 64 KiB)."""
     row = await event_queries.get_dead_letter(env, actor, letter_id)
-    return DeadLetterOut.model_validate(row | {"payload_hex": bytes(row["payload"]).hex()})
+    payload = row.payload or b""
+    return DeadLetterOut.model_validate(row).model_copy(update={"payload_hex": payload.hex()})

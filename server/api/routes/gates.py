@@ -29,14 +29,14 @@ GatePath = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[a-z0-9-]
 @router.get("/gate-health")
 async def list_health(env: EnvDep, actor: StaffDep) -> list[GateHealthOut]:
     """Every lane in the caller's zones: online or not since when, devices, backlog, alerts."""
-    return [GateHealthOut.model_validate(r) for r in await gate_health.gate_health(env, actor)]
+    return [GateHealthOut.of(r) for r in await gate_health.gate_health(env, actor)]
 
 
 @router.get("/gate-health/{gate_id}")
 async def get_health(gate_id: GatePath, env: EnvDep, actor: StaffDep) -> GateHealthOut:
     """One lane's health."""
     rows = await gate_health.gate_health(env, actor, gate=gate_id)
-    return GateHealthOut.model_validate(rows[0])
+    return GateHealthOut.of(rows[0])
 
 
 @router.post("/gates/{gate_id}/commands", status_code=201, responses={409: {}})

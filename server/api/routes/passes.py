@@ -102,7 +102,7 @@ async def _building_households(
         )
         if not rows:
             break
-        ids += [r["id"] for r in rows]
+        ids += [r.id for r in rows]
         page_no += 1
     return ids, total
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
+import msgspec
 from fastapi import APIRouter, Query
 
 from server.api.models.common import PageOut
@@ -21,6 +22,7 @@ from server.api.models.people import (
 )
 from server.api.types import IdPath, PageNo, PageSize, SearchText
 from server.http.deps import AdminDep, EnvDep, StaffDep
+from server.records import JSONObject
 from server.services.paging import Page, clamp_size
 from server.services.privacy import subjects as privacy
 from server.services.registry import residents, visitors
@@ -61,8 +63,8 @@ async def get_resident(resident_id: IdPath, env: EnvDep, actor: StaffDep) -> Res
 @router.post("/residents", status_code=201)
 async def create_resident(body: ResidentIn, env: EnvDep, actor: AdminDep) -> ResidentOut:
     """Register a resident."""
-    values = body.model_dump(exclude_none=True)
-    return ResidentOut.model_validate(await residents.save(env, actor, None, values))
+    fields = residents.ResidentFields(**body.model_dump())
+    return ResidentOut.model_validate(await residents.save(env, actor, None, fields))
 
 
 @router.patch("/residents/{resident_id}")
@@ -70,9 +72,10 @@ async def update_resident(
     resident_id: IdPath, body: ResidentPatch, env: EnvDep, actor: AdminDep
 ) -> ResidentOut:
     """Change a resident."""
-    values = body.model_dump(exclude_unset=True)
+    values = body.model_dump(exclude_unset=True)  # left out: kept; phone or note null: cleared
     values = {k: v for k, v in values.items() if v is not None or k in {"phone", "note"}}
-    return ResidentOut.model_validate(await residents.save(env, actor, resident_id, values))
+    fields = residents.ResidentFields(**values)
+    return ResidentOut.model_validate(await residents.save(env, actor, resident_id, fields))
 
 
 @router.delete("/residents/{resident_id}")
@@ -82,9 +85,10 @@ async def erase_resident(resident_id: IdPath, env: EnvDep, actor: AdminDep) -> E
 
 
 @router.get("/residents/{resident_id}/export")
-async def export_resident(resident_id: IdPath, env: EnvDep, actor: AdminDep) -> dict[str, Any]:
+async def export_resident(resident_id: IdPath, env: EnvDep, actor: AdminDep) -> JSONObject:
     """Everything held about one resident, machine-readable (audited)."""
-    return await privacy.export_resident(env, actor, resident_id)
+    export: JSONObject = msgspec.to_builtins(await privacy.export_resident(env, actor, resident_id))
+    return export
 
 
 @router.post("/residents/{resident_id}/reveal-phone")

@@ -64,9 +64,11 @@ async def list_gates(env: EnvDep, actor: StaffDep) -> list[GateOut]:
 @router.post("/gates", status_code=201)
 async def create_gate(body: GateIn, env: EnvDep, actor: AdminDep) -> GateOut:
     """Add a gate (lane)."""
-    values = body.model_dump(exclude={"id"}, mode="json")
+    fields = registry.GateFields(
+        zone_id=body.zone_id, name=body.name, direction=body.direction.value
+    )
     return GateOut.model_validate(
-        await registry.save_gate(env, actor, body.id, values, create=True)
+        await registry.save_gate(env, actor, body.id, fields, create=True)
     )
 
 
@@ -75,9 +77,10 @@ async def update_gate(
     gate_id: GateIdPath, body: GatePatch, env: EnvDep, actor: AdminDep
 ) -> GateOut:
     """Change a gate."""
-    values = body.model_dump(exclude_unset=True, exclude_none=True, mode="json")
+    direction = None if body.direction is None else body.direction.value
+    fields = registry.GateFields(zone_id=body.zone_id, name=body.name, direction=direction)
     return GateOut.model_validate(
-        await registry.save_gate(env, actor, gate_id, values, create=False)
+        await registry.save_gate(env, actor, gate_id, fields, create=False)
     )
 
 
@@ -119,7 +122,7 @@ async def get_household(household_id: IdPath, env: EnvDep, actor: StaffDep) -> H
 async def create_household(body: HouseholdIn, env: EnvDep, actor: AdminDep) -> HouseholdOut:
     """Add a household."""
     return HouseholdOut.model_validate(
-        await registry.save_household(env, actor, None, body.model_dump())
+        await registry.save_household(env, actor, None, _household_fields(body))
     )
 
 
@@ -128,9 +131,15 @@ async def update_household(
     household_id: IdPath, body: HouseholdPatch, env: EnvDep, actor: AdminDep
 ) -> HouseholdOut:
     """Change a household."""
-    values = body.model_dump(exclude_unset=True, exclude_none=True)
     return HouseholdOut.model_validate(
-        await registry.save_household(env, actor, household_id, values)
+        await registry.save_household(env, actor, household_id, _household_fields(body))
+    )
+
+
+def _household_fields(body: HouseholdIn | HouseholdPatch) -> registry.HouseholdFields:
+    """A household request as the service takes it (None leaves a field as it is)."""
+    return registry.HouseholdFields(
+        zone_id=body.zone_id, building=body.building, unit=body.unit, room=body.room
     )
 
 

@@ -6,8 +6,11 @@ event that raised it as the scan card shows it). Acknowledging wakes the live pa
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
+from msgspec.structs import replace
+
+from server.records import Alert, EventView
 from server.services import audit
 from server.services.context import Actor, Env
 from server.services.errors import Conflict, NotFound
@@ -28,7 +31,7 @@ async def list_alerts(
     state: str = "open",
     kind: str | None = None,
     gate: str | None = None,
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[Alert], int]:
     """Alerts of gates in the actor's zones (site-wide ones for unscoped staff and admins)."""
     async with env.db.read() as conn:
         return await alert_store.search(
@@ -36,7 +39,7 @@ async def list_alerts(
         )
 
 
-async def get_alert(env: Env, actor: Actor, alert_id: int) -> dict[str, Any]:
+async def get_alert(env: Env, actor: Actor, alert_id: int) -> Alert:
     """One alert in the actor's scope."""
     async with env.db.read() as conn:
         row = await alert_store.get(conn, alert_id=alert_id, scope=actor.scope)
@@ -45,7 +48,7 @@ async def get_alert(env: Env, actor: Actor, alert_id: int) -> dict[str, Any]:
     return row
 
 
-async def acknowledge(env: Env, actor: Actor, alert_id: int, note: str) -> dict[str, Any]:
+async def acknowledge(env: Env, actor: Actor, alert_id: int, note: str) -> Alert:
     """A staff member saw the alert and notes what was done; audited (the note stays here)."""
     note = clean_text(note, field="note", max_length=500)
     now = env.clock.now()
@@ -58,34 +61,50 @@ async def acknowledge(env: Env, actor: Actor, alert_id: int, note: str) -> dict[
         ):
             raise Conflict(f"alert {alert_id} is already acknowledged")
         await audit.record(
-            conn, actor, "alert.ack", at=now, target=f"alert:{alert_id}", kind=row["kind"]
+            conn, actor, "alert.ack", at=now, target=f"alert:{alert_id}", kind=row.kind
         )
     env.hub.notify("alerts")
-    return row | {"acked_at": now, "acked_by": actor.name, "ack_note": note}
+    return replace(row, acked_at=now, acked_by=actor.name, ack_note=note)
 
 
-async def dashboard_alerts(
-    env: Env, actor: Actor, *, open_only: bool = True
-) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class AlertCard:
+    """An alert as the dashboard's card shows it: the lane by name, the event that raised it."""
+
+    id: str
+    kind: str
+    gate: str | None
+    gate_name: str | None
+    at_ms: int
+    event: EventView | None
+    acked: bool
+    acked_by: str | None
+    ack_note: str | None
+    count: int
+    severity: str
+    resolved: bool
+
+
+async def dashboard_alerts(env: Env, actor: Actor, *, open_only: bool = True) -> list[AlertCard]:
     """Alerts in the actor's zones, newest first, shaped for the dashboard's cards."""
     page = Page(1, MAX_ALERTS, "last_at", True)
     rows, _total = await list_alerts(env, actor, page, state="open" if open_only else "all")
-    names = {g["id"]: g["name"] for g in await list_gates(env, actor)}
+    names = {g.id: g.name for g in await list_gates(env, actor)}
     return [
-        {
-            "id": str(r["id"]),
-            "kind": r["kind"],
-            "gate": r["gate"],
-            "gate_name": names.get(r["gate"] or ""),
-            "at_ms": r["last_at"] * 1000,
-            "event": await event_by_id(env, actor, r["event_id"]),
-            "acked": r["acked_at"] is not None,
-            "acked_by": r["acked_by"],
-            "ack_note": r["ack_note"],
-            "count": r["count"],
-            "severity": r["severity"],
-            "resolved": r["resolved_at"] is not None,
-        }
+        AlertCard(
+            id=str(r.id),
+            kind=r.kind,
+            gate=r.gate,
+            gate_name=names.get(r.gate or ""),
+            at_ms=r.last_at * 1000,
+            event=await event_by_id(env, actor, r.event_id),
+            acked=r.acked_at is not None,
+            acked_by=r.acked_by,
+            ack_note=r.ack_note,
+            count=r.count,
+            severity=r.severity,
+            resolved=r.resolved_at is not None,
+        )
         for r in rows
     ]
 

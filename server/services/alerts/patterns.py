@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeVar
 
 from protocol.reasons import ReasonCode
+from server.records import Alert, EventData, Gate, Grant, Refusal
 from server.services.alerts.kinds import AlertKind
 from server.services.alerts.rules import occurred_for
 from server.store import alerts as alert_store
@@ -30,131 +31,150 @@ REFUSAL_REASONS = [
 REFUSALS = 3
 REFUSAL_WINDOW_MS = 30 * 60 * 1000
 TRAVEL_WINDOW_MS = 120 * 1000
-Alert = dict[str, Any]
+E = TypeVar("E", Refusal, Grant)
 
 
 @dataclass(frozen=True, slots=True)
 class History:
     """Stored refusals and grants of the batch's passes, read before the batch is inserted."""
 
-    denials: list[dict[str, Any]]
-    grants: list[dict[str, Any]]
+    denials: list[Refusal]
+    grants: list[Grant]
 
 
-def _refused(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _refused(rows: list[EventData]) -> list[Refusal]:
+    """The batch's refusals of a pass that count towards repeated refusals."""
     return [
-        r for r in rows if r["pass_ref"] and not r["granted"] and r["reason"] in REFUSAL_REASONS
+        Refusal(event_id=r.event_id, pass_ref=r.pass_ref, at_ms=r.at_ms)
+        for r in rows
+        if r.pass_ref and not r.granted and r.reason in REFUSAL_REASONS
     ]
 
 
-def _granted(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [r for r in rows if r["pass_ref"] and r["granted"] and r["flag"] is None]
+def _granted(rows: list[EventData], lane: Gate) -> list[Grant]:
+    """The batch's grants of a pass, at ``lane`` (replayed seqs do not count)."""
+    return [
+        Grant(
+            event_id=r.event_id,
+            pass_ref=r.pass_ref,
+            gate=r.gate,
+            at_ms=r.at_ms,
+            zone_id=lane.zone_id,
+            direction=lane.direction,
+        )
+        for r in rows
+        if r.pass_ref and r.granted and r.flag is None
+    ]
 
 
-async def history(conn: Connection, rows: list[dict[str, Any]]) -> History:
+async def history(conn: Connection, rows: list[EventData]) -> History:
     """What the patterns need from before this batch (one query per rule, none if not needed)."""
-    refused, granted = _refused(rows), _granted(rows)
-    denials = grants = []
+    refused = [r for r in rows if r.pass_ref and not r.granted and r.reason in REFUSAL_REASONS]
+    granted = [r for r in rows if r.pass_ref and r.granted and r.flag is None]
+    denials: list[Refusal] = []
+    grants: list[Grant] = []
     if refused:
         denials = await alert_store.denials_of(
-            conn, refs={r["pass_ref"] for r in refused}, reasons=REFUSAL_REASONS,
-            since_ms=min(r["at_ms"] for r in refused) - REFUSAL_WINDOW_MS,
-        )  # fmt: skip
+            conn,
+            refs={r.pass_ref for r in refused if r.pass_ref},
+            reasons=REFUSAL_REASONS,
+            since_ms=min(r.at_ms for r in refused) - REFUSAL_WINDOW_MS,
+        )
     if granted:
         grants = await alert_store.grants_of(
-            conn, refs={r["pass_ref"] for r in granted},
-            since_ms=min(r["at_ms"] for r in granted) - TRAVEL_WINDOW_MS,
-            until_ms=max(r["at_ms"] for r in granted) + TRAVEL_WINDOW_MS,
-        )  # fmt: skip
+            conn,
+            refs={r.pass_ref for r in granted if r.pass_ref},
+            since_ms=min(r.at_ms for r in granted) - TRAVEL_WINDOW_MS,
+            until_ms=max(r.at_ms for r in granted) + TRAVEL_WINDOW_MS,
+        )
     return History(denials, grants)
 
 
-def _by_ref(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """Stored events grouped by pass (a missing pass has none)."""
-    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+def _by_ref(rows: list[E]) -> dict[str, list[E]]:
+    """Stored events grouped by pass."""
+    grouped: dict[str, list[E]] = defaultdict(list)
     for row in rows:
-        grouped[row["pass_ref"]].append(row)
+        grouped[row.pass_ref].append(row)
     return grouped
 
 
-def _before(rows: list[dict[str, Any]]) -> dict[str, int]:
+def _positions(rows: list[EventData]) -> dict[str, int]:
     """Each event id's position in the batch (stored events are not in it: they came first)."""
-    return {r["event_id"]: i for i, r in enumerate(rows)}
+    return {r.event_id: i for i, r in enumerate(rows)}
 
 
 async def on_batch(
-    conn: Connection,
-    rows: list[dict[str, Any]],
-    before: History,
-    *,
-    lane: dict[str, Any],
-    now: int,
+    conn: Connection, rows: list[EventData], before: History, *, lane: Gate, now: int
 ) -> list[Alert]:
     """Pattern alerts raised by a batch of newly stored events of one gate (``lane``)."""
-    return await _refusals(conn, rows, before, now) + await _travel(conn, rows, before, lane, now)
+    by_id = {r.event_id: r for r in rows}
+    refusals = await _refusals(conn, rows, by_id, before, now)
+    return refusals + await _travel(conn, rows, by_id, before, lane=lane, now=now)
 
 
 async def _refusals(
-    conn: Connection, rows: list[dict[str, Any]], before: History, now: int
+    conn: Connection,
+    rows: list[EventData],
+    by_id: dict[str, EventData],
+    before: History,
+    now: int,
 ) -> list[Alert]:
     mine = _refused(rows)
     if not mine:
         return []
-    position = _before(rows)
+    position = _positions(rows)
     by_ref = _by_ref(before.denials + mine)
     alerts = []
-    for row in mine:
-        here = position[row["event_id"]]
+    for refusal in mine:
+        here = position[refusal.event_id]
         count = sum(
-            1 for d in by_ref[row["pass_ref"]]
-            if d["at_ms"] >= row["at_ms"] - REFUSAL_WINDOW_MS
-            and position.get(d["event_id"], -1) <= here
-        )  # fmt: skip
+            1
+            for d in by_ref[refusal.pass_ref]
+            if d.at_ms >= refusal.at_ms - REFUSAL_WINDOW_MS and position.get(d.event_id, -1) <= here
+        )
         if count >= REFUSALS:
+            row = by_id[refusal.event_id]
             kind = AlertKind.REPEATED_REFUSALS
-            alerts.append(await occurred_for(conn, kind, row, row["pass_ref"], now, count=count))
+            alerts.append(await occurred_for(conn, kind, row, refusal.pass_ref, now, count=count))
     return alerts
 
 
 async def _travel(
     conn: Connection,
-    rows: list[dict[str, Any]],
+    rows: list[EventData],
+    by_id: dict[str, EventData],
     before: History,
-    lane: dict[str, Any],
+    *,
+    lane: Gate,
     now: int,
 ) -> list[Alert]:
-    mine = _granted(rows)
+    mine = _granted(rows, lane)
     if not mine:
         return []
-    where = {"zone_id": lane["zone_id"], "direction": lane["direction"]}
-    position = _before(rows)
-    by_ref = _by_ref(before.grants + [row | where for row in mine])
+    position = _positions(rows)
+    by_ref = _by_ref(before.grants + mine)
     alerts = []
-    for row in mine:
-        other = _elsewhere(row, by_ref[row["pass_ref"]], position)
+    for grant in mine:
+        other = _elsewhere(grant, by_ref[grant.pass_ref], position)
         if other is not None:
+            row = by_id[grant.event_id]
             kind = AlertKind.IMPOSSIBLE_TRAVEL
             alerts.append(
-                await occurred_for(conn, kind, row, row["pass_ref"], now, other_gate=other)
+                await occurred_for(conn, kind, row, grant.pass_ref, now, other_gate=other)
             )
     return alerts
 
 
-def _elsewhere(
-    row: dict[str, Any], grants: list[dict[str, Any]], position: dict[str, int]
-) -> str | None:
+def _elsewhere(me: Grant, grants: list[Grant], position: dict[str, int]) -> str | None:
     """The gate of an earlier grant of the same pass that this one cannot follow, if any."""
-    me = next((g for g in grants if g["event_id"] == row["event_id"]), None)
-    if me is None:
-        return None
-    here = position[row["event_id"]]
+    here = position[me.event_id]
     for other in grants:
-        if other["gate"] == row["gate"] or abs(other["at_ms"] - row["at_ms"]) > TRAVEL_WINDOW_MS:
+        if other.gate == me.gate or abs(other.at_ms - me.at_ms) > TRAVEL_WINDOW_MS:
             continue
-        if position.get(other["event_id"], -1) > here:
+        if position.get(other.event_id, -1) > here:
             continue  # later in this batch: it will be judged against this one
-        same_way = other["direction"] is not None and other["direction"] == me["direction"]
-        apart = other["zone_id"] is not None and other["zone_id"] != me["zone_id"]
+        same_way = other.direction is not None and other.direction == me.direction
+        apart = other.zone_id is not None and other.zone_id != me.zone_id
         if same_way or apart:
-            return str(other["gate"])
+            return other.gate
     return None

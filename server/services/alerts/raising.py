@@ -13,6 +13,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from msgspec.structs import replace
+
+from server.records import Alert, JSONObject
 from server.services.alerts.kinds import SEVERITY, AlertKind
 from server.store import alerts as alert_store
 from server.store.db import Connection
@@ -29,13 +32,13 @@ async def occurred(
     now: int,
     event_id: str | None = None,
     **detail: Any,
-) -> dict[str, Any]:
+) -> Alert:
     """Count an occurrence: a new alert, or one more on the open one. Returns the alert."""
     subject = subject[:64]
     found = await alert_store.find_open(conn, kind=kind.value, gate=gate, subject=subject)
     if found is not None:
-        await alert_store.repeat(conn, alert_id=found["id"], now=now, detail=detail)
-        return found | {"count": found["count"] + 1, "last_at": now, "detail": detail}
+        await alert_store.repeat(conn, alert_id=found.id, now=now, detail=detail)
+        return replace(found, count=found.count + 1, last_at=now, detail=detail)
     return await _insert(
         conn, kind, gate=gate, subject=subject, now=now, event_id=event_id, detail=detail
     )
@@ -49,7 +52,7 @@ async def condition(
     subject: str = "",
     now: int,
     **detail: Any,
-) -> dict[str, Any] | None:
+) -> Alert | None:
     """Hold a condition: raise it if no alert is open, reopen a resolved one; None if unchanged."""
     subject = subject[:64]
     found = await alert_store.find_open(conn, kind=kind.value, gate=gate, subject=subject)
@@ -57,9 +60,9 @@ async def condition(
         return await _insert(
             conn, kind, gate=gate, subject=subject, now=now, event_id=None, detail=detail
         )
-    if found["resolved_at"] is not None:
-        await alert_store.repeat(conn, alert_id=found["id"], now=now, detail=detail)
-        return found | {"resolved_at": None, "count": found["count"] + 1, "last_at": now}
+    if found.resolved_at is not None:
+        await alert_store.repeat(conn, alert_id=found.id, now=now, detail=detail)
+        return replace(found, resolved_at=None, count=found.count + 1, last_at=now)
     return None
 
 
@@ -81,13 +84,11 @@ async def _insert(
     subject: str,
     now: int,
     event_id: str | None,
-    detail: dict[str, Any],
-) -> dict[str, Any]:
-    values = {
-        "kind": kind.value, "severity": SEVERITY[kind], "gate": gate, "subject": subject,
-        "detail": detail, "event_id": event_id, "first_at": now, "last_at": now, "count": 1,
-        "resolved_at": None, "acked_at": None, "acked_by": None, "ack_note": None,
-    }  # fmt: skip
-    alert_id = await alert_store.insert(conn, values=values)
+    detail: JSONObject,
+) -> Alert:
+    alert = await alert_store.insert(
+        conn, kind=kind.value, severity=SEVERITY[kind], gate=gate, subject=subject,
+        detail=detail, event_id=event_id, now=now,
+    )  # fmt: skip
     logger.warning("alert %s raised: gate %s %s %s", kind.value, gate, subject, detail)
-    return {"id": alert_id, **values}
+    return alert

@@ -10,6 +10,7 @@ from typing import Any
 
 from protocol.messages import AlarmKind, DeviceState, GateStatus, Lifecycle
 from protocol.reasons import ReasonCode
+from server.records import Alert, EventData
 from server.services.alerts.kinds import AlertKind
 from server.services.alerts.raising import condition, ended, occurred
 from server.store.db import Connection
@@ -26,63 +27,60 @@ _ALARMS = {
     AlarmKind.CLOCK_UNTRUSTED: AlertKind.CLOCK_UNTRUSTED,
     AlarmKind.REGISTRY_STALE: AlertKind.REVOCATION_STALE,
 }
-Alert = dict[str, Any]
 # A gate that just came online hears the server's time within a second or two; only an
 # untrusted clock reported this long after it came online is a condition (the gate's own
 # CLOCK_UNTRUSTED alarm waits as long, device/watchers.py SETTLE_S).
 CLOCK_SETTLE_S = 90
 
 
-def _subject(row: dict[str, Any], alarm: AlarmKind) -> str:
+def _subject(row: EventData, alarm: AlarmKind) -> str:
     """What an alarm is about: the pass, the device named in the note, the door, or nothing.
 
     Condition-like alarms (clock, backlog, stale list) share the subject "" with the alert the
     gate's status raises, so the two land on one alert.
     """
     if alarm in (AlarmKind.DEVICE_OFFLINE, AlarmKind.DEVICE_RECOVERED):
-        return str(row["note"] or "device")
+        return str(row.note or "device")
     if alarm == AlarmKind.STORE_CORRUPT:
         return "store"
     if alarm in (AlarmKind.DOOR_FORCED, AlarmKind.DOOR_HELD_OPEN):
         return alarm.value
     if alarm in (AlarmKind.FEVER_CONFIRMED, AlarmKind.SUSPECTED_LENDING):
-        return str(row["pass_ref"] or "")
+        return str(row.pass_ref or "")
     return ""
 
 
-async def on_event(conn: Connection, row: dict[str, Any], *, now: int) -> list[Alert]:
+async def on_event(conn: Connection, row: EventData, *, now: int) -> list[Alert]:
     """Alerts one newly stored event raises by itself: its alarm, or a fever denial.
 
     Patterns across events (refusals, impossible travel) are server.services.alerts.patterns,
     evaluated once per batch."""
-    if row["alarm"] is not None:
-        return await _on_alarm(conn, row, AlarmKind(row["alarm"]), now)
-    if row["reason"] == ReasonCode.FEVER.value:
-        return [await occurred_for(conn, AlertKind.FEVER, row, row["pass_ref"] or "", now)]
+    if row.alarm is not None:
+        return await _on_alarm(conn, row, AlarmKind(row.alarm), now)
+    if row.reason == ReasonCode.FEVER.value:
+        return [await occurred_for(conn, AlertKind.FEVER, row, row.pass_ref or "", now)]
     return []
 
 
 async def occurred_for(
     conn: Connection,
     kind: AlertKind,
-    row: dict[str, Any],
+    row: EventData,
     subject: str,
     now: int,
     **extra: Any,
 ) -> Alert:
     """Count an occurrence caused by the event ``row``, with the event's facts as detail."""
     return await occurred(
-        conn, kind, gate=row["gate"], subject=subject, now=now, event_id=row["event_id"],
-        at_ms=row["at_ms"], reason=row["reason"], alarm=row["alarm"], note=row["note"], **extra,
+        conn, kind, gate=row.gate, subject=subject, now=now, event_id=row.event_id,
+        at_ms=row.at_ms, reason=row.reason, alarm=row.alarm, note=row.note, **extra,
     )  # fmt: skip
 
 
-async def _on_alarm(
-    conn: Connection, row: dict[str, Any], alarm: AlarmKind, now: int
-) -> list[Alert]:
+async def _on_alarm(conn: Connection, row: EventData, alarm: AlarmKind, now: int) -> list[Alert]:
     subject = _subject(row, alarm)
     if alarm == AlarmKind.DEVICE_RECOVERED:
-        await ended(conn, AlertKind.DEVICE_FAULT, gate=row["gate"], subject=subject, now=now)
+        await ended(conn, AlertKind.DEVICE_FAULT, gate=row.gate, subject=subject, now=now)
         return []
     kind = _ALARMS.get(alarm)
     if kind is None:

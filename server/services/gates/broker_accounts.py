@@ -106,7 +106,7 @@ async def broker_accounts(env: Env) -> Accounts:
         accounts = await account_store.list_accounts(conn)
     if site is None:
         raise Conflict("the database holds no site: run gatepass-server init")
-    return Accounts(site=site["id"], hash_lines=[a["hash_line"] for a in accounts])
+    return Accounts(site=site.id, hash_lines=[a.hash_line for a in accounts])
 
 
 async def remember_broker_dir(env: Env, directory: Path) -> None:
@@ -124,6 +124,6 @@ async def refresh_broker_passwords(env: Env) -> Path | None:
     if directory is None:
         return None
     path = Path(directory) / "passwd"
-    write_password_file(path, [a["hash_line"] for a in accounts])
+    write_password_file(path, [a.hash_line for a in accounts])
     logger.info("rewrote %s: reload the broker (SIGHUP) to apply", path)
     return path

@@ -20,10 +20,13 @@ import time
 import uuid
 from typing import Any
 
+from msgspec.structs import replace
+
 from protocol import messages
 from protocol.manifest import KeyUse
 from protocol.messages import Command, CommandKind, Mode, OverrideReason
 from protocol.topics import TopicKind, gate_topic
+from server.records import Gate, SentCommand
 from server.services import audit
 from server.services.context import Actor, Env
 from server.services.errors import Conflict, Forbidden, Invalid, LinkDown, NotFound
@@ -43,12 +46,12 @@ OPEN_REASONS = tuple(r.value for r in OverrideReason)
 CONSOLE_MODES = (Mode.NORMAL.value, Mode.LOCKDOWN.value, Mode.FREE_PASSAGE.value)
 
 
-def authorize(actor: Actor, row: dict[str, Any] | None, gate: str, kind: CommandKind) -> None:
+def authorize(actor: Actor, row: Gate | None, gate: str, kind: CommandKind) -> None:
     """Admins command every lane; staff any command (``kind``), but only to lanes in their zones.
 
     Raises NotFound (not Forbidden) for a lane outside the caller's zones, as every other scoped
     lookup does, so a staff account cannot learn which lanes exist elsewhere."""
-    if row is None or (actor.scope is not None and row["zone_id"] not in actor.scope):
+    if row is None or (actor.scope is not None and row.zone_id not in actor.scope):
         raise NotFound(f"gate {gate}")
     if not (actor.is_admin or actor.role == "staff"):
         raise Forbidden(f"{actor.role} accounts send no commands ({kind.value})")
@@ -94,7 +97,7 @@ async def send(
     reason: OverrideReason | None = None,
     note: str | None = None,
     mode: Mode | None = None,
-) -> dict[str, Any]:
+) -> SentCommand:
     """Sign, record, audit and publish a command; returns its row (``sent`` once PUBACKed)."""
     if sender is None or not sender.connected:
         raise LinkDown("the broker link is down: the command was not sent")
@@ -104,35 +107,46 @@ async def send(
         authorize(actor, await registry.get_gate(conn, gate_id=gate), gate, kind)
         site = await registry.get_site(conn)
         assert site is not None
-        command = _command(site["id"], gate, actor, kind, now=now, ttl=env.settings.command_ttl_s,
+        command = _command(site.id, gate, actor, kind, now=now, ttl=env.settings.command_ttl_s,
                            reason=reason, note=note or None, mode=mode)  # fmt: skip
         _key_row, key = await signing_key(conn, env.keys_dir, use=KeyUse.CONTROL, now=now)
         payload = messages.seal_command(command, key)
-        values = await _record(conn, actor, command, now=now)
-    topic = str(gate_topic(site["id"], gate, TopicKind.COMMANDS))
+        row = await _record(conn, actor, command, now=now)
+    topic = str(gate_topic(site.id, gate, TopicKind.COMMANDS))
     if await sender.publish_wait(topic, payload, retain=False, wait_s=PUBLISH_TIMEOUT_S):
         async with env.db.write() as conn:
             await command_store.mark_sent(conn, request_id=command.request_id)
-        values["sent"] = True
-    return values
+        row = replace(row, sent=True)
+    return row
 
 
-async def _record(conn: Connection, actor: Actor, command: Command, *, now: int) -> dict[str, Any]:
+async def _record(conn: Connection, actor: Actor, command: Command, *, now: int) -> SentCommand:
     """Store and audit the command before it is published; returns its row."""
-    values = {
-        "request_id": command.request_id, "gate": command.gate, "kind": command.kind.value,
-        "mode": None if command.mode is None else command.mode.value,
-        "reason": None if command.reason is None else command.reason.value, "note": command.note,
-        "operator": command.operator, "issued_at": now, "expires_at": command.expires_at,
-        "sent": False, "outcome": None, "result_at": None, "detail": None,
-    }  # fmt: skip
+    row = SentCommand(
+        request_id=command.request_id,
+        gate=command.gate,
+        kind=command.kind.value,
+        mode=None if command.mode is None else command.mode.value,
+        reason=None if command.reason is None else command.reason.value,
+        note=command.note,
+        operator=command.operator,
+        issued_at=now,
+        expires_at=command.expires_at,
+        sent=False,
+        outcome=None,
+        result_at=None,
+        detail=None,
+    )
     try:
-        await command_store.insert_command(conn, values=values)
+        await command_store.insert_command(conn, row)
     except IntegrityViolation:
         raise Conflict("request id clash; send again") from None
-    await audit.record(conn, actor, "command.send", at=now, target=f"gate:{command.gate}",
-                       kind=command.kind.value, request_id=command.request_id)  # fmt: skip
-    return values
+    target = f"gate:{command.gate}"
+    await audit.record(
+        conn, actor, "command.send", at=now, target=target, kind=row.kind,
+        request_id=row.request_id,
+    )  # fmt: skip
+    return row
 
 
 def parse(
@@ -155,7 +169,7 @@ def parse(
     )
 
 
-async def recent(env: Env, actor: Actor, gate: str, *, limit: int = 5) -> list[dict[str, Any]]:
+async def recent(env: Env, actor: Actor, gate: str, *, limit: int = 5) -> list[SentCommand]:
     """The lane's newest commands with the gate's answers (``outcome`` None until it answers),
     so the person who tapped sees whether the gate did it."""
     rows, _total = await list_commands(env, actor, Page(1, limit, "issued_at", True), gate=gate)
@@ -164,10 +178,10 @@ async def recent(env: Env, actor: Actor, gate: str, *, limit: int = 5) -> list[d
 
 async def list_commands(
     env: Env, actor: Actor, page: Page, *, gate: str | None = None
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[SentCommand], int]:
     """Commands to gates in the actor's zones, newest first."""
     async with env.db.read() as conn:
-        gates = [g["id"] for g in await registry.list_gates(conn, scope=actor.scope)]
+        gates = [g.id for g in await registry.list_gates(conn, scope=actor.scope)]
         wanted = [g for g in gates if gate is None or g == gate]
         scoped = None if actor.scope is None and gate is None else wanted
         return await command_store.search_commands(conn, gates=scoped, page=page)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from protocol.messages import LaneDirection
 from protocol.topics import validate_id
+from server.records import Gate
 from server.services import audit
 from server.services.context import Actor, Env
 from server.services.errors import Conflict, Invalid, NotFound
@@ -51,8 +52,8 @@ class BrokerAddress:
 async def root_key_hex(conn: Connection) -> str:
     """The site's root public key, raw 32 bytes in hex: what a gate pins."""
     for row in await key_store.list_keys(conn, include_retired=False):
-        if row["use"] == "root":
-            return bytes(row["public_raw"]).hex()
+        if row.use == "root":
+            return bytes(row.public_raw).hex()
     raise Conflict("the site has no root key: run gatepass-server init")
 
 
@@ -75,7 +76,7 @@ async def _zone_id(conn: Connection, zone: str) -> int:
     found = found or await registry.find_zone(conn, name=zone)
     if found is None:
         raise Invalid(f"zone {zone!r} does not exist (give its number or name)")
-    return int(found["id"])
+    return int(found.id)
 
 
 def _check_gate_id(gate: str) -> None:
@@ -110,9 +111,11 @@ async def add_gate(
         if await registry.get_gate(conn, gate_id=gate) is not None:
             raise Conflict(f"gate {gate} exists")
         zone_id = await _zone_id(conn, zone)
-        values = {"id": gate, "zone_id": zone_id, "name": (name or gate)[:64],
-                  "direction": direction.value, "created_at": now}  # fmt: skip
-        await registry.insert_gate(conn, values=values)
+        lane = Gate(
+            id=gate, zone_id=zone_id, name=(name or gate)[:64], direction=direction.value,
+            created_at=now,
+        )  # fmt: skip
+        await registry.insert_gate(conn, lane)
         await account_store.put_account(conn, username=gate, role="gate", hash_line=line, now=now)
         await audit.record(conn, actor, "gate.add", at=now, target=f"gate:{gate}", zone=zone_id)
         text = await _gate_file(
@@ -172,10 +175,10 @@ async def _gate_file(
     config = await gate_state.get_config(conn, gate=gate)
     return render(
         GateFile(
-            site=site["id"], gate=gate, zone=row["zone_id"], direction=row["direction"],
+            site=site.id, gate=gate, zone=row.zone_id, direction=row.direction,
             broker_host=broker.host, broker_port=broker.port, password=password,
             root_key_hex=await root_key_hex(conn), tls_ca=broker.tls_ca, hardware=hardware,
-            policy=effective_policy(None if config is None else config["policy"]),
+            policy=effective_policy(None if config is None else config.policy),
             session_expiry_s=env.settings.mqtt_session_expiry_s,
         )
     )  # fmt: skip

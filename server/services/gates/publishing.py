@@ -17,15 +17,17 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Generic, TypeVar
 
 import msgspec
+from msgspec.structs import replace
 
 from protocol import messages
 from protocol.manifest import KeyUse
 from protocol.messages import GateConfig, LaneDirection
 from protocol.revocation import RevocationFull, diff, sign_revocations
 from protocol.topics import SPECS, TopicKind, gate_topic, site_topic
+from server.records import ConfigVersion, Gate, JSONObject, Published
 from server.services.context import Env
 from server.services.gates.policy import effective_policy
 from server.services.passes.keys import signing_key
@@ -50,15 +52,18 @@ class Outgoing:
     retain: bool
 
 
+R = TypeVar("R", Published, ConfigVersion)
+
+
 @dataclass(frozen=True, slots=True)
-class Update:
+class Update(Generic[R]):
     """Messages to publish, then the bookkeeping to store once the broker took them."""
 
     messages: list[Outgoing]
-    record: dict[str, Any]
+    record: R
 
 
-async def last_published(env: Env, name: str) -> dict[str, Any] | None:
+async def last_published(env: Env, name: str) -> Published | None:
     """What was last published under ``name`` (MANIFEST or REVOCATIONS), if anything."""
     async with env.db.read() as conn:
         return await published_store.get_published(conn, name=name)
@@ -66,37 +71,35 @@ async def last_published(env: Env, name: str) -> dict[str, Any] | None:
 
 async def manifest_update(
     env: Env, site: str, *, published_seq: int | None, force: bool
-) -> Update | None:
+) -> Update[Published] | None:
     """The newest manifest, if it is not the one published (or ``force``)."""
     async with env.db.read() as conn:
         latest = await key_store.latest_manifest(conn)
-    if latest is None or (latest["seq"] == published_seq and not force):
+    if latest is None or (latest.seq == published_seq and not force):
         return None
     topic = str(site_topic(site, TopicKind.MANIFEST))
-    record = {
-        "name": MANIFEST, "seq": latest["seq"], "issued_at": latest["issued_at"],
-        "payload": latest["signed"], "body": None, "published_at": env.clock.now(),
-    }  # fmt: skip
-    return Update([Outgoing(topic, latest["signed"], True)], record)
+    record = Published(
+        name=MANIFEST, seq=latest.seq, issued_at=latest.issued_at, payload=latest.signed,
+        body=None, published_at=env.clock.now(),
+    )  # fmt: skip
+    return Update([Outgoing(topic, latest.signed, True)], record)
 
 
 async def revocation_update(
-    env: Env, site: str, *, published: dict[str, Any] | None, force: bool
-) -> Update | None:
+    env: Env, site: str, *, published: Published | None, force: bool
+) -> Update[Published] | None:
     """A new full list (and delta) when the seq changed or a heartbeat is due; else a resend."""
     now = env.clock.now()
     period = env.settings.revocation_next_update_s
     async with env.db.read() as conn:
         seq = await pass_store.read_counter(conn, name=pass_store.REVOCATION_SEQ)
     full_topic = str(site_topic(site, TopicKind.REVOCATIONS_FULL))
-    due = (
-        published is None or seq != published["seq"] or now >= published["issued_at"] + period // 2
-    )
+    due = published is None or seq != published.seq or now >= published.issued_at + period // 2
     if not due:
         if not force:
             return None
         assert published is not None
-        return Update([Outgoing(full_topic, published["payload"], True)], published)
+        return Update([Outgoing(full_topic, published.payload, True)], published)
     async with env.db.read() as conn:
         full = await build_full(conn, now=now, next_update_s=period)
         _row, key = await signing_key(conn, env.keys_dir, use=KeyUse.REVLIST, now=now)
@@ -108,95 +111,95 @@ async def revocation_update(
             out.append(Outgoing(str(site_topic(site, TopicKind.REVOCATIONS_DELTA)), delta, False))
     signed = sign_revocations(full, key)
     out.append(Outgoing(full_topic, signed, True))
-    first_at = (
-        now if published is None or published["seq"] != full.seq else published["published_at"]
-    )
-    record = {
-        "name": REVOCATIONS, "seq": full.seq, "issued_at": full.issued_at, "payload": signed,
-        "body": msgspec.msgpack.encode(full), "published_at": first_at,
-    }  # fmt: skip
+    first_at = now if published is None or published.seq != full.seq else published.published_at
+    record = Published(
+        name=REVOCATIONS, seq=full.seq, issued_at=full.issued_at, payload=signed,
+        body=msgspec.msgpack.encode(full), published_at=first_at,
+    )  # fmt: skip
     return Update(out, record)
 
 
-def _previous_full(published: dict[str, Any] | None) -> RevocationFull | None:
-    if published is None or published["body"] is None:
+def _previous_full(published: Published | None) -> RevocationFull | None:
+    if published is None or published.body is None:
         return None
-    return msgspec.msgpack.decode(published["body"], type=RevocationFull)
+    return msgspec.msgpack.decode(published.body, type=RevocationFull)
 
 
-def _fingerprint(zone: int, direction: str, overrides: dict[str, Any], phones: list[int]) -> str:
+def _fingerprint(zone: int, direction: str, overrides: JSONObject, phones: list[int]) -> str:
     text = json.dumps([zone, direction, overrides, phones], sort_keys=True, ensure_ascii=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 async def _phone_keys(conn: Connection, env: Env) -> dict[int, bytes]:
-    rows = [r for r in await key_store.list_phone_keys(conn) if r["retired_at"] is None]
+    rows = [r for r in await key_store.list_phone_keys(conn) if r.retired_at is None]
     return {
-        r["version"]: bytes.fromhex((env.keys_dir / r["file"]).read_text().strip())
+        r.version: bytes.fromhex((env.keys_dir / r.file).read_text().strip())
         for r in rows[-MAX_PHONE_KEYS:]
     }
 
 
-async def config_updates(env: Env, site: str, *, force: bool) -> list[Update]:
+async def config_updates(env: Env, site: str, *, force: bool) -> list[Update[ConfigVersion]]:
     """Signed configs for gates whose config changed (all with ``force``), and removals."""
     now = env.clock.now()
     async with env.db.read() as conn:
         gates = await registry.list_gates(conn, scope=None)
         configs = await gate_state.all_configs(conn)
-        versions = [r["version"] for r in await key_store.list_phone_keys(conn)
-                    if r["retired_at"] is None][-MAX_PHONE_KEYS:]  # fmt: skip
-    due: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        phone_keys = await key_store.list_phone_keys(conn)
+    versions = [r.version for r in phone_keys if r.retired_at is None][-MAX_PHONE_KEYS:]
+    due: list[tuple[Gate, ConfigVersion]] = []
     for gate in gates:
-        row = configs.get(gate["id"])
-        overrides = {} if row is None else row["policy"]
-        fingerprint = _fingerprint(gate["zone_id"], gate["direction"], overrides, versions)
-        if row is None or row["fingerprint"] != fingerprint:
-            version = (0 if row is None else row["version"]) + 1
-            due.append((gate, {"gate": gate["id"], "version": version, "fingerprint": fingerprint,
-                               "issued_at": now, "policy": overrides}))  # fmt: skip
+        row = configs.get(gate.id)
+        overrides = {} if row is None else row.policy
+        fingerprint = _fingerprint(gate.zone_id, gate.direction, overrides, versions)
+        if row is None or row.fingerprint != fingerprint:
+            version = (0 if row is None else row.version) + 1
+            config = ConfigVersion(
+                gate=gate.id, version=version, fingerprint=fingerprint, issued_at=now,
+                policy=overrides,
+            )  # fmt: skip
+            due.append((gate, config))
         elif force:
             due.append((gate, row))
     updates = await _sign_configs(env, site, due, now) if due else []
-    known = {g["id"] for g in gates}
+    known = {g.id for g in gates}
     for gate_id, row in configs.items():
-        if gate_id not in known and (row["fingerprint"] != REMOVED or force):
+        if gate_id not in known and (row.fingerprint != REMOVED or force):
             topic = str(gate_topic(site, gate_id, TopicKind.CONFIG))
-            updates.append(Update([Outgoing(topic, b"", True)], row | {"fingerprint": REMOVED}))
+            updates.append(Update([Outgoing(topic, b"", True)], replace(row, fingerprint=REMOVED)))
     return updates
 
 
 async def _sign_configs(
-    env: Env, site: str, due: list[tuple[dict[str, Any], dict[str, Any]]], now: int
-) -> list[Update]:
+    env: Env, site: str, due: list[tuple[Gate, ConfigVersion]], now: int
+) -> list[Update[ConfigVersion]]:
     async with env.db.read() as conn:
         phones = await _phone_keys(conn, env)
         _row, key = await signing_key(conn, env.keys_dir, use=KeyUse.CONTROL, now=now)
     updates = []
     for gate, record in due:
         config = GateConfig(
-            site=site, gate=gate["id"], version=record["version"], issued_at=record["issued_at"],
-            zone=gate["zone_id"], direction=LaneDirection(gate["direction"]),
-            policy=effective_policy(record["policy"]), phone_keys=phones,
+            site=site, gate=gate.id, version=record.version, issued_at=record.issued_at,
+            zone=gate.zone_id, direction=LaneDirection(gate.direction),
+            policy=effective_policy(record.policy), phone_keys=phones,
         )  # fmt: skip
-        topic = str(gate_topic(site, gate["id"], TopicKind.CONFIG))
+        topic = str(gate_topic(site, gate.id, TopicKind.CONFIG))
         updates.append(Update([Outgoing(topic, messages.seal_config(config, key), True)], record))
     return updates
 
 
-async def _record_config(conn: Connection, record: dict[str, Any]) -> None:
+async def _record_config(conn: Connection, record: ConfigVersion) -> None:
     """The version, fingerprint and time just published; the policy stays as it is now, not
     as it was when the config was signed: an admin may have changed it meanwhile, and the
     fingerprint that no longer matches makes the next round publish that change."""
-    values = {k: record[k] for k in ("gate", "version", "fingerprint", "issued_at")}
-    if await gate_state.get_config(conn, gate=values["gate"]) is None:
-        values["policy"] = record["policy"]
-    await gate_state.put_config(conn, values=values)
+    current = await gate_state.get_config(conn, gate=record.gate)
+    policy = record.policy if current is None else current.policy
+    await gate_state.put_config(conn, replace(record, policy=policy))
 
 
-async def record(env: Env, kind: str, update: Update) -> None:
-    """Remember what was published (manifest/revocations) or the config version."""
+async def record(env: Env, update: Update[Published] | Update[ConfigVersion]) -> None:
+    """Remember what was published (manifest, revocations) or the config version."""
     async with env.db.write() as conn:
-        if kind == "config":
+        if isinstance(update.record, ConfigVersion):
             await _record_config(conn, update.record)
         else:
-            await published_store.put_published(conn, values=update.record)
+            await published_store.put_published(conn, update.record)

@@ -9,10 +9,10 @@ written, and the caller holds the batch (unacknowledged) and tries again.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from protocol.messages import CommandResult, GateStatus
 from protocol.topics import TopicKind
+from server.records import Gate
 from server.services import audit
 from server.services.alerts.kinds import AlertKind
 from server.services.alerts.raising import occurred
@@ -60,7 +60,7 @@ async def commit(
 ) -> BatchResult:
     """Store a classified batch in the caller's transaction; nothing is acked before commit."""
     result = BatchResult()
-    lanes = {g["id"]: g for g in await registry.list_gates(conn, scope=None)}
+    lanes = {g.id: g for g in await registry.list_gates(conn, scope=None)}
     pending: dict[str, list[Accepted]] = {}
     for given in items:
         item = given
@@ -91,7 +91,7 @@ async def _result(
 
 async def _flush(
     conn: Connection,
-    lanes: dict[str, dict[str, Any]],
+    lanes: dict[str, Gate],
     pending: dict[str, list[Accepted]],
     *,
     now: int,

@@ -12,11 +12,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
+from msgspec.structs import replace
 
 from protocol.messages import GateEvent
+from server.records import EventData, Gate
 from server.services import audit
 from server.services.alerts import patterns as alert_patterns
 from server.services.alerts import rules as alert_rules
@@ -27,36 +27,48 @@ from server.store import ingest as ingest_store
 from server.store.db import Connection
 
 
-def event_row(event: GateEvent, *, flag: str | None, now: int) -> dict[str, Any]:
+def event_row(event: GateEvent, *, flag: str | None, now: int) -> EventData:
     """The events-table row of a decoded event (the body temperature is the last reading's)."""
     temps = msgspec.to_builtins(event.temperatures)
-    return {
-        "event_id": event.event_id, "gate": event.gate, "seq": event.seq, "at_ms": event.at,
-        "kind": event.kind.value, "granted": event.granted,
-        "reason": None if event.reason is None else event.reason.value,
-        "pass_ref": event.pass_ref, "body_c": temps[-1]["body_c"] if temps else None,
-        "temperatures": temps or None, "received_at": now, "boot_id": event.boot_id,
-        "clock_trusted": event.clock_trusted, "lane": event.lane.value, "offline": event.offline,
-        "mode": event.mode.value, "alarm": None if event.alarm is None else event.alarm.value,
-        "holder_kind": event.pass_kind, "operator": event.operator, "note": event.note,
-        "flag": flag,
-    }  # fmt: skip
+    return EventData(
+        event_id=event.event_id,
+        gate=event.gate,
+        seq=event.seq,
+        at_ms=event.at,
+        kind=event.kind.value,
+        granted=event.granted,
+        reason=None if event.reason is None else event.reason.value,
+        pass_ref=event.pass_ref,
+        body_c=temps[-1]["body_c"] if temps else None,
+        temperatures=temps or None,
+        received_at=now,
+        boot_id=event.boot_id,
+        clock_trusted=event.clock_trusted,
+        lane=event.lane.value,
+        offline=event.offline,
+        mode=event.mode.value,
+        alarm=None if event.alarm is None else event.alarm.value,
+        holder_kind=event.pass_kind,
+        operator=event.operator,
+        note=event.note,
+        flag=flag,
+    )
 
 
 async def store_events(
     conn: Connection,
-    lane: dict[str, Any],
+    lane: Gate,
     items: list[Accepted],
     *,
     now: int,
     result: BatchResult,
 ) -> list[Accepted]:
     """Store new events of the gate ``lane``, advance its seq; returns the items to dead-letter."""
-    gate = lane["id"]
+    gate = lane.id
     bodies = [(item, item.body) for item in items if isinstance(item.body, GateEvent)]
     known = await ingest_store.known_ids(conn, event_ids=[e.event_id for _, e in bodies])
     occupied = await ingest_store.occupied_seqs(conn, gate=gate, seqs=[e.seq for _, e in bodies])
-    rows: list[dict[str, Any]] = []
+    rows: list[EventData] = []
     refused: list[Accepted] = []
     duplicates = replays = 0
     for item, event in bodies:
@@ -85,7 +97,7 @@ async def store_events(
 async def _advance(
     conn: Connection,
     gate: str,
-    rows: list[dict[str, Any]],
+    rows: list[EventData],
     *,
     duplicates: int,
     replays: int,
@@ -93,36 +105,37 @@ async def _advance(
     result: BatchResult,
 ) -> None:
     state = await ingest_store.ingest_state(conn, gate=gate, now=now)
-    acked = state["acked_seq"]
-    new = {r["seq"] for r in rows if r["flag"] is None}
+    acked = state.acked_seq
+    new = {r.seq for r in rows if r.flag is None}
     while acked + 1 in new:  # the usual case: the batch continues the gate's seq
         acked += 1
     acked = await ingest_store.walk_contiguous(conn, gate=gate, acked=acked)  # earlier holes
-    top = max((r["seq"] for r in rows if r["flag"] is None), default=0)
-    await ingest_store.save_state(
-        conn, gate=gate, values={
-            "acked_seq": acked, "max_seq": max(state["max_seq"], top, acked),
-            "events": state["events"] + len(rows), "duplicates": state["duplicates"] + duplicates,
-            "replays": state["replays"] + replays, "updated_at": now,
-        },
-    )  # fmt: skip
+    top = max((r.seq for r in rows if r.flag is None), default=0)
+    progress = replace(
+        state,
+        acked_seq=acked,
+        max_seq=max(state.max_seq, top, acked),
+        events=state.events + len(rows),
+        duplicates=state.duplicates + duplicates,
+        replays=state.replays + replays,
+        updated_at=now,
+    )
+    await ingest_store.save_state(conn, progress)
     result.acks[gate] = acked
     result.stored += len(rows)
     result.duplicates += duplicates
 
 
-async def _after_insert(
-    conn: Connection, row: dict[str, Any], *, now: int, result: BatchResult
-) -> None:
+async def _after_insert(conn: Connection, row: EventData, *, now: int, result: BatchResult) -> None:
     """Audit a replay, raise the event's alerts, and queue its live notice."""
-    if row["flag"] is not None:
+    if row.flag is not None:
         await audit.record(
-            conn, LINK_ACTOR, "ingest.seq_replay", at=now, target=f"gate:{row['gate']}",
-            seq=row["seq"], event_id=row["event_id"],
+            conn, LINK_ACTOR, "ingest.seq_replay", at=now, target=f"gate:{row.gate}",
+            seq=row.seq, event_id=row.event_id,
         )  # fmt: skip
         alert = await occurred(
-            conn, AlertKind.SEQ_REPLAY, gate=row["gate"], now=now, event_id=row["event_id"],
-            seq=row["seq"],
+            conn, AlertKind.SEQ_REPLAY, gate=row.gate, now=now, event_id=row.event_id,
+            seq=row.seq,
         )  # fmt: skip
         result.notices.append({"type": "alert", "alert": alert})
     for alert in await alert_rules.on_event(conn, row, now=now):

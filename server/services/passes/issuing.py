@@ -12,12 +12,12 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
-from typing import Any
 
 from protocol.claims import PassClaims, PassKind
 from protocol.manifest import KeyUse
 from protocol.passes import issue
 from protocol.phonetag import phone_tag
+from server.records import Pass
 from server.services import audit
 from server.services.context import Actor, Env
 from server.services.errors import Conflict, Forbidden, NotFound
@@ -53,16 +53,16 @@ async def _site_id(conn: Connection) -> str:
     site = await registry.get_site(conn)
     if site is None:
         raise Conflict("the site is not initialised")
-    return str(site["id"])
+    return str(site.id)
 
 
 async def sign_for(
     conn: Connection, env: Env, actor: Actor, holder: Holder, *, expires: int
-) -> dict[str, Any]:
+) -> Pass:
     """Build the claims for ``holder``, sign them, store and audit the pass; returns its row."""
     now = env.clock.now()
     key_row, key = await signing_key(conn, env.keys_dir, use=KeyUse.PASS, now=now)
-    expires = min(expires, key_row["verify_until"])
+    expires = min(expires, key_row.verify_until)
     pass_id = secrets.token_bytes(12)
     tag, version = None, None
     if holder.phone is not None:
@@ -75,20 +75,24 @@ async def sign_for(
         phone_tag=tag, phone_key_version=version, host=holder.host, uses=holder.uses,
     )  # fmt: skip
     text = issue(claims, key)
-    values = {
-        "pass_id": pass_id, "ref": claims.ref, "kind": holder.kind.name.lower(), "text": text,
-        holder.column: holder.holder_id, "household_id": holder.household or holder.host,
-        "zones": list(claims.zones), "kid": key_row["kid"], "issued_by": actor.name,
-        "issued_at": now, "not_before": now, "expires": expires,
-    }  # fmt: skip
-    row_id = await pass_store.insert_pass(conn, values=values)
+    held_by: dict[str, int | None] = {"resident_id": None, "visitor_id": None, "staff_id": None}
+    held_by[holder.column] = holder.holder_id
+    row = await pass_store.insert_pass(
+        conn,
+        Pass(
+            id=0, ref=claims.ref, kind=holder.kind.name.lower(),
+            resident_id=held_by["resident_id"], visitor_id=held_by["visitor_id"],
+            staff_id=held_by["staff_id"], household_id=holder.household or holder.host,
+            zones=list(claims.zones), kid=key_row.kid, issued_by=actor.name, issued_at=now,
+            not_before=now, expires=expires, revoked_at=None, revoked_by=None,
+            revoke_reason=None, renewed_from=None, pass_id=pass_id, text=text,
+        ),
+    )  # fmt: skip
     holder_ref = f"{holder.column}:{holder.holder_id}"
     target = f"pass:{claims.ref}"
     await audit.record(
-        conn, actor, "pass.issue", at=now, target=target, kind=values["kind"], holder=holder_ref
+        conn, actor, "pass.issue", at=now, target=target, kind=row.kind, holder=holder_ref
     )
-    row = await pass_store.get_pass(conn, pass_row=row_id)
-    assert row is not None
     return row
 
 
@@ -98,28 +102,28 @@ async def resident_holder(conn: Connection, actor: Actor, resident_id: int) -> H
     if row is None:
         raise NotFound(f"resident {resident_id}")
     return Holder(
-        kind=PassKind.RESIDENT, column="resident_id", holder_id=row["id"],
-        zones=(row["zone_id"],), name=row["name"], phone=row["phone"],
-        household=row["household_id"], unit=row["label"],
+        kind=PassKind.RESIDENT, column="resident_id", holder_id=row.id,
+        zones=(row.zone_id,), name=row.name, phone=row.phone,
+        household=row.household_id, unit=row.label,
     )  # fmt: skip
 
 
 async def staff_holder(conn: Connection, staff_id: int) -> Holder:
     """The pass subject for a staff member: their zones (every zone when unscoped)."""
     row = await accounts.get_staff(conn, staff_id=staff_id)
-    if row is None or not row["active"]:
+    if row is None or not row.active:
         raise NotFound(f"staff {staff_id}")
-    scope = row["zone_scope"]
-    zones = scope if scope else [z["id"] for z in await registry.list_zones(conn, scope=None)]
+    scope = row.zone_scope
+    zones = scope if scope else [z.id for z in await registry.list_zones(conn, scope=None)]
     return Holder(
-        kind=PassKind.STAFF, column="staff_id", holder_id=row["id"],
-        zones=tuple(sorted(zones)), name=row["display_name"], phone=None,
+        kind=PassKind.STAFF, column="staff_id", holder_id=row.id,
+        zones=tuple(sorted(zones)), name=row.display_name, phone=None,
     )  # fmt: skip
 
 
 async def issue_resident(
     env: Env, actor: Actor, resident_id: int, *, days: int | None = None
-) -> dict[str, Any]:
+) -> Pass:
     """Issue a resident's pass, valid ``days`` (default: the site's card validity)."""
     days = min(days or env.settings.pass_validity_days, env.settings.pass_validity_days)
     async with env.db.write() as conn:
@@ -127,7 +131,7 @@ async def issue_resident(
         return await sign_for(conn, env, actor, holder, expires=env.clock.now() + days * _DAY)
 
 
-async def issue_staff(env: Env, actor: Actor, staff_id: int) -> dict[str, Any]:
+async def issue_staff(env: Env, actor: Actor, staff_id: int) -> Pass:
     """Issue a staff member's pass (admins only; staff passes open every lane of their zones)."""
     if not actor.is_admin:
         raise Forbidden("only admins issue staff passes")
@@ -139,7 +143,7 @@ async def issue_staff(env: Env, actor: Actor, staff_id: int) -> dict[str, Any]:
 
 async def issue_households(
     env: Env, actor: Actor, household_ids: list[int], *, days: int | None = None
-) -> list[dict[str, Any]]:
+) -> list[Pass]:
     """Issue one pass per resident of the given households, in one transaction."""
     days = min(days or env.settings.pass_validity_days, env.settings.pass_validity_days)
     async with env.db.write() as conn:
@@ -151,25 +155,23 @@ async def issue_households(
                 raise NotFound(f"household {household_id}")
         issued = []
         for row in await people.residents_of(conn, household_ids=household_ids):
-            holder = await resident_holder(conn, actor, row["id"])
+            holder = await resident_holder(conn, actor, row.id)
             expires = env.clock.now() + days * _DAY
             issued.append(await sign_for(conn, env, actor, holder, expires=expires))
         return issued
 
 
-async def revoke_in(
-    conn: Connection, env: Env, actor: Actor, rows: list[dict[str, Any]], reason: str
-) -> int:
+async def revoke_in(conn: Connection, env: Env, actor: Actor, rows: list[Pass], reason: str) -> int:
     """Revoke the given pass rows inside an open transaction; bump the list seq; audit each."""
     now = env.clock.now()
     changed = await pass_store.revoke(
-        conn, pass_rows=[r["id"] for r in rows], at=now, by=actor.name, reason=reason
+        conn, pass_rows=[r.id for r in rows], at=now, by=actor.name, reason=reason
     )
     if changed:
         await pass_store.bump_counter(conn, name=pass_store.REVOCATION_SEQ)
     for row in rows:
-        if row["revoked_at"] is None:
-            await audit.record(conn, actor, "pass.revoke", at=now, target=f"pass:{row['ref']}",
+        if row.revoked_at is None:
+            await audit.record(conn, actor, "pass.revoke", at=now, target=f"pass:{row.ref}",
                                reason=reason)  # fmt: skip
     return changed
 
@@ -182,28 +184,28 @@ async def revoke(env: Env, actor: Actor, pass_rows: list[int], reason: str) -> i
             row = await pass_store.get_pass(conn, pass_row=pass_row, scope=actor.scope)
             if row is None:
                 raise NotFound(f"pass {pass_row}")
-            if not actor.is_admin and row["kind"] != "visitor":
+            if not actor.is_admin and row.kind != "visitor":
                 raise Forbidden("staff revoke visitor passes only")
             rows.append(row)
         return await revoke_in(conn, env, actor, rows, reason)
 
 
-async def renew(env: Env, actor: Actor, pass_row: int) -> dict[str, Any]:
+async def renew(env: Env, actor: Actor, pass_row: int) -> Pass:
     """A fresh pass for the same holder; the old one is revoked as superseded."""
     async with env.db.write() as conn:
         old = await pass_store.get_pass(conn, pass_row=pass_row, scope=actor.scope)
         if old is None:
             raise NotFound(f"pass {pass_row}")
-        if old["resident_id"] is not None:
-            holder = await resident_holder(conn, actor, old["resident_id"])
+        if old.resident_id is not None:
+            holder = await resident_holder(conn, actor, old.resident_id)
             days = env.settings.pass_validity_days
-        elif old["staff_id"] is not None and actor.is_admin:
-            holder = await staff_holder(conn, old["staff_id"])
+        elif old.staff_id is not None and actor.is_admin:
+            holder = await staff_holder(conn, old.staff_id)
             days = env.settings.staff_pass_validity_days
         else:
             raise Conflict("only resident and staff passes are renewed; register visitors anew")
         new = await sign_for(conn, env, actor, holder, expires=env.clock.now() + days * _DAY)
-        await revoke_in(conn, env, actor, [old], f"renewed as {new['ref']}")
+        await revoke_in(conn, env, actor, [old], f"renewed as {new.ref}")
         return new
 
 

@@ -3,9 +3,8 @@ summary. The keys themselves, on disk and on the manifest, are server.services.p
 
 from __future__ import annotations
 
-from typing import Any
-
 from protocol.manifest import KeyUse
+from server.records import Key
 from server.services import audit
 from server.services.context import Actor, Env
 from server.services.errors import Forbidden
@@ -22,14 +21,14 @@ def _admin(actor: Actor) -> None:
         raise Forbidden("admins only")
 
 
-async def list_keys(env: Env, actor: Actor) -> list[dict[str, Any]]:
+async def list_keys(env: Env, actor: Actor) -> list[Key]:
     """Every key's public metadata (admins)."""
     _admin(actor)
     async with env.db.read() as conn:
         return await key_store.list_keys(conn)
 
 
-async def rotate_key(env: Env, actor: Actor, use: str) -> dict[str, Any]:
+async def rotate_key(env: Env, actor: Actor, use: str) -> Key:
     """Announce a new key for ``use``; it signs after the lead time (admins, audited)."""
     _admin(actor)
     now, s = env.clock.now(), env.settings
@@ -38,10 +37,10 @@ async def rotate_key(env: Env, actor: Actor, use: str) -> dict[str, Any]:
         site = await registry.get_site(conn)
         assert site is not None
         row = await rotate(
-            conn, env.keys_dir, use=KeyUse(use), site=site["id"], now=now, policy=policy
+            conn, env.keys_dir, use=KeyUse(use), site=site.id, now=now, policy=policy
         )
-        await audit.record(conn, actor, "key.rotate", at=now, target=f"key:{row['kid']}", use=use)
-        return {**row, "retired_at": None}
+        await audit.record(conn, actor, "key.rotate", at=now, target=f"key:{row.kid}", use=use)
+        return row
 
 
 async def retire_key(env: Env, actor: Actor, kid: str) -> int:
@@ -51,7 +50,7 @@ async def retire_key(env: Env, actor: Actor, kid: str) -> int:
     async with env.db.write() as conn:
         site = await registry.get_site(conn)
         assert site is not None
-        killed = await retire(conn, env.keys_dir, kid=kid, site=site["id"], now=now)
+        killed = await retire(conn, env.keys_dir, kid=kid, site=site.id, now=now)
         await audit.record(conn, actor, "key.retire", at=now, target=f"key:{kid}", passes=killed)
         return killed
 

@@ -15,11 +15,13 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from msgspec.structs import replace
 
 from protocol.cose import PrivateKey
 from protocol.keys import generate_ed25519, kid_for, load_pem_private, private_pem, raw_public
 from protocol.manifest import KeyEntry, KeyManifest, KeyUse, sign_manifest
+from server.records import Key
 from server.services.errors import Conflict
 from server.store import keys as key_store
 from server.store import passes as pass_store
@@ -53,38 +55,38 @@ def write_secret(path: Path, data: bytes) -> None:
         out.write(data)
 
 
-def load_private(keys_dir: Path, row: dict[str, Any]) -> PrivateKey:
+def load_private(keys_dir: Path, row: Key) -> PrivateKey:
     """Load a key's private half from its file."""
-    return load_pem_private((keys_dir / row["file"]).read_bytes())
+    return load_pem_private((keys_dir / row.file).read_bytes())
 
 
 async def add_key(
     conn: Connection, keys_dir: Path, *, use: str, sign_from: int, sign_until: int, now: int
-) -> dict[str, Any]:
+) -> Key:
     """Generate a key, write it 0600 and record it; returns its row."""
     key = generate_ed25519()
     kid = kid_for(key).hex()
     file = f"{use}-{kid}.pem"
     write_secret(keys_dir / file, private_pem(key))
-    verify_until = sign_until if use == ROOT else sign_until + MAX_PASS_LIFETIME_S
-    values = {
-        "kid": kid,
-        "use": use,
-        "public_raw": raw_public(key),
-        "file": file,
-        "sign_from": sign_from,
-        "sign_until": sign_until,
-        "verify_until": verify_until,
-        "created_at": now,
-    }
-    await key_store.insert_key(conn, values=values)
+    row = Key(
+        kid=kid,
+        use=use,
+        public_raw=raw_public(key),
+        file=file,
+        sign_from=sign_from,
+        sign_until=sign_until,
+        verify_until=sign_until if use == ROOT else sign_until + MAX_PASS_LIFETIME_S,
+        created_at=now,
+        retired_at=None,
+    )
+    await key_store.insert_key(conn, row)
     logger.info("created %s key %s", use, kid)
-    return values
+    return row
 
 
 async def add_phone_key(conn: Connection, keys_dir: Path, *, now: int) -> int:
     """A new phone-tag key version (32 random bytes, file 0600); returns the version."""
-    versions = [r["version"] for r in await key_store.list_phone_keys(conn)]
+    versions = [r.version for r in await key_store.list_phone_keys(conn)]
     version = max(versions, default=0) + 1
     file = f"phone-v{version}.key"
     write_secret(keys_dir / file, secrets.token_bytes(32).hex().encode())
@@ -94,11 +96,11 @@ async def add_phone_key(conn: Connection, keys_dir: Path, *, now: int) -> int:
 
 async def current_phone_key(conn: Connection, keys_dir: Path) -> tuple[int, bytes]:
     """The newest phone-tag key and its version (passes carry the version as ``pk``)."""
-    rows = [r for r in await key_store.list_phone_keys(conn) if r["retired_at"] is None]
+    rows = [r for r in await key_store.list_phone_keys(conn) if r.retired_at is None]
     if not rows:
         raise KeyProblem("no phone-tag key: run gatepass-server init")
     row = rows[-1]
-    return row["version"], bytes.fromhex((keys_dir / row["file"]).read_text().strip())
+    return row.version, bytes.fromhex((keys_dir / row.file).read_text().strip())
 
 
 async def create_site_keys(
@@ -115,20 +117,20 @@ async def create_site_keys(
     return await publish_manifest(conn, keys_dir, site=site, now=now)
 
 
-def build_manifest(site: str, seq: int, now: int, rows: list[dict[str, Any]]) -> KeyManifest:
+def build_manifest(site: str, seq: int, now: int, rows: list[Key]) -> KeyManifest:
     """The manifest listing every unretired signing key (the root key is pinned, not listed)."""
     entries = [
         KeyEntry(
-            kid=bytes.fromhex(r["kid"]),
+            kid=bytes.fromhex(r.kid),
             alg=-19,
-            pub=r["public_raw"],
-            use=KeyUse(r["use"]),
-            sign_from=r["sign_from"],
-            sign_until=r["sign_until"],
-            verify_until=r["verify_until"],
+            pub=r.public_raw,
+            use=KeyUse(r.use),
+            sign_from=r.sign_from,
+            sign_until=r.sign_until,
+            verify_until=r.verify_until,
         )
         for r in rows
-        if r["use"] != ROOT and r["retired_at"] is None
+        if r.use != ROOT and r.retired_at is None
     ]
     return KeyManifest(schema=1, site=site, seq=seq, issued_at=now, keys=entries)
 
@@ -137,9 +139,9 @@ async def publish_manifest(conn: Connection, keys_dir: Path, *, site: str, now: 
     """Sign the next manifest with the root key and keep it for the MQTT link to publish."""
     rows = await key_store.list_keys(conn)
     latest = await key_store.latest_manifest(conn)
-    seq = 1 if latest is None else latest["seq"] + 1
+    seq = 1 if latest is None else latest.seq + 1
     manifest = build_manifest(site, seq, now, rows)
-    root = next((r for r in rows if r["use"] == ROOT and r["retired_at"] is None), None)
+    root = next((r for r in rows if r.use == ROOT and r.retired_at is None), None)
     if root is None:
         raise KeyProblem("no root key")
     signed = sign_manifest(manifest, load_private(keys_dir, root))
@@ -149,22 +151,22 @@ async def publish_manifest(conn: Connection, keys_dir: Path, *, site: str, now: 
 
 async def signing_key(
     conn: Connection, keys_dir: Path, *, use: KeyUse, now: int
-) -> tuple[dict[str, Any], PrivateKey]:
+) -> tuple[Key, PrivateKey]:
     """The key that signs ``use`` now: in its window, unretired, the most recently started."""
     rows = [
         r
         for r in await key_store.list_keys(conn, include_retired=False)
-        if r["use"] == use.value and r["sign_from"] <= now <= r["sign_until"]
+        if r.use == use.value and r.sign_from <= now <= r.sign_until
     ]
     if not rows:
         raise KeyProblem(f"no {use.value} key may sign at {now}: rotate keys")
-    row = max(rows, key=lambda r: (r["sign_from"], r["created_at"]))
+    row = max(rows, key=lambda r: (r.sign_from, r.created_at))
     return row, load_private(keys_dir, row)
 
 
 async def rotate(
     conn: Connection, keys_dir: Path, *, use: KeyUse, site: str, now: int, policy: KeyPolicy
-) -> dict[str, Any]:
+) -> Key:
     """Announce a new key now that starts signing after the lead time; returns its row."""
     start = now + policy.lead_days * _DAY
     new = await add_key(
@@ -172,12 +174,10 @@ async def rotate(
         sign_until=start + policy.sign_days * _DAY, now=now,
     )  # fmt: skip
     for row in await key_store.list_keys(conn, include_retired=False):
-        if row["use"] == use.value and row["kid"] != new["kid"] and row["sign_until"] >= start:
-            until = max(row["sign_from"], start - 1)
-            await key_store.update_key(
-                conn, kid=row["kid"],
-                values={"sign_until": until, "verify_until": until + MAX_PASS_LIFETIME_S},
-            )  # fmt: skip
+        if row.use == use.value and row.kid != new.kid and row.sign_until >= start:
+            until = max(row.sign_from, start - 1)
+            shortened = replace(row, sign_until=until, verify_until=until + MAX_PASS_LIFETIME_S)
+            await key_store.save_key(conn, shortened)
     await publish_manifest(conn, keys_dir, site=site, now=now)
     return new
 
@@ -185,10 +185,10 @@ async def rotate(
 async def retire(conn: Connection, keys_dir: Path, *, kid: str, site: str, now: int) -> int:
     """Take a key off the manifest (compromise); returns how many live passes it kills."""
     row = await key_store.get_key(conn, kid=kid)
-    if row is None or row["use"] == ROOT:
+    if row is None or row.use == ROOT:
         raise KeyProblem(f"no retirable key {kid}")
-    if row["retired_at"] is not None:
+    if row.retired_at is not None:
         raise KeyProblem(f"key {kid} is already retired")
-    await key_store.update_key(conn, kid=kid, values={"retired_at": now})
+    await key_store.save_key(conn, replace(row, retired_at=now))
     await publish_manifest(conn, keys_dir, site=site, now=now)
     return await pass_store.count_by_kid(conn, kid=kid, now=now)

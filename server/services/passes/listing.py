@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from server.records import Pass
 from server.services.context import Actor, Env
 from server.services.errors import NotFound
 from server.services.paging import Page
@@ -13,7 +14,7 @@ from server.store import passes as pass_store
 
 async def search(
     env: Env, actor: Actor, page: Page, filters: dict[str, Any], *, active_only: bool
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[Pass], int]:
     """Passes in scope matching the filters (holder or household ids, kind)."""
     async with env.db.read() as conn:
         active_at = env.clock.now() if active_only else None
@@ -22,7 +23,7 @@ async def search(
         )
 
 
-async def get(env: Env, actor: Actor, pass_row: int) -> dict[str, Any]:
+async def get(env: Env, actor: Actor, pass_row: int) -> Pass:
     """One pass in scope."""
     async with env.db.read() as conn:
         row = await pass_store.get_pass(conn, pass_row=pass_row, scope=actor.scope)

@@ -4,8 +4,8 @@ runs in a worker thread so the event loop keeps serving gates and staff)."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
+from server.records import PrintablePass
 from server.services import audit
 from server.services.context import Actor, Env
 from server.services.errors import Conflict, NotFound
@@ -15,18 +15,18 @@ from server.store import passes as pass_store
 MAX_BULK_CARDS = 5000
 
 
-def _card(row: dict[str, Any]) -> Card:
+def _card(row: PrintablePass) -> Card:
     return Card(
-        text=row["text"],
-        kind=row["kind"],
-        unit=row["label"] or "",
-        name=row["holder_name"] or "",
-        valid_from=row["not_before"],
-        valid_until=row["expires"],
+        text=row.text or "",  # printable() selects only passes that still have a text
+        kind=row.kind,
+        unit=row.label or "",
+        name=row.holder_name or "",
+        valid_from=row.not_before,
+        valid_until=row.expires,
     )
 
 
-async def _one(env: Env, actor: Actor, pass_row: int) -> dict[str, Any]:
+async def _one(env: Env, actor: Actor, pass_row: int) -> PrintablePass:
     async with env.db.read() as conn:
         rows = await pass_store.printable(
             conn, scope=actor.scope, now=env.clock.now(), pass_rows=[pass_row]
@@ -43,7 +43,7 @@ async def qr_image(env: Env, actor: Actor, pass_row: int, kind: str) -> bytes:
     """The pass's QR code as ``svg`` or ``png``."""
     row = await _one(env, actor, pass_row)
     render = qr_svg if kind == "svg" else qr_png
-    return await asyncio.to_thread(render, row["text"])
+    return await asyncio.to_thread(render, row.text or "")
 
 
 async def card(env: Env, actor: Actor, pass_row: int) -> bytes:

@@ -33,23 +33,22 @@ async def build_full(conn: Connection, *, now: int, next_update_s: int) -> Revoc
         raise Conflict("the site is not initialised")
     refs = {bytes.fromhex(r) for r in await pass_store.revoked_refs(conn, now=now)}
     cutoffs = [
-        HouseholdTime(household=c["household_id"], at=c["at"])
-        for c in await pass_store.cutoffs(conn)
+        HouseholdTime(household=c.household_id, at=c.at) for c in await pass_store.cutoffs(conn)
     ]
     observed = await people.under_observation(conn, now=now)
-    ends = {r["id"]: r["observation_end"] or now + OPEN_ENDED_HOLD_S for r in observed}
+    ends = {r.id: r.observation_end or now + OPEN_ENDED_HOLD_S for r in observed}
     held = await pass_store.refs_of_residents(conn, resident_ids=sorted(ends), now=now)
     pass_holds = sorted(
-        (RefTime(ref=bytes.fromhex(h["ref"]), at=ends[h["resident_id"]]) for h in held),
+        (RefTime(ref=bytes.fromhex(h.ref), at=ends[h.resident_id]) for h in held),
         key=lambda h: h.ref,
     )
     household_holds = [
-        HouseholdTime(household=h["id"], at=h["hold_until"])
+        HouseholdTime(household=h.id, at=h.hold_until)
         for h in await pass_store.household_holds(conn, now=now)
     ]
     return RevocationFull(
         schema=1,
-        site=site["id"],
+        site=site.id,
         seq=await pass_store.read_counter(conn, name=pass_store.REVOCATION_SEQ),
         issued_at=now,
         next_update=now + next_update_s,

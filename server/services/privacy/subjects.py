@@ -10,8 +10,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from typing import Any
+from dataclasses import dataclass
 
+from server.records import DeletionReceipt, Event, FollowupCall, HeldPass, Resident
 from server.services import audit
 from server.services.context import Actor, Env
 from server.services.errors import Forbidden, NotFound
@@ -31,7 +32,17 @@ def _admin(actor: Actor) -> None:
         raise Forbidden("admins only")
 
 
-async def export_resident(env: Env, actor: Actor, resident_id: int) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Export:
+    """Everything held about one resident, in machine-readable form."""
+
+    resident: Resident
+    passes: list[HeldPass]
+    events: list[Event]
+    followup_calls: list[FollowupCall]
+
+
+async def export_resident(env: Env, actor: Actor, resident_id: int) -> Export:
     """Everything held about one resident (PIPL art. 45), audited."""
     _admin(actor)
     async with env.db.write() as conn:
@@ -39,17 +50,15 @@ async def export_resident(env: Env, actor: Actor, resident_id: int) -> dict[str,
         if resident is None:
             raise NotFound(f"resident {resident_id}")
         held = await privacy.passes_of(conn, resident_id=resident_id)
-        events = await privacy.events_of(
-            conn, refs=[p["ref"] for p in held], limit=EXPORT_EVENT_LIMIT
-        )
+        events = await privacy.events_of(conn, refs=[p.ref for p in held], limit=EXPORT_EVENT_LIMIT)
         calls = await followup_store.calls_of(conn, resident_id=resident_id)
         await audit.record(
             conn, actor, "resident.export", at=env.clock.now(), target=f"resident:{resident_id}"
         )
-    return {"resident": resident, "passes": held, "events": events, "followup_calls": calls}
+    return Export(resident=resident, passes=held, events=events, followup_calls=calls)
 
 
-async def erase_resident(env: Env, actor: Actor, resident_id: int) -> dict[str, Any]:
+async def erase_resident(env: Env, actor: Actor, resident_id: int) -> DeletionReceipt:
     """Delete a resident's personal data and revoke their passes; returns the receipt."""
     _admin(actor)
     now = env.clock.now()
@@ -61,8 +70,9 @@ async def erase_resident(env: Env, actor: Actor, resident_id: int) -> dict[str, 
         await pass_store.detach_holder(conn, column="resident_id", holder_id=resident_id)
         await people.delete_resident(conn, resident_id=resident_id)
         subject = hashlib.sha256(f"{resident_id}:{secrets.token_hex(16)}".encode()).hexdigest()[:16]
-        receipt = {"at": now, "subject": subject, "actor": actor.name, "passes_revoked": revoked}
-        receipt["id"] = await privacy.insert_receipt(conn, values=receipt)
+        receipt = await privacy.insert_receipt(
+            conn, at=now, subject=subject, actor=actor.name, passes_revoked=revoked
+        )
         await audit.record(
             conn, actor, "resident.erase", at=now, target=f"subject:{subject}", passes=revoked
         )

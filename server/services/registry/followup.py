@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from server.records import FollowupCall, ObservedResident
 from server.services import audit
 from server.services.context import Actor, Env
 from server.services.errors import Invalid, NotFound
@@ -29,9 +30,9 @@ REPORTED_MIN_C, REPORTED_MAX_C = 34.0, 43.0
 class CallItem:
     """One line of the call list."""
 
-    resident: dict[str, Any]
+    resident: ObservedResident
     days_left: int | None
-    calls_today: list[dict[str, Any]]
+    calls_today: list[FollowupCall]
     due: bool
     overdue: bool
 
@@ -41,16 +42,17 @@ def days_left(end: int | None, now: int) -> int | None:
     return None if end is None else max(0, math.ceil((end - now) / DAY))
 
 
-def _end(row: dict[str, Any]) -> int | None:
-    ends = [e for e in (row["observation_end"], row["hold_until"]) if e is not None]
-    own_open = row["status"] == "home_observation" and row["observation_end"] is None
+def _end(row: ObservedResident) -> int | None:
+    ends = [e for e in (row.observation_end, row.hold_until) if e is not None]
+    own_open = row.status == "home_observation" and row.observation_end is None
     return None if own_open or not ends else max(ends)
 
 
-def _item(row: dict[str, Any], calls: list[dict[str, Any]], reached_at: int | None,
-          now: int) -> CallItem:  # fmt: skip
+def _item(
+    row: ObservedResident, calls: list[FollowupCall], reached_at: int | None, now: int
+) -> CallItem:
     due = not calls
-    since = reached_at or row["observation_start"] or now
+    since = reached_at or row.observation_start or now
     return CallItem(row, days_left(_end(row), now), calls, due, due and now - since > DAY)
 
 
@@ -59,19 +61,29 @@ async def call_list(env: Env, actor: Actor, *, day_start: int) -> list[CallItem]
     now = env.clock.now()
     async with env.db.read() as conn:
         rows = await store.observed_residents(conn, scope=actor.scope, now=now)
-        ids = [r["id"] for r in rows]
+        ids = [r.id for r in rows]
         today = await store.calls_since(conn, resident_ids=ids, since=day_start)
         reached = await store.last_reached(conn, resident_ids=ids)
-    by_resident: dict[int, list[dict[str, Any]]] = {}
+    by_resident: dict[int, list[FollowupCall]] = {}
     for call in today:
-        by_resident.setdefault(call["resident_id"], []).append(call)
-    items = [_item(r, by_resident.get(r["id"], []), reached.get(r["id"]), now) for r in rows]
+        by_resident.setdefault(call.resident_id, []).append(call)
+    items = [_item(r, by_resident.get(r.id, []), reached.get(r.id), now) for r in rows]
     return sorted(items, key=lambda i: (not i.overdue, not i.due))
+
+
+@dataclass(frozen=True, slots=True)
+class CallReport:
+    """What a caller records about one call, checked."""
+
+    reached: bool
+    temperature_c: float | None
+    symptoms: list[str]
+    note: str | None
 
 
 def clean_call(
     *, reached: bool, temperature_c: float | None, symptoms: list[str], note: str | None
-) -> dict[str, Any]:
+) -> CallReport:
     """Check a call's fields: plausible temperature, known symptoms, a clean note."""
     if temperature_c is not None and not (
         math.isfinite(temperature_c) and REPORTED_MIN_C <= temperature_c <= REPORTED_MAX_C
@@ -83,20 +95,28 @@ def clean_call(
     if not reached and (temperature_c is not None or symptoms):
         raise Invalid("a call that did not reach the resident has no temperature or symptoms")
     text = clean_text(note or "", field="note", max_length=NOTE_MAX, required=False) or None
-    return {"reached": reached, "temperature_c": temperature_c,
-            "symptoms": sorted(set(symptoms)), "note": text}  # fmt: skip
+    return CallReport(reached, temperature_c, sorted(set(symptoms)), text)
 
 
 async def record_call(env: Env, actor: Actor, resident_id: int, **fields: Any) -> int:
     """Record a call to a resident in scope (audited: who called whom, not what was said)."""
-    values = clean_call(**fields)
+    report = clean_call(**fields)
     now = env.clock.now()
     async with env.db.write() as conn:
         if await people.get_resident(conn, resident_id=resident_id, scope=actor.scope) is None:
             raise NotFound(f"resident {resident_id}")
-        call_id = await store.insert_call(
-            conn, values={**values, "resident_id": resident_id, "at": now, "caller": actor.name}
+        call = await store.insert_call(
+            conn,
+            resident_id=resident_id,
+            at=now,
+            caller=actor.name,
+            reached=report.reached,
+            temperature_c=report.temperature_c,
+            symptoms=report.symptoms,
+            note=report.note,
         )
-        await audit.record(conn, actor, "followup.call", at=now,
-                           target=f"resident:{resident_id}", reached=values["reached"])  # fmt: skip
-    return call_id
+        target = f"resident:{resident_id}"
+        await audit.record(
+            conn, actor, "followup.call", at=now, target=target, reached=call.reached
+        )
+    return call.id

@@ -10,17 +10,23 @@ invalid ones reported; without it, any invalid row means nothing is written.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from server.records import Household, Resident, ResidentData
 from server.services import audit
 from server.services.context import Actor, Env
 from server.services.errors import Invalid
 from server.services.registry.places import household_label
-from server.services.registry.residents import clean_resident
+from server.services.registry.residents import (
+    ResidentFields,
+    changed_resident,
+    clean_resident,
+    new_resident,
+)
 from server.services.registry.spreadsheet import Table, read_table
 from server.services.text import TextError, clean_label, clean_text
 from server.store import people, registry
@@ -53,7 +59,7 @@ class Person:
     row: int
     address: tuple[str, str, str]
     zone: str | None
-    values: dict[str, Any]
+    fields: ResidentFields
 
 
 @dataclass
@@ -88,15 +94,19 @@ def parse_row(table: Table, number: int, row: list[str]) -> Person | RowError:
         if role is None:
             return RowError(number, "role", "role must be owner/业主, tenant/租户 or family/家属")
         column = "name/phone/note"
-        values = clean_resident({
-            "name": _get(table, row, "name"), "phone": _get(table, row, "phone") or None,
-            "note": _get(table, row, "note") or None, "role": role,
-        })  # fmt: skip
+        fields = clean_resident(
+            ResidentFields(
+                name=_get(table, row, "name"),
+                phone=_get(table, row, "phone") or None,
+                note=_get(table, row, "note") or None,
+                role=role,
+            )
+        )
         zone = _get(table, row, "zone") or None
     except (TextError, Invalid) as exc:
         where = "phone" if "phone" in str(exc) else column
         return RowError(number, where, str(exc))
-    return Person(number, (building, unit, room), zone, values)
+    return Person(number, (building, unit, room), zone, fields)
 
 
 def validate(table: Table, progress: Progress | None = None) -> tuple[list[Person], list[RowError]]:
@@ -109,7 +119,7 @@ def validate(table: Table, progress: Progress | None = None) -> tuple[list[Perso
         if isinstance(result, RowError):
             errors.append(result)
         else:
-            key = (*result.address, result.values["name"])
+            key = (*result.address, str(result.fields.name))
             if key in seen:
                 errors.append(
                     RowError(number, "name", f"duplicate person: same as row {seen[key]}")
@@ -124,10 +134,10 @@ def validate(table: Table, progress: Progress | None = None) -> tuple[list[Perso
 
 async def _resolve(
     conn: Connection, persons: list[Person]
-) -> tuple[dict[tuple[str, str, str], dict[str, Any]], dict[str, int], list[RowError]]:
+) -> tuple[dict[tuple[str, str, str], Household], dict[str, int], list[RowError]]:
     """Check households and zones against the registry."""
     households = await registry.households_by_address(conn)
-    zones = {z["name"]: z["id"] for z in await registry.list_zones(conn, scope=None)}
+    zones = {z.name: z.id for z in await registry.list_zones(conn, scope=None)}
     zones |= {str(z): z for z in list(zones.values())}
     errors = []
     for p in persons:
@@ -144,7 +154,7 @@ async def _resolve(
     return households, zones, errors
 
 
-Households = dict[tuple[str, str, str], dict[str, Any]]
+Households = dict[tuple[str, str, str], Household]
 
 
 async def _write(
@@ -157,38 +167,39 @@ async def _write(
     report: ImportReport,
     progress: Progress | None,
 ) -> None:
-    existing = await people.resident_keys(conn)
-    new_rows: list[dict[str, Any]] = []
+    existing: dict[tuple[int, str], Resident | None] = dict(await people.resident_keys(conn))
+    new_rows: list[ResidentData] = []
     for i, p in enumerate(persons, start=1):
         household = households.get(p.address)
         if household is None:
             assert p.zone is not None
             building, unit, room = p.address
-            values: dict[str, Any] = {
-                "zone_id": zones[p.zone], "building": building, "unit": unit, "room": room,
-                "label": household_label(*p.address), "created_at": now, "updated_at": now,
-            }  # fmt: skip
-            values["id"] = await registry.insert_household(conn, values=values)
-            households[p.address] = household = values
+            household = await registry.insert_household(
+                conn, zone_id=zones[p.zone], building=building, unit=unit, room=room,
+                label=household_label(*p.address), now=now,
+            )  # fmt: skip
+            households[p.address] = household
             report.households_created += 1
-        key = (int(household["id"]), str(p.values["name"]))
+        key = (household.id, str(p.fields.name))
+        fields = dataclasses.replace(p.fields, household_id=household.id)
         current = existing.get(key)
-        if current is None:
-            new_rows.append(
-                {**p.values, "household_id": household["id"], "created_at": now, "updated_at": now}
-            )
-            existing[key] = p.values
-        elif any(current.get(k) != v for k, v in p.values.items()):
-            await people.update_resident(
-                conn, resident_id=current["id"], values={**p.values, "updated_at": now}
-            )
+        if key not in existing:
+            new_rows.append(new_resident(fields, now))
+            existing[key] = None  # validate() refused a second row of this person in the file
+        elif current is not None and _differs(current, fields):
+            await people.save_resident(conn, current.id, changed_resident(current, fields, now))
             report.updated += 1
         else:
             report.unchanged += 1
         if progress and (i % 250 == 0 or i == len(persons)):
             progress("write", i, len(persons))
-    await people.insert_residents(conn, rows=new_rows)
+    await people.insert_residents(conn, new_rows)
     report.created = len(new_rows)
+
+
+def _differs(current: Resident, fields: ResidentFields) -> bool:
+    """Whether the register's row changes anything the resident has on file."""
+    return any(getattr(current, f) != getattr(fields, f) for f in fields.present())
 
 
 async def import_residents(

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any
 
+from server.records import HouseholdMatch, Resident, Visitor
 from server.services.context import Actor, Env
 from server.services.errors import NotFound
 from server.services.paging import Page
@@ -34,7 +34,7 @@ def phone_pattern(text: str) -> tuple[str, str] | None:
 
 async def find_residents(
     env: Env, actor: Actor, page: Page, text: str, *, status: str | None = None
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[Resident], int]:
     """Residents in scope matching the search box."""
     text = unicodedata.normalize("NFC", text).strip()
     phone = phone_pattern(text) if text else None
@@ -45,20 +45,20 @@ async def find_residents(
         )  # fmt: skip
 
 
-async def household_by_label(env: Env, actor: Actor, label: str) -> dict[str, Any]:
+async def household_by_label(env: Env, actor: Actor, label: str) -> HouseholdMatch:
     """The household whose label is ``label`` (exactly, or the only one containing it)."""
     label = unicodedata.normalize("NFC", label).strip()
     async with env.db.read() as conn:
         rows = (
             await lookup.households_by_label(conn, scope=actor.scope, label=label) if label else []
         )
-    exact = [r for r in rows if r["exact"]]
+    exact = [r for r in rows if r.exact]
     if len(exact) == 1 or len(rows) == 1:
         return exact[0] if exact else rows[0]
     raise NotFound(f"no single household labelled {label!r}")
 
 
-async def visitors_since(env: Env, actor: Actor, since: int) -> list[dict[str, Any]]:
+async def visitors_since(env: Env, actor: Actor, since: int) -> list[Visitor]:
     """Visitors registered since ``since`` (today's visitors on the desk)."""
     async with env.db.read() as conn:
         return await lookup.visitors_since(conn, scope=actor.scope, since=since)

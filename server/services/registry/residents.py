@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
+from msgspec.structs import replace
+
+from server.records import Resident, ResidentData
 from server.services import audit
+from server.services.changes import KEEP, Keep, pick
 from server.services.context import Actor, Env
 from server.services.errors import Conflict, Forbidden, Invalid, NotFound
 from server.services.paging import Page
@@ -17,23 +23,85 @@ ROLES = ("owner", "tenant", "family")
 STATUSES = ("normal", "home_observation")
 
 
-def clean_resident(values: dict[str, Any]) -> dict[str, Any]:
-    """Apply the text rules to the fields present (name, phone, note)."""
-    out = dict(values)
-    if "name" in out:
-        out["name"] = clean_name(out["name"])
-    if out.get("phone") is not None:
-        out["phone"] = normalise_phone(out["phone"])
-    if out.get("note") is not None:
-        out["note"] = clean_text(out["note"], field="note", max_length=NOTE_MAX, required=False)
-    if "role" in out and out["role"] not in ROLES:
+@dataclass(frozen=True, slots=True)
+class ResidentFields:
+    """A resident's fields as an admin, the desk or an import sets them; KEEP leaves a field
+    as it is (a new resident needs a household, a name and a role; the rest default to none)."""
+
+    household_id: int | Keep = KEEP
+    name: str | Keep = KEEP
+    phone: str | Keep | None = KEEP
+    role: str | Keep = KEEP
+    note: str | Keep | None = KEEP
+    consent_version: str | Keep | None = KEEP
+    consent_at: int | Keep | None = KEEP
+
+    def present(self) -> list[str]:
+        """The names of the fields that change."""
+        return [f for f in self.__slots__ if not isinstance(getattr(self, f), Keep)]
+
+
+def clean_resident(fields: ResidentFields) -> ResidentFields:
+    """Apply the text rules to the fields present (name, phone, note, role)."""
+    if isinstance(fields.role, str) and fields.role not in ROLES:
         raise Invalid(f"role must be one of {', '.join(ROLES)}")
-    return out
+    return dataclasses.replace(
+        fields,
+        name=fields.name if isinstance(fields.name, Keep) else clean_name(fields.name),
+        phone=normalise_phone(fields.phone) if isinstance(fields.phone, str) else fields.phone,
+        note=clean_text(fields.note, field="note", max_length=NOTE_MAX, required=False)
+        if isinstance(fields.note, str)
+        else fields.note,
+    )
 
 
-async def search(
-    env: Env, actor: Actor, page: Page, **filters: Any
-) -> tuple[list[dict[str, Any]], int]:
+def new_resident(fields: ResidentFields, now: int) -> ResidentData:
+    """The row of a resident registered now with ``fields`` (checked already)."""
+    if isinstance(fields.household_id, Keep) or isinstance(fields.name, Keep):
+        raise Invalid("a new resident needs a household and a name")
+    if isinstance(fields.role, Keep):
+        raise Invalid(f"role must be one of {', '.join(ROLES)}")
+    return ResidentData(
+        household_id=fields.household_id,
+        name=fields.name,
+        phone=pick(fields.phone, None),
+        role=fields.role,
+        status="normal",
+        observation_start=None,
+        observation_end=None,
+        consent_version=pick(fields.consent_version, None),
+        consent_at=pick(fields.consent_at, None),
+        note=pick(fields.note, None),
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def changed_resident(current: ResidentData, fields: ResidentFields, now: int) -> ResidentData:
+    """``current`` with ``fields`` applied (checked already), updated now."""
+    return ResidentData(
+        household_id=pick(fields.household_id, current.household_id),
+        name=pick(fields.name, current.name),
+        phone=pick(fields.phone, current.phone),
+        role=pick(fields.role, current.role),
+        status=current.status,
+        observation_start=current.observation_start,
+        observation_end=current.observation_end,
+        consent_version=pick(fields.consent_version, current.consent_version),
+        consent_at=pick(fields.consent_at, current.consent_at),
+        note=pick(fields.note, current.note),
+        created_at=current.created_at,
+        updated_at=now,
+    )
+
+
+def _data(row: Resident) -> ResidentData:
+    """The table's part of a resident read with its household's zone and label."""
+    fields = {f: getattr(row, f) for f in ResidentData.__struct_fields__}
+    return ResidentData(**fields)
+
+
+async def search(env: Env, actor: Actor, page: Page, **filters: Any) -> tuple[list[Resident], int]:
     """Residents in the actor's scope matching the filters."""
     if filters.get("phone") is not None:
         filters["phone"] = normalise_phone(filters["phone"])
@@ -41,7 +109,7 @@ async def search(
         return await people.search_residents(conn, scope=actor.scope, page=page, **filters)
 
 
-async def get(env: Env, actor: Actor, resident_id: int) -> dict[str, Any]:
+async def get(env: Env, actor: Actor, resident_id: int) -> Resident:
     """One resident in scope."""
     async with env.db.read() as conn:
         row = await people.get_resident(conn, resident_id=resident_id, scope=actor.scope)
@@ -50,34 +118,32 @@ async def get(env: Env, actor: Actor, resident_id: int) -> dict[str, Any]:
     return row
 
 
-async def save(
-    env: Env, actor: Actor, resident_id: int | None, values: dict[str, Any]
-) -> dict[str, Any]:
+async def save(env: Env, actor: Actor, resident_id: int | None, fields: ResidentFields) -> Resident:
     """Create (``resident_id`` None) or update a resident (admins)."""
     if not actor.is_admin:
         raise Forbidden("admins only")
-    values = clean_resident(values)
+    fields = clean_resident(fields)
     now = env.clock.now()
     try:
         async with env.db.write() as conn:
-            if "household_id" in values:
-                household = await registry.get_household(conn, household_id=values["household_id"])
-                if household is None:
-                    raise Invalid(f"household {values['household_id']} does not exist")
+            household = fields.household_id
+            if (
+                not isinstance(household, Keep)
+                and await registry.get_household(conn, household_id=household) is None
+            ):
+                raise Invalid(f"household {household} does not exist")
             if resident_id is None:
-                resident_id = await people.insert_resident(
-                    conn, values={**values, "created_at": now, "updated_at": now}
-                )
+                resident_id = await people.insert_resident(conn, new_resident(fields, now))
                 action = "resident.create"
             else:
-                if not await people.update_resident(
-                    conn, resident_id=resident_id, values={**values, "updated_at": now}
-                ):
+                current = await people.get_resident(conn, resident_id=resident_id)
+                if current is None:
                     raise NotFound(f"resident {resident_id}")
+                changed = changed_resident(_data(current), fields, now)
+                await people.save_resident(conn, resident_id, changed)
                 action = "resident.update"
-            await audit.record(
-                conn, actor, action, at=now, target=f"resident:{resident_id}", fields=sorted(values)
-            )
+            target = f"resident:{resident_id}"
+            await audit.record(conn, actor, action, at=now, target=target, fields=fields.present())
             row = await people.get_resident(conn, resident_id=resident_id)
             assert row is not None
             return row
@@ -87,7 +153,7 @@ async def save(
 
 async def set_observation(
     env: Env, actor: Actor, resident_id: int, *, status: str, start: int | None, end: int | None
-) -> dict[str, Any]:
+) -> Resident:
     """Change home-observation status (health data: audited; holds the resident's passes)."""
     if status not in STATUSES:
         raise Invalid(f"status must be one of {', '.join(STATUSES)}")
@@ -97,15 +163,17 @@ async def set_observation(
         raise Invalid("observation must end after it starts")
     now = env.clock.now()
     async with env.db.write() as conn:
-        if await people.get_resident(conn, resident_id=resident_id, scope=actor.scope) is None:
+        current = await people.get_resident(conn, resident_id=resident_id, scope=actor.scope)
+        if current is None:
             raise NotFound(f"resident {resident_id}")
-        values = {
-            "status": status,
-            "observation_start": start,
-            "observation_end": end,
-            "updated_at": now,
-        }
-        await people.update_resident(conn, resident_id=resident_id, values=values)
+        changed = replace(
+            _data(current),
+            status=status,
+            observation_start=start,
+            observation_end=end,
+            updated_at=now,
+        )
+        await people.save_resident(conn, resident_id, changed)
         await pass_store.bump_counter(conn, name=pass_store.REVOCATION_SEQ)
         await audit.record(
             conn,
@@ -137,4 +205,4 @@ async def reveal_phone(env: Env, actor: Actor, resident_id: int, reason: str) ->
             target=f"resident:{resident_id}",
             reason=reason,
         )
-        return row["phone"]  # type: ignore[no-any-return]
+        return row.phone

@@ -56,14 +56,12 @@ async def initialise(env: Env, *, site: str, name: str, zones: list[str], admin:
             zone_name = clean_text(zone, field="zone", max_length=64)
             await registry.insert_zone(conn, zone_id=number, site_id=site, name=zone_name, now=now)
         manifest = await create_site_keys(conn, env.keys_dir, site=site, now=now, policy=policy)
-        values = {
-            "username": admin, "display_name": admin, "password_hash": hash_password(password),
-            "role": "admin", "zone_scope": None, "active": True, "must_change_password": True,
-            "generation": 0, "created_at": now, "updated_at": now,
-        }  # fmt: skip
-        staff_id = await accounts.insert_staff(conn, values=values)
+        account = await accounts.insert_staff(
+            conn, username=admin, display_name=admin, password_hash=hash_password(password),
+            role="admin", zone_scope=None, now=now,
+        )  # fmt: skip
         await audit.record(
-            conn, CLI_ACTOR, "site.init", at=now, target=f"site:{site}", admin=staff_id
+            conn, CLI_ACTOR, "site.init", at=now, target=f"site:{site}", admin=account.id
         )
     logger.info("initialised site %s with %d zones", site, len(zones))
     return InitResult(site=site, manifest=manifest, admin=admin, password=password)
@@ -75,7 +73,7 @@ async def site_id(env: Env) -> str:
         site = await registry.get_site(conn)
     if site is None:
         raise Conflict("the database holds no site: run gatepass-server init")
-    return str(site["id"])
+    return str(site.id)
 
 
 async def schema_revision(env: Env) -> str | None:

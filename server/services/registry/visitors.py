@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from protocol.claims import PassKind
+from server.records import Pass, Visitor
 from server.services.context import Actor, Env
 from server.services.errors import Invalid, NotFound
 from server.services.paging import Page
@@ -25,7 +26,7 @@ async def register(
     purpose: str,
     hours: int,
     uses: int,
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> tuple[Visitor, Pass]:
     """Register a visitor and issue their pass (valid ``hours``, at most ``uses`` entries)."""
     if not 1 <= hours <= env.settings.visitor_max_hours:
         raise Invalid(f"hours must be 1-{env.settings.visitor_max_hours}")
@@ -38,16 +39,15 @@ async def register(
         host = await registry.get_household(conn, household_id=host_household_id, scope=actor.scope)
         if host is None:
             raise NotFound(f"household {host_household_id}")
-        values = {
-            "host_household_id": host_household_id, "name": name, "phone": phone,
-            "purpose": purpose, "valid_from": now, "valid_until": now + hours * 3600,
-            "registered_by": actor.staff_id, "created_at": now,
-        }  # fmt: skip
-        visitor_id = await people.insert_visitor(conn, values=values)
+        visitor_id = await people.insert_visitor(
+            conn, host_household_id=host_household_id, name=name, phone=phone, purpose=purpose,
+            valid_from=now, valid_until=now + hours * 3600, registered_by=actor.staff_id,
+            now=now,
+        )  # fmt: skip
         holder = Holder(
             kind=PassKind.VISITOR, column="visitor_id", holder_id=visitor_id,
-            zones=(host["zone_id"],), name=name, phone=phone, host=host_household_id,
-            unit=host["label"], uses=uses,
+            zones=(host.zone_id,), name=name, phone=phone, host=host_household_id,
+            unit=host.label, uses=uses,
         )  # fmt: skip
         issued = await sign_for(conn, env, actor, holder, expires=now + hours * 3600)
         visitor = await people.get_visitor(conn, visitor_id=visitor_id)
@@ -55,7 +55,7 @@ async def register(
         return visitor, issued
 
 
-async def get(env: Env, actor: Actor, visitor_id: int) -> dict[str, Any]:
+async def get(env: Env, actor: Actor, visitor_id: int) -> Visitor:
     """One visitor whose host is in scope."""
     async with env.db.read() as conn:
         row = await people.get_visitor(conn, visitor_id=visitor_id, scope=actor.scope)
@@ -64,9 +64,7 @@ async def get(env: Env, actor: Actor, visitor_id: int) -> dict[str, Any]:
     return row
 
 
-async def search(
-    env: Env, actor: Actor, page: Page, **filters: Any
-) -> tuple[list[dict[str, Any]], int]:
+async def search(env: Env, actor: Actor, page: Page, **filters: Any) -> tuple[list[Visitor], int]:
     """Visitors whose hosts are in scope."""
     async with env.db.read() as conn:
         return await people.search_visitors(conn, scope=actor.scope, page=page, **filters)

@@ -5,8 +5,7 @@ scope, joined with the unit and masked name of the pass holder (server.store.rep
 
 from __future__ import annotations
 
-from typing import Any
-
+from server.records import EventView
 from server.services.context import Actor, Env
 from server.services.paging import Page
 from server.store import reports as store
@@ -17,13 +16,13 @@ __all__ = ["EventFilter", "event_by_id", "export", "latest_event_id", "new_event
 
 async def search(
     env: Env, actor: Actor, page: Page, where: EventFilter
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[EventView], int]:
     """One page of the event log."""
     async with env.db.read() as conn:
         return await store.search_events(conn, scope=actor.scope, page=page, where=where)
 
 
-async def export(env: Env, actor: Actor, where: EventFilter) -> list[dict[str, Any]]:
+async def export(env: Env, actor: Actor, where: EventFilter) -> list[EventView]:
     """Every matching event for a CSV download (capped at store.EXPORT_LIMIT)."""
     async with env.db.read() as conn:
         return await store.export_events(conn, scope=actor.scope, where=where)
@@ -31,7 +30,7 @@ async def export(env: Env, actor: Actor, where: EventFilter) -> list[dict[str, A
 
 async def new_events(
     env: Env, actor: Actor, *, after_id: int, gate: str | None, limit: int = 50
-) -> list[dict[str, Any]]:
+) -> list[EventView]:
     """Events stored after ``after_id`` that the actor may see (the live feed)."""
     async with env.db.read() as conn:
         return await store.events_after(
@@ -45,7 +44,7 @@ async def latest_event_id(env: Env) -> int:
         return await store.latest_event_id(conn)
 
 
-async def event_by_id(env: Env, actor: Actor, event_id: str | None) -> dict[str, Any] | None:
+async def event_by_id(env: Env, actor: Actor, event_id: str | None) -> EventView | None:
     """The event ``event_id`` as the scan card shows it, if its gate is in the actor's zones."""
     if event_id is None:
         return None

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from dataclasses import dataclass
 
+from msgspec.structs import replace
+
+from server.records import Staff
 from server.services import audit
+from server.services.changes import KEEP, Keep
 from server.services.context import Actor, Env
 from server.services.errors import Conflict, Forbidden, Invalid, NotFound
 from server.services.staff.auth import Session
@@ -17,9 +21,25 @@ from server.services.staff.passwords import (
 )
 from server.services.text import clean_name
 from server.store import accounts, registry
+from server.store.db import Connection
 
 ROLES = ("admin", "staff")
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
+
+
+@dataclass(frozen=True, slots=True)
+class StaffChanges:
+    """What an admin changes on an account; None (KEEP for the scope) leaves a field alone."""
+
+    role: str | None = None
+    display_name: str | None = None
+    active: bool | None = None
+    zone_scope: list[int] | Keep | None = KEEP  # None: every zone
+
+    def present(self) -> list[str]:
+        """The names of the fields that change."""
+        out = [n for n in ("role", "display_name", "active") if getattr(self, n) is not None]
+        return out + ([] if self.zone_scope is KEEP else ["zone_scope"])
 
 
 def _admin(actor: Actor) -> None:
@@ -27,15 +47,15 @@ def _admin(actor: Actor) -> None:
         raise Forbidden("admins only")
 
 
-def public(row: dict[str, Any]) -> dict[str, Any]:
-    """An account without its password hash."""
-    return {k: v for k, v in row.items() if k != "password_hash"}
+def public(row: Staff) -> Staff:
+    """An account without its password hash (blanked, so it cannot leave by mistake)."""
+    return replace(row, password_hash="")
 
 
-async def _check_scope(conn: Any, scope: list[int] | None) -> list[int] | None:
+async def _check_scope(conn: Connection, scope: list[int] | None) -> list[int] | None:
     if scope is None:
         return None
-    known = {z["id"] for z in await registry.list_zones(conn, scope=None)}
+    known = {z.id for z in await registry.list_zones(conn, scope=None)}
     if not set(scope) <= known:
         raise Invalid("zone scope names unknown zones")
     return sorted(set(scope))
@@ -49,7 +69,7 @@ async def create(
     display_name: str,
     role: str,
     zone_scope: list[int] | None,
-) -> tuple[dict[str, Any], str]:
+) -> tuple[Staff, str]:
     """Add an account; returns it and its one-time password (shown once)."""
     _admin(actor)
     if not _USERNAME.fullmatch(username):
@@ -60,22 +80,20 @@ async def create(
     async with env.db.write() as conn:
         if await accounts.find_staff(conn, username=username) is not None:
             raise Conflict(f"user {username} exists")
-        values = {
-            "username": username, "display_name": clean_name(display_name, "display_name"),
-            "password_hash": hash_password(password), "role": role,
-            "zone_scope": await _check_scope(conn, zone_scope), "active": True,
-            "must_change_password": True, "generation": 0, "created_at": now, "updated_at": now,
-        }  # fmt: skip
-        staff_id = await accounts.insert_staff(conn, values=values)
-        await audit.record(
-            conn, actor, "staff.create", at=now, target=f"staff:{staff_id}", role=role
+        row = await accounts.insert_staff(
+            conn,
+            username=username,
+            display_name=clean_name(display_name, "display_name"),
+            password_hash=hash_password(password),
+            role=role,
+            zone_scope=await _check_scope(conn, zone_scope),
+            now=now,
         )
-        row = await accounts.get_staff(conn, staff_id=staff_id)
-    assert row is not None
+        await audit.record(conn, actor, "staff.create", at=now, target=f"staff:{row.id}", role=role)
     return public(row), password
 
 
-async def update(env: Env, actor: Actor, staff_id: int, values: dict[str, Any]) -> dict[str, Any]:
+async def update(env: Env, actor: Actor, staff_id: int, changes: StaffChanges) -> Staff:
     """Change role, scope, name or active flag; ends the account's sessions."""
     _admin(actor)
     now = env.clock.now()
@@ -83,24 +101,37 @@ async def update(env: Env, actor: Actor, staff_id: int, values: dict[str, Any]) 
         row = await accounts.get_staff(conn, staff_id=staff_id)
         if row is None:
             raise NotFound(f"staff {staff_id}")
-        if "role" in values and values["role"] not in ROLES:
-            raise Invalid(f"role must be one of {', '.join(ROLES)}")
-        if "zone_scope" in values:
-            values["zone_scope"] = await _check_scope(conn, values["zone_scope"])
-        if "display_name" in values:
-            values["display_name"] = clean_name(values["display_name"], "display_name")
-        demoted = values.get("role", "admin") != "admin" or values.get("active") is False
-        if row["role"] == "admin" and demoted and await accounts.count_admins(conn) <= 1:
+        new = await _changed(conn, row, changes)
+        demoted = new.role != "admin" or not new.active
+        if row.role == "admin" and demoted and await accounts.count_admins(conn) <= 1:
             raise Conflict("the last admin cannot be demoted or deactivated")
-        values |= {"updated_at": now, "generation": row["generation"] + 1}
-        await accounts.update_staff(conn, staff_id=staff_id, values=values)
+        new = replace(new, updated_at=now, generation=row.generation + 1)
+        await accounts.save_staff(conn, new)
         await accounts.delete_sessions_of(conn, staff_id=staff_id)
+        fields = sorted([*changes.present(), "updated_at", "generation"])
         await audit.record(
-            conn, actor, "staff.update", at=now, target=f"staff:{staff_id}", fields=sorted(values)
+            conn, actor, "staff.update", at=now, target=f"staff:{staff_id}", fields=fields
         )
-        row = await accounts.get_staff(conn, staff_id=staff_id)
-    assert row is not None
-    return public(row)
+    return public(new)
+
+
+async def _changed(conn: Connection, row: Staff, changes: StaffChanges) -> Staff:
+    """The account with ``changes`` applied, each checked."""
+    if changes.role is not None and changes.role not in ROLES:
+        raise Invalid(f"role must be one of {', '.join(ROLES)}")
+    scope = row.zone_scope
+    if not isinstance(changes.zone_scope, Keep):
+        scope = await _check_scope(conn, changes.zone_scope)
+    name = row.display_name
+    if changes.display_name is not None:
+        name = clean_name(changes.display_name, "display_name")
+    return replace(
+        row,
+        role=changes.role or row.role,
+        zone_scope=scope,
+        display_name=name,
+        active=row.active if changes.active is None else changes.active,
+    )
 
 
 async def reset_password(env: Env, actor: Actor, staff_id: int) -> str:
@@ -111,12 +142,13 @@ async def reset_password(env: Env, actor: Actor, staff_id: int) -> str:
         row = await accounts.get_staff(conn, staff_id=staff_id)
         if row is None:
             raise NotFound(f"staff {staff_id}")
-        values = {
-            "password_hash": hash_password(password),
-            "must_change_password": True,
-            "generation": row["generation"] + 1,
-        }
-        await accounts.update_staff(conn, staff_id=staff_id, values=values)
+        new = replace(
+            row,
+            password_hash=hash_password(password),
+            must_change_password=True,
+            generation=row.generation + 1,
+        )
+        await accounts.save_staff(conn, new)
         await accounts.delete_sessions_of(conn, staff_id=staff_id)
         await audit.record(conn, actor, "staff.reset_password", at=now, target=f"staff:{staff_id}")
     return password
@@ -125,29 +157,30 @@ async def reset_password(env: Env, actor: Actor, staff_id: int) -> str:
 async def change_password(env: Env, session: Session, actor: Actor, old: str, new: str) -> None:
     """Change one's own password; every session of the account ends (log in again)."""
     new = check_rules(new)
-    if not verify_password(session.staff["password_hash"], old):
+    if not verify_password(session.staff.password_hash, old):
         raise Invalid("the current password is wrong")
     now = env.clock.now()
     async with env.db.write() as conn:
-        staff_id = session.staff["id"]
-        values = {
-            "password_hash": hash_password(new),
-            "must_change_password": False,
-            "updated_at": now,
-        }
-        await accounts.update_staff(conn, staff_id=staff_id, values=values)
+        staff_id = session.staff.id
+        row = await accounts.get_staff(conn, staff_id=staff_id)
+        if row is None:
+            raise NotFound(f"staff {staff_id}")
+        changed = replace(
+            row, password_hash=hash_password(new), must_change_password=False, updated_at=now
+        )
+        await accounts.save_staff(conn, changed)
         await accounts.delete_sessions_of(conn, staff_id=staff_id)
         await audit.record(conn, actor, "staff.change_password", at=now, target=f"staff:{staff_id}")
 
 
-async def list_all(env: Env, actor: Actor) -> list[dict[str, Any]]:
+async def list_all(env: Env, actor: Actor) -> list[Staff]:
     """Every account (admins)."""
     _admin(actor)
     async with env.db.read() as conn:
         return [public(r) for r in await accounts.list_staff(conn)]
 
 
-async def get(env: Env, actor: Actor, staff_id: int) -> dict[str, Any]:
+async def get(env: Env, actor: Actor, staff_id: int) -> Staff:
     """One account (admins)."""
     _admin(actor)
     async with env.db.read() as conn:

@@ -18,6 +18,9 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from msgspec.structs import replace
+
+from server.records import Staff, StoredSession
 from server.services import audit
 from server.services.context import Actor, Env
 from server.services.errors import Forbidden, ServiceError
@@ -51,16 +54,16 @@ class Session:
 
     id_hash: str
     csrf: str
-    staff: dict[str, Any]
+    staff: Staff
 
     def actor(self, address: str | None) -> Actor:
         """The acting identity for services and the audit log."""
-        scope = self.staff["zone_scope"]
+        scope = self.staff.zone_scope
         return Actor(
-            name=self.staff["username"],
-            role=self.staff["role"],
+            name=self.staff.username,
+            role=self.staff.role,
             scope=None if scope is None else frozenset(scope),
-            staff_id=self.staff["id"],
+            staff_id=self.staff.id,
             address=address,
         )
 
@@ -81,17 +84,17 @@ async def _throttle_check(env: Env, keys: list[str], now: int) -> None:
         for key in keys:
             row = await accounts.get_failures(conn, key=key)
             limit = s.login_user_failures if key.startswith("user:") else s.login_address_failures
-            if row and row["count"] >= limit and row["window_start"] + s.login_window_s > now:
-                raise Throttled(row["window_start"] + s.login_window_s - now)
+            if row and row.count >= limit and row.window_start + s.login_window_s > now:
+                raise Throttled(row.window_start + s.login_window_s - now)
 
 
 async def _count_failure(conn: Any, env: Env, key: str, now: int) -> None:
     row = await accounts.get_failures(conn, key=key)
-    if row is None or row["window_start"] + env.settings.login_window_s <= now:
+    if row is None or row.window_start + env.settings.login_window_s <= now:
         await accounts.set_failures(conn, key=key, count=1, window_start=now)
     else:
         await accounts.set_failures(
-            conn, key=key, count=row["count"] + 1, window_start=row["window_start"]
+            conn, key=key, count=row.count + 1, window_start=row.window_start
         )
 
 
@@ -105,9 +108,9 @@ async def login(
     await _throttle_check(env, keys, now)
     async with env.db.read() as conn:
         staff = await accounts.find_staff(conn, username=name)
-    ok = verify_password(staff["password_hash"] if staff else None, password)
+    ok = verify_password(staff.password_hash if staff else None, password)
     anonymous = Actor(name=name or "-", role="none", scope=frozenset(), address=address)
-    if not ok or staff is None or not staff["active"]:
+    if not ok or staff is None or not staff.active:
         async with env.db.write() as conn:  # committed before the refusal is raised
             for key in keys:
                 await _count_failure(conn, env, key, now)
@@ -118,18 +121,17 @@ async def login(
             await accounts.clear_failures(conn, key=key)
         if old_token:
             await accounts.delete_session(conn, id_hash=hash_token(old_token))
-        if needs_rehash(staff["password_hash"]):
-            await accounts.update_staff(
-                conn, staff_id=staff["id"], values={"password_hash": hash_password(password)}
-            )
+        if needs_rehash(staff.password_hash):
+            staff = replace(staff, password_hash=hash_password(password))
+            await accounts.save_staff(conn, staff)
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        values = {
-            "id_hash": hash_token(token), "staff_id": staff["id"],
-            "generation": staff["generation"], "csrf": csrf, "created_at": now, "last_seen": now,
-        }  # fmt: skip
-        await accounts.insert_session(conn, values=values)
-        await audit.record(conn, anonymous, "auth.login", at=now, target=f"staff:{staff['id']}")
-    return token, Session(values["id_hash"], csrf, staff)
+        stored = StoredSession(
+            id_hash=hash_token(token), staff_id=staff.id, generation=staff.generation, csrf=csrf,
+            created_at=now, last_seen=now,
+        )  # fmt: skip
+        await accounts.insert_session(conn, stored)
+        await audit.record(conn, anonymous, "auth.login", at=now, target=f"staff:{staff.id}")
+    return token, Session(stored.id_hash, csrf, staff)
 
 
 async def resume(env: Env, token: str | None) -> Session:
@@ -139,21 +141,20 @@ async def resume(env: Env, token: str | None) -> Session:
     now, s, id_hash = env.clock.now(), env.settings, hash_token(token)
     async with env.db.read() as conn:
         row = await accounts.get_session(conn, id_hash=id_hash)
-        staff = None if row is None else await accounts.get_staff(conn, staff_id=row["staff_id"])
+        staff = None if row is None else await accounts.get_staff(conn, staff_id=row.staff_id)
     if row is None or staff is None:
         raise NoSession("no session")
     expired = (
-        row["last_seen"] + s.session_idle_s <= now
-        or row["created_at"] + s.session_absolute_s <= now
+        row.last_seen + s.session_idle_s <= now or row.created_at + s.session_absolute_s <= now
     )
-    if expired or not staff["active"] or staff["generation"] != row["generation"]:
+    if expired or not staff.active or staff.generation != row.generation:
         async with env.db.write() as conn:
             await accounts.delete_session(conn, id_hash=id_hash)
         raise NoSession("session ended")
-    if now - row["last_seen"] >= TOUCH_EVERY_S:
+    if now - row.last_seen >= TOUCH_EVERY_S:
         async with env.db.write() as conn:
             await accounts.touch_session(conn, id_hash=id_hash, at=now)
-    return Session(id_hash, row["csrf"], staff)
+    return Session(id_hash, row.csrf, staff)
 
 
 async def logout(env: Env, session: Session, actor: Actor) -> None:
@@ -161,11 +162,11 @@ async def logout(env: Env, session: Session, actor: Actor) -> None:
     async with env.db.write() as conn:
         await accounts.delete_session(conn, id_hash=session.id_hash)
         await audit.record(
-            conn, actor, "auth.logout", at=env.clock.now(), target=f"staff:{session.staff['id']}"
+            conn, actor, "auth.logout", at=env.clock.now(), target=f"staff:{session.staff.id}"
         )
 
 
 def require_password_current(session: Session) -> None:
     """Accounts with a one-time password may only change it until they have."""
-    if session.staff["must_change_password"]:
+    if session.staff.must_change_password:
         raise Forbidden("change the one-time password first")

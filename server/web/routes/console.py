@@ -41,7 +41,7 @@ async def _console(
     recent, _ = await reports.search(
         env, actor, Page(1, RECENT, "id", True), reports.EventFilter(gate=gate_id)
     )
-    after = recent[0]["id"] if recent else await reports.latest_event_id(env)
+    after = recent[0].id if recent else await reports.latest_event_id(env)
     return page(request, "console.html", status=status, lane=lane, recent=recent, after=after,
                 reasons=commands.OPEN_REASONS, result=result, detail=detail,
                 recent_commands=await commands.recent(env, actor, gate_id))  # fmt: skip

@@ -69,10 +69,10 @@ async def event_csv(*, request: Request, env: EnvDep, actor: StaffPage) -> Respo
     t = Translator(language_of(request))
     body = to_csv(
         [t("csv." + c) for c in CSV_COLUMNS],
-        ([clock.datetime(r["at_ms"] / 1000), r["gate_name"] or r["gate"],
-          "granted" if r["granted"] else ("alarm" if r["kind"] == "alarm" else "denied"),
-          r["reason"], r["label"], mask_name(r["holder_name"]), r["pass_kind"], r["body_c"],
-          r["pass_ref"], r["event_id"]] for r in rows),
+        ([clock.datetime(r.at_ms / 1000), r.gate_name or r.gate,
+          "granted" if r.granted else ("alarm" if r.kind == "alarm" else "denied"),
+          r.reason, r.label, mask_name(r.holder_name), r.pass_kind, r.body_c,
+          r.pass_ref, r.event_id] for r in rows),
     )  # fmt: skip
     headers = {"Content-Disposition": 'attachment; filename="events.csv"'}
     return Response(body, media_type="text/csv; charset=utf-8", headers=headers)

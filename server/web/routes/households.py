@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
 from server.http.deps import EnvDep
+from server.records import Pass
 from server.services.paging import Page
 from server.services.passes import issuing as passes
 from server.services.passes import listing as pass_listing
@@ -71,9 +72,9 @@ async def revoke(
     return RedirectResponse(_holder_page(row), status_code=303)
 
 
-def _holder_page(row: dict[str, object]) -> str:
-    if row.get("resident_id"):
-        return f"/ui/residents/{row['resident_id']}"
-    if row.get("visitor_id"):
-        return f"/ui/visitors/{row['visitor_id']}"
+def _holder_page(row: Pass) -> str:
+    if row.resident_id:
+        return f"/ui/residents/{row.resident_id}"
+    if row.visitor_id:
+        return f"/ui/visitors/{row.visitor_id}"
     return "/ui/residents"

@@ -62,7 +62,7 @@ async def _console_stream(
         woken = True
         while time.monotonic() < deadline and not await request.is_disconnected():
             for row in await reports.new_events(env, actor, after_id=after, gate=gate_id):
-                after, quiet_since = row["id"], time.monotonic()
+                after, quiet_since = row.id, time.monotonic()
                 yield sse(render(request, "_scan_one.html", e=row), event="scan", event_id=after)
             if woken:  # a gate status or a command's answer (server.services.live)
                 lane = await health.lane(env, actor, gate_id)

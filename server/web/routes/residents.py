@@ -3,12 +3,14 @@ export and erasure (admins)."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
 from server.http.deps import EnvDep
+from server.services.changes import KEEP
 from server.services.context import Actor, Env
 from server.services.paging import Page
 from server.services.passes import listing as pass_listing
@@ -40,8 +42,8 @@ async def search(
 async def detail_context(env: Env, actor: Actor, resident_id: int) -> dict[str, Any]:
     """The resident, their household, housemates and passes."""
     resident = await residents.get(env, actor, resident_id)
-    household = await registry.get_household(env, actor, resident["household_id"])
-    mates, _ = await residents.search(env, actor, Page(1, 50), household_id=household["id"])
+    household = await registry.get_household(env, actor, resident.household_id)
+    mates, _ = await residents.search(env, actor, Page(1, 50), household_id=household.id)
     held, _ = await pass_listing.search(
         env, actor, Page(1, 50, "id", True), {"resident_id": resident_id}, active_only=False
     )
@@ -98,8 +100,11 @@ async def new_form(
     return page(request, "resident_edit.html", r=None, household=household)
 
 
-def _values(name: str, phone: str, role: str, note: str) -> dict[str, Any]:
-    return {"name": name, "phone": phone.strip() or None, "role": role, "note": note or None}
+def _fields(name: str, phone: str, role: str, note: str) -> residents.ResidentFields:
+    """The form's fields; an empty phone field keeps the number on file."""
+    return residents.ResidentFields(
+        name=name, phone=phone.strip() or KEEP, role=role, note=note or None
+    )
 
 
 @router.post("/ui/residents/{resident_id}/edit")
@@ -108,10 +113,7 @@ async def save(
     name: Field, role: Field, phone: Field = "", note: Field = "",
 ) -> Response:  # fmt: skip
     """Save a resident's changes; an empty phone field keeps the number on file."""
-    values = _values(name, phone, role, note)
-    if values["phone"] is None:
-        del values["phone"]
-    await residents.save(env, actor, resident_id, values)
+    await residents.save(env, actor, resident_id, _fields(name, phone, role, note))
     return RedirectResponse(f"/ui/residents/{resident_id}", status_code=303)
 
 
@@ -121,9 +123,9 @@ async def create(
     name: Field, role: Field, phone: Field = "", note: Field = "",
 ) -> Response:  # fmt: skip
     """Add the resident and go to their page."""
-    values = {**_values(name, phone, role, note), "household_id": household_id}
-    row = await residents.save(env, actor, None, values)
-    return RedirectResponse(f"/ui/residents/{row['id']}", status_code=303)
+    fields = dataclasses.replace(_fields(name, phone, role, note), household_id=household_id)
+    row = await residents.save(env, actor, None, fields)
+    return RedirectResponse(f"/ui/residents/{row.id}", status_code=303)
 
 
 @router.post("/ui/residents/{resident_id}/delete")

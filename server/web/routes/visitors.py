@@ -54,13 +54,13 @@ async def register(
     try:
         household = await lookup.household_by_label(env, actor, host)
         visitor, _ = await visitors.register(
-            env, actor, host_household_id=household["id"], name=name, phone=phone,
+            env, actor, host_household_id=household.id, name=name, phone=phone,
             purpose=purpose, hours=hours, uses=uses,
         )  # fmt: skip
     except (ServiceError, TextError) as exc:
         status = 404 if isinstance(exc, NotFound) else 422
         return await _desk(request, env, actor, status=status, form=form, detail=str(exc))
-    return RedirectResponse(f"/ui/visitors/{visitor['id']}", status_code=303)
+    return RedirectResponse(f"/ui/visitors/{visitor.id}", status_code=303)
 
 
 @router.get("/ui/visitors/{visitor_id}")

@@ -100,7 +100,7 @@ async def test_a_replayed_seq_is_flagged_audited_and_kept_out_of_the_ack(
                 event("east-in", 1, at=at),
             ):
                 await asyncio.to_thread(gate.publish, topic, messages.encode(e))
-            await until(inbox, lambda n: n["type"] == "event" and n["event"]["flag"] is not None)
+            await until(inbox, lambda n: n["type"] == "event" and n["event"].flag is not None)
     finally:
         gate.close()
     stored = await rows(link_site, sa.select(events).order_by(events.c.id))

@@ -27,6 +27,7 @@ from protocol.messages import (
 )
 from protocol.reasons import ReasonCode
 from protocol.topics import TopicKind, gate_topic
+from server.records import Gate
 from server.services.alerts import desk as alerts
 from server.services.alerts import rules as alert_rules
 from server.services.context import CLI_ACTOR, Env
@@ -125,11 +126,11 @@ async def test_a_command_is_signed_sent_answered_and_recorded(link_site: LinkSit
                 )
             finally:
                 await env.db.close()
-    assert sent["sent"] is True
-    assert (notice["request_id"], notice["outcome"]) == (sent["request_id"], "done")
+    assert sent.sent is True
+    assert (notice["request_id"], notice["outcome"]) == (sent.request_id, "done")
     assert total == 1
-    assert page[0]["outcome"] == "done"
-    assert gate.results == [sent["request_id"]]
+    assert page[0].outcome == "done"
+    assert gate.results == [sent.request_id]
     audits = await rows(link_site, sa.select(audit_log).where(audit_log.c.action == "command.send"))
     assert len(audits) == 1
 
@@ -149,7 +150,7 @@ async def test_commands_in_the_same_second_list_newest_first(link_site: LinkSite
                 page, _ = await gate_commands.list_commands(
                     env, CLI_ACTOR, Page(sort="issued_at", descending=True), gate=gate
                 )
-                assert [r["request_id"] for r in page] == [r["request_id"] for r in sent[::-1]]
+                assert [r.request_id for r in page] == [r.request_id for r in sent[::-1]]
         finally:
             await env.db.close()
 
@@ -177,8 +178,8 @@ def test_staff_command_only_their_zones_lanes_admins_every_lane(kind: CommandKin
     from server.services.context import Actor
     from server.services.errors import NotFound
 
-    east = {"id": "east-in", "zone_id": 1}
-    west = {"id": "west-in", "zone_id": 2}
+    east = Gate(id="east-in", zone_id=1, name="East in", direction="in", created_at=0)
+    west = Gate(id="west-in", zone_id=2, name="West in", direction="in", created_at=0)
     staff = Actor(name="east-desk", role="staff", scope=frozenset({1}))
     gate_commands.authorize(staff, east, "east-in", kind)
     gate_commands.authorize(CLI_ACTOR, west, "west-in", kind)
@@ -218,7 +219,7 @@ async def test_alarms_and_patterns_raise_alerts_acknowledged_with_a_note(
             pass_ref="1111111111111111",
         )
         await until(
-            inbox, lambda n: n["type"] == "alert" and n["alert"]["kind"] == "suspected_lending"
+            inbox, lambda n: n["type"] == "alert" and n["alert"].kind == "suspected_lending"
         )
     found = {
         (r["kind"], r["subject"], r["count"])
@@ -232,18 +233,16 @@ async def test_alarms_and_patterns_raise_alerts_acknowledged_with_a_note(
     env = link_site.env()
     try:
         listed, total = await alerts.list_alerts(env, CLI_ACTOR, Page(size=10))
-        fever = next(a for a in listed if a["kind"] == "fever")
-        done = await alerts.acknowledge(
-            env, CLI_ACTOR, fever["id"], "called the resident; sent home"
-        )
+        fever = next(a for a in listed if a.kind == "fever")
+        done = await alerts.acknowledge(env, CLI_ACTOR, fever.id, "called the resident; sent home")
         still_open, _ = await alerts.list_alerts(env, CLI_ACTOR, Page(size=10))
     finally:
         await env.db.close()
     assert total == 3
-    assert done["acked_by"] == "cli"
-    assert fever["id"] not in [a["id"] for a in still_open]
+    assert done.acked_by == "cli"
+    assert fever.id not in [a.id for a in still_open]
     audits = await rows(link_site, sa.select(audit_log).where(audit_log.c.action == "alert.ack"))
-    assert audits[0]["target"] == f"alert:{fever['id']}"
+    assert audits[0]["target"] == f"alert:{fever.id}"
 
 
 async def test_status_conditions_liveness_and_the_offline_alert(link_site: LinkSite) -> None:
@@ -268,7 +267,7 @@ async def test_status_conditions_liveness_and_the_offline_alert(link_site: LinkS
                 client.publish, topic, status("east-out", clock_trusted=False), 1, True
             )
             await until(
-                inbox, lambda n: n["type"] == "alert" and n["alert"]["kind"] == "clock_untrusted"
+                inbox, lambda n: n["type"] == "alert" and n["alert"].kind == "clock_untrusted"
             )
             await asyncio.to_thread(
                 client.publish, topic, status("east-out", state=Lifecycle.OFFLINE), 1, True
@@ -290,8 +289,10 @@ async def test_status_conditions_liveness_and_the_offline_alert(link_site: LinkS
         ("outbox_backlog", ""),
         ("gate_offline", ""),
     }
-    assert [a["kind"] for a in raised] == ["gate_offline"]
-    assert health[0]["status"]["state"] == "offline"
+    assert [a.kind for a in raised] == ["gate_offline"]
+    lane = health[0].status
+    assert lane is not None
+    assert lane.state == "offline"
 
 
 async def test_a_declared_floor_moves_the_ack_past_a_gap(link_site: LinkSite) -> None:
@@ -393,8 +394,8 @@ async def test_a_pass_at_two_zones_within_two_minutes_is_impossible_travel(
         east.close()
         west.close()
     alert = notice["alert"]
-    assert (alert["kind"], alert["gate"], alert["subject"]) == ("impossible_travel", "west-in", REF)
-    assert alert["detail"]["other_gate"] == "east-in"
+    assert (alert.kind, alert.gate, alert.subject) == ("impossible_travel", "west-in", REF)
+    assert alert.detail["other_gate"] == "east-in"
 
 
 async def test_patterns_count_what_was_stored_before_the_batch(link_site: LinkSite) -> None:
@@ -421,8 +422,8 @@ async def test_patterns_count_what_was_stored_before_the_batch(link_site: LinkSi
     finally:
         gate.close()
     assert [n["type"] for n in first] == ["event"] * 3
-    assert (alert["alert"]["kind"], alert["alert"]["subject"]) == ("repeated_refusals", REF)
-    assert alert["alert"]["detail"]["count"] == 3
+    assert (alert["alert"].kind, alert["alert"].subject) == ("repeated_refusals", REF)
+    assert alert["alert"].detail["count"] == 3
     kinds = {r["kind"] for r in await rows(link_site, sa.select(alerts_table))}
     assert kinds == {"repeated_refusals"}
 
@@ -437,7 +438,7 @@ async def test_the_staff_pages_services_show_the_real_link(link_site: LinkSite) 
         row = await gate_commands.send(
             env, link, actor, "east-in", command, reason=reason, mode=mode
         )
-        return str(row["request_id"])
+        return str(row.request_id)
 
     staff = Actor(name="east-desk", role="staff", scope=frozenset({1}))
     west = Actor(name="west-desk", role="staff", scope=frozenset({2}))
@@ -453,9 +454,9 @@ async def test_the_staff_pages_services_show_the_real_link(link_site: LinkSite) 
         await gate.drained()
         env = link_site.env()
         try:
-            health = {h.gate["id"]: h for h in await gate_health.lane_health(env, staff)}
+            health = {h.gate.id: h for h in await gate_health.lane_health(env, staff)}
             open_alerts = await desk.dashboard_alerts(env, staff)
-            await desk.acknowledge_by_text(env, staff, open_alerts[0]["id"], "checked at the lane")
+            await desk.acknowledge_by_text(env, staff, open_alerts[0].id, "checked at the lane")
             request_id = await console(env, staff, "open_once", reason="no_smartphone")
             lockdown_id = await console(env, staff, "set_mode", mode="lockdown")
             with pytest.raises(NotFound):  # a lane of another zone does not exist for them
@@ -466,8 +467,8 @@ async def test_the_staff_pages_services_show_the_real_link(link_site: LinkSite) 
     assert health["east-in"].state == "online"
     assert health["east-in"].last_contact_ms is not None
     assert health["east-out"].state == "unknown"
-    assert [(a["kind"], a["gate_name"]) for a in open_alerts] == [("fever", "east-in")]
-    assert open_alerts[0]["event"]["gate"] == "east-in"
-    assert after[0]["acked"] is True
+    assert [(a.kind, a.gate_name) for a in open_alerts] == [("fever", "east-in")]
+    assert open_alerts[0].event.gate == "east-in"
+    assert after[0].acked is True
     assert len(request_id) == 36
     assert len(lockdown_id) == 36

@@ -26,7 +26,7 @@ async def test_revocations_delta_on_change_and_heartbeat_when_due(tmp_path: Path
         assert [m.topic for m in first.messages] == [
             str(site_topic(SITE, TopicKind.REVOCATIONS_FULL))
         ]
-        await publishing.record(env, publishing.REVOCATIONS, first)
+        await publishing.record(env, first)
         assert (
             await publishing.revocation_update(env, SITE, published=first.record, force=False)
             is None
@@ -35,13 +35,19 @@ async def test_revocations_delta_on_change_and_heartbeat_when_due(tmp_path: Path
         assert again is not None
         assert again.messages[0].payload == first.messages[0].payload  # a resend, not a new list
         household = await registry.save_household(
-            env, CLI_ACTOR, None, {"zone_id": 1, "building": "1", "unit": "1", "room": "1"}
+            env,
+            CLI_ACTOR,
+            None,
+            registry.HouseholdFields(zone_id=1, building="1", unit="1", room="1"),
         )
         person = await residents.save(
-            env, CLI_ACTOR, None, {"household_id": household["id"], "name": "赵六", "role": "owner"}
+            env,
+            CLI_ACTOR,
+            None,
+            residents.ResidentFields(household_id=household.id, name="赵六", role="owner"),
         )
-        issued = await passes.issue_resident(env, CLI_ACTOR, person["id"])
-        await passes.revoke(env, CLI_ACTOR, [issued["id"]], "lost")
+        issued = await passes.issue_resident(env, CLI_ACTOR, person.id)
+        await passes.revoke(env, CLI_ACTOR, [issued.id], "lost")
         changed = await publishing.revocation_update(env, SITE, published=first.record, force=False)
         assert changed is not None
         assert [m.retain for m in changed.messages] == [False, True]  # the delta, then the list
@@ -57,16 +63,16 @@ async def test_revocations_delta_on_change_and_heartbeat_when_due(tmp_path: Path
         revlist = {kid: k.public for kid, k in keys.items() if k.use == KeyUse.REVLIST}
         state = apply_full(None, open_full(first.messages[0].payload, revlist, site=SITE))
         state = apply_delta(state, open_delta(changed.messages[0].payload, revlist, site=SITE))
-        assert bytes.fromhex(issued["ref"]) in state.refs
-        await publishing.record(env, publishing.REVOCATIONS, changed)
+        assert bytes.fromhex(issued.ref) in state.refs
+        await publishing.record(env, changed)
         site.clock.advance(env.settings.revocation_next_update_s // 2)
         heartbeat = await publishing.revocation_update(
             env, SITE, published=changed.record, force=False
         )
         assert heartbeat is not None
-        assert heartbeat.record["seq"] == changed.record["seq"]
-        assert heartbeat.record["issued_at"] > changed.record["issued_at"]
-        assert heartbeat.record["published_at"] == changed.record["published_at"]  # same seq
+        assert heartbeat.record.seq == changed.record.seq
+        assert heartbeat.record.issued_at > changed.record.issued_at
+        assert heartbeat.record.published_at == changed.record.published_at  # same seq
     finally:
         await env.db.close()
 
@@ -76,9 +82,9 @@ async def test_configs_rise_on_change_and_a_removed_gate_is_cleared(tmp_path: Pa
     env = site.env()
     try:
         first = await publishing.config_updates(env, SITE, force=False)
-        assert sorted(u.record["gate"] for u in first) == ["east-in", "east-out"]
+        assert sorted(u.record.gate for u in first) == ["east-in", "east-out"]
         for update in first:
-            await publishing.record(env, "config", update)
+            await publishing.record(env, update)
         assert await publishing.config_updates(env, SITE, force=False) == []
         assert len(await publishing.config_updates(env, SITE, force=True)) == 2
         await registry.delete_gate(env, CLI_ACTOR, "east-out")
@@ -99,13 +105,13 @@ async def test_a_policy_changed_while_its_config_is_published_is_published_next(
     env = site.env()
     try:
         (first,) = [u for u in await publishing.config_updates(env, SITE, force=False)
-                    if u.record["gate"] == "east-in"]  # fmt: skip
+                    if u.record.gate == "east-in"]  # fmt: skip
         await gate_policy.set_policy(env, CLI_ACTOR, "east-in", {"apb_minutes": 3})
-        await publishing.record(env, "config", first)
+        await publishing.record(env, first)
         again = [u for u in await publishing.config_updates(env, SITE, force=False)
-                 if u.record["gate"] == "east-in"]  # fmt: skip
+                 if u.record.gate == "east-in"]  # fmt: skip
     finally:
         await env.db.close()
-    assert first.record["version"] == 1
+    assert first.record.version == 1
     assert len(again) == 1
-    assert (again[0].record["version"], again[0].record["policy"]) == (2, {"apb_minutes": 3})
+    assert (again[0].record.version, again[0].record.policy) == (2, {"apb_minutes": 3})
