@@ -88,7 +88,7 @@ class BenchLane:
         await asyncio.wait_for(ready.wait(), 10)
         await self.until(lambda: self.gate is not None and self.gate.scanner.state == "ok", 15)
         gate = self.gate
-        await self.until(lambda: gate.rt.registry.applied.config is not None, 15)
+        await self.until(lambda: gate.rt.trust.applied.config is not None, 15)
         await self.until(lambda: gate.rt.clock_view().trusted, 15)  # the server vouched
 
     async def stop(self) -> None:

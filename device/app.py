@@ -28,9 +28,9 @@ from device.lane import LaneFlow
 from device.link.mqtt import LinkSettings, MqttLink
 from device.ports import Clock, QrScanner, Thermometer
 from device.publisher import Drainer
-from device.registry import Registry
 from device.runtime import Runtime
 from device.store.outbox import GateStore
+from device.trust import TrustStore
 from protocol import topics
 from protocol.keys import public_from_raw
 from protocol.messages import AlarmKind, Lifecycle, Mode, encode
@@ -92,8 +92,8 @@ async def build(settings: GateSettings, clock: Clock) -> Gate:
         data / "gate.db", max_events=settings.outbox.max_events, reseed=int(clock.wall() * 1000)
     )
     root = public_from_raw(bytes.fromhex(settings.trust.root_key))
-    registry = Registry(settings.gate.site, settings.gate.id, root, store)
-    for problem in await registry.restore():
+    trust = TrustStore(settings.gate.site, settings.gate.id, root, store)
+    for problem in await trust.restore():
         logger.warning("stored trust refused: %s", problem)
     sim = settings.gate.hardware == "sim"
     gpio = build_gpio(pin_map(settings), sim=sim)
@@ -103,7 +103,7 @@ async def build(settings: GateSettings, clock: Clock) -> Gate:
     rt = Runtime(
         settings,
         store,
-        registry,
+        trust,
         RelayOwner(gpio.relay),
         Signals(gpio.indicator, gpio.buzzer),
         clock,

@@ -1,7 +1,7 @@
 """Signed commands from the console: open once, set mode, resync; each one answered.
 
 A command is carried out only if it verifies with a control key, is addressed to this gate,
-has not expired and was never seen before (``Registry.open_command``). Opening the lane goes
+has not expired and was never seen before (``TrustStore.open_command``). Opening the lane goes
 through the same rule as the override button (no override right after a fever denial unless
 the policy allows it) and is recorded before the relay moves.
 """
@@ -14,8 +14,8 @@ from device.actuators import STEADY_FREE, STEADY_IDLE, STEADY_LOCKDOWN, STEADY_M
 from device.core.model import Outcome
 from device.core.override import override
 from device.link.mqtt import MqttLink
-from device.registry import CommandRejected
 from device.runtime import Runtime
+from device.trust import CommandRejected
 from protocol import messages, topics
 from protocol.messages import (
     AlarmKind,
@@ -49,7 +49,7 @@ class CommandRunner:
         """Verify, check, run and answer; an untrustworthy command gets no answer at all."""
         now = self.rt.clock_view().now
         try:
-            command = await self.rt.registry.open_command(payload, now)
+            command = await self.rt.trust.open_command(payload, now)
         except CommandRejected as exc:
             await self._answer(exc.command, exc.outcome, str(exc))
             return

@@ -1,6 +1,6 @@
 """Everything the broker delivers to the gate, checked and applied; nothing here can crash it.
 
-Acks delete outbox rows; manifest, revocation lists and config go through the registry
+Acks delete outbox rows; manifest, revocation lists and config go through the trust store
 (signed, newer, stored); commands go to ``device.commands``; peers' events update
 anti-passback presence and locks; the server's status vouches for the clock. A message that is
 malformed, unsigned, old or oversize is refused with a logged reason, and the last good state
@@ -98,19 +98,19 @@ class InboundRouter:
         await self.drainer.on_ack(ack.seq)
 
     async def _manifest(self, topic: Topic, payload: bytes) -> None:
-        manifest = await self.rt.registry.on_manifest(payload)
+        manifest = await self.rt.trust.on_manifest(payload)
         await self._vouch(manifest.issued_at)
         parked, self._parked = list(self._parked.values()), {}
         for item in parked:
             await self.handle(item)
 
     async def _full(self, topic: Topic, payload: bytes) -> None:
-        state = await self.rt.registry.on_full(payload)
+        state = await self.rt.trust.on_full(payload)
         await self._vouch(state.issued_at)
 
     async def _delta(self, topic: Topic, payload: bytes) -> None:
         try:
-            state = await self.rt.registry.on_delta(payload)
+            state = await self.rt.trust.on_delta(payload)
         except SequenceGap:
             logger.warning("revocation delta gap: reading the full list again")
             full = topics.site_topic(self.rt.settings.gate.site, TopicKind.REVOCATIONS_FULL)
@@ -119,7 +119,7 @@ class InboundRouter:
         await self._vouch(state.issued_at)
 
     async def _config(self, topic: Topic, payload: bytes) -> None:
-        config = await self.rt.registry.on_config(payload)
+        config = await self.rt.trust.on_config(payload)
         logger.info("applied config version %d", config.version)
         await self._vouch(config.issued_at)
 

@@ -59,7 +59,7 @@ class LaneFlow:
         result: PassClaims | PassError
         with self.rt.urgent():
             try:
-                result = verify(text, self.rt.registry.trust(), clock.now)
+                result = verify(text, self.rt.trust.for_passes(), clock.now)
             except PassError as exc:
                 result = exc
         scan = Scan(result=result, sample=random.random())  # noqa: S311 - a sampling draw

@@ -25,7 +25,7 @@ def status_topic(rt: Runtime) -> str:
 
 async def build(rt: Runtime, state: Lifecycle) -> GateStatus:
     """The status document as of now."""
-    applied = rt.registry.applied
+    applied = rt.trust.applied
     devices = [
         DeviceHealth(name=name, state=health, detail=detail[:128] or None)
         for name, (health, detail) in sorted(rt.health.items())

@@ -2,7 +2,7 @@
 
 It holds a real ``device.store.outbox.GateStore`` (SQLite outbox, seqs, deletion only on the
 server's ack), a real ``device.link.mqtt.MqttLink`` (persistent session, retained status with
-a Last Will) and a real ``device.registry.Registry`` (verifies and applies the manifest,
+a Last Will) and a real ``device.trust.TrustStore`` (verifies and applies the manifest,
 revocation lists and config, checks commands). What it lacks is the lane: tests call
 ``decide()`` to record decisions, and ``verify()`` to check a pass as the gate would.
 """
@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from device.link.mqtt import LinkSettings, MqttLink
-from device.registry import CommandRejected, Registry
 from device.store.outbox import GateStore
+from device.trust import CommandRejected, TrustStore
 from protocol import messages
 from protocol.errors import MessageError
 from protocol.keys import public_from_raw
@@ -53,7 +53,7 @@ async def _wait(event: asyncio.Event, seconds: float) -> None:
 
 @dataclass
 class GateEmulator:
-    """One gate: outbox, link, registry; ``committed`` lists every event id it recorded."""
+    """One gate: outbox, link, trust store; ``committed`` lists every event id it recorded."""
 
     site: str
     gate: str
@@ -69,12 +69,17 @@ class GateEmulator:
     boot_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     stopped: bool = False
 
+    @property
+    def registry(self) -> TrustStore:
+        """The trust store under its old name, which tests/server/link/test_link.py still reads."""
+        return self.trust
+
     def topic(self, kind: TopicKind) -> str:
         return str(gate_topic(self.site, self.gate, kind))
 
     def status(self, state: Lifecycle, depth: int = 0) -> bytes:
-        applied = getattr(self, "registry", None)
-        state_now = None if applied is None else applied.applied.revocations
+        trust: TrustStore | None = getattr(self, "trust", None)
+        state_now = None if trust is None else trust.applied.revocations
         body = GateStatus(
             site=self.site, gate=self.gate, state=state, at=int(time.time() * 1000),
             boot_id=self.boot_id, software="emulator", mode=Mode.NORMAL, clock_trusted=True,
@@ -87,8 +92,8 @@ class GateEmulator:
             self.data_dir / "gate.db", max_events=100_000, reseed=int(time.time() * 1000)
         )
         root = public_from_raw(bytes.fromhex(self.root_hex))
-        self.registry = Registry(self.site, self.gate, root, self.store)
-        await self.registry.restore()  # what it trusted before a restart, re-verified
+        self.trust = TrustStore(self.site, self.gate, root, self.store)
+        await self.trust.restore()  # what it trusted before a restart, re-verified
         subs = [self.topic(k) for k in (TopicKind.ACKS, TopicKind.CONFIG, TopicKind.COMMANDS)]
         subs += [
             str(site_topic(self.site, k))
@@ -150,7 +155,7 @@ class GateEmulator:
 
     def verify(self, text: str, now: int) -> Any:
         """Check a pass as the gate does (signature, windows, revocation list)."""
-        return verify(text, self.registry.trust(), now)
+        return verify(text, self.trust.for_passes(), now)
 
     async def _sender(self) -> None:
         """Publish the outbox oldest first; resend all unacked after a reconnect or a silence."""
@@ -193,22 +198,22 @@ class GateEmulator:
                 self.last_ack = time.monotonic()
                 self.acked.set()
         elif kind == TopicKind.MANIFEST:
-            await self.registry.on_manifest(payload)
+            await self.trust.on_manifest(payload)
         elif kind == TopicKind.REVOCATIONS_FULL:
-            await self.registry.on_full(payload)
+            await self.trust.on_full(payload)
             self.applied.set()
         elif kind == TopicKind.REVOCATIONS_DELTA:
-            await self.registry.on_delta(payload)
+            await self.trust.on_delta(payload)
             self.applied.set()
         elif kind == TopicKind.CONFIG:
-            await self.registry.on_config(payload)
+            await self.trust.on_config(payload)
             self.configured.set()
         elif kind == TopicKind.COMMANDS:
             await self._command(payload)
 
     async def _command(self, payload: bytes) -> None:
         try:
-            command = await self.registry.open_command(payload, int(time.time()))
+            command = await self.trust.open_command(payload, int(time.time()))
             outcome, request_id = CommandOutcome.DONE, command.request_id
         except CommandRejected as exc:
             outcome, request_id = exc.outcome, exc.command.request_id

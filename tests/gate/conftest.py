@@ -120,7 +120,7 @@ async def lane_factory(tmp_path: Path, broker: Mosquitto, broker_accounts: dict[
         made = Lane(gate, site, server, scanner, thermo, broker)
         await made.until(lambda: gate.scanner.state == DeviceState.OK, 15)
         if trust:
-            await made.until(lambda: gate.rt.registry.applied.config is not None, 15)
+            await made.until(lambda: gate.rt.trust.applied.config is not None, 15)
             await made.until(lambda: gate.rt.clock_view().trusted, 15)  # the server vouched
         return made
 
