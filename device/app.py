@@ -21,8 +21,8 @@ from device.commands import CommandRunner, apply_mode
 from device.config import GateSettings
 from device.hardware.clock import SystemClock
 from device.hardware.factory import build_scanner, build_thermometer
-from device.hardware.gpio_devices import GpioDevices, SimPanel, build_gpio
-from device.hardware.pins import PinMap
+from device.hardware.gpio.devices import GpioDevices, SimPanel, build_gpio
+from device.hardware.gpio.pins import PinMap
 from device.inbound import InboundRouter
 from device.lane import LaneFlow
 from device.link.mqtt import LinkSettings, MqttLink

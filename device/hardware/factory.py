@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from device.hardware.drivers.modbus import ModbusSettings, ModbusThermometer
+from device.hardware.drivers.scanner import GROW_MODELS, GrowScanner, LineScanner, ScannerSettings
+from device.hardware.drivers.thermometer import GY_MODELS, GyThermometer, ThermometerSettings
 from device.hardware.errors import UnknownModel
-from device.hardware.serial_modbus import ModbusSettings, ModbusThermometer
-from device.hardware.serial_scanner import GROW_MODELS, GrowScanner, LineScanner, ScannerSettings
-from device.hardware.serial_thermometer import GY_MODELS, GyThermometer, ThermometerSettings
 from device.ports import QrScanner, Thermometer
 
 THERMOMETER_MODELS = (*GY_MODELS, "modbus-ir")
