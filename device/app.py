@@ -210,7 +210,7 @@ def _start_tasks(tg: asyncio.TaskGroup, gate: Gate, control: Path | None) -> Non
     if g.mode_switch is not None:
         tasks["lockdown-key"] = watchers.key_loop(rt, g.mode_switch)
     if control is not None and gate.panel is not None:
-        from device.sim_control import SimControl, serve
+        from device.sim.control import SimControl, serve
 
         tasks["sim-control"] = serve(SimControl(gate.panel, rt.relay), control)
     for name, coro in tasks.items():

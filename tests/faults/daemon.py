@@ -30,7 +30,7 @@ class Lane:
     root: Path
     log: list[str] = field(default_factory=list)
     proc: subprocess.Popen[str] | None = None
-    control: Path | None = None  # the simulated panel's control socket (device/sim_control.py)
+    control: Path | None = None  # the simulated panel's control socket (device/sim/control.py)
 
     @classmethod
     def from_gate_file(cls, gate_file: Path, root: Path) -> Lane:
