@@ -13,7 +13,7 @@ import logging
 from device.actuators import STEADY_FREE, STEADY_IDLE, STEADY_LOCKDOWN, STEADY_MAINTENANCE
 from device.core.model import Outcome
 from device.core.override import override
-from device.link.mqtt import MqttLink
+from device.link.mqtt import MqttClient
 from device.runtime import Runtime
 from device.trust import CommandRejected
 from protocol import messages, topics
@@ -40,7 +40,7 @@ STEADY = {
 class CommandRunner:
     """Carries out verified commands and publishes their results."""
 
-    def __init__(self, rt: Runtime, link: MqttLink) -> None:
+    def __init__(self, rt: Runtime, link: MqttClient) -> None:
         self.rt, self.link = rt, link
         site, gate = rt.settings.gate.site, rt.settings.gate.id
         self.results = str(topics.gate_topic(site, gate, TopicKind.COMMAND_RESULTS))
@@ -95,9 +95,9 @@ class CommandRunner:
     def _resync(self) -> None:
         site = self.rt.settings.gate.site
         for kind in (TopicKind.MANIFEST, TopicKind.REVOCATIONS_FULL):
-            self.link.subscribe_again(str(topics.site_topic(site, kind)))
+            self.link.subscribe(str(topics.site_topic(site, kind)))
         config = topics.gate_topic(site, self.rt.settings.gate.id, TopicKind.CONFIG)
-        self.link.subscribe_again(str(config))
+        self.link.subscribe(str(config))
 
     async def _answer(self, command: Command, outcome: CommandOutcome, detail: str | None) -> None:
         result = CommandResult(
@@ -108,7 +108,7 @@ class CommandRunner:
             outcome=outcome,
             detail=detail[:200] if detail else None,
         )
-        if not await self.link.publish(self.results, messages.encode(result)):
+        if not await self.link.publish_wait(self.results, messages.encode(result)):
             logger.warning("result of command %s not delivered", command.request_id)
 
 

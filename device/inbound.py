@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 
 from device.commands import CommandRunner
 from device.core.clock import synced_with
-from device.link.mqtt import Inbound, MqttLink
+from device.link.mqtt import Inbound, MqttClient
 from device.publisher import Drainer
 from device.runtime import Runtime
 from protocol import messages, topics
@@ -36,7 +36,7 @@ class InboundRouter:
     """Routes each inbound message by its topic kind."""
 
     def __init__(
-        self, rt: Runtime, link: MqttLink, drainer: Drainer, commands: CommandRunner
+        self, rt: Runtime, link: MqttClient, drainer: Drainer, commands: CommandRunner
     ) -> None:
         self.rt, self.link, self.drainer, self.commands = rt, link, drainer, commands
         self.refused = 0
@@ -114,7 +114,7 @@ class InboundRouter:
         except SequenceGap:
             logger.warning("revocation delta gap: reading the full list again")
             full = topics.site_topic(self.rt.settings.gate.site, TopicKind.REVOCATIONS_FULL)
-            self.link.subscribe_again(str(full))
+            self.link.subscribe(str(full))
             raise
         await self._vouch(state.issued_at)
 

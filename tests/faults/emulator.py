@@ -1,7 +1,7 @@
 """A gate for the link's tests, built from the gate's real parts until `gatepass-gate run` lands.
 
 It holds a real ``device.store.outbox.GateStore`` (SQLite outbox, seqs, deletion only on the
-server's ack), a real ``device.link.mqtt.MqttLink`` (persistent session, retained status with
+server's ack), a real ``device.link.mqtt.MqttClient`` (persistent session, retained status with
 a Last Will) and a real ``device.trust.TrustStore`` (verifies and applies the manifest,
 revocation lists and config, checks commands). What it lacks is the lane: tests call
 ``decide()`` to record decisions, and ``verify()`` to check a pass as the gate would.
@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from device.link.mqtt import LinkSettings, MqttLink
+import msgspec
+
+from device.link.mqtt import MqttClient, MqttSettings
 from device.store.outbox import GateStore
 from device.trust import CommandRejected, TrustStore
 from protocol import messages
@@ -81,10 +83,17 @@ class GateEmulator:
         trust: TrustStore | None = getattr(self, "trust", None)
         state_now = None if trust is None else trust.applied.revocations
         body = GateStatus(
-            site=self.site, gate=self.gate, state=state, at=int(time.time() * 1000),
-            boot_id=self.boot_id, software="emulator", mode=Mode.NORMAL, clock_trusted=True,
-            outbox_depth=depth, revocation_seq=None if state_now is None else state_now.seq,
-        )  # fmt: skip
+            site=self.site,
+            gate=self.gate,
+            state=state,
+            at=int(time.time() * 1000),
+            boot_id=self.boot_id,
+            software="emulator",
+            mode=Mode.NORMAL,
+            clock_trusted=True,
+            outbox_depth=depth,
+            revocation_seq=None if state_now is None else state_now.seq,
+        )
         return messages.encode(body)
 
     async def start(self) -> None:
@@ -94,19 +103,24 @@ class GateEmulator:
         root = public_from_raw(bytes.fromhex(self.root_hex))
         self.trust = TrustStore(self.site, self.gate, root, self.store)
         await self.trust.restore()  # what it trusted before a restart, re-verified
-        subs = [self.topic(k) for k in (TopicKind.ACKS, TopicKind.CONFIG, TopicKind.COMMANDS)]
-        subs += [
-            str(site_topic(self.site, k))
-            for k in (TopicKind.MANIFEST, TopicKind.REVOCATIONS_FULL, TopicKind.REVOCATIONS_DELTA)
-        ]
-        settings = LinkSettings(
-            host=self.host, port=self.port, username=self.gate, password=self.password,
-            client_id=f"gate-{self.site}-{self.gate}", reconnect_min_s=0.1, reconnect_max_s=0.5,
-        )  # fmt: skip
-        self.link = MqttLink(
-            settings, will_topic=self.topic(TopicKind.STATUS),
-            will_payload=self.status(Lifecycle.OFFLINE), subscriptions=subs,
-        )  # fmt: skip
+        own = (TopicKind.ACKS, TopicKind.CONFIG, TopicKind.COMMANDS)
+        shared = (TopicKind.MANIFEST, TopicKind.REVOCATIONS_FULL, TopicKind.REVOCATIONS_DELTA)
+        settings = MqttSettings(
+            host=self.host,
+            port=self.port,
+            username=self.gate,
+            password=self.password,
+            client_id=f"gate-{self.site}-{self.gate}",
+            subscriptions=(
+                *(self.topic(k) for k in own),
+                *(str(site_topic(self.site, k)) for k in shared),
+            ),
+            will_topic=self.topic(TopicKind.STATUS),
+            will_payload=self.status(Lifecycle.OFFLINE),
+            reconnect_min_s=0.1,
+            reconnect_max_s=0.5,
+        )
+        self.link = MqttClient(settings)
         self.wake = asyncio.Event()  # a new event was recorded, or an ack arrived (sender)
         self.acked = asyncio.Event()  # an ack removed rows (drained)
         self.applied = asyncio.Event()  # a revocation list was applied
@@ -121,25 +135,33 @@ class GateEmulator:
             return
         self.stopped = True
         pending = set(self.tasks)
-        while pending:  # device.link's publish (3.11 wait_for) can swallow one cancel: repeat
+        while pending:  # device.link's publish_wait (3.11 wait_for) can swallow one cancel: repeat
             for task in pending:
                 task.cancel()
             _done, pending = await asyncio.wait(pending, timeout=1.0)
         final = self.status(Lifecycle.OFFLINE, self.store.depth)
-        await self.link.stop(self.topic(TopicKind.STATUS), final)
+        await self.link.stop((self.topic(TopicKind.STATUS), final))
         await self.store.close()
 
     async def decide(self, count: int = 1, **fields: Any) -> list[GateEvent]:
         """Record ``count`` decisions in the outbox (offline flag from the link's state)."""
         events = []
         for i in range(count):
-            base: dict[str, Any] = {
-                "kind": EventKind.DECISION, "event_id": str(uuid.uuid4()), "site": self.site,
-                "gate": self.gate, "seq": self.store.next_seq + i, "boot_id": self.boot_id,
-                "at": int(time.time() * 1000), "clock_trusted": True, "lane": self.lane,
-                "offline": not self.link.connected.is_set(), "granted": True, "reason": ReasonCode.OK,
-            }  # fmt: skip
-            events.append(GateEvent(**(base | fields)))
+            event = GateEvent(
+                kind=EventKind.DECISION,
+                event_id=str(uuid.uuid4()),
+                site=self.site,
+                gate=self.gate,
+                seq=self.store.next_seq + i,
+                boot_id=self.boot_id,
+                at=int(time.time() * 1000),
+                clock_trusted=True,
+                lane=self.lane,
+                offline=not self.link.connected.is_set(),
+                granted=True,
+                reason=ReasonCode.OK,
+            )
+            events.append(msgspec.structs.replace(event, **fields))
         await self.store.record(events)
         self.committed += [e.event_id for e in events]
         self.wake.set()
@@ -162,7 +184,7 @@ class GateEmulator:
         while not self.stopped:
             await self.link.connected.wait()
             status = self.status(Lifecycle.ONLINE, self.store.depth)
-            if not await self.link.publish(self.topic(TopicKind.STATUS), status, retain=True):
+            if not await self.link.publish_wait(self.topic(TopicKind.STATUS), status, retain=True):
                 continue
             await self._publish_outbox()
 
@@ -178,7 +200,7 @@ class GateEmulator:
                     last_sent, resent = 0, time.monotonic()  # no ack came: send all unacked again
                 continue
             for pending in batch:
-                if not await self.link.publish(self.topic(TopicKind.EVENTS), pending.payload):
+                if not await self.link.publish_wait(self.topic(TopicKind.EVENTS), pending.payload):
                     return
                 last_sent = pending.seq
 
@@ -218,6 +240,8 @@ class GateEmulator:
         except CommandRejected as exc:
             outcome, request_id = exc.outcome, exc.command.request_id
         self.results.append(request_id)
-        result = CommandResult(site=self.site, gate=self.gate, request_id=request_id,
-                               at=int(time.time() * 1000), outcome=outcome)  # fmt: skip
-        await self.link.publish(self.topic(TopicKind.COMMAND_RESULTS), messages.encode(result))
+        at = int(time.time() * 1000)
+        result = CommandResult(
+            site=self.site, gate=self.gate, request_id=request_id, at=at, outcome=outcome
+        )
+        await self.link.publish_wait(self.topic(TopicKind.COMMAND_RESULTS), messages.encode(result))
