@@ -111,9 +111,12 @@ class GateEmulator:
             username=self.gate,
             password=self.password,
             client_id=f"gate-{self.site}-{self.gate}",
+            # manifest first, as the real gate: the broker sends retained messages in the order
+            # of the subscriptions, and a config that arrives before the manifest's keys are
+            # known is refused here (the real gate parks it; this emulator does not)
             subscriptions=(
-                *(self.topic(k) for k in own),
                 *(str(site_topic(self.site, k)) for k in shared),
+                *(self.topic(k) for k in own),
             ),
             will_topic=self.topic(TopicKind.STATUS),
             will_payload=self.status(Lifecycle.OFFLINE),
