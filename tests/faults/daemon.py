@@ -52,10 +52,10 @@ class Lane:
         self.scanner.start()
         self.thermo.start()
         extra = [] if self.control is None else ["--sim-control", str(self.control)]
+        argv = [str(GATE_CLI), "run", "--config", str(self.config), *extra]
         self.proc = subprocess.Popen(
-            [str(GATE_CLI), "run", "--config", str(self.config), *extra],
-            text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )  # fmt: skip
+            argv, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
         assert self.proc.stdout is not None
         assert self.proc.stderr is not None
         self.reader = threading.Thread(

@@ -39,8 +39,9 @@ class GpioDevices:
 
     def close(self) -> None:
         """Release every pin, relay first (it ends off)."""
-        for device in (self.relay, self.indicator, self.buzzer, self.button, self.door,
-                       self.mode_switch, self.keypad):  # fmt: skip
+        always = (self.relay, self.indicator, self.buzzer, self.button)
+        fitted = (self.door, self.mode_switch, self.keypad)
+        for device in (*always, *fitted):
             if device is not None:
                 device.close()
 
