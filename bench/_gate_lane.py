@@ -22,14 +22,18 @@ from protocol import topics
 from protocol.keys import generate_ed25519
 from protocol.topics import TopicKind
 from tests.support.fake_server import FakeServer
+from tests.support.gate_toml import sim_lane_sections
 from tests.support.mosquitto import Mosquitto, acl_text
 from tests.support.site import TestSite
 
 GATE = "east-in"
 POLICY: dict[str, Any] = {
-    "temperature_required": False, "phone_check_resident": "never", "relay_pulse_ms": 200,
-    "apb_minutes": 0, "apb_logical": False,
-}  # fmt: skip
+    "temperature_required": False,
+    "phone_check_resident": "never",
+    "relay_pulse_ms": 200,
+    "apb_minutes": 0,
+    "apb_logical": False,
+}
 
 
 class SimProcess:
@@ -88,7 +92,7 @@ class BenchLane:
         await asyncio.wait_for(ready.wait(), 10)
         await self.until(lambda: self.gate is not None and self.gate.scanner.state == "ok", 15)
         gate = self.gate
-        await self.until(lambda: gate.rt.registry.applied.config is not None, 15)
+        await self.until(lambda: gate.rt.trust.applied.config is not None, 15)
         await self.until(lambda: gate.rt.clock_view().trusted, 15)  # the server vouched
 
     async def stop(self) -> None:
@@ -128,16 +132,16 @@ async def open_lane(
     )
     scanner = SimProcess("scanner", "grow-gm65", tmp / "scanner")
     thermo = SimProcess("thermometer", "gy-mcu90614", tmp / "thermo")
-    toml: dict[str, dict[str, Any]] = {
-        "gate": {"site": site.site, "id": GATE, "zone": 1, "direction": "in",
-                 "data_dir": str(tmp / "gate-data"), "hardware": "sim"},
-        "broker": {"host": broker.host, "port": broker.port, "username": GATE,
-                   "password": accounts[GATE], "reconnect_max_s": 2.0},
-        "trust": {"root_key": site.root_hex},
-        "scanner": {"model": "grow-gm65", "port": str(tmp / "scanner")},
-        "thermometer": {"model": "gy-mcu90614", "port": str(tmp / "thermo")},
-        "policy": POLICY,
-    }  # fmt: skip
+    toml = sim_lane_sections(
+        tmp,
+        site=site.site,
+        gate=GATE,
+        root_key=site.root_hex,
+        host=broker.host,
+        port=broker.port,
+        password=accounts[GATE],
+    )
+    toml["policy"] = POLICY
     lane = BenchLane(site, server, scanner, toml)
     try:
         if start and in_process:

@@ -15,22 +15,24 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import msgspec
+
 from device import status, systemd, watchers
 from device.actuators import RelayOwner, Signals
 from device.commands import CommandRunner, apply_mode
 from device.config import GateSettings
 from device.hardware.clock import SystemClock
 from device.hardware.factory import build_scanner, build_thermometer
-from device.hardware.gpio_devices import GpioDevices, SimPanel, build_gpio
-from device.hardware.pins import PinMap
+from device.hardware.gpio.devices import GpioDevices, SimPanel, build_gpio
+from device.hardware.gpio.pins import PinMap
 from device.inbound import InboundRouter
 from device.lane import LaneFlow
-from device.link.mqtt import LinkSettings, MqttLink
+from device.link.mqtt import MqttClient, MqttSettings
 from device.ports import Clock, QrScanner, Thermometer
 from device.publisher import Drainer
-from device.registry import Registry
 from device.runtime import Runtime
 from device.store.outbox import GateStore
+from device.trust import TrustStore
 from protocol import topics
 from protocol.keys import public_from_raw
 from protocol.messages import AlarmKind, Lifecycle, Mode, encode
@@ -47,7 +49,7 @@ class Gate:
     gpio: GpioDevices
     scanner: QrScanner
     thermometer: Thermometer
-    link: MqttLink
+    link: MqttClient
     lane: LaneFlow
     drainer: Drainer
     router: InboundRouter
@@ -55,16 +57,12 @@ class Gate:
 
 
 def pin_map(settings: GateSettings) -> PinMap:
-    """The PinMap the config describes (PinMap refuses duplicates and reserved pins)."""
-    p = settings.pins
-    return PinMap(
-        relay=p.relay, relay_active_high=p.relay_active_high, led_green=p.led_green,
-        led_red=p.led_red, buzzer=p.buzzer, button=p.button, door=p.door,
-        lockdown_key=p.lockdown_key, keypad_rows=p.keypad_rows, keypad_cols=p.keypad_cols,
-    )  # fmt: skip
+    """The PinMap the config describes (PinMap refuses duplicates and reserved pins); the
+    ``[pins]`` section has exactly PinMap's fields."""
+    return PinMap(**msgspec.structs.asdict(settings.pins))
 
 
-def subscriptions(settings: GateSettings) -> list[str]:
+def subscriptions(settings: GateSettings) -> tuple[str, ...]:
     """What the gate listens to, manifest first: the broker sends retained messages in the
     order of the subscriptions, and the config and lists can only be checked once the
     manifest's keys are known (anything that arrives earlier is parked and retried)."""
@@ -82,7 +80,7 @@ def subscriptions(settings: GateSettings) -> list[str]:
         str(topics.gate_topic(site, gate, kind))
         for kind in (TopicKind.CONFIG, TopicKind.ACKS, TopicKind.COMMANDS)
     ]
-    return shared + own + [topics.all_gates(site, TopicKind.EVENTS)]
+    return (*shared, *own, topics.all_gates(site, TopicKind.EVENTS))
 
 
 async def build(settings: GateSettings, clock: Clock) -> Gate:
@@ -92,8 +90,8 @@ async def build(settings: GateSettings, clock: Clock) -> Gate:
         data / "gate.db", max_events=settings.outbox.max_events, reseed=int(clock.wall() * 1000)
     )
     root = public_from_raw(bytes.fromhex(settings.trust.root_key))
-    registry = Registry(settings.gate.site, settings.gate.id, root, store)
-    for problem in await registry.restore():
+    trust = TrustStore(settings.gate.site, settings.gate.id, root, store)
+    for problem in await trust.restore():
         logger.warning("stored trust refused: %s", problem)
     sim = settings.gate.hardware == "sim"
     gpio = build_gpio(pin_map(settings), sim=sim)
@@ -103,7 +101,7 @@ async def build(settings: GateSettings, clock: Clock) -> Gate:
     rt = Runtime(
         settings,
         store,
-        registry,
+        trust,
         RelayOwner(gpio.relay),
         Signals(gpio.indicator, gpio.buzzer),
         clock,
@@ -114,30 +112,32 @@ async def build(settings: GateSettings, clock: Clock) -> Gate:
     scanner = build_scanner(
         settings.scanner.model, settings.scanner.port, baud=settings.scanner.baud
     )
-    thermometer = build_thermometer(
-        settings.thermometer.model, settings.thermometer.port,
-        baud=settings.thermometer.baud, offset_c=settings.thermometer.offset_c,
-    )  # fmt: skip
-    link = _link(settings, status.status_topic(rt), await status.will_payload(rt))
+    t = settings.thermometer
+    thermometer = build_thermometer(t.model, t.port, baud=t.baud, offset_c=t.offset_c)
+    will = await status.will_payload(rt)
+    link = MqttClient(mqtt_settings(settings, status.status_topic(rt), will))
     drainer = Drainer(rt, link)
     router = InboundRouter(rt, link, drainer, CommandRunner(rt, link))
     lane = LaneFlow(rt, scanner, thermometer, gpio.keypad)
     return Gate(rt, gpio, scanner, thermometer, link, lane, drainer, router, panel)
 
 
-def _link(settings: GateSettings, will_topic: str, will: bytes) -> MqttLink:
+def mqtt_settings(settings: GateSettings, will_topic: str, will: bytes) -> MqttSettings:
+    """How this gate reaches its broker, what it subscribes to, and its Last Will."""
     b = settings.broker
-    link_settings = LinkSettings(
-        host=b.host, port=b.port, username=b.username, password=b.password,
-        client_id=settings.client_id, keepalive_s=b.keepalive_s,
-        session_expiry_s=b.session_expiry_s, tls_ca=Path(b.tls_ca) if b.tls_ca else None,
-        reconnect_max_s=b.reconnect_max_s,
-    )  # fmt: skip
-    return MqttLink(
-        link_settings,
+    return MqttSettings(
+        host=b.host,
+        port=b.port,
+        username=b.username,
+        password=b.password,
+        client_id=settings.client_id,
+        subscriptions=subscriptions(settings),
         will_topic=will_topic,
         will_payload=will,
-        subscriptions=subscriptions(settings),
+        keepalive_s=b.keepalive_s,
+        session_expiry_s=b.session_expiry_s,
+        tls_ca=Path(b.tls_ca) if b.tls_ca else None,
+        reconnect_max_s=b.reconnect_max_s,
     )
 
 
@@ -181,7 +181,7 @@ async def run(
         gate.rt.relay.relay.off()
         await rt.store.ack(gate.drainer.acked)  # rows acked since the last prune
         final = encode(await status.build(rt, Lifecycle.OFFLINE))
-        await gate.link.stop(status.status_topic(rt), final)
+        await gate.link.stop((status.status_topic(rt), final))
         await rt.signals.close()
         gate.gpio.close()
         await rt.store.close()
@@ -210,7 +210,7 @@ def _start_tasks(tg: asyncio.TaskGroup, gate: Gate, control: Path | None) -> Non
     if g.mode_switch is not None:
         tasks["lockdown-key"] = watchers.key_loop(rt, g.mode_switch)
     if control is not None and gate.panel is not None:
-        from device.sim_control import SimControl, serve
+        from device.sim.control import SimControl, serve
 
         tasks["sim-control"] = serve(SimControl(gate.panel, rt.relay), control)
     for name, coro in tasks.items():

@@ -1,7 +1,7 @@
 """Signed commands from the console: open once, set mode, resync; each one answered.
 
 A command is carried out only if it verifies with a control key, is addressed to this gate,
-has not expired and was never seen before (``Registry.open_command``). Opening the lane goes
+has not expired and was never seen before (``TrustStore.open_command``). Opening the lane goes
 through the same rule as the override button (no override right after a fever denial unless
 the policy allows it) and is recorded before the relay moves.
 """
@@ -13,9 +13,9 @@ import logging
 from device.actuators import STEADY_FREE, STEADY_IDLE, STEADY_LOCKDOWN, STEADY_MAINTENANCE
 from device.core.model import Outcome
 from device.core.override import override
-from device.link.mqtt import MqttLink
-from device.registry import CommandRejected
+from device.link.mqtt import MqttClient
 from device.runtime import Runtime
+from device.trust import CommandRejected
 from protocol import messages, topics
 from protocol.messages import (
     AlarmKind,
@@ -40,7 +40,7 @@ STEADY = {
 class CommandRunner:
     """Carries out verified commands and publishes their results."""
 
-    def __init__(self, rt: Runtime, link: MqttLink) -> None:
+    def __init__(self, rt: Runtime, link: MqttClient) -> None:
         self.rt, self.link = rt, link
         site, gate = rt.settings.gate.site, rt.settings.gate.id
         self.results = str(topics.gate_topic(site, gate, TopicKind.COMMAND_RESULTS))
@@ -49,7 +49,7 @@ class CommandRunner:
         """Verify, check, run and answer; an untrustworthy command gets no answer at all."""
         now = self.rt.clock_view().now
         try:
-            command = await self.rt.registry.open_command(payload, now)
+            command = await self.rt.trust.open_command(payload, now)
         except CommandRejected as exc:
             await self._answer(exc.command, exc.outcome, str(exc))
             return
@@ -95,9 +95,9 @@ class CommandRunner:
     def _resync(self) -> None:
         site = self.rt.settings.gate.site
         for kind in (TopicKind.MANIFEST, TopicKind.REVOCATIONS_FULL):
-            self.link.subscribe_again(str(topics.site_topic(site, kind)))
+            self.link.subscribe(str(topics.site_topic(site, kind)))
         config = topics.gate_topic(site, self.rt.settings.gate.id, TopicKind.CONFIG)
-        self.link.subscribe_again(str(config))
+        self.link.subscribe(str(config))
 
     async def _answer(self, command: Command, outcome: CommandOutcome, detail: str | None) -> None:
         result = CommandResult(
@@ -108,7 +108,7 @@ class CommandRunner:
             outcome=outcome,
             detail=detail[:200] if detail else None,
         )
-        if not await self.link.publish(self.results, messages.encode(result)):
+        if not await self.link.publish_wait(self.results, messages.encode(result)):
             logger.warning("result of command %s not delivered", command.request_id)
 
 

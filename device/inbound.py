@@ -1,6 +1,6 @@
 """Everything the broker delivers to the gate, checked and applied; nothing here can crash it.
 
-Acks delete outbox rows; manifest, revocation lists and config go through the registry
+Acks delete outbox rows; manifest, revocation lists and config go through the trust store
 (signed, newer, stored); commands go to ``device.commands``; peers' events update
 anti-passback presence and locks; the server's status vouches for the clock. A message that is
 malformed, unsigned, old or oversize is refused with a logged reason, and the last good state
@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 
 from device.commands import CommandRunner
 from device.core.clock import synced_with
-from device.link.mqtt import Inbound, MqttLink
+from device.link.mqtt import Inbound, MqttClient
 from device.publisher import Drainer
 from device.runtime import Runtime
 from protocol import messages, topics
@@ -36,7 +36,7 @@ class InboundRouter:
     """Routes each inbound message by its topic kind."""
 
     def __init__(
-        self, rt: Runtime, link: MqttLink, drainer: Drainer, commands: CommandRunner
+        self, rt: Runtime, link: MqttClient, drainer: Drainer, commands: CommandRunner
     ) -> None:
         self.rt, self.link, self.drainer, self.commands = rt, link, drainer, commands
         self.refused = 0
@@ -98,28 +98,28 @@ class InboundRouter:
         await self.drainer.on_ack(ack.seq)
 
     async def _manifest(self, topic: Topic, payload: bytes) -> None:
-        manifest = await self.rt.registry.on_manifest(payload)
+        manifest = await self.rt.trust.on_manifest(payload)
         await self._vouch(manifest.issued_at)
         parked, self._parked = list(self._parked.values()), {}
         for item in parked:
             await self.handle(item)
 
     async def _full(self, topic: Topic, payload: bytes) -> None:
-        state = await self.rt.registry.on_full(payload)
+        state = await self.rt.trust.on_full(payload)
         await self._vouch(state.issued_at)
 
     async def _delta(self, topic: Topic, payload: bytes) -> None:
         try:
-            state = await self.rt.registry.on_delta(payload)
+            state = await self.rt.trust.on_delta(payload)
         except SequenceGap:
             logger.warning("revocation delta gap: reading the full list again")
             full = topics.site_topic(self.rt.settings.gate.site, TopicKind.REVOCATIONS_FULL)
-            self.link.subscribe_again(str(full))
+            self.link.subscribe(str(full))
             raise
         await self._vouch(state.issued_at)
 
     async def _config(self, topic: Topic, payload: bytes) -> None:
-        config = await self.rt.registry.on_config(payload)
+        config = await self.rt.trust.on_config(payload)
         logger.info("applied config version %d", config.version)
         await self._vouch(config.issued_at)
 

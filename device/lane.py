@@ -14,11 +14,9 @@ import random
 from dataclasses import replace
 
 from device.core.decision import decide
-from device.core.model import Decision, Outcome, Reading, Scan, Signal, Step
+from device.core.model import Decision, Outcome, ScanAttempt, Signal, Step, Temperature
 from device.core.state import GateState
-from device.ports import Keypad, QrScanner, ReadingError, ReadingFault, Thermometer
-from device.ports import Reading as SensorReading
-from device.ports import Scan as ScannedCode
+from device.ports import Keypad, QrScanner, Reading, ReadingError, ReadingFault, Scan, Thermometer
 from device.runtime import Runtime
 from device.store.db import StoreError
 from device.store.outbox import OutboxFull
@@ -50,7 +48,7 @@ class LaneFlow:
     async def run(self) -> None:
         """Take scans one at a time (a scan arriving mid-flow waits for the next person)."""
         async for item in self.scanner.events():
-            if isinstance(item, ScannedCode):
+            if isinstance(item, Scan):
                 await self.handle(item.payload)
 
     async def handle(self, text: str) -> Decision:
@@ -59,43 +57,43 @@ class LaneFlow:
         result: PassClaims | PassError
         with self.rt.urgent():
             try:
-                result = verify(text, self.rt.registry.trust(), clock.now)
+                result = verify(text, self.rt.trust.for_passes(), clock.now)
             except PassError as exc:
                 result = exc
-        scan = Scan(result=result, sample=random.random())  # noqa: S311 - a sampling draw
+        attempt = ScanAttempt(result=result, sample=random.random())  # noqa: S311 - a sampling draw
         while True:
             clock = self.rt.clock_view()
             with self.rt.urgent():  # the drain waits while this person's commit is made
-                decision, state = decide(scan, self.rt.state, self.rt.lane(clock), clock.now)
+                decision, state = decide(attempt, self.rt.state, self.rt.lane(clock), clock.now)
                 if decision.final:
-                    return await self._finish(decision, state, scan)
+                    return await self._finish(decision, state, attempt)
             self.rt.signals.show(decision.signal)
             self.rt.state = state
-            scan = await self._collect(decision, scan)
+            attempt = await self._collect(decision, attempt)
 
-    async def _collect(self, decision: Decision, scan: Scan) -> Scan:
+    async def _collect(self, decision: Decision, attempt: ScanAttempt) -> ScanAttempt:
         """Gather the input the decision asked for (or note that its step timed out)."""
-        scan = replace(scan, timed_out=None)  # a timeout belongs to the step it happened in
+        attempt = replace(attempt, timed_out=None)  # a timeout belongs to the step it happened in
         if decision.signal == Signal.WRONG_DIGITS:
-            await self._save_wrong_digits(scan)
+            await self._save_wrong_digits(attempt)
         if decision.outcome == Outcome.NEED_DIGITS:
             typed = await self._digits()
             if typed is None:
-                return replace(scan, timed_out=Step.DIGITS)
-            return replace(scan, digits=(*scan.digits, typed))
-        if scan.readings:
+                return replace(attempt, timed_out=Step.DIGITS)
+            return replace(attempt, digits=(*attempt.digits, typed))
+        if attempt.temperatures:
             await asyncio.sleep(RETEST_PAUSE_S)
-        reading = await self._measure()
-        if reading is None:
-            return replace(scan, timed_out=Step.TEMPERATURE)
-        if isinstance(reading, ReadingError):
-            return replace(scan, thermometer_ok=False)
-        return replace(scan, readings=(*scan.readings, reading))
+        measured = await self._measure()
+        if measured is None:
+            return replace(attempt, timed_out=Step.TEMPERATURE)
+        if isinstance(measured, ReadingError):
+            return replace(attempt, thermometer_ok=False)
+        return replace(attempt, temperatures=(*attempt.temperatures, measured))
 
-    async def _save_wrong_digits(self, scan: Scan) -> None:
+    async def _save_wrong_digits(self, attempt: ScanAttempt) -> None:
         """A wrong try counts even if the person walks away: persist the counter now."""
-        if not isinstance(scan.result, PassError):
-            await self.rt.store.save_state(self.rt.state, [scan.result.ref])
+        if not isinstance(attempt.result, PassError):
+            await self.rt.store.save_state(self.rt.state, [attempt.result.ref])
 
     async def _digits(self) -> str | None:
         """Four digits typed within the step timeout ('*' clears), or None."""
@@ -112,7 +110,7 @@ class LaneFlow:
             typed = "" if key == "*" else typed + key if key.isdigit() else typed
         return typed
 
-    async def _measure(self) -> Reading | ReadingError | None:
+    async def _measure(self) -> Temperature | ReadingError | None:
         """Wait for skin in front of the sensor, then take the peak.
 
         None if the step timed out with nothing to show; the device's fault if it stayed
@@ -122,7 +120,7 @@ class LaneFlow:
         loop = asyncio.get_running_loop()
         policy = self.rt.policy
         deadline = loop.time() + policy.step_timeout_s
-        peak: Reading | None = None
+        peak: Temperature | None = None
         fault: ReadingError | None = None
         settle_until = math.inf
         while loop.time() < min(deadline, settle_until):
@@ -130,19 +128,19 @@ class LaneFlow:
             if isinstance(got, ReadingError):
                 fault = got if got.fault in _FAULTS else None
                 if got.fault not in _FAULTS and got.fault != ReadingFault.NO_READING:
-                    return Reading(_IMPLAUSIBLE, _IMPLAUSIBLE, _IMPLAUSIBLE, _IMPLAUSIBLE)
+                    return Temperature(_IMPLAUSIBLE, _IMPLAUSIBLE, _IMPLAUSIBLE, _IMPLAUSIBLE)
                 await asyncio.sleep(_POLL_S)
                 continue
-            fault, reading = None, _core(got)
-            if reading.body_c >= policy.plausible_min_c:
+            fault, temperature = None, _temperature(got)
+            if temperature.body_c >= policy.plausible_min_c:
                 settle_until = min(settle_until, loop.time() + PRESENCE_SETTLE_S)
-                peak = reading if peak is None or reading.body_c > peak.body_c else peak
+                peak = temperature if peak is None or temperature.body_c > peak.body_c else peak
             await asyncio.sleep(_POLL_S)
         return peak if peak is not None else fault
 
-    async def _finish(self, decision: Decision, state: GateState, scan: Scan) -> Decision:
+    async def _finish(self, decision: Decision, state: GateState, attempt: ScanAttempt) -> Decision:
         """Commit, then act: the relay moves only after the commit returned."""
-        touched = [] if isinstance(scan.result, PassError) else [scan.result.ref]
+        touched = [] if isinstance(attempt.result, PassError) else [attempt.result.ref]
         try:
             events = await self.rt.record(decision.events, state, touched)
         except OutboxFull:
@@ -160,6 +158,6 @@ class LaneFlow:
         return decision
 
 
-def _core(reading: SensorReading) -> Reading:
-    """The driver's reading as the core's (monotonic time and raw bytes stay behind)."""
-    return Reading(reading.object_c, reading.ambient_c, reading.offset_c, reading.body_c)
+def _temperature(reading: Reading) -> Temperature:
+    """The driver's reading as the core's temperature (monotonic time and raw bytes stay behind)."""
+    return Temperature(reading.object_c, reading.ambient_c, reading.offset_c, reading.body_c)

@@ -1,7 +1,7 @@
 """The gate's peripherals as small async Protocols, and the values that cross them.
 
 The gate logic depends on these and on nothing in ``device.hardware``: real adapters
-(gpiozero, pyserial), in-memory fakes (``device.hardware.fake``) and simulators all satisfy
+(gpiozero, pyserial), in-memory fakes (``device.hardware.fakes``) and simulators all satisfy
 them. Every adapter crosses from its threads into the event loop in exactly one place. Times
 are ``time.monotonic()`` seconds unless a name says ``wall``. Imports only the standard library
 and ``protocol``.

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 
-from device.link.mqtt import MqttLink
+from device.link.mqtt import MqttClient
 from device.runtime import Runtime
 from device.store.db import StoreError
 from device.store.outbox import Pending
@@ -57,7 +57,7 @@ class Pace:
 class Drainer:
     """Publishes the outbox and applies the server's acks."""
 
-    def __init__(self, rt: Runtime, link: MqttLink) -> None:
+    def __init__(self, rt: Runtime, link: MqttClient) -> None:
         self.rt, self.link = rt, link
         self.topic = str(
             topics.gate_topic(rt.settings.gate.site, rt.settings.gate.id, TopicKind.EVENTS)
@@ -143,7 +143,7 @@ class Drainer:
                 await self.link.wait_room(BROKER_WINDOW // 2, RETRY_S)
                 await self.rt.calm.wait()
                 slice_end = loop.time() + SLICE_S
-            if not self.link.send(self.topic, item.payload):
+            if not self.link.publish(self.topic, item.payload):
                 await asyncio.sleep(RETRY_S)  # not connected, or paho's queue is full
                 return
             self.sent = item.seq

@@ -21,8 +21,8 @@ from device.core.events import Stamp, to_wire
 from device.core.model import EventDraft, Lane
 from device.core.state import GateState
 from device.ports import Clock
-from device.registry import Registry
 from device.store.outbox import GateStore, OutboxFull
+from device.trust import TrustStore
 from protocol.messages import AlarmKind, DeviceState, GateEvent, LaneDirection, Mode, Policy
 
 logger = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ class Runtime:
 
     settings: GateSettings
     store: GateStore
-    registry: Registry
+    trust: TrustStore
     relay: RelayOwner
     signals: Signals
     clock: Clock
@@ -92,12 +92,12 @@ class Runtime:
     @property
     def policy(self) -> Policy:
         """The server's signed policy once applied, the local file's until then."""
-        config = self.registry.applied.config
+        config = self.trust.applied.config
         return config.policy if config is not None else self.settings.policy
 
     def lane(self, clock: ClockView) -> Lane:
         """This lane as the pure core sees it right now."""
-        config = self.registry.applied.config
+        config = self.trust.applied.config
         return Lane(
             site=self.settings.gate.site,
             gate=self.settings.gate.id,
@@ -107,14 +107,14 @@ class Runtime:
             mode=self.mode,
             clock_trusted=clock.trusted,
             link_up=self.link_up,
-            revocations=self.registry.applied.revocations,
+            revocations=self.trust.applied.revocations,
             phone_keys=dict(config.phone_keys) if config else {},
         )
 
     @property
     def direction(self) -> LaneDirection:
         """The lane's direction (the signed config wins over the file)."""
-        config = self.registry.applied.config
+        config = self.trust.applied.config
         return config.direction if config else self.settings.gate.direction
 
     # --- the commit path ---------------------------------------------------------------------

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from importlib.metadata import version
 
-from device.link.mqtt import MqttLink
+from device.link.mqtt import MqttClient
 from device.runtime import Runtime
 from protocol import topics
 from protocol.messages import DeviceHealth, GateStatus, Lifecycle, encode
@@ -25,7 +25,7 @@ def status_topic(rt: Runtime) -> str:
 
 async def build(rt: Runtime, state: Lifecycle) -> GateStatus:
     """The status document as of now."""
-    applied = rt.registry.applied
+    applied = rt.trust.applied
     devices = [
         DeviceHealth(name=name, state=health, detail=detail[:128] or None)
         for name, (health, detail) in sorted(rt.health.items())
@@ -53,12 +53,12 @@ async def will_payload(rt: Runtime) -> bytes:
     return encode(await build(rt, Lifecycle.OFFLINE))
 
 
-async def publish_loop(rt: Runtime, link: MqttLink) -> None:
+async def publish_loop(rt: Runtime, link: MqttClient) -> None:
     """Publish the status after every connect, on change (debounced) and every minute."""
     topic = status_topic(rt)
     while True:
         await link.connected.wait()
-        ok = await link.publish(topic, encode(await build(rt, Lifecycle.ONLINE)), retain=True)
+        ok = await link.publish_wait(topic, encode(await build(rt, Lifecycle.ONLINE)), retain=True)
         if not ok:
             await asyncio.sleep(1.0)  # not connected after all, or no PUBACK: try again
             continue

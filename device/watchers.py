@@ -3,7 +3,7 @@
 These work at any time, also while a person is in the lane flow and while the network is
 down: the button opens once (attributed to a recent staff scan), the key switch forces
 lockdown, the door contact raises ``door_forced`` and ``door_held_open``, and the periodic
-upkeep raises the outbox, registry and clock alarms on their transitions.
+upkeep raises the outbox, ``registry_stale`` and clock alarms on their transitions.
 """
 
 from __future__ import annotations
@@ -153,5 +153,5 @@ async def upkeep(rt: Runtime) -> None:
 
 
 def _stale(rt: Runtime, now: int) -> bool:
-    rev = rt.registry.applied.revocations
+    rev = rt.trust.applied.revocations
     return rev is None or rev.is_stale(now, rt.policy.revocation_grace_s)

@@ -39,6 +39,17 @@ VIOLATIONS = {
     "services and store know no web framework": ("server/store/query.py", "import fastapi"),
     "the broker link is no HTTP edge": ("server/link/session.py", "import server.http.deps"),
     "the demo orchestrator": ("deploy/demo/cli.py", "import server.config"),
+    "the gate's codecs are pure": ("device/hardware/codecs/modbus.py", "import serial"),
+    "the gate's serial drivers, GPIO adapters and fakes": (
+        "device/hardware/fakes/drivers.py",
+        "import device.hardware.gpio.pins",
+    ),
+    "the gate's hardware sits below device.ports": (
+        "device/hardware/readings.py",
+        "import device.lane",
+    ),
+    "the gate's store imports no link": ("device/store/outbox.py", "import device.link.mqtt"),
+    "the gate's MQTT link is an adapter": ("device/link/mqtt.py", "import device.store.db"),
 }
 
 

@@ -61,7 +61,7 @@ def digits_required(ctx: Context) -> bool:
         policy.phone_check_staff if claims.kind == PassKind.STAFF else policy.phone_check_resident
     )
     if rule == PhoneCheck.SAMPLED:
-        return ctx.scan.sample < policy.phone_sample_percent / 100
+        return ctx.attempt.sample < policy.phone_sample_percent / 100
     return rule == PhoneCheck.ALWAYS
 
 
@@ -71,12 +71,12 @@ def phone_digits(ctx: Context) -> Result | None:
         return None
     if ctx.claims.phone_key_version not in ctx.lane.phone_keys:
         return deny(ctx, ReasonCode.REGISTRY_STALE)  # this gate lacks that phone-key version
-    if not ctx.scan.digits:
-        if ctx.scan.timed_out == Step.DIGITS:
+    if not ctx.attempt.digits:
+        if ctx.attempt.timed_out == Step.DIGITS:
             return deny(ctx, ReasonCode.TIMEOUT)
         return ask(ctx, Outcome.NEED_DIGITS, Signal.ENTER_DIGITS)
     keys = dict(ctx.lane.phone_keys)
-    if digits_match(ctx.claims, keys, ctx.scan.digits[-1]):
+    if digits_match(ctx.claims, keys, ctx.attempt.digits[-1]):
         return None
     return _wrong_digits(ctx)
 
@@ -88,7 +88,7 @@ def _wrong_digits(ctx: Context) -> Result:
     if tries >= ctx.lane.policy.phone_attempts:
         locked = state.with_lock(ctx.ref, ctx.now)
         return deny(ctx, ReasonCode.PASS_LOCKED, alarm=AlarmKind.SUSPECTED_LENDING, state=locked)
-    if ctx.scan.timed_out == Step.DIGITS:
+    if ctx.attempt.timed_out == Step.DIGITS:
         return deny(ctx, ReasonCode.PHONE_MISMATCH, state=state)
     return ask(ctx, Outcome.NEED_DIGITS, Signal.WRONG_DIGITS, state)
 
@@ -97,36 +97,38 @@ def temperature(ctx: Context) -> Result | None:
     """Measure; implausible means measure again; at or above the threshold, re-test, then deny."""
     if not ctx.lane.policy.temperature_required:
         return None
-    if not ctx.scan.readings:
+    if not ctx.attempt.temperatures:
         return _no_reading(ctx)
-    if not ctx.scan.readings[-1].plausible(ctx.lane.policy):
+    if not ctx.attempt.temperatures[-1].plausible(ctx.lane.policy):
         return _implausible(ctx)
     return _fever(ctx)
 
 
 def _no_reading(ctx: Context) -> Result:
-    if not ctx.scan.thermometer_ok:
+    if not ctx.attempt.thermometer_ok:
         return deny(ctx, ReasonCode.DEVICE_FAULT, signal=Signal.FAULT)
-    if ctx.scan.timed_out == Step.TEMPERATURE:
+    if ctx.attempt.timed_out == Step.TEMPERATURE:
         return deny(ctx, ReasonCode.NO_TEMPERATURE)
     return ask(ctx, Outcome.NEED_TEMPERATURE, Signal.MEASURE)
 
 
 def _implausible(ctx: Context) -> Result:
     """NaN, stuck or out-of-range readings are never "normal": measure again, then give up."""
-    policy, scan = ctx.lane.policy, ctx.scan
-    implausible = sum(not r.plausible(policy) for r in scan.readings)
-    if implausible >= MAX_IMPLAUSIBLE or scan.timed_out == Step.TEMPERATURE:
+    policy, attempt = ctx.lane.policy, ctx.attempt
+    implausible = sum(not r.plausible(policy) for r in attempt.temperatures)
+    if implausible >= MAX_IMPLAUSIBLE or attempt.timed_out == Step.TEMPERATURE:
         return deny(ctx, ReasonCode.IMPLAUSIBLE_TEMPERATURE)
     return ask(ctx, Outcome.NEED_TEMPERATURE, Signal.MEASURE_AGAIN)
 
 
 def _fever(ctx: Context) -> Result | None:
     """A plausible reading at or above the threshold is re-tested ``retests`` times."""
-    policy, scan = ctx.lane.policy, ctx.scan
-    if scan.readings[-1].body_c < policy.fever_threshold_c:
+    policy, attempt = ctx.lane.policy, ctx.attempt
+    if attempt.temperatures[-1].body_c < policy.fever_threshold_c:
         return None
-    high = sum(r.plausible(policy) and r.body_c >= policy.fever_threshold_c for r in scan.readings)
-    if high > policy.retests or scan.timed_out == Step.TEMPERATURE:
+    high = sum(
+        r.plausible(policy) and r.body_c >= policy.fever_threshold_c for r in attempt.temperatures
+    )
+    if high > policy.retests or attempt.timed_out == Step.TEMPERATURE:
         return deny(ctx, ReasonCode.FEVER, signal=Signal.FEVER, alarm=AlarmKind.FEVER_CONFIRMED)
     return ask(ctx, Outcome.NEED_TEMPERATURE, Signal.MEASURE_AGAIN)

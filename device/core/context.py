@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from device.core.model import Decision, EventDraft, Lane, Outcome, Scan, Signal
+from device.core.model import Decision, EventDraft, Lane, Outcome, ScanAttempt, Signal
 from device.core.state import GateState
 from protocol.claims import PassClaims
 from protocol.messages import AlarmKind, ClockPolicy
@@ -16,7 +16,7 @@ from protocol.reasons import ReasonCode
 class Context:
     """One call's inputs, bundled so each rule is a small function of one argument."""
 
-    scan: Scan
+    attempt: ScanAttempt
     claims: PassClaims
     state: GateState
     lane: Lane
@@ -48,14 +48,14 @@ Rule = Callable[[Context], Result | None]
 def event(
     ctx: Context, *, granted: bool | None, reason: ReasonCode | None, alarm: AlarmKind | None = None
 ) -> EventDraft:
-    """An event about this pass, with every temperature reading taken so far."""
+    """An event about this pass, with every temperature taken so far."""
     return EventDraft(
         granted=granted,
         reason=reason,
         alarm=alarm,
         pass_ref=ctx.ref,
         pass_kind=ctx.claims.kind,
-        temperatures=ctx.scan.readings,
+        temperatures=ctx.attempt.temperatures,
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from device.core import checks, rules
 from device.core.context import Context, Result, Rule, grant
-from device.core.model import Decision, EventDraft, Lane, Outcome, Scan, Signal
+from device.core.model import Decision, EventDraft, Lane, Outcome, ScanAttempt, Signal
 from device.core.state import GateState
 from protocol.claims import PassClaims, PassKind
 from protocol.errors import PassError
@@ -36,16 +36,16 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def decide(scan: Scan, state: GateState, lane: Lane, now: int) -> Result:
+def decide(attempt: ScanAttempt, state: GateState, lane: Lane, now: int) -> Result:
     """The decision for the person at the lane, and the gate's next state."""
     if lane.mode == Mode.FREE_PASSAGE:
-        return _free_passage(scan, state)
-    if isinstance(scan.result, PassError):
-        return _deny_unverified(scan.result, state, now)
-    claims = scan.result
+        return _free_passage(attempt, state)
+    if isinstance(attempt.result, PassError):
+        return _deny_unverified(attempt.result, state, now)
+    claims = attempt.result
     if claims.kind == PassKind.STAFF:
         state = state.with_staff(claims.ref, now)
-    ctx = Context(scan, claims, state, lane, now)
+    ctx = Context(attempt, claims, state, lane, now)
     for rule in RULES:
         result = rule(ctx)
         if result is not None:
@@ -53,9 +53,9 @@ def decide(scan: Scan, state: GateState, lane: Lane, now: int) -> Result:
     return grant(ctx, checks.apb_soft_alarm(ctx))
 
 
-def _free_passage(scan: Scan, state: GateState) -> Result:
+def _free_passage(attempt: ScanAttempt, state: GateState) -> Result:
     """Emergency: the lane is held open; every scan is logged and let through unchecked."""
-    claims = scan.result if isinstance(scan.result, PassClaims) else None
+    claims = attempt.result if isinstance(attempt.result, PassClaims) else None
     event = EventDraft(
         granted=True,
         reason=ReasonCode.FREE_PASSAGE,

@@ -1,4 +1,4 @@
-"""The values the gate's pure core takes and returns: readings, scans, signals, decisions.
+"""The values the gate's pure core takes and returns: attempts, temperatures, signals, decisions.
 
 Nothing here touches a device: a ``Signal`` names what the person should see and hear, and
 the controller maps it onto the LED and buzzer patterns of the actual hardware.
@@ -48,8 +48,9 @@ class Signal(Enum):
 
 
 @dataclass(frozen=True, slots=True)
-class Reading:
-    """One thermometer reading as the driver produced it (body = object + offset)."""
+class Temperature:
+    """One temperature measurement as the core sees it (body = object + offset): the driver's
+    ``Reading`` without its time and raw bytes."""
 
     object_c: float
     ambient_c: float
@@ -77,13 +78,13 @@ class Reading:
 
 
 @dataclass(frozen=True, slots=True)
-class Scan:
-    """Everything gathered for one person at the lane so far."""
+class ScanAttempt:
+    """Everything gathered for one person at the lane so far, from the scan of their pass on."""
 
     result: PassClaims | PassError
-    readings: tuple[Reading, ...] = ()
+    temperatures: tuple[Temperature, ...] = ()
     thermometer_ok: bool = True
-    digits: tuple[str, ...] = ()  # each attempt, in order
+    digits: tuple[str, ...] = ()  # each try, in order
     timed_out: Step | None = None
     sample: float = 0.0  # a uniform draw in [0, 1) for sampled phone checks
 
@@ -113,7 +114,7 @@ class EventDraft:
     alarm: AlarmKind | None = None
     pass_ref: str | None = None
     pass_kind: PassKind | None = None
-    temperatures: tuple[Reading, ...] = ()
+    temperatures: tuple[Temperature, ...] = ()
     operator: str | None = None
     note: str | None = None
 

@@ -10,32 +10,42 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from device import ports
-    from device.hardware import fake
     from device.hardware.clock import SystemClock
-    from device.hardware.gpio_inputs import (
+    from device.hardware.drivers.modbus import ModbusThermometer
+    from device.hardware.drivers.scanner import GrowScanner, LineScanner
+    from device.hardware.drivers.thermometer import GyThermometer
+    from device.hardware.fakes.clock import FakeClock
+    from device.hardware.fakes.drivers import FakeScanner, FakeThermometer
+    from device.hardware.fakes.gpio import (
+        FakeButton,
+        FakeBuzzer,
+        FakeDoorContact,
+        FakeIndicator,
+        FakeKeypad,
+        FakeModeSwitch,
+        FakeRelay,
+    )
+    from device.hardware.gpio.inputs import (
         GpiozeroButton,
         GpiozeroDoorContact,
         GpiozeroModeSwitch,
     )
-    from device.hardware.gpio_keypad import GpiozeroKeypad
-    from device.hardware.gpio_outputs import GpiozeroBuzzer, GpiozeroIndicator, GpiozeroRelay
-    from device.hardware.serial_modbus import ModbusThermometer
-    from device.hardware.serial_scanner import GrowScanner, LineScanner
-    from device.hardware.serial_thermometer import GyThermometer
+    from device.hardware.gpio.keypad import GpiozeroKeypad
+    from device.hardware.gpio.outputs import GpiozeroBuzzer, GpiozeroIndicator, GpiozeroRelay
 
 
 def _conformance(  # pragma: no cover - a typing check, not code to run
     *,
-    relay: GpiozeroRelay | fake.FakeRelay,
-    indicator: GpiozeroIndicator | fake.FakeIndicator,
-    buzzer: GpiozeroBuzzer | fake.FakeBuzzer,
-    keypad: GpiozeroKeypad | fake.FakeKeypad,
-    button: GpiozeroButton | fake.FakeButton,
-    door: GpiozeroDoorContact | fake.FakeDoorContact,
-    switch: GpiozeroModeSwitch | fake.FakeModeSwitch,
-    clock: SystemClock | fake.FakeClock,
-    thermometer: GyThermometer | ModbusThermometer | fake.FakeThermometer,
-    scanner: GrowScanner | LineScanner | fake.FakeScanner,
+    relay: GpiozeroRelay | FakeRelay,
+    indicator: GpiozeroIndicator | FakeIndicator,
+    buzzer: GpiozeroBuzzer | FakeBuzzer,
+    keypad: GpiozeroKeypad | FakeKeypad,
+    button: GpiozeroButton | FakeButton,
+    door: GpiozeroDoorContact | FakeDoorContact,
+    switch: GpiozeroModeSwitch | FakeModeSwitch,
+    clock: SystemClock | FakeClock,
+    thermometer: GyThermometer | ModbusThermometer | FakeThermometer,
+    scanner: GrowScanner | LineScanner | FakeScanner,
 ) -> None:
     """Assign each implementation to its port type; mypy refuses a mismatch."""
     _r: ports.Relay = relay

@@ -7,12 +7,13 @@ thermometers ``gy-mcu90614``, ``gy-mcu90615``, ``modbus-ir``; scanners ``grow-gm
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
+from device.hardware.drivers.modbus import ModbusSettings, ModbusThermometer
+from device.hardware.drivers.scanner import GROW_MODELS, GrowScanner, LineScanner, ScannerSettings
+from device.hardware.drivers.thermometer import GY_MODELS, GyThermometer, ThermometerSettings
 from device.hardware.errors import UnknownModel
-from device.hardware.serial_modbus import ModbusSettings, ModbusThermometer
-from device.hardware.serial_scanner import GROW_MODELS, GrowScanner, LineScanner, ScannerSettings
-from device.hardware.serial_thermometer import GY_MODELS, GyThermometer, ThermometerSettings
 from device.ports import QrScanner, Thermometer
 
 THERMOMETER_MODELS = (*GY_MODELS, "modbus-ir")
@@ -28,17 +29,16 @@ def build_thermometer(
             ThermometerSettings(url=url, model=model, baud=baud, offset_c=offset_c, **options)
         )
     if model == "modbus-ir":
-        extra: dict[str, Any] = {"baud": baud} if baud is not None else {}
-        return ModbusThermometer(ModbusSettings(url=url, offset_c=offset_c, **extra, **options))
+        modbus = ModbusSettings(url=url, offset_c=offset_c, **options)
+        return ModbusThermometer(modbus if baud is None else replace(modbus, baud=baud))
     known = ", ".join(THERMOMETER_MODELS)
     raise UnknownModel(f"unknown thermometer model {model!r}; known: {known}")
 
 
 def build_scanner(model: str, url: str, *, baud: int | None = None, **options: Any) -> QrScanner:
     """A scanner driver for ``model`` on ``url``; ``options`` are ``ScannerSettings`` fields."""
-    extra: dict[str, Any] = {"baud": baud} if baud is not None else {}
-    if model in GROW_MODELS:
-        return GrowScanner(ScannerSettings(url=url, model=model, **extra, **options))
-    if model == "line":
-        return LineScanner(ScannerSettings(url=url, model=model, **extra, **options))
-    raise UnknownModel(f"unknown scanner model {model!r}; known: {', '.join(SCANNER_MODELS)}")
+    if model not in SCANNER_MODELS:
+        raise UnknownModel(f"unknown scanner model {model!r}; known: {', '.join(SCANNER_MODELS)}")
+    scanner = ScannerSettings(url=url, model=model, **options)
+    scanner = scanner if baud is None else replace(scanner, baud=baud)
+    return GrowScanner(scanner) if model in GROW_MODELS else LineScanner(scanner)

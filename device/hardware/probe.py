@@ -12,7 +12,7 @@ import contextlib
 import json
 import sys
 import time
-from typing import IO, Any
+from typing import IO, Literal, TypedDict
 
 from device.ports import (
     DeviceStatus,
@@ -27,7 +27,70 @@ from device.ports import (
 )
 
 
-def to_json(item: ThermometerEvent | ScannerEvent, start: float) -> dict[str, Any]:
+class ReadingLine(TypedDict):
+    """A reading (docs/hardware.md, the probe's line formats; installers read these)."""
+
+    event: Literal["reading"]
+    t: float
+    model: str
+    object_c: float
+    ambient_c: float
+    offset_c: float
+    body_c: float
+
+
+class ReadingErrorLine(TypedDict):
+    """No usable reading, and why."""
+
+    event: Literal["reading_error"]
+    t: float
+    fault: str
+    detail: str
+    raw: str
+
+
+class ScanLine(TypedDict):
+    """A screened, debounced scan."""
+
+    event: Literal["scan"]
+    t: float
+    payload: str
+    length: int
+
+
+class ScanRejectedLine(TypedDict):
+    """A payload refused before decoding."""
+
+    event: Literal["scan_rejected"]
+    t: float
+    reason: str
+    length: int
+
+
+class StateLine(TypedDict):
+    """The device went online or offline."""
+
+    event: Literal["state"]
+    t: float
+    device: str
+    state: str
+    detail: str
+
+
+class RejectedLine(TypedDict):
+    """A frame the codec refused."""
+
+    event: Literal["rejected"]
+    t: float
+    device: str
+    reason: str
+    raw: str
+
+
+ProbeLine = ReadingLine | ReadingErrorLine | ScanLine | ScanRejectedLine | StateLine | RejectedLine
+
+
+def to_json(item: ThermometerEvent | ScannerEvent, start: float) -> ProbeLine:
     """The documented JSON form of one driver event."""
     t = round(item.at - start, 3)
     if isinstance(item, Reading):
@@ -115,7 +178,7 @@ def run_probe(
     """Build the driver from the factory and probe it; 0 on a clean stop (Ctrl-C too)."""
     from device.hardware.factory import build_scanner, build_thermometer
 
-    options: dict[str, Any] = {"mode": mode} if mode else {}
+    options: dict[str, str] = {"mode": mode} if mode else {}
     if kind == "thermometer":
         device: Thermometer | QrScanner = build_thermometer(
             model, url, baud=baud, offset_c=offset_c, **options

@@ -1,17 +1,21 @@
-"""The gate's MQTT connection: the only module on the gate that imports paho-mqtt.
+"""The gate's MQTT client: the only module on the gate that imports paho-mqtt.
 
-paho runs its network loop on its own thread (``loop_start``) and reconnects by itself with a
-capped exponential back-off; we add jitter by re-seeding the back-off on every lost connection
-so a site's gates do not reconnect in lock-step. Every paho callback does one thing: hand its
-data to the event loop with ``call_soon_threadsafe`` (functions named ``*_threadsafe``).
-Sessions are persistent (fixed client id, clean start off, session expiry), the Last Will is
-the gate's ``offline`` status, retained. Every wait has a timeout.
+It speaks the project's MQTT vocabulary, the same names as the server's adapter
+(docs/architecture.md, "The gate's MQTT adapter"): ``MqttSettings`` (the broker, the
+subscriptions, the Last Will), ``MqttClient`` with ``start``, ``stop(final)``, ``connected``,
+``publish`` (QoS 1, no wait), ``publish_wait`` (QoS 1, await the PUBACK), ``subscribe``, and
+``Inbound`` messages. paho runs its network loop on its own thread (``loop_start``) and
+reconnects by itself with a capped exponential back-off; we add jitter by re-seeding the
+back-off on every lost connection so a site's gates do not reconnect in lock-step. Every paho
+callback (``_on_*_threadsafe``) hands its data to the event loop through ``_handoff``, the one
+crossing. Sessions are persistent (fixed client id, clean start off, session expiry), the Last
+Will is the gate's ``offline`` status, retained. Every wait has a timeout.
 
 Broker PUBACKs are counted on paho's thread and reach the loop only when someone waits on
-them: a ``publish`` that awaits its PUBACK (status, command results), or the drainer waiting
-for ``room`` (``unconfirmed`` below a window). So a backlog is handed to paho a window at a
-time: while a person's scan is decided, paho's thread has at most a window of messages to
-write and confirm, not hundreds.
+them: a ``publish_wait`` (status, command results), or the drainer waiting for ``room``
+(``unconfirmed`` below a window). So a backlog is handed to paho a window at a time: while a
+person's scan is decided, paho's thread has at most a window of messages to write and
+confirm, not hundreds.
 """
 
 from __future__ import annotations
@@ -23,9 +27,10 @@ import random
 import socket
 import ssl
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
@@ -39,18 +44,21 @@ PUBLISH_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 5.0
 MAX_QUEUED = 1000  # paho's in-memory queue is transport only; the outbox is the record
 MAX_INFLIGHT = 100  # the broker's receive maximum may lower it
-RECENT_PUBACKS = 1024  # PUBACKs remembered for a publish() that registers after its PUBACK
+RECENT_PUBACKS = 1024  # PUBACKs remembered for a publish_wait() registering after its PUBACK
 
 
 @dataclass(frozen=True, slots=True)
-class LinkSettings:
-    """How to reach the broker as this gate."""
+class MqttSettings:
+    """How to reach the broker as this gate: what it subscribes to and its Last Will."""
 
     host: str
     port: int
     username: str
     password: str
     client_id: str
+    subscriptions: tuple[str, ...]  # subscribed again on every connect
+    will_topic: str
+    will_payload: bytes
     keepalive_s: int = 30
     session_expiry_s: int = 7 * 86400
     tls_ca: Path | None = None
@@ -74,24 +82,16 @@ def _no_delay(client: paho.Client, userdata: object, sock: object) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-class MqttLink:
+class MqttClient:
     """One persistent MQTT session for the gate; async helpers over paho's thread."""
 
-    def __init__(
-        self,
-        settings: LinkSettings,
-        *,
-        will_topic: str,
-        will_payload: bytes,
-        subscriptions: Sequence[str],
-    ) -> None:
+    def __init__(self, settings: MqttSettings) -> None:
         self.settings = settings
-        self.subscriptions = list(subscriptions)
         self.inbox: asyncio.Queue[Inbound] = asyncio.Queue()
         self.connected = asyncio.Event()
         self.changes: asyncio.Queue[bool] = asyncio.Queue()
         self._loop = asyncio.get_running_loop()
-        self._pending: dict[int, asyncio.Future[bool]] = {}  # publish() waiting, by mid
+        self._pending: dict[int, asyncio.Future[bool]] = {}  # publish_wait() waiting, by mid
         self._recent: collections.deque[tuple[int, bool]] = collections.deque(
             maxlen=RECENT_PUBACKS
         )  # PUBACKs nobody waited for yet (paho's thread appends, under _lock)
@@ -100,9 +100,9 @@ class MqttLink:
         self._confirmed = 0  # PUBACKs received (paho's thread writes it)
         self.room = asyncio.Event()
         self._room_below: int | None = None  # the window the drainer waits under, if it waits
-        self._client = self._make_client(will_topic, will_payload)
+        self._client = self._make_client()
 
-    def _make_client(self, will_topic: str, will_payload: bytes) -> paho.Client:
+    def _make_client(self) -> paho.Client:
         s = self.settings
         client = paho.Client(
             CallbackAPIVersion.VERSION2, client_id=s.client_id, protocol=paho.MQTTv5
@@ -110,7 +110,7 @@ class MqttLink:
         client.username_pw_set(s.username, s.password)
         if s.tls_ca is not None:
             client.tls_set(ca_certs=str(s.tls_ca), tls_version=ssl.PROTOCOL_TLS_CLIENT)
-        client.will_set(will_topic, will_payload, qos=1, retain=True)
+        client.will_set(s.will_topic, s.will_payload, qos=1, retain=True)
         client.max_queued_messages_set(MAX_QUEUED)
         client.max_inflight_messages_set(MAX_INFLIGHT)
         client.on_connect = self._on_connect_threadsafe
@@ -128,7 +128,8 @@ class MqttLink:
         client.reconnect_delay_set(min_delay=low, max_delay=s.reconnect_max_s)  # type: ignore[arg-type]
 
     async def start(self) -> None:
-        """Begin connecting in the background; ``connected`` is set on every CONNACK."""
+        """Connect in the background and start paho's network loop thread; ``connected`` is
+        set on every CONNACK."""
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = self.settings.session_expiry_s
         self._jitter_backoff(self._client)
@@ -141,10 +142,11 @@ class MqttLink:
         )
         self._client.loop_start()
 
-    async def stop(self, final_topic: str | None = None, final_payload: bytes = b"") -> None:
-        """Publish a last retained status if connected, then disconnect cleanly."""
-        if final_topic is not None and self.connected.is_set():
-            await self.publish(final_topic, final_payload, retain=True, wait_s=2.0)
+    async def stop(self, final: tuple[str, bytes] | None = None) -> None:
+        """Publish a last retained message (topic, payload) if connected, then disconnect and
+        join paho's thread."""
+        if final is not None and self.connected.is_set():
+            await self.publish_wait(final[0], final[1], retain=True, wait_s=2.0)
         for step in (self._client.disconnect, self._client.loop_stop):
             try:
                 async with asyncio.timeout(STOP_TIMEOUT_S):
@@ -154,17 +156,18 @@ class MqttLink:
                 logger.warning("paho %s did not return within %s s", step.__name__, STOP_TIMEOUT_S)
         self._fail_pending()
 
-    def subscribe_again(self, topic_filter: str) -> None:
-        """Subscribe again so the broker re-sends the retained message (a gap, a resync)."""
+    def subscribe(self, topic_filter: str) -> None:
+        """Subscribe now, if connected (the settings' filters are subscribed on every connect);
+        subscribing again makes the broker re-send the retained message (a gap, a resync)."""
         if self.connected.is_set():
             self._client.subscribe(topic_filter, qos=1)
 
-    def send(self, topic: str, payload: bytes) -> bool:
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> bool:
         """QoS 1 publish without waiting for the PUBACK (the outbox waits for the server's
         ack instead); False if not connected or paho's queue is full."""
         if not self.connected.is_set():
             return False
-        info = self._client.publish(topic, payload, qos=1)
+        info = self._client.publish(topic, payload, qos=1, retain=retain)
         if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
             return False
         self._published += 1
@@ -192,7 +195,7 @@ class MqttLink:
         finally:
             self._room_below = None
 
-    async def publish(
+    async def publish_wait(
         self,
         topic: str,
         payload: bytes,
@@ -220,6 +223,13 @@ class MqttLink:
 
     # --- paho thread side: hand everything to the loop, nothing else -------------------------
 
+    def _handoff(self, callback: Callable[..., None], *args: Any) -> None:
+        """The one place where paho's thread passes anything to the asyncio loop."""
+        try:
+            self._loop.call_soon_threadsafe(callback, *args)
+        except RuntimeError:  # the loop is closed: the process is shutting down
+            logger.debug("event loop closed; dropped a %s callback", callback.__name__)
+
     def _on_connect_threadsafe(
         self,
         client: paho.Client,
@@ -231,9 +241,9 @@ class MqttLink:
         if reason_code.is_failure:
             logger.warning("broker refused the connection: %s", reason_code)
             return
-        for topic_filter in self.subscriptions:
+        for topic_filter in self.settings.subscriptions:
             client.subscribe(topic_filter, qos=1)
-        self._loop.call_soon_threadsafe(self._set_connected, True)
+        self._handoff(self._set_connected, True)
 
     def _on_disconnect_threadsafe(
         self,
@@ -244,13 +254,13 @@ class MqttLink:
         properties: object,
     ) -> None:
         self._jitter_backoff(client)
-        self._loop.call_soon_threadsafe(self._set_connected, False)
+        self._handoff(self._set_connected, False)
 
     def _on_message_threadsafe(
         self, client: paho.Client, userdata: object, message: paho.MQTTMessage
     ) -> None:
         item = Inbound(message.topic, bytes(message.payload), bool(message.retain))
-        self._loop.call_soon_threadsafe(self.inbox.put_nowait, item)
+        self._handoff(self.inbox.put_nowait, item)
 
     def _on_publish_threadsafe(
         self,
@@ -264,14 +274,14 @@ class MqttLink:
         below = self._room_below
         if below is not None and self._published - self._confirmed < below:
             self._room_below = None
-            self._loop.call_soon_threadsafe(self.room.set)
+            self._handoff(self.room.set)
         ok = not reason_code.is_failure
         with self._lock:
             future = self._pending.get(mid)
             if future is None:
                 self._recent.append((mid, ok))
                 return
-        self._loop.call_soon_threadsafe(self._resolve, future, ok)
+        self._handoff(self._resolve, future, ok)
 
     # --- event loop side -----------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from device.hardware import codec_modbus as mb
+from device.hardware.codecs import modbus as mb
 from device.sim.base import SimError, Simulator
 from device.sim.pty import PtyPort
 from device.sim.scene import Scene

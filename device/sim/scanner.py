@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from device.hardware import codec_scanner as grow
-from device.hardware.codec_scanner_stream import CommandDecoder
+from device.hardware.codecs import scanner as grow
+from device.hardware.codecs.scanner_stream import CommandDecoder
 from device.sim.base import SimError, Simulator, flag
 from device.sim.pty import PtyPort
 

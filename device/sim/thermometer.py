@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from device.hardware import codec_thermometer as gy
+from device.hardware.codecs import thermometer as gy
 from device.sim.base import SimError, Simulator, flag
 from device.sim.pty import PtyPort
 from device.sim.scene import Scene

@@ -93,10 +93,10 @@ class StoreWorker:
 
     def _open_reader_sync(self, path: Path, mode: str) -> None:
         try:
+            uri = f"{path.resolve().as_uri()}?mode={mode}"
             conn = sqlite3.connect(
-                f"{path.resolve().as_uri()}?mode={mode}", uri=True, isolation_level=None,
-                timeout=BUSY_TIMEOUT_MS / 1000,
-            )  # fmt: skip
+                uri, uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
+            )
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open store {path} for reading: {exc}") from exc

@@ -5,7 +5,7 @@ from __future__ import annotations
 import minimalmodbus
 import pytest
 
-from device.hardware import codec_modbus as mb
+from device.hardware.codecs import modbus as mb
 
 
 def h(text: str) -> bytes:

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from device.hardware import codec_scanner as grow
-from device.hardware.codec_scanner_stream import CommandDecoder, OutputDecoder
+from device.hardware.codecs import scanner as grow
+from device.hardware.codecs.scanner_stream import CommandDecoder, OutputDecoder
 from device.hardware.scan_filter import Debouncer, screen_payload
 
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from device.hardware import codec_thermometer as gy
-from device.hardware.codec_thermometer import FrameDecoder, Rejected, TemperatureFrame
+from device.hardware.codecs import thermometer as gy
+from device.hardware.codecs.thermometer import FrameDecoder, Rejected, TemperatureFrame
 
 
 def h(text: str) -> bytes:

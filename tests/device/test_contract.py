@@ -13,12 +13,19 @@ from typing import Any
 import pytest
 from gpiozero.pins.mock import MockConnectedPin, MockFactory
 
-from device.hardware import fake
-from device.hardware.gpio_inputs import GpiozeroButton, GpiozeroDoorContact, GpiozeroModeSwitch
-from device.hardware.gpio_keypad import GpiozeroKeypad
-from device.hardware.gpio_outputs import GpiozeroIndicator, GpiozeroRelay
-from device.hardware.keymatrix import KEYMAP_3X4
-from device.hardware.pins import PinMap
+from device.hardware.fakes.gpio import (
+    FakeButton,
+    FakeDoorContact,
+    FakeIndicator,
+    FakeKeypad,
+    FakeModeSwitch,
+    FakeRelay,
+)
+from device.hardware.gpio.inputs import GpiozeroButton, GpiozeroDoorContact, GpiozeroModeSwitch
+from device.hardware.gpio.keymatrix import KEYMAP_3X4
+from device.hardware.gpio.keypad import GpiozeroKeypad
+from device.hardware.gpio.outputs import GpiozeroIndicator, GpiozeroRelay
+from device.hardware.gpio.pins import PinMap
 from device.ports import ButtonPress, LedPattern
 from tests.device.conftest import run
 
@@ -36,7 +43,7 @@ class Harness:
     # relay -----------------------------------------------------------------------------
     def relay(self) -> tuple[Any, Callable[[], bool]]:
         if self.kind == "fake":
-            r = fake.FakeRelay()
+            r = FakeRelay()
             return r, lambda: r.is_on
         device = GpiozeroRelay(PINS.relay, pin_factory=self.factory)
         pin = self.factory.pin(PINS.relay)
@@ -45,7 +52,7 @@ class Harness:
     # button ----------------------------------------------------------------------------
     def button(self) -> Any:
         if self.kind == "fake":
-            return fake.FakeButton()
+            return FakeButton()
         return GpiozeroButton(
             PINS.button, hold_time=0.1, bounce_time=None, pin_factory=self.factory
         )
@@ -73,7 +80,7 @@ class Harness:
         pin = PINS.door if which == "door" else PINS.lockdown_key
         assert pin is not None
         if self.kind == "fake":
-            return fake.FakeDoorContact(True) if which == "door" else fake.FakeModeSwitch(False)
+            return FakeDoorContact(True) if which == "door" else FakeModeSwitch(False)
         cls = GpiozeroDoorContact if which == "door" else GpiozeroModeSwitch
         return cls(pin, bounce_time=None, pin_factory=self.factory)
 
@@ -88,7 +95,7 @@ class Harness:
     # keypad ----------------------------------------------------------------------------
     def keypad(self) -> Any:
         if self.kind == "fake":
-            return fake.FakeKeypad()
+            return FakeKeypad()
         assert PINS.keypad_rows is not None
         assert PINS.keypad_cols is not None
         for row in PINS.keypad_rows:
@@ -113,7 +120,7 @@ class Harness:
     # indicator -------------------------------------------------------------------------
     def indicator(self) -> Any:
         if self.kind == "fake":
-            return fake.FakeIndicator()
+            return FakeIndicator()
         return GpiozeroIndicator(PINS.led_green, PINS.led_red, pin_factory=self.factory)
 
 

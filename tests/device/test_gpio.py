@@ -7,8 +7,8 @@ import asyncio
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from device.hardware.gpio_outputs import GpiozeroBuzzer, GpiozeroIndicator, GpiozeroRelay
-from device.hardware.pins import PinMap
+from device.hardware.gpio.outputs import GpiozeroBuzzer, GpiozeroIndicator, GpiozeroRelay
+from device.hardware.gpio.pins import PinMap
 from device.ports import LedPattern
 from tests.device.conftest import run
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from device.hardware.fake import FakeThermometer
+from device.hardware.fakes.drivers import FakeThermometer
 from device.hardware.readings import StuckDetector, check_offset, make_reading
 from device.ports import Reading, ReadingError, ReadingFault
 from tests.device.conftest import run

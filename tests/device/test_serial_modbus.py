@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from device.hardware.drivers.modbus import ModbusSettings, ModbusThermometer
 from device.hardware.factory import build_thermometer
-from device.hardware.serial_modbus import ModbusSettings, ModbusThermometer
 from device.ports import DeviceState, DeviceStatus, Reading, ReadingError, ReadingFault, Thermometer
 from device.sim.modbus import ModbusSim
 from tests.device.conftest import Running, run

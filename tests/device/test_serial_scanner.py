@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from device.hardware.drivers.scanner import GrowScanner, ScannerSettings
 from device.hardware.factory import build_scanner
-from device.hardware.serial_scanner import GrowScanner, ScannerSettings
 from device.ports import DeviceState, DeviceStatus, FrameRejected, QrScanner, Scan, ScanRejected
 from device.sim.scanner import ScannerSim
 from tests.device.conftest import Running, run

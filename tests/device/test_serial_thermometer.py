@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import serial
 
-from device.hardware import codec_thermometer as gy
-from device.hardware.serial_thermometer import GyThermometer, ThermometerSettings
+from device.hardware.codecs import thermometer as gy
+from device.hardware.drivers.thermometer import GyThermometer, ThermometerSettings
 from device.ports import (
     DeviceState,
     DeviceStatus,

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import serial
 
-from device.hardware import codec_scanner as grow
-from device.hardware import codec_thermometer as gy
+from device.hardware.codecs import scanner as grow
+from device.hardware.codecs import thermometer as gy
+from device.hardware.drivers.base import open_link
 from device.hardware.errors import PortError
-from device.hardware.serial_base import open_link
 from device.sim.scanner import ScannerSim
 from device.sim.thermometer import ThermometerSim
 

@@ -30,7 +30,7 @@ class Lane:
     root: Path
     log: list[str] = field(default_factory=list)
     proc: subprocess.Popen[str] | None = None
-    control: Path | None = None  # the simulated panel's control socket (device/sim_control.py)
+    control: Path | None = None  # the simulated panel's control socket (device/sim/control.py)
 
     @classmethod
     def from_gate_file(cls, gate_file: Path, root: Path) -> Lane:
@@ -52,10 +52,10 @@ class Lane:
         self.scanner.start()
         self.thermo.start()
         extra = [] if self.control is None else ["--sim-control", str(self.control)]
+        argv = [str(GATE_CLI), "run", "--config", str(self.config), *extra]
         self.proc = subprocess.Popen(
-            [str(GATE_CLI), "run", "--config", str(self.config), *extra],
-            text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )  # fmt: skip
+            argv, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
         assert self.proc.stdout is not None
         assert self.proc.stderr is not None
         self.reader = threading.Thread(

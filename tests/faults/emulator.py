@@ -1,8 +1,8 @@
 """A gate for the link's tests, built from the gate's real parts until `gatepass-gate run` lands.
 
 It holds a real ``device.store.outbox.GateStore`` (SQLite outbox, seqs, deletion only on the
-server's ack), a real ``device.link.mqtt.MqttLink`` (persistent session, retained status with
-a Last Will) and a real ``device.registry.Registry`` (verifies and applies the manifest,
+server's ack), a real ``device.link.mqtt.MqttClient`` (persistent session, retained status with
+a Last Will) and a real ``device.trust.TrustStore`` (verifies and applies the manifest,
 revocation lists and config, checks commands). What it lacks is the lane: tests call
 ``decide()`` to record decisions, and ``verify()`` to check a pass as the gate would.
 """
@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from device.link.mqtt import LinkSettings, MqttLink
-from device.registry import CommandRejected, Registry
+import msgspec
+
+from device.link.mqtt import MqttClient, MqttSettings
 from device.store.outbox import GateStore
+from device.trust import CommandRejected, TrustStore
 from protocol import messages
 from protocol.errors import MessageError
 from protocol.keys import public_from_raw
@@ -53,7 +55,7 @@ async def _wait(event: asyncio.Event, seconds: float) -> None:
 
 @dataclass
 class GateEmulator:
-    """One gate: outbox, link, registry; ``committed`` lists every event id it recorded."""
+    """One gate: outbox, link, trust store; ``committed`` lists every event id it recorded."""
 
     site: str
     gate: str
@@ -73,13 +75,20 @@ class GateEmulator:
         return str(gate_topic(self.site, self.gate, kind))
 
     def status(self, state: Lifecycle, depth: int = 0) -> bytes:
-        applied = getattr(self, "registry", None)
-        state_now = None if applied is None else applied.applied.revocations
+        trust: TrustStore | None = getattr(self, "trust", None)
+        state_now = None if trust is None else trust.applied.revocations
         body = GateStatus(
-            site=self.site, gate=self.gate, state=state, at=int(time.time() * 1000),
-            boot_id=self.boot_id, software="emulator", mode=Mode.NORMAL, clock_trusted=True,
-            outbox_depth=depth, revocation_seq=None if state_now is None else state_now.seq,
-        )  # fmt: skip
+            site=self.site,
+            gate=self.gate,
+            state=state,
+            at=int(time.time() * 1000),
+            boot_id=self.boot_id,
+            software="emulator",
+            mode=Mode.NORMAL,
+            clock_trusted=True,
+            outbox_depth=depth,
+            revocation_seq=None if state_now is None else state_now.seq,
+        )
         return messages.encode(body)
 
     async def start(self) -> None:
@@ -87,21 +96,29 @@ class GateEmulator:
             self.data_dir / "gate.db", max_events=100_000, reseed=int(time.time() * 1000)
         )
         root = public_from_raw(bytes.fromhex(self.root_hex))
-        self.registry = Registry(self.site, self.gate, root, self.store)
-        await self.registry.restore()  # what it trusted before a restart, re-verified
-        subs = [self.topic(k) for k in (TopicKind.ACKS, TopicKind.CONFIG, TopicKind.COMMANDS)]
-        subs += [
-            str(site_topic(self.site, k))
-            for k in (TopicKind.MANIFEST, TopicKind.REVOCATIONS_FULL, TopicKind.REVOCATIONS_DELTA)
-        ]
-        settings = LinkSettings(
-            host=self.host, port=self.port, username=self.gate, password=self.password,
-            client_id=f"gate-{self.site}-{self.gate}", reconnect_min_s=0.1, reconnect_max_s=0.5,
-        )  # fmt: skip
-        self.link = MqttLink(
-            settings, will_topic=self.topic(TopicKind.STATUS),
-            will_payload=self.status(Lifecycle.OFFLINE), subscriptions=subs,
-        )  # fmt: skip
+        self.trust = TrustStore(self.site, self.gate, root, self.store)
+        await self.trust.restore()  # what it trusted before a restart, re-verified
+        own = (TopicKind.ACKS, TopicKind.CONFIG, TopicKind.COMMANDS)
+        shared = (TopicKind.MANIFEST, TopicKind.REVOCATIONS_FULL, TopicKind.REVOCATIONS_DELTA)
+        settings = MqttSettings(
+            host=self.host,
+            port=self.port,
+            username=self.gate,
+            password=self.password,
+            client_id=f"gate-{self.site}-{self.gate}",
+            # manifest first, as the real gate: the broker sends retained messages in the order
+            # of the subscriptions, and a config that arrives before the manifest's keys are
+            # known is refused here (the real gate parks it; this emulator does not)
+            subscriptions=(
+                *(str(site_topic(self.site, k)) for k in shared),
+                *(self.topic(k) for k in own),
+            ),
+            will_topic=self.topic(TopicKind.STATUS),
+            will_payload=self.status(Lifecycle.OFFLINE),
+            reconnect_min_s=0.1,
+            reconnect_max_s=0.5,
+        )
+        self.link = MqttClient(settings)
         self.wake = asyncio.Event()  # a new event was recorded, or an ack arrived (sender)
         self.acked = asyncio.Event()  # an ack removed rows (drained)
         self.applied = asyncio.Event()  # a revocation list was applied
@@ -116,25 +133,33 @@ class GateEmulator:
             return
         self.stopped = True
         pending = set(self.tasks)
-        while pending:  # device.link's publish (3.11 wait_for) can swallow one cancel: repeat
+        while pending:  # device.link's publish_wait (3.11 wait_for) can swallow one cancel: repeat
             for task in pending:
                 task.cancel()
             _done, pending = await asyncio.wait(pending, timeout=1.0)
         final = self.status(Lifecycle.OFFLINE, self.store.depth)
-        await self.link.stop(self.topic(TopicKind.STATUS), final)
+        await self.link.stop((self.topic(TopicKind.STATUS), final))
         await self.store.close()
 
     async def decide(self, count: int = 1, **fields: Any) -> list[GateEvent]:
         """Record ``count`` decisions in the outbox (offline flag from the link's state)."""
         events = []
         for i in range(count):
-            base: dict[str, Any] = {
-                "kind": EventKind.DECISION, "event_id": str(uuid.uuid4()), "site": self.site,
-                "gate": self.gate, "seq": self.store.next_seq + i, "boot_id": self.boot_id,
-                "at": int(time.time() * 1000), "clock_trusted": True, "lane": self.lane,
-                "offline": not self.link.connected.is_set(), "granted": True, "reason": ReasonCode.OK,
-            }  # fmt: skip
-            events.append(GateEvent(**(base | fields)))
+            event = GateEvent(
+                kind=EventKind.DECISION,
+                event_id=str(uuid.uuid4()),
+                site=self.site,
+                gate=self.gate,
+                seq=self.store.next_seq + i,
+                boot_id=self.boot_id,
+                at=int(time.time() * 1000),
+                clock_trusted=True,
+                lane=self.lane,
+                offline=not self.link.connected.is_set(),
+                granted=True,
+                reason=ReasonCode.OK,
+            )
+            events.append(msgspec.structs.replace(event, **fields))
         await self.store.record(events)
         self.committed += [e.event_id for e in events]
         self.wake.set()
@@ -150,14 +175,14 @@ class GateEmulator:
 
     def verify(self, text: str, now: int) -> Any:
         """Check a pass as the gate does (signature, windows, revocation list)."""
-        return verify(text, self.registry.trust(), now)
+        return verify(text, self.trust.for_passes(), now)
 
     async def _sender(self) -> None:
         """Publish the outbox oldest first; resend all unacked after a reconnect or a silence."""
         while not self.stopped:
             await self.link.connected.wait()
             status = self.status(Lifecycle.ONLINE, self.store.depth)
-            if not await self.link.publish(self.topic(TopicKind.STATUS), status, retain=True):
+            if not await self.link.publish_wait(self.topic(TopicKind.STATUS), status, retain=True):
                 continue
             await self._publish_outbox()
 
@@ -173,7 +198,7 @@ class GateEmulator:
                     last_sent, resent = 0, time.monotonic()  # no ack came: send all unacked again
                 continue
             for pending in batch:
-                if not await self.link.publish(self.topic(TopicKind.EVENTS), pending.payload):
+                if not await self.link.publish_wait(self.topic(TopicKind.EVENTS), pending.payload):
                     return
                 last_sent = pending.seq
 
@@ -193,26 +218,28 @@ class GateEmulator:
                 self.last_ack = time.monotonic()
                 self.acked.set()
         elif kind == TopicKind.MANIFEST:
-            await self.registry.on_manifest(payload)
+            await self.trust.on_manifest(payload)
         elif kind == TopicKind.REVOCATIONS_FULL:
-            await self.registry.on_full(payload)
+            await self.trust.on_full(payload)
             self.applied.set()
         elif kind == TopicKind.REVOCATIONS_DELTA:
-            await self.registry.on_delta(payload)
+            await self.trust.on_delta(payload)
             self.applied.set()
         elif kind == TopicKind.CONFIG:
-            await self.registry.on_config(payload)
+            await self.trust.on_config(payload)
             self.configured.set()
         elif kind == TopicKind.COMMANDS:
             await self._command(payload)
 
     async def _command(self, payload: bytes) -> None:
         try:
-            command = await self.registry.open_command(payload, int(time.time()))
+            command = await self.trust.open_command(payload, int(time.time()))
             outcome, request_id = CommandOutcome.DONE, command.request_id
         except CommandRejected as exc:
             outcome, request_id = exc.outcome, exc.command.request_id
         self.results.append(request_id)
-        result = CommandResult(site=self.site, gate=self.gate, request_id=request_id,
-                               at=int(time.time() * 1000), outcome=outcome)  # fmt: skip
-        await self.link.publish(self.topic(TopicKind.COMMAND_RESULTS), messages.encode(result))
+        at = int(time.time() * 1000)
+        result = CommandResult(
+            site=self.site, gate=self.gate, request_id=request_id, at=at, outcome=outcome
+        )
+        await self.link.publish_wait(self.topic(TopicKind.COMMAND_RESULTS), messages.encode(result))

@@ -24,26 +24,29 @@ from device.sim.thermometer import ThermometerSim
 from protocol.messages import DeviceState
 from protocol.topics import TopicKind
 from tests.support.fake_server import FakeServer
+from tests.support.gate_toml import sim_lane_sections
 from tests.support.mosquitto import Mosquitto
 from tests.support.site import TestSite
 
 GATE = "east-in"
 
 
-def gate_settings(tmp: Path, broker: Mosquitto, password: str, site: TestSite, scanner: str,
-                  thermometer: str, **sections: dict[str, Any]) -> GateSettings:  # fmt: skip
-    """A complete gate config for a simulated lane."""
-    raw: dict[str, Any] = {
-        "gate": {"site": site.site, "id": GATE, "zone": 1, "direction": "in",
-                 "data_dir": str(tmp / "gate-data"), "hardware": "sim"},
-        "broker": {"host": broker.host, "port": broker.port, "username": GATE, "password": password,
-                   "reconnect_max_s": 2.0},
-        "trust": {"root_key": site.root_hex},
-        "scanner": {"model": "grow-gm65", "port": scanner},
-        "thermometer": {"model": "gy-mcu90614", "port": thermometer, "offset_c": 2.3},
-        "policy": {"phone_check_resident": "never", "step_timeout_s": 4},
-        "outbox": {"resend_after_s": 2.0},
-    }  # fmt: skip
+def gate_settings(
+    tmp: Path, broker: Mosquitto, password: str, site: TestSite, **sections: dict[str, Any]
+) -> GateSettings:
+    """A complete gate config for a simulated lane (simulators linked at ``tmp``)."""
+    raw = sim_lane_sections(
+        tmp,
+        site=site.site,
+        gate=GATE,
+        root_key=site.root_hex,
+        host=broker.host,
+        port=broker.port,
+        password=password,
+    )
+    raw["thermometer"]["offset_c"] = 2.3
+    raw["policy"] = {"phone_check_resident": "never", "step_timeout_s": 4}
+    raw["outbox"] = {"resend_after_s": 2.0}
     for name, values in sections.items():
         raw[name] = raw.get(name, {}) | values
     return validate(raw)
@@ -86,8 +89,9 @@ class Lane:
 
 
 @pytest.fixture
-async def lane_factory(tmp_path: Path, broker: Mosquitto, broker_accounts: dict[str, str]
-                       ) -> AsyncIterator[Callable[..., Any]]:  # fmt: skip
+async def lane_factory(
+    tmp_path: Path, broker: Mosquitto, broker_accounts: dict[str, str]
+) -> AsyncIterator[Callable[..., Any]]:
     """Build and start a lane; every part is stopped at the end of the test."""
     cleanups: list[Callable[[], Any]] = []
 
@@ -110,8 +114,7 @@ async def lane_factory(tmp_path: Path, broker: Mosquitto, broker_accounts: dict[
         scanner.start()
         thermo.start()
         cleanups.extend([scanner.stop, thermo.stop])
-        settings = gate_settings(tmp_path, broker, broker_accounts[GATE], site,
-                                 str(tmp_path / "scanner"), str(tmp_path / "thermo"), **sections)  # fmt: skip
+        settings = gate_settings(tmp_path, broker, broker_accounts[GATE], site, **sections)
         gate = await app.build(settings, SystemClock())
         ready = asyncio.Event()
         task = asyncio.create_task(app.run(gate, ready=ready), name="gate-under-test")
@@ -120,7 +123,7 @@ async def lane_factory(tmp_path: Path, broker: Mosquitto, broker_accounts: dict[
         made = Lane(gate, site, server, scanner, thermo, broker)
         await made.until(lambda: gate.scanner.state == DeviceState.OK, 15)
         if trust:
-            await made.until(lambda: gate.rt.registry.applied.config is not None, 15)
+            await made.until(lambda: gate.rt.trust.applied.config is not None, 15)
             await made.until(lambda: gate.rt.clock_view().trusted, 15)  # the server vouched
         return made
 

@@ -52,7 +52,7 @@ def bad_messages(lane: Lane) -> list[tuple[str, bytes]]:
 
 async def test_bad_messages_change_nothing(lane_factory: Callable[..., Any]) -> None:
     lane: Lane = await lane_factory(policy={"temperature_required": False})
-    applied = lane.gate.rt.registry.applied
+    applied = lane.gate.rt.trust.applied
     before = (applied.manifest, applied.revocations, applied.config, lane.gate.rt.mode)
     refused_before = lane.gate.router.refused
     for topic, payload in bad_messages(lane):

@@ -24,7 +24,7 @@ from device.sim.scanner import ScannerSim
 from device.sim.thermometer import ThermometerSim
 from protocol.topics import TopicKind
 from tests.support.fake_server import FakeServer
-from tests.support.gate_toml import write_gate_toml
+from tests.support.gate_toml import sim_lane_sections, write_gate_toml
 from tests.support.mosquitto import Mosquitto
 from tests.support.site import TestSite
 
@@ -91,16 +91,17 @@ def test_kill_nine_during_a_storm(
     thermo = ThermometerSim("gy-mcu90614", link=tmp_path / "thermo")
     scanner.start()
     thermo.start()
-    config = write_gate_toml(tmp_path / "gate.toml", {
-        "gate": {"site": site.site, "id": GATE, "zone": 1, "direction": "in",
-                 "data_dir": str(tmp_path / "data"), "hardware": "sim"},
-        "broker": {"host": broker.host, "port": broker.port, "username": GATE,
-                   "password": broker_accounts[GATE], "reconnect_max_s": 2.0},
-        "trust": {"root_key": site.root_hex},
-        "scanner": {"model": "grow-gm65", "port": str(tmp_path / "scanner")},
-        "thermometer": {"model": "gy-mcu90614", "port": str(tmp_path / "thermo")},
-        "policy": policy,
-    })  # fmt: skip
+    sections = sim_lane_sections(
+        tmp_path,
+        site=site.site,
+        gate=GATE,
+        root_key=site.root_hex,
+        host=broker.host,
+        port=broker.port,
+        password=broker_accounts[GATE],
+    )
+    config = write_gate_toml(tmp_path / "gate.toml", sections | {"policy": policy})
+    store = tmp_path / "gate-data" / "gate.db"
     log: list[str] = []
     rng = random.Random(11)
     try:
@@ -108,10 +109,10 @@ def test_kill_nine_during_a_storm(
             daemon = Daemon(config, log)
             storm(scanner, site, time.monotonic() + rng.uniform(0.3, 1.2))
             daemon.stop(signal.SIGKILL)
-            outbox_seqs(tmp_path / "data" / "gate.db")  # integrity after every kill
+            outbox_seqs(store)  # integrity after every kill
         daemon = Daemon(config, log)  # a last run drains what is left
         deadline = time.monotonic() + 60
-        while outbox_seqs(tmp_path / "data" / "gate.db") and time.monotonic() < deadline:
+        while outbox_seqs(store) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert daemon.stop(signal.SIGTERM) == 0, "\n".join(log[-40:])
     finally:
@@ -121,7 +122,7 @@ def test_kill_nine_during_a_storm(
     opened = {m.group(1) for line in log if (m := OPENED.search(line))}
     stored = {e.event_id for e in server.events}
     # alarms raised while the last run shut down (a device going away) wait for the next start
-    left = outbox_seqs(tmp_path / "data" / "gate.db")
+    left = outbox_seqs(store)
     seqs = sorted(e.seq for e in server.events) + left
     assert opened, "the storm opened the lane at least once"
     assert opened <= stored, f"{len(opened - stored)} relay openings without an event at the server"

@@ -71,12 +71,12 @@ async def test_revoked_pass_is_denied_once_the_list_arrives(
     text = lane.site.pass_text()
     from protocol.passes import verify
 
-    ref = verify(text, lane.gate.rt.registry.trust(), lane.site.now).pass_id[:8]
+    ref = verify(text, lane.gate.rt.trust.for_passes(), lane.site.now).pass_id[:8]
     lane.server.publish(
         lane.server.site_topic(TopicKind.REVOCATIONS_DELTA),
         lane.site.delta(1, 2, add_refs=pack_refs({ref})),
     )
-    await lane.until(lambda: lane.gate.rt.registry.applied.revocations.seq == 2)
+    await lane.until(lambda: lane.gate.rt.trust.applied.revocations.seq == 2)
     lane.present(text)
     event = await lane.decision()
     assert event.reason == ReasonCode.REVOKED

@@ -26,3 +26,30 @@ def write_gate_toml(path: Path, sections: dict[str, dict[str, Any]]) -> Path:
         lines.append("")
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+def sim_lane_sections(
+    root: Path, *, site: str, gate: str, root_key: str, host: str, port: int, password: str
+) -> dict[str, dict[str, Any]]:
+    """A simulated entry lane's config: ``hardware = "sim"``, data in ``root/gate-data``, a Grow
+    GM65 at ``root/scanner`` and a GY-MCU90614 at ``root/thermo`` (the simulators' links)."""
+    return {
+        "gate": {
+            "site": site,
+            "id": gate,
+            "zone": 1,
+            "direction": "in",
+            "data_dir": str(root / "gate-data"),
+            "hardware": "sim",
+        },
+        "broker": {
+            "host": host,
+            "port": port,
+            "username": gate,
+            "password": password,
+            "reconnect_max_s": 2.0,
+        },
+        "trust": {"root_key": root_key},
+        "scanner": {"model": "grow-gm65", "port": str(root / "scanner")},
+        "thermometer": {"model": "gy-mcu90614", "port": str(root / "thermo")},
+    }

@@ -2,7 +2,7 @@
 ``gatepass-server broker-config`` and ``gate add`` commands, mosquitto running that
 configuration on a free loopback port, and ``gatepass-gate run`` on simulated scanner and
 thermometer (ptys) and a simulated panel (gpiozero MockFactory pins) driven through its control
-socket (device/sim_control.py)."""
+socket (device/sim/control.py)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ import msgspec
 import pytest
 
 from device.core.decision import decide
-from device.core.model import Lane, Outcome, Reading, Scan, Signal, Step
+from device.core.model import Lane, Outcome, ScanAttempt, Signal, Step, Temperature
 from device.core.override import FEVER_BLOCK_S, override
 from device.core.state import GateState, Presence, StaffSeen
 from protocol import errors
@@ -74,8 +74,8 @@ def policy(**changes: Any) -> Policy:
     return msgspec.structs.replace(Policy(phone_check_resident=PhoneCheck.NEVER), **changes)
 
 
-def r(body: float) -> Reading:
-    return Reading(object_c=body - 2.3, ambient_c=22.0, offset_c=2.3, body_c=body)
+def r(body: float) -> Temperature:
+    return Temperature(object_c=body - 2.3, ambient_c=22.0, offset_c=2.3, body_c=body)
 
 
 NORMAL = (r(36.6),)
@@ -91,7 +91,7 @@ class Row:
     id: str
     outcome: Outcome
     reason: ReasonCode
-    scan: dict[str, Any] = field(default_factory=dict)
+    attempt: dict[str, Any] = field(default_factory=dict)
     state: GateState = field(default_factory=GateState)
     lane: dict[str, Any] = field(default_factory=dict)
     alarm: AlarmKind | None = None
@@ -113,25 +113,26 @@ visitor = claims(PassKind.VISITOR)
 staff = claims(PassKind.STAFF)
 
 ROWS = [
-    Row("resident-normal", GRANT, OK, {"readings": NORMAL}, signal=Signal.GRANTED),
+    Row("resident-normal", GRANT, OK, {"temperatures": NORMAL}, signal=Signal.GRANTED),
     # modes
-    Row("lockdown", DENY, ReasonCode.LOCKDOWN, {"readings": NORMAL}, lane={"mode": Mode.LOCKDOWN}),
+    Row("lockdown", DENY, ReasonCode.LOCKDOWN, {"temperatures": NORMAL},
+        lane={"mode": Mode.LOCKDOWN}),
     Row("maintenance", DENY, ReasonCode.MAINTENANCE, lane={"mode": Mode.MAINTENANCE}),
     Row("free-passage-valid", GRANT, ReasonCode.FREE_PASSAGE, lane={"mode": Mode.FREE_PASSAGE}),
     Row("free-passage-invalid", GRANT, ReasonCode.FREE_PASSAGE,
         {"result": errors.PassExpired("x")}, lane={"mode": Mode.FREE_PASSAGE}),
     # clock
-    Row("clock-deny-policy", DENY, ReasonCode.CLOCK_UNTRUSTED, {"readings": NORMAL},
+    Row("clock-deny-policy", DENY, ReasonCode.CLOCK_UNTRUSTED, {"temperatures": NORMAL},
         lane={"clock_trusted": False, "policy": policy(clock_policy=ClockPolicy.DENY)}),
     Row("clock-degraded-visitor", DENY, ReasonCode.CLOCK_UNTRUSTED, {"result": visitor},
         lane={"clock_trusted": False}),
-    Row("clock-degraded-resident-asks-digits", DIGITS, OK, {"readings": NORMAL},
+    Row("clock-degraded-resident-asks-digits", DIGITS, OK, {"temperatures": NORMAL},
         lane={"clock_trusted": False}, signal=Signal.ENTER_DIGITS),
     # zone, schedule
     Row("wrong-zone", DENY, ReasonCode.WRONG_ZONE, lane={"zone": 3}),
     Row("lane-closed-now", DENY, ReasonCode.OUTSIDE_SCHEDULE,
         lane={"policy": policy(open_windows=[[360, LOCAL_MINUTE]])}),
-    Row("lane-open-now", GRANT, OK, {"readings": NORMAL},
+    Row("lane-open-now", GRANT, OK, {"temperatures": NORMAL},
         lane={"policy": policy(open_windows=[[LOCAL_MINUTE, LOCAL_MINUTE + 1]])}),
     Row("pass-window-closed", DENY, ReasonCode.OUTSIDE_SCHEDULE,
         {"result": claims(time_windows=((0, LOCAL_MINUTE),))}),
@@ -145,48 +146,50 @@ ROWS = [
     # locks
     Row("locked", DENY, ReasonCode.PASS_LOCKED, state=GateState(locks={REF: NOW - 60})),
     # anti-passback
-    Row("apb-timed", DENY, ReasonCode.RECENTLY_USED, {"readings": NORMAL}, state=RECENT_IN),
-    Row("apb-logical-in", DENY, ReasonCode.ALREADY_INSIDE, {"readings": NORMAL}, state=SEEN_IN),
-    Row("apb-logical-out", DENY, ReasonCode.WRONG_DIRECTION, {"readings": NORMAL},
+    Row("apb-timed", DENY, ReasonCode.RECENTLY_USED, {"temperatures": NORMAL}, state=RECENT_IN),
+    Row("apb-logical-in", DENY, ReasonCode.ALREADY_INSIDE, {"temperatures": NORMAL}, state=SEEN_IN),
+    Row("apb-logical-out", DENY, ReasonCode.WRONG_DIRECTION, {"temperatures": NORMAL},
         state=SEEN_OUT, lane={"direction": OUT}),
-    Row("apb-logical-off", GRANT, OK, {"readings": NORMAL}, state=SEEN_IN,
+    Row("apb-logical-off", GRANT, OK, {"temperatures": NORMAL}, state=SEEN_IN,
         lane={"policy": policy(apb_logical=False)}),
-    Row("apb-opposite-direction", GRANT, OK, {"readings": NORMAL}, state=SEEN_OUT),
-    Row("apb-soft-resident-partitioned", GRANT, OK, {"readings": NORMAL}, state=SEEN_IN,
+    Row("apb-opposite-direction", GRANT, OK, {"temperatures": NORMAL}, state=SEEN_OUT),
+    Row("apb-soft-resident-partitioned", GRANT, OK, {"temperatures": NORMAL}, state=SEEN_IN,
         lane={"link_up": False}, alarm=AlarmKind.APB_CONFLICT),
     Row("apb-hard-visitor-partitioned", DENY, ReasonCode.ALREADY_INSIDE, {"result": visitor},
         state=SEEN_IN, lane={"link_up": False}),
-    Row("apb-staff-exempt", GRANT, OK, {"result": staff, "readings": NORMAL}, state=RECENT_IN),
+    Row("apb-staff-exempt", GRANT, OK, {"result": staff, "temperatures": NORMAL}, state=RECENT_IN),
     # visitor uses
     Row("uses-exhausted", DENY, ReasonCode.USES_EXHAUSTED, {"result": visitor},
         state=GateState(uses={REF: 2})),
-    Row("uses-left", GRANT, OK, {"result": visitor, "readings": NORMAL, "digits": ("6688",)},
+    Row("uses-left", GRANT, OK, {"result": visitor, "temperatures": NORMAL, "digits": ("6688",)},
         state=GateState(uses={REF: 1})),
-    Row("uses-exhausted-may-leave", GRANT, OK, {"result": visitor, "readings": NORMAL,
+    Row("uses-exhausted-may-leave", GRANT, OK, {"result": visitor, "temperatures": NORMAL,
         "digits": ("6688",)}, state=GateState(uses={REF: 2}), lane={"direction": OUT}),
     # home observation
     Row("observation-pass-exit", DENY, ReasonCode.UNDER_OBSERVATION, lane={"direction": OUT,
         "revocations": HOLD_PASS}),
     Row("observation-household-exit", DENY, ReasonCode.UNDER_OBSERVATION, lane={"direction": OUT,
         "revocations": HOLD_HOUSE}),
-    Row("observation-entry-allowed", GRANT, OK, {"readings": NORMAL}, lane={"revocations": HOLD_HOUSE}),
-    Row("observation-ended", GRANT, OK, {"readings": NORMAL}, lane={"direction": OUT,
+    Row("observation-entry-allowed", GRANT, OK, {"temperatures": NORMAL},
+        lane={"revocations": HOLD_HOUSE}),
+    Row("observation-ended", GRANT, OK, {"temperatures": NORMAL}, lane={"direction": OUT,
         "revocations": HOLD_OVER}),
     # phone digits
-    Row("digits-never", GRANT, OK, {"readings": NORMAL}),
+    Row("digits-never", GRANT, OK, {"temperatures": NORMAL}),
     Row("digits-always-asks", DIGITS, OK, lane={"policy": policy(phone_check_resident=PhoneCheck.ALWAYS)},
         signal=Signal.ENTER_DIGITS),
     Row("digits-sampled-hit", DIGITS, OK, {"sample": 0.05},
         lane={"policy": policy(phone_check_resident=PhoneCheck.SAMPLED, phone_sample_percent=10)}),
-    Row("digits-sampled-miss", GRANT, OK, {"sample": 0.5, "readings": NORMAL},
+    Row("digits-sampled-miss", GRANT, OK, {"sample": 0.5, "temperatures": NORMAL},
         lane={"policy": policy(phone_check_resident=PhoneCheck.SAMPLED, phone_sample_percent=10)}),
     Row("digits-visitor-always", DIGITS, OK, {"result": visitor}),
-    Row("digits-staff-policy", GRANT, OK, {"result": staff, "readings": NORMAL},
+    Row("digits-staff-policy", GRANT, OK, {"result": staff, "temperatures": NORMAL},
         lane={"policy": policy(phone_check_staff=PhoneCheck.ALWAYS)}),  # staff pass has no tag
     Row("digits-no-registered-phone", GRANT, OK,
-        {"result": claims(phone_tag=None, phone_key_version=None), "readings": NORMAL},
+        {"result": claims(phone_tag=None, phone_key_version=None), "temperatures": NORMAL},
         lane={"revocations": STALE}),
-    Row("digits-right", GRANT, OK, {"result": visitor, "digits": ("6688",), "readings": NORMAL}),
+    Row("digits-right", GRANT, OK,
+        {"result": visitor, "digits": ("6688",), "temperatures": NORMAL}),
     Row("digits-wrong-first", DIGITS, ReasonCode.PHONE_MISMATCH, {"result": visitor,
         "digits": ("1234",)}, signal=Signal.WRONG_DIGITS),
     Row("digits-wrong-third-locks", DENY, ReasonCode.PASS_LOCKED, {"result": visitor,
@@ -202,33 +205,34 @@ ROWS = [
     Row("temp-device-fault", DENY, ReasonCode.DEVICE_FAULT, {"thermometer_ok": False},
         signal=Signal.FAULT),
     Row("temp-timeout", DENY, ReasonCode.NO_TEMPERATURE, {"timed_out": Step.TEMPERATURE}),
-    Row("temp-nan-measure-again", TEMP, OK, {"readings": (r(float("nan")),)},
+    Row("temp-nan-measure-again", TEMP, OK, {"temperatures": (r(float("nan")),)},
         signal=Signal.MEASURE_AGAIN),
-    Row("temp-inf-measure-again", TEMP, OK, {"readings": (r(float("inf")),)}),
-    Row("temp-99.9-measure-again", TEMP, OK, {"readings": (r(99.9),)}),
-    Row("temp-zero-measure-again", TEMP, OK, {"readings": (r(0.0),)}),
+    Row("temp-inf-measure-again", TEMP, OK, {"temperatures": (r(float("inf")),)}),
+    Row("temp-99.9-measure-again", TEMP, OK, {"temperatures": (r(99.9),)}),
+    Row("temp-zero-measure-again", TEMP, OK, {"temperatures": (r(0.0),)}),
     Row("temp-implausible-three-times", DENY, ReasonCode.IMPLAUSIBLE_TEMPERATURE,
-        {"readings": (r(-1.0), r(30.0), r(float("nan")))}),
+        {"temperatures": (r(-1.0), r(30.0), r(float("nan")))}),
     Row("temp-implausible-then-timeout", DENY, ReasonCode.IMPLAUSIBLE_TEMPERATURE,
-        {"readings": (r(33.0),), "timed_out": Step.TEMPERATURE}),
-    Row("temp-implausible-then-normal", GRANT, OK, {"readings": (r(31.0), r(36.5))}),
-    Row("temp-high-retest", TEMP, OK, {"readings": (r(37.5),)}, signal=Signal.MEASURE_AGAIN),
-    Row("temp-at-threshold-retest", TEMP, OK, {"readings": (r(37.3),)}),
-    Row("temp-fever-confirmed", DENY, ReasonCode.FEVER, {"readings": (r(37.5), r(37.6))},
+        {"temperatures": (r(33.0),), "timed_out": Step.TEMPERATURE}),
+    Row("temp-implausible-then-normal", GRANT, OK, {"temperatures": (r(31.0), r(36.5))}),
+    Row("temp-high-retest", TEMP, OK, {"temperatures": (r(37.5),)}, signal=Signal.MEASURE_AGAIN),
+    Row("temp-at-threshold-retest", TEMP, OK, {"temperatures": (r(37.3),)}),
+    Row("temp-fever-confirmed", DENY, ReasonCode.FEVER, {"temperatures": (r(37.5), r(37.6))},
         alarm=AlarmKind.FEVER_CONFIRMED, signal=Signal.FEVER),
-    Row("temp-fever-no-retest-policy", DENY, ReasonCode.FEVER, {"readings": (r(38.0),)},
+    Row("temp-fever-no-retest-policy", DENY, ReasonCode.FEVER, {"temperatures": (r(38.0),)},
         lane={"policy": policy(retests=0)}, alarm=AlarmKind.FEVER_CONFIRMED),
-    Row("temp-high-then-normal", GRANT, OK, {"readings": (r(37.5), r(36.8))}),
+    Row("temp-high-then-normal", GRANT, OK, {"temperatures": (r(37.5), r(36.8))}),
     Row("temp-not-required", GRANT, OK, lane={"policy": policy(temperature_required=False)}),
     # digits come before temperature
-    Row("digits-before-temperature", DIGITS, OK, {"result": visitor, "readings": (r(38.5), r(38.6))}),
+    Row("digits-before-temperature", DIGITS, OK,
+        {"result": visitor, "temperatures": (r(38.5), r(38.6))}),
 ]  # fmt: skip
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[row.id for row in ROWS])
 def test_decide(row: Row) -> None:
-    scan = Scan(**({"result": claims()} | row.scan))
-    decision, _ = decide(scan, row.state, lane(**row.lane), NOW)
+    attempt = ScanAttempt(**({"result": claims()} | row.attempt))
+    decision, _ = decide(attempt, row.state, lane(**row.lane), NOW)
     assert (decision.outcome, decision.reason) == (row.outcome, row.reason)
     if row.signal is not None:
         assert decision.signal == row.signal
@@ -245,17 +249,29 @@ def test_decide(row: Row) -> None:
 
 
 PASS_ERRORS = [
-    errors.UnreadablePass, errors.UnknownFormat, errors.Base45Error, errors.DecompressionBomb,
-    errors.MalformedPass, errors.BadAlgorithm, errors.UnknownKey, errors.MissingKeyId,
-    errors.KeyNotValid, errors.BadSignature, errors.BadClaims, errors.UnsupportedSchema,
-    errors.WrongSite, errors.NotYetValid, errors.PassExpired, errors.PassRevoked,
+    errors.UnreadablePass,
+    errors.UnknownFormat,
+    errors.Base45Error,
+    errors.DecompressionBomb,
+    errors.MalformedPass,
+    errors.BadAlgorithm,
+    errors.UnknownKey,
+    errors.MissingKeyId,
+    errors.KeyNotValid,
+    errors.BadSignature,
+    errors.BadClaims,
+    errors.UnsupportedSchema,
+    errors.WrongSite,
+    errors.NotYetValid,
+    errors.PassExpired,
+    errors.PassRevoked,
     errors.HouseholdCutOff,
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("error", PASS_ERRORS, ids=[e.__name__ for e in PASS_ERRORS])
 def test_unverified_pass_is_denied_with_its_reason(error: type[errors.PassError]) -> None:
-    decision, state = decide(Scan(result=error("detail")), GateState(), lane(), NOW)
+    decision, state = decide(ScanAttempt(result=error("detail")), GateState(), lane(), NOW)
     assert (decision.outcome, decision.reason) == (DENY, error.reason)
     event = decision.events[0]
     assert event.pass_ref is None
@@ -264,33 +280,34 @@ def test_unverified_pass_is_denied_with_its_reason(error: type[errors.PassError]
 
 
 def test_grant_records_presence_and_a_use() -> None:
-    _, state = decide(Scan(result=claims(), readings=NORMAL), GateState(), lane(), NOW)
+    _, state = decide(ScanAttempt(result=claims(), temperatures=NORMAL), GateState(), lane(), NOW)
     assert state.presence[REF] == Presence(IN, NOW, "east-in")
     assert state.uses[REF] == 1
-    decision, _ = decide(Scan(result=claims(), readings=NORMAL), state, lane(), NOW + 5)
+    decision, _ = decide(ScanAttempt(result=claims(), temperatures=NORMAL), state, lane(), NOW + 5)
     assert decision.reason == ReasonCode.RECENTLY_USED
 
 
 def test_wrong_digits_count_up_then_lock() -> None:
     state = GateState()
-    for attempt, expected in ((1, DIGITS), (2, DIGITS), (3, DENY)):
-        scan = Scan(result=visitor, digits=("0000",) * attempt)
-        decision, state = decide(scan, state, lane(), NOW)
+    for tries, expected in ((1, DIGITS), (2, DIGITS), (3, DENY)):
+        attempt = ScanAttempt(result=visitor, digits=("0000",) * tries)
+        decision, state = decide(attempt, state, lane(), NOW)
         assert decision.outcome == expected
     assert REF in state.locks
-    decision, _ = decide(Scan(result=visitor, digits=("6688",)), state, lane(), NOW + 60)
+    decision, _ = decide(ScanAttempt(result=visitor, digits=("6688",)), state, lane(), NOW + 60)
     assert decision.reason == ReasonCode.PASS_LOCKED  # even the right digits, once locked
 
 
-def test_temperature_readings_are_recorded_on_the_event() -> None:
-    readings = (r(37.5), r(37.6))
-    decision, _ = decide(Scan(result=claims(), readings=readings), GateState(), lane(), NOW)
-    assert decision.events[0].temperatures == readings
+def test_temperatures_are_recorded_on_the_event() -> None:
+    temperatures = (r(37.5), r(37.6))
+    attempt = ScanAttempt(result=claims(), temperatures=temperatures)
+    decision, _ = decide(attempt, GateState(), lane(), NOW)
+    assert decision.events[0].temperatures == temperatures
     assert decision.events[1].alarm == AlarmKind.FEVER_CONFIRMED
 
 
 def test_staff_scan_is_remembered_for_attribution() -> None:
-    _, state = decide(Scan(result=staff, readings=NORMAL), GateState(), lane(), NOW)
+    _, state = decide(ScanAttempt(result=staff, temperatures=NORMAL), GateState(), lane(), NOW)
     assert state.last_staff == StaffSeen(REF, NOW)
 
 

@@ -93,18 +93,18 @@ async def test_gates_receive_manifest_list_and_their_config(link_site: LinkSite)
         await asyncio.wait_for(gate.applied.wait(), 10)
         await asyncio.wait_for(gate.configured.wait(), 10)
         gate.configured.clear()
-        config = gate.registry.applied.config
+        config = gate.trust.applied.config
         assert config is not None
         assert (config.gate, config.version, config.zone) == ("east-in", 1, 1)
         assert list(config.phone_keys) == [1]
-        assert gate.registry.applied.manifest is not None
+        assert gate.trust.applied.manifest is not None
         env = link_site.env()
         try:
             await gate_policy.set_policy(env, CLI_ACTOR, "east-in", {"apb_minutes": 3})
         finally:
             await env.db.close()
         async with asyncio.timeout(10):  # version 1 may arrive again first (retained + resync)
-            while (config := gate.registry.applied.config) is None or config.version < 2:
+            while (config := gate.trust.applied.config) is None or config.version < 2:
                 gate.configured.clear()
                 await gate.configured.wait()
         assert (config.version, config.policy.apb_minutes) == (2, 3)

@@ -13,7 +13,7 @@ import logging
 import time
 from dataclasses import dataclass
 
-from device.hardware.codec_thermometer import (
+from device.hardware.codecs.thermometer import (
     AMBIENT_RANGE_C,
     OBJECT_RANGE_C,
     Command,
@@ -22,9 +22,9 @@ from device.hardware.codec_thermometer import (
     TemperatureFrame,
     encode_command,
 )
+from device.hardware.drivers.base import SerialDriver, SerialLink, open_link
 from device.hardware.errors import DeviceSilent, HandshakeError
 from device.hardware.readings import StuckDetector, check_offset, make_reading
-from device.hardware.serial_base import SerialDriver, SerialLink, open_link
 from device.ports import (
     DeviceState,
     FrameRejected,

@@ -1,6 +1,6 @@
 """Modbus RTU IR transmitters: register maps and the slave side of the framing (pure).
 
-The driver (``serial_modbus.py``) talks through minimalmodbus, a well-kept single-file
+The driver (``drivers/modbus.py``) talks through minimalmodbus, a well-kept single-file
 library, and does no framing of its own. This module serves the simulator, which must answer
 as a transmitter: CRC-16/Modbus (poly 0xA001 reflected, init 0xFFFF, low byte first), read
 holding/input registers (03/04), write single register (06), exception replies. Register maps

@@ -14,11 +14,11 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from device.hardware import codec_scanner as grow
-from device.hardware.codec_scanner_stream import OutputDecoder, OutputItem
+from device.hardware.codecs import scanner as grow
+from device.hardware.codecs.scanner_stream import OutputDecoder, OutputItem
+from device.hardware.drivers.base import SerialDriver, SerialLink, open_link
 from device.hardware.errors import DeviceSilent, HandshakeError
 from device.hardware.scan_filter import Debouncer, screen_payload
-from device.hardware.serial_base import SerialDriver, SerialLink, open_link
 from device.ports import FrameRejected, Scan, ScannerEvent, ScanRejected
 
 logger = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from device.actuators import RelayOwner
-from device.hardware.gpio_devices import SimPanel
+from device.hardware.gpio.devices import SimPanel
 
 logger = logging.getLogger(__name__)
 

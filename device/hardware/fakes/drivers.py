@@ -1,7 +1,8 @@
-"""In-memory fakes of the serial devices (re-exported by ``device.hardware.fake``).
+"""In-memory fakes of the serial devices: the thermometer and the QR scanner.
 
-They screen, debounce and check values with the same functions as the real drivers, so a test
-or the ``sim`` hardware mode cannot get a value past a fake that a driver would refuse.
+A person is played by ``feed`` (a sensor frame) and ``present`` (a code shown). They screen,
+debounce and check values with the same functions as the real drivers, so a test cannot get a
+value past a fake that a driver would refuse.
 """
 
 from __future__ import annotations

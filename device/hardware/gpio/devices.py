@@ -14,11 +14,11 @@ from typing import Any
 
 from gpiozero.pins.mock import MockConnectedPin, MockFactory
 
-from device.hardware.gpio_inputs import GpiozeroButton, GpiozeroDoorContact, GpiozeroModeSwitch
-from device.hardware.gpio_keypad import GpiozeroKeypad
-from device.hardware.gpio_outputs import GpiozeroBuzzer, GpiozeroIndicator, GpiozeroRelay
-from device.hardware.keymatrix import KEYMAP_3X4
-from device.hardware.pins import PinMap
+from device.hardware.gpio.inputs import GpiozeroButton, GpiozeroDoorContact, GpiozeroModeSwitch
+from device.hardware.gpio.keymatrix import KEYMAP_3X4
+from device.hardware.gpio.keypad import GpiozeroKeypad
+from device.hardware.gpio.outputs import GpiozeroBuzzer, GpiozeroIndicator, GpiozeroRelay
+from device.hardware.gpio.pins import PinMap
 from device.ports import Button, Buzzer, DoorContact, Indicator, Keypad, ModeSwitch, Relay
 
 KEY_HOLD_S = 0.15  # a human press; the matrix scan needs it stable for its settle time
@@ -39,8 +39,9 @@ class GpioDevices:
 
     def close(self) -> None:
         """Release every pin, relay first (it ends off)."""
-        for device in (self.relay, self.indicator, self.buzzer, self.button, self.door,
-                       self.mode_switch, self.keypad):  # fmt: skip
+        always = (self.relay, self.indicator, self.buzzer, self.button)
+        fitted = (self.door, self.mode_switch, self.keypad)
+        for device in (*always, *fitted):
             if device is not None:
                 device.close()
 

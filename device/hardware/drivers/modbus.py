@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import minimalmodbus
 import serial
 
-from device.hardware.codec_modbus import REGISTER_MAPS, STATUS_ERROR_BITS, RegisterMap
+from device.hardware.codecs.modbus import REGISTER_MAPS, STATUS_ERROR_BITS, RegisterMap
+from device.hardware.drivers.base import SerialDriver, SerialLink, open_link
+from device.hardware.drivers.thermometer import ReadingCache
 from device.hardware.errors import DeviceSilent, HandshakeError, PortError
 from device.hardware.readings import check_offset, make_reading
-from device.hardware.serial_base import SerialDriver, SerialLink, open_link
-from device.hardware.serial_thermometer import ReadingCache
 from device.ports import (
     DeviceState,
     FrameRejected,

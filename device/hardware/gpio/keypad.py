@@ -15,7 +15,7 @@ from typing import Any
 from gpiozero import DigitalInputDevice, DigitalOutputDevice
 
 from device.hardware.bridge import EventBridge
-from device.hardware.keymatrix import KEYMAP_3X4, KeyMatrix
+from device.hardware.gpio.keymatrix import KEYMAP_3X4, KeyMatrix
 
 
 class GpiozeroKeypad:

@@ -1,8 +1,8 @@
-"""In-memory fakes of every port, for tests and the ``sim`` hardware mode.
+"""In-memory fakes of the GPIO ports: relay, indicator, buzzer, button, keypad, door, key switch.
 
 Each fake records what was done to it (``history``) and has a method to stimulate it the way
-a person would (``press``, ``type_keys``, ``present``, ``feed``). Fakes live on the event loop:
-no threads, so no bridge is needed. They follow the same contract as the real adapters
+a person would (``press``, ``type_keys``, ``set``). Fakes live on the event loop: no threads,
+so no bridge is needed. They follow the same contract as the gpiozero adapters
 (tests/device/test_contract.py runs both).
 """
 
@@ -10,20 +10,16 @@ from __future__ import annotations
 
 import asyncio
 
-from device.hardware.fake_serial import FakeScanner, FakeThermometer
 from device.ports import ButtonPress, LedPattern
 
 __all__ = [
     "FakeButton",
     "FakeBuzzer",
-    "FakeClock",
     "FakeDoorContact",
     "FakeIndicator",
     "FakeKeypad",
     "FakeModeSwitch",
     "FakeRelay",
-    "FakeScanner",
-    "FakeThermometer",
 ]
 
 
@@ -220,28 +216,3 @@ class FakeModeSwitch(_FakeBinary):
     def lockdown(self) -> bool:
         """True in the lockdown position."""
         return self.value
-
-
-class FakeClock:
-    """A clock that moves only when told to."""
-
-    def __init__(self, wall: float = 1_800_000_000.0, monotonic: float = 1000.0) -> None:
-        self._wall = wall
-        self._mono = monotonic
-
-    def wall(self) -> float:
-        """Wall time."""
-        return self._wall
-
-    def monotonic(self) -> float:
-        """Monotonic time."""
-        return self._mono
-
-    def advance(self, seconds: float) -> None:
-        """Move both clocks forward."""
-        self._wall += seconds
-        self._mono += seconds
-
-    def set_wall(self, wall: float) -> None:
-        """Make the wall clock jump (NTP step, dead RTC); monotonic is untouched."""
-        self._wall = wall

@@ -10,7 +10,7 @@ and silently refuses a wrong CRC (``AB CD`` bypasses the check).
 
 from __future__ import annotations
 
-from device.hardware.codec_scanner import (
+from device.hardware.codecs.scanner import (
     BYPASS_CRC,
     COMMAND_HEAD,
     COMMAND_TIMEOUT_S,

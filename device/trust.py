@@ -1,10 +1,10 @@
-"""What the gate trusts from the server: manifest, revocation lists and holds, config, commands.
+"""The gate's trust store: the manifest, revocation lists, config and commands it verified.
 
 Every signed message is verified before it is applied, applied only if it is newer, and stored
 (the signed bytes, so a restart re-verifies instead of trusting a cache). Anything refused
 leaves the last good state untouched and raises a ``MessageError`` whose text the caller logs
 and reports. A revocation delta that does not follow the applied list is a gap: the caller
-re-reads the retained full list.
+re-reads the retained full list. (The server's *registry* is something else: its households.)
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ _SEEN_COMMANDS = "seen-commands"
 
 
 @dataclass
-class Applied:
+class TrustedState:
     """The current trusted state; replaced piece by piece as newer signed messages arrive."""
 
     manifest: KeyManifest | None = None
@@ -55,16 +55,16 @@ class Applied:
         return {kid: k.public for kid, k in self.keys.items() if k.use == use}
 
 
-class Registry:
+class TrustStore:
     """Verifies, applies and persists the server's signed messages for one gate."""
 
     def __init__(self, site: str, gate: str, root: PublicKey, store: GateStore) -> None:
         self.site, self.gate, self.root, self.store = site, gate, root, store
-        self.applied = Applied()
+        self.applied = TrustedState()
         self._deltas: list[bytes] = []
         self._seen: dict[str, int] = {}
 
-    def trust(self, skew: int = 300) -> Trust:
+    def for_passes(self, skew: int = 300) -> Trust:
         """The pass-verification trust for the current manifest and revocation list."""
         keys = {kid: k for kid, k in self.applied.keys.items() if k.use == KeyUse.PASS}
         return Trust(self.site, keys, self.applied.revocations, skew)
