@@ -70,9 +70,14 @@ def _copy(tmp_path: Path) -> Path:
 def _lint(root: Path) -> subprocess.CompletedProcess[str]:
     env = os.environ | {"PYTHONPATH": str(root)}  # the copies, not the installed project
     return subprocess.run(
-        [str(LINT_IMPORTS), "--no-cache"], cwd=root, env=env, capture_output=True, text=True,
-        timeout=120, check=False,
-    )  # fmt: skip
+        [str(LINT_IMPORTS), "--no-cache"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def _broken(output: str) -> set[str]:

@@ -115,9 +115,10 @@ async def start_server(demo: Demo) -> None:
     port = demo.options.http_port or free_port(8080)  # a port asked for is used or fails
     demo.base = f"http://127.0.0.1:{port}"
     env = {
-        "GATEPASS_MQTT_HOST": "127.0.0.1", "GATEPASS_MQTT_PORT": str(demo.broker_port),
+        "GATEPASS_MQTT_HOST": "127.0.0.1",
+        "GATEPASS_MQTT_PORT": str(demo.broker_port),
         "GATEPASS_GATE_OFFLINE_AFTER_S": "30",  # the cut lane shows as offline on the dashboard
-    }  # fmt: skip
+    }
     argv = [venv_bin("gatepass-server"), "run", "--data", str(demo.layout.data)]
     await demo.procs.start("server", [*argv, "--bind", "127.0.0.1", "--port", str(port)], env=env)
     await _poll(lambda: _healthy(demo.base), "server", demo)
@@ -128,10 +129,19 @@ async def start_lane(demo: Demo, gate: site.Gate) -> None:
     root = demo.layout.lane(gate.id)
     root.mkdir(parents=True, exist_ok=True)
     for kind, model, link in (
-        ("scanner", "grow-gm65", "scanner"), ("thermometer", "gy-mcu90614", "thermo"),
-    ):  # fmt: skip
-        argv = [venv_bin("gatepass-sim"), kind, "--model", model, "--link", str(root / link),
-                "--control", str(root / f"{link}.sock")]  # fmt: skip
+        ("scanner", "grow-gm65", "scanner"),
+        ("thermometer", "gy-mcu90614", "thermo"),
+    ):
+        argv = [
+            venv_bin("gatepass-sim"),
+            kind,
+            "--model",
+            model,
+            "--link",
+            str(root / link),
+            "--control",
+            str(root / f"{link}.sock"),
+        ]
         child = await demo.procs.start(
             f"{gate.id}-{link}", argv, stdout_pipe=True, stop_by_stdin=True
         )
@@ -217,14 +227,15 @@ def banner(demo: Demo) -> None:
         f"  staff      {seed.STAFF_USER} / {seed.STAFF_PASSWORD}",
         "  lanes      " + ", ".join(f"{g.id} ({g.name}, {g.zone})" for g in site.GATES),
         f"  by hand    {sim} send {lane}/scanner.sock present "
-        f"\"$(sed -n 2p {rel}/passes.tsv | cut -f6)\"",
+        f'"$(sed -n 2p {rel}/passes.tsv | cut -f6)"',
         f"             {sim} send {lane}/thermo.sock person 36.5 2   (step in front)",
         f"             {sim} send {lane}/lane.sock keys 1234   (or: press, hold, opened)",
         f"  files      {rel}/passes.tsv (people, phone digits, passes), {rel}/logs/",
-        "  Ctrl-C stops everything." if demo.options.duration is None else
-        f"  headless: stopping after {demo.options.duration:.0f} s",
+        "  Ctrl-C stops everything."
+        if demo.options.duration is None
+        else f"  headless: stopping after {demo.options.duration:.0f} s",
         "",
-    ]  # fmt: skip
+    ]
     say("\n".join(lines))
 
 

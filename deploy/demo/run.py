@@ -141,8 +141,13 @@ async def run(options: Options) -> int:
         if options.duration is not None:
             result = await report(demo)
     except (
-        ChildFailed, FolderRefused, site.CommandFailed, http.ApiError, LaneError, OSError,
-    ) as exc:  # fmt: skip
+        ChildFailed,
+        FolderRefused,
+        site.CommandFailed,
+        http.ApiError,
+        LaneError,
+        OSError,
+    ) as exc:
         logger.error("demo failed: %s", exc)
         status = 1
     except asyncio.CancelledError:

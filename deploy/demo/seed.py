@@ -72,9 +72,10 @@ def first_login(base: str, user: str, one_time: str, password: str) -> Api:
 def add_staff(admin: Api) -> tuple[Api, int]:
     """The volunteer on duty: a staff account for every zone, its password set."""
     created = admin.call(
-        "POST", "/api/v1/staff",
+        "POST",
+        "/api/v1/staff",
         {"username": STAFF_USER, "display_name": STAFF_NAME, "role": "staff"},
-    )  # fmt: skip
+    )
     api = first_login(admin.base, STAFF_USER, created["one_time_password"], STAFF_PASSWORD)
     return api, int(created["staff"]["id"])
 
@@ -104,24 +105,37 @@ def observe(staff: Api, admin: Api, holders: list[Holder], rng: random.Random) -
     now = int(time.time())
     for h in chosen:
         staff.call(
-            "PUT", f"/api/v1/residents/{ids[(h.label, h.name)]}/observation",
+            "PUT",
+            f"/api/v1/residents/{ids[(h.label, h.name)]}/observation",
             {"status": "home_observation", "start": now - DAY, "end": now + 13 * DAY},
-        )  # fmt: skip
+        )
     return chosen
 
 
 def register_visitor(staff: Api, household_id: int, name: str, phone: str, purpose: str) -> Holder:
     """The visitor desk: register, and the pass is issued on the spot (4 hours, 2 entries)."""
     answer: dict[str, Any] = staff.call(
-        "POST", "/api/v1/visitors",
-        {"host_household_id": household_id, "name": name, "phone": phone, "purpose": purpose,
-         "hours": 4, "uses": 2},
-    )  # fmt: skip
+        "POST",
+        "/api/v1/visitors",
+        {
+            "host_household_id": household_id,
+            "name": name,
+            "phone": phone,
+            "purpose": purpose,
+            "hours": 4,
+            "uses": 2,
+        },
+    )
     visitor = answer["visitor"]
     return Holder(
-        name, visitor["label"], MAIN_ZONE, "visitor", phone[-4:], answer["pass"]["text"],
+        name,
+        visitor["label"],
+        MAIN_ZONE,
+        "visitor",
+        phone[-4:],
+        answer["pass"]["text"],
         kind="visitor",
-    )  # fmt: skip
+    )
 
 
 def main_households(admin: Api) -> list[int]:

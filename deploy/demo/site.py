@@ -96,9 +96,18 @@ async def operator(*args: str) -> str:
 async def init_site(layout: Layout) -> str:
     """``init`` with the two zones; returns the admin's one-time password."""
     out = await operator(
-        "init", "--data", str(layout.data), "--site", SITE, "--name", SITE_NAME,
-        "--zone", MAIN_ZONE, "--zone", BLOCK_ZONE,
-    )  # fmt: skip
+        "init",
+        "--data",
+        str(layout.data),
+        "--site",
+        SITE,
+        "--name",
+        SITE_NAME,
+        "--zone",
+        MAIN_ZONE,
+        "--zone",
+        BLOCK_ZONE,
+    )
     found = re.search(r"one-time password[^:]*: (\S+)", out)
     if found is None:
         raise CommandFailed(f"init printed no one-time password:\n{out}")
@@ -116,12 +125,30 @@ async def add_gate(layout: Layout, gate: Gate, broker_port: int) -> None:
     """``gate add`` for a simulated lane (mock pins; devices on the simulators' links)."""
     lane = layout.lane(gate.id)
     await operator(
-        "gate", "add", gate.id, "--data", str(layout.data), "--zone", gate.zone,
-        "--direction", gate.direction, "--name", gate.name, "--broker-host", "127.0.0.1",
-        "--broker-port", str(broker_port), "--hardware", "sim",
-        "--gate-data-dir", str(lane / "data"), "--scanner-port", str(lane / "scanner"),
-        "--thermometer-port", str(lane / "thermo"),
-    )  # fmt: skip
+        "gate",
+        "add",
+        gate.id,
+        "--data",
+        str(layout.data),
+        "--zone",
+        gate.zone,
+        "--direction",
+        gate.direction,
+        "--name",
+        gate.name,
+        "--broker-host",
+        "127.0.0.1",
+        "--broker-port",
+        str(broker_port),
+        "--hardware",
+        "sim",
+        "--gate-data-dir",
+        str(lane / "data"),
+        "--scanner-port",
+        str(lane / "scanner"),
+        "--thermometer-port",
+        str(lane / "thermo"),
+    )
     set_broker_key(layout.gate_file(gate.id), "reconnect_max_s", RECONNECT_MAX_S)
 
 

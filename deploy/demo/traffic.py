@@ -75,9 +75,16 @@ class Morning:
     """Plays the three lanes: the scenes, then ordinary residents until cancelled."""
 
     def __init__(
-        self, lanes: dict[str, Lane], cast: Cast, proxy: CutProxy, desk: Api, *,
-        script: Script, say: Callable[[str], None], seed: int = 8,
-    ) -> None:  # fmt: skip
+        self,
+        lanes: dict[str, Lane],
+        cast: Cast,
+        proxy: CutProxy,
+        desk: Api,
+        *,
+        script: Script,
+        say: Callable[[str], None],
+        seed: int = 8,
+    ) -> None:
         self.lanes, self.cast, self.proxy, self.desk = lanes, cast, proxy, desk
         self.script, self.say = script, say
         self.rng = random.Random(seed)  # noqa: S311 - who walks when, not security
@@ -134,8 +141,9 @@ class Morning:
         self.say(f"[{self.at():5.1f}s] {lane.gate:8} {who.label:9} {who.name}: {verdict}")
         await asyncio.sleep(self.rng.uniform(*WALK_GAP_S))
 
-    async def fill(self, lane: Lane, until_s: float, pick: Callable[[], Holder | None],
-                   direction: str) -> None:  # fmt: skip
+    async def fill(
+        self, lane: Lane, until_s: float, pick: Callable[[], Holder | None], direction: str
+    ) -> None:
         """Ordinary residents until ``until_s`` (or forever if it is infinite)."""
         while self.at() < until_s:
             who = pick()
@@ -200,8 +208,10 @@ class Morning:
         await asyncio.sleep(max(0.0, self.script.cut_at_s - self.at()))
         await self.lending_done.wait()
         self.proxy.cut()
-        self.say(f"[{self.at():5.1f}s] block-in  network cut for {self.script.cut_s:.0f} s "
-                 "(the lane keeps deciding offline)")  # fmt: skip
+        self.say(
+            f"[{self.at():5.1f}s] block-in  network cut for {self.script.cut_s:.0f} s "
+            "(the lane keeps deciding offline)"
+        )
         await asyncio.sleep(self.script.cut_s)
         self.proxy.restore()
         self.scene_done("block-in  network back: the lane sends what it decided meanwhile")
@@ -211,8 +221,9 @@ class Morning:
     async def badge_in(self, lane: Lane) -> None:
         """The volunteer starts the shift: badge at the scanner, temperature like everyone."""
         opened = await self.walk(lane, self.cast.guard)
-        self.scene_done(f"main-in   {self.cast.guard.name} badges in: "
-                        f"{'through' if opened else 'stays shut'}")  # fmt: skip
+        self.scene_done(
+            f"main-in   {self.cast.guard.name} badges in: {'through' if opened else 'stays shut'}"
+        )
 
     async def refusal_and_override(self, lane: Lane) -> None:
         """A tenant refuses the temperature check; the volunteer holds the button, reason 1."""
@@ -220,15 +231,18 @@ class Morning:
         who = self.rng.choice([h for h in here if h.role == "租户" and self.presence.at(h) is None])
         before = await lane.opened()
         await lane.present(who.text)
-        self.say(f"[{self.at():5.1f}s] main-in   tenant {who.label} {who.name} refuses the "
-                 "check and waits...")  # fmt: skip
+        self.say(
+            f"[{self.at():5.1f}s] main-in   tenant {who.label} {who.name} refuses the "
+            "check and waits..."
+        )
         await _until(lambda: self._refused(lane, before), 30.0)
         await lane.hold()
         await lane.keys("1")  # reason 1: registered by hand (temperature taken by hand)
         opened = await lane.wait_opened(before, OPEN_WAIT_S)
         self.presence.passed(who, "in", opened)
-        self.scene_done(f"main-in   volunteer overrides for {who.name}: "
-                        f"{'through' if opened else 'stays shut'}")  # fmt: skip
+        self.scene_done(
+            f"main-in   volunteer overrides for {who.name}: {'through' if opened else 'stays shut'}"
+        )
         await asyncio.sleep(3.5)
 
     async def server_saw(self, gate: str, reason: str, within: float = 3.0) -> bool:
@@ -267,8 +281,10 @@ class Morning:
         self.say(f"[{self.at():5.1f}s] desk      visitor {name} registered for {visitor.label}")
         await asyncio.sleep(2.0)  # walks from the desk to the gate
         opened = await self.walk(lane, visitor)
-        self.scene_done(f"main-in   visitor {name} types the phone digits: "
-                        f"{'through' if opened else 'stays shut'}")  # fmt: skip
+        self.scene_done(
+            f"main-in   visitor {name} types the phone digits: "
+            f"{'through' if opened else 'stays shut'}"
+        )
 
     async def lent_pass(self, lane: Lane) -> None:
         """A stranger with a neighbour's pass: three wrong tries lock it."""
@@ -286,8 +302,7 @@ class Morning:
         self.lending_done.set()
         opened = await lane.wait_opened(before, 1.0)
         verdict = "pass locked, lending alert raised" if locked and not opened else "unexpected"
-        self.scene_done(f"block-in  someone with {owner.name}'s pass guesses the digits: "
-                        f"{verdict}")  # fmt: skip
+        self.scene_done(f"block-in  someone with {owner.name}'s pass guesses the digits: {verdict}")
         await asyncio.sleep(3.0)
 
 

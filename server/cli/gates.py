@@ -28,10 +28,13 @@ def _broker(env: Env, args: argparse.Namespace) -> BrokerAddress:
 
 def _hardware(args: argparse.Namespace) -> Hardware:
     return Hardware(
-        hardware=args.hardware, data_dir=args.gate_data_dir,
-        scanner_model=args.scanner_model, scanner_port=args.scanner_port,
-        thermometer_model=args.thermometer_model, thermometer_port=args.thermometer_port,
-    )  # fmt: skip
+        hardware=args.hardware,
+        data_dir=args.gate_data_dir,
+        scanner_model=args.scanner_model,
+        scanner_port=args.scanner_port,
+        thermometer_model=args.thermometer_model,
+        thermometer_port=args.thermometer_port,
+    )
 
 
 def _default_file(env: Env, gate: str) -> Path:
@@ -47,16 +50,26 @@ async def gate(env: Env, args: argparse.Namespace) -> int:
     out = args.out or _default_file(env, args.gate)
     if args.action == "add":
         path = await add_gate(
-            env, CLI_ACTOR, gate=args.gate, zone=args.zone,
-            direction=LaneDirection(args.direction), name=args.name, broker=_broker(env, args),
-            hardware=_hardware(args), out=out,
-        )  # fmt: skip
+            env,
+            CLI_ACTOR,
+            gate=args.gate,
+            zone=args.zone,
+            direction=LaneDirection(args.direction),
+            name=args.name,
+            broker=_broker(env, args),
+            hardware=_hardware(args),
+            out=out,
+        )
         print(f"gate {args.gate} added; its configuration (with its password) is {path}")
     else:
         path = await rekey_gate(
-            env, CLI_ACTOR, gate=args.gate, broker=_broker(env, args),
-            hardware=_hardware(args), out=out,
-        )  # fmt: skip
+            env,
+            CLI_ACTOR,
+            gate=args.gate,
+            broker=_broker(env, args),
+            hardware=_hardware(args),
+            out=out,
+        )
         print(f"gate {args.gate} has new credentials in {path}")
     print(f"copy it to the gate (0600), check it with `gatepass-gate check-config`; {RELOAD_HINT}")
     return 0
@@ -67,10 +80,16 @@ async def broker_config(env: Env, args: argparse.Namespace) -> int:
     from server.link.broker_config import BrokerOptions, write_broker_config
 
     options = BrokerOptions(
-        out=args.out, bind=args.bind, port=args.port, tls_port=args.tls_port,
-        tls_bind=args.tls_bind, tls_cert=args.tls_cert, tls_key=args.tls_key, group=args.group,
+        out=args.out,
+        bind=args.bind,
+        port=args.port,
+        tls_port=args.tls_port,
+        tls_bind=args.tls_bind,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        group=args.group,
         log_file=args.log_file,
-    )  # fmt: skip
+    )
     try:
         files = await write_broker_config(env, options)
     except (ValueError, KeyError, OSError) as exc:

@@ -28,9 +28,11 @@ EXIT_OK, EXIT_FAIL, EXIT_CONFIG = 0, 1, 2
 def _data_parent() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument(
-        "--data", type=Path, default=os.environ.get(DATA_ENV),
+        "--data",
+        type=Path,
+        default=os.environ.get(DATA_ENV),
         help=f"data directory (registry database and keys); default ${DATA_ENV}",
-    )  # fmt: skip
+    )
     return parent
 
 

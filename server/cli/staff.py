@@ -48,9 +48,13 @@ async def staff_command(env: Env, args: argparse.Namespace) -> int:
     """``gatepass-server staff list|add|reset-password``."""
     if args.action == "add":
         row, password = await staff.create(
-            env, CLI_ACTOR, username=args.username, display_name=args.name or args.username,
-            role=args.role, zone_scope=await _zone_ids(env, args.zones),
-        )  # fmt: skip
+            env,
+            CLI_ACTOR,
+            username=args.username,
+            display_name=args.name or args.username,
+            role=args.role,
+            zone_scope=await _zone_ids(env, args.zones),
+        )
         print(f"staff account {row.username} ({row.role}) created")
         print(f"one-time password (shown once, change it at first login): {password}")
     elif args.action == "reset-password":

@@ -142,8 +142,10 @@ class Ingest:
                     self.stats.stalled_since = time.monotonic()
                 logger.warning(
                     "ingest cannot commit (%s): holding %d messages, retrying in %.2f s",
-                    exc, len(items), delay,
-                )  # fmt: skip
+                    exc,
+                    len(items),
+                    delay,
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX_S)
                 continue

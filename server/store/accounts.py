@@ -22,10 +22,18 @@ async def insert_staff(
 ) -> Staff:
     """Add an active account that must change its (one-time) password; returns it."""
     fields = Staff(
-        id=0, username=username, display_name=display_name, password_hash=password_hash,
-        role=role, zone_scope=zone_scope, active=True, must_change_password=True, generation=0,
-        created_at=now, updated_at=now,
-    )  # fmt: skip
+        id=0,
+        username=username,
+        display_name=display_name,
+        password_hash=password_hash,
+        role=role,
+        zone_scope=zone_scope,
+        active=True,
+        must_change_password=True,
+        generation=0,
+        created_at=now,
+        updated_at=now,
+    )
     return await insert_new(conn, staff, fields)
 
 

@@ -39,10 +39,21 @@ async def insert(
 ) -> Alert:
     """A new alert, counted once, neither resolved nor acknowledged."""
     fields = Alert(
-        id=0, kind=kind, severity=severity, gate=gate, subject=subject, detail=detail,
-        event_id=event_id, first_at=now, last_at=now, count=1, resolved_at=None, acked_at=None,
-        acked_by=None, ack_note=None,
-    )  # fmt: skip
+        id=0,
+        kind=kind,
+        severity=severity,
+        gate=gate,
+        subject=subject,
+        detail=detail,
+        event_id=event_id,
+        first_at=now,
+        last_at=now,
+        count=1,
+        resolved_at=None,
+        acked_at=None,
+        acked_by=None,
+        ack_note=None,
+    )
     return await insert_new(conn, alerts, fields)
 
 
@@ -141,8 +152,14 @@ async def grants_of(
 ) -> list[Grant]:
     """Granted decisions of these passes in a time window, with their lane's direction and zone."""
     query = (
-        sa.select(events.c.event_id, events.c.pass_ref, events.c.gate, events.c.at_ms,
-                  gates.c.zone_id, gates.c.direction)
+        sa.select(
+            events.c.event_id,
+            events.c.pass_ref,
+            events.c.gate,
+            events.c.at_ms,
+            gates.c.zone_id,
+            gates.c.direction,
+        )
         .select_from(events.join(gates, gates.c.id == events.c.gate, isouter=True))
         .where(
             events.c.pass_ref.in_(sorted(refs)),
@@ -151,5 +168,5 @@ async def grants_of(
             events.c.at_ms >= since_ms,
             events.c.at_ms <= until_ms,
         )
-    )  # fmt: skip
+    )
     return records(Grant, await conn.execute(query))

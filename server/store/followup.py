@@ -12,26 +12,7 @@ import sqlalchemy as sa
 from server.records import FollowupCall, ObservedResident
 from server.store.db import Connection
 from server.store.query import in_scope, insert_new, records
-from server.store.schema import households, metadata, residents
-
-followup_calls = sa.Table(
-    "followup_calls",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column(
-        "resident_id",
-        sa.Integer,
-        sa.ForeignKey("residents.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
-    sa.Column("at", sa.Integer, nullable=False),
-    sa.Column("reached", sa.Boolean, nullable=False),
-    sa.Column("temperature_c", sa.Float, nullable=True),  # health data
-    sa.Column("symptoms", sa.JSON, nullable=False),  # health data: list of symptom codes
-    sa.Column("note", sa.String(500), nullable=True),
-    sa.Column("caller", sa.String(64), nullable=False),
-    sa.Index("ix_followup_calls_resident_id_at", "resident_id", "at"),
-)
+from server.store.schema import followup_calls, households, residents
 
 
 def _observed(now: int) -> sa.ColumnElement[bool]:
@@ -105,9 +86,15 @@ async def insert_call(
 ) -> FollowupCall:
     """Record one call; returns it."""
     fields = FollowupCall(
-        id=0, resident_id=resident_id, at=at, reached=reached, temperature_c=temperature_c,
-        symptoms=symptoms, note=note, caller=caller,
-    )  # fmt: skip
+        id=0,
+        resident_id=resident_id,
+        at=at,
+        reached=reached,
+        temperature_c=temperature_c,
+        symptoms=symptoms,
+        note=note,
+        caller=caller,
+    )
     return await insert_new(conn, followup_calls, fields)
 
 

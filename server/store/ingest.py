@@ -179,10 +179,15 @@ async def dead_letter(
     """Keep a message that cannot be ingested (the first 64 KiB of it); returns its id."""
     result = await conn.execute(
         sa.insert(dead_letters).values(
-            received_at=now, topic=topic[:256], gate=gate, reason=reason[:40],
-            detail=detail[:500], size=len(payload), payload=payload[:DEAD_LETTER_KEEP],
+            received_at=now,
+            topic=topic[:256],
+            gate=gate,
+            reason=reason[:40],
+            detail=detail[:500],
+            size=len(payload),
+            payload=payload[:DEAD_LETTER_KEEP],
         )
-    )  # fmt: skip
+    )
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 

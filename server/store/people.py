@@ -138,10 +138,15 @@ async def insert_visitor(
 ) -> int:
     """Register a visitor; returns the id."""
     values = {
-        "host_household_id": host_household_id, "name": name, "phone": phone, "purpose": purpose,
-        "valid_from": valid_from, "valid_until": valid_until, "registered_by": registered_by,
+        "host_household_id": host_household_id,
+        "name": name,
+        "phone": phone,
+        "purpose": purpose,
+        "valid_from": valid_from,
+        "valid_until": valid_until,
+        "registered_by": registered_by,
         "created_at": now,
-    }  # fmt: skip
+    }
     result = await conn.execute(sa.insert(visitors).values(values))
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 

@@ -154,9 +154,16 @@ async def insert_household(
 ) -> Household:
     """Add a household; its id is the household number printed into passes."""
     fields = Household(
-        id=0, zone_id=zone_id, building=building, unit=unit, room=room, label=label,
-        hold_until=None, created_at=now, updated_at=now,
-    )  # fmt: skip
+        id=0,
+        zone_id=zone_id,
+        building=building,
+        unit=unit,
+        room=room,
+        label=label,
+        hold_until=None,
+        created_at=now,
+        updated_at=now,
+    )
     return await insert_new(conn, households, fields)
 
 

@@ -21,7 +21,7 @@ from server.store.schema import (
     residents,
     staff,
     visitors,
-)  # fmt: skip
+)
 
 EVENT_SORT = {"id": events.c.id, "at": events.c.at_ms}
 EXPORT_LIMIT = 100_000
@@ -49,9 +49,14 @@ def _joined() -> sa.Select[Any]:
         .outerjoin(households, passes.c.household_id == households.c.id)
     )
     return sa.select(
-        *events.c, gates.c.name.label("gate_name"), gates.c.direction, gates.c.zone_id,
-        passes.c.kind.label("pass_kind"), holder.label("holder_name"), households.c.label,
-    ).select_from(source)  # fmt: skip
+        *events.c,
+        gates.c.name.label("gate_name"),
+        gates.c.direction,
+        gates.c.zone_id,
+        passes.c.kind.label("pass_kind"),
+        holder.label("holder_name"),
+        households.c.label,
+    ).select_from(source)
 
 
 def _scoped(scope: frozenset[int] | None, f: EventFilter) -> sa.Select[Any]:
@@ -85,9 +90,13 @@ async def export_events(
 
 
 async def events_after(
-    conn: Connection, *, scope: frozenset[int] | None, after_id: int,
-    gate: str | None, limit: int,
-) -> list[EventView]:  # fmt: skip
+    conn: Connection,
+    *,
+    scope: frozenset[int] | None,
+    after_id: int,
+    gate: str | None,
+    limit: int,
+) -> list[EventView]:
     """Events stored after row ``after_id`` (the live feed), oldest first."""
     query = _scoped(scope, EventFilter(gate=gate)).where(events.c.id > after_id)
     return records(EventView, await conn.execute(query.order_by(events.c.id).limit(limit)))
@@ -111,9 +120,13 @@ async def last_contact(conn: Connection, *, scope: frozenset[int] | None) -> dic
 
 
 async def entries_by_hour(
-    conn: Connection, *, scope: frozenset[int] | None, since_ms: int, until_ms: int,
+    conn: Connection,
+    *,
+    scope: frozenset[int] | None,
+    since_ms: int,
+    until_ms: int,
     offset_ms: int,
-) -> dict[int, int]:  # fmt: skip
+) -> dict[int, int]:
     """Granted entries (decisions on entry lanes) per local hour of day in the window."""
     hour = ((events.c.at_ms + offset_ms) // 3_600_000) % 24
     query = (

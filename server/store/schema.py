@@ -253,6 +253,27 @@ events = sa.Table(
     ),
 )
 
+# home-observation follow-up calls (revision 0100): health data, deleted with the resident
+followup_calls = sa.Table(
+    "followup_calls",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "resident_id",
+        sa.Integer,
+        sa.ForeignKey("residents.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("at", _now, nullable=False),
+    sa.Column("reached", sa.Boolean, nullable=False),
+    sa.Column("temperature_c", sa.Float, nullable=True),  # health data
+    sa.Column("symptoms", sa.JSON, nullable=False),  # health data: list of symptom codes
+    sa.Column("note", sa.String(500), nullable=True),
+    sa.Column("caller", sa.String(64), nullable=False),
+    sa.Index("ix_followup_calls_resident_id_at", "resident_id", "at"),
+)
+
+
 deletion_receipts = sa.Table(
     "deletion_receipts",
     metadata,

@@ -55,8 +55,17 @@ def grouped_bars(series: dict[str, list[int]], labels: list[str], every: int = 1
         for i, value in enumerate(values):
             h = plot_h * value / top
             x = LEFT + i * group_w + group_w * 0.1 + s * bar_w
-            bars.append(Bar(round(x, 1), round(TOP + plot_h - h, 1), round(bar_w, 1), round(h, 1),
-                            name, value, labels[i]))  # fmt: skip
+            bars.append(
+                Bar(
+                    round(x, 1),
+                    round(TOP + plot_h - h, 1),
+                    round(bar_w, 1),
+                    round(h, 1),
+                    name,
+                    value,
+                    labels[i],
+                )
+            )
     tick_ys = [(v, round(TOP + plot_h - plot_h * v / top, 1)) for v in ticks]
     label_xs = [(labels[i], round(LEFT + (i + 0.5) * group_w, 1)) for i in range(0, count, every)]
     return Chart(bars, tick_ys, label_xs)

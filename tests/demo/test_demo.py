@@ -67,13 +67,31 @@ def read_until(proc: subprocess.Popen[str], marker: str, lines: list[str], withi
 
 def test_the_demo_morning_reaches_the_server_and_ctrl_c_leaves_nothing(tmp_path: Path) -> None:
     root = tmp_path / "demo"
-    argv = [sys.executable, "-m", "deploy.demo", "--root", str(root), "--port", "0",
-            "--duration", "200", "--cut-at", "8", "--cut-seconds", "20"]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "deploy.demo",
+        "--root",
+        str(root),
+        "--port",
+        "0",
+        "--duration",
+        "200",
+        "--cut-at",
+        "8",
+        "--cut-seconds",
+        "20",
+    ]
     with (tmp_path / "stderr.log").open("w") as errors:
         proc = subprocess.Popen(
-            argv, cwd=REPO, stdout=subprocess.PIPE, stderr=errors, text=True,
-            start_new_session=True, preexec_fn=_die_with_pytest,  # noqa: PLW1509 - a prctl only
-        )  # fmt: skip
+            argv,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+            start_new_session=True,
+            preexec_fn=_die_with_pytest,  # noqa: PLW1509 - a prctl only
+        )
         lines: list[str] = []
         try:
             read_until(proc, SCENES_DONE, lines, WITHIN_S)

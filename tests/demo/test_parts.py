@@ -89,10 +89,19 @@ async def test_the_proxy_forwards_drops_on_cut_refuses_while_cut_and_restores() 
 def test_gatepass_sim_send_presents_a_code_to_a_running_scanner(tmp_path: Path) -> None:
     control = tmp_path / "scanner.sock"
     sim = subprocess.Popen(
-        [str(BIN / "gatepass-sim"), "scanner", "--link", str(tmp_path / "scanner"),
-         "--control", str(control)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
+        [
+            str(BIN / "gatepass-sim"),
+            "scanner",
+            "--link",
+            str(tmp_path / "scanner"),
+            "--control",
+            str(control),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 10
         while not control.exists():
@@ -118,8 +127,10 @@ def test_gatepass_sim_send_presents_a_code_to_a_running_scanner(tmp_path: Path) 
 def test_gatepass_sim_send_says_when_nothing_listens(tmp_path: Path) -> None:
     gone = subprocess.run(
         [str(BIN / "gatepass-sim"), "send", str(tmp_path / "none.sock"), "help"],
-        check=False, capture_output=True, text=True,
-    )  # fmt: skip
+        check=False,
+        capture_output=True,
+        text=True,
+    )
     assert gone.returncode == 2
     assert gone.stderr.startswith("gatepass-sim send: cannot reach")
 

@@ -27,13 +27,18 @@ class Site:
     gate_file: Path
 
 
-def run(*args: str | Path, env: dict[str, str] | None = None, check: bool = True,
-        timeout: float = 60) -> subprocess.CompletedProcess[str]:  # fmt: skip
+def run(
+    *args: str | Path, env: dict[str, str] | None = None, check: bool = True, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     """Run a command; on failure show what it printed."""
     proc = subprocess.run(
-        [str(a) for a in args], check=False, capture_output=True, text=True, timeout=timeout,
+        [str(a) for a in args],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         env={**os.environ, **(env or {})},
-    )  # fmt: skip
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"{args} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
     return proc
@@ -46,8 +51,21 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
     env = {"GATEPASS_LOG_LEVEL": "WARNING"}
     run(SERVER_CLI, "init", "--data", data, "--site", "gw01", "--zone", "east", env=env)
     run(SERVER_CLI, "broker-config", "--data", data, "--out", data.parent / "broker", env=env)
-    run(SERVER_CLI, "gate", "add", "east-in", "--data", data, "--zone", "east",
-        "--direction", "in", "--broker-host", "127.0.0.1", env=env)  # fmt: skip
+    run(
+        SERVER_CLI,
+        "gate",
+        "add",
+        "east-in",
+        "--data",
+        data,
+        "--zone",
+        "east",
+        "--direction",
+        "in",
+        "--broker-host",
+        "127.0.0.1",
+        env=env,
+    )
     return Site(data=data, gate_file=data / "gates" / "east-in.toml")
 
 

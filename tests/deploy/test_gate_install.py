@@ -31,8 +31,17 @@ def pi_root(tmp_path: Path) -> Path:
     return root
 
 
-OPTIONS = ("--scanner-usb", "port:1-1.3", "--thermometer-usb", "1a86:7523", "--pi-config",
-           "--data-label", "gpdata", "--ntp-server", "192.168.1.10")  # fmt: skip
+OPTIONS = (
+    "--scanner-usb",
+    "port:1-1.3",
+    "--thermometer-usb",
+    "1a86:7523",
+    "--pi-config",
+    "--data-label",
+    "gpdata",
+    "--ntp-server",
+    "192.168.1.10",
+)
 
 
 def test_twice_gives_the_same_tree(pi_root: Path, site: Site) -> None:

@@ -14,21 +14,29 @@ SCRIPTS = sorted(DEPLOY.rglob("*.sh"))
 
 def test_there_are_scripts() -> None:
     names = {p.relative_to(DEPLOY).as_posix() for p in SCRIPTS}
-    assert {"lib.sh", "gate/install.sh", "server/install.sh", "server/tls.sh",
-            "server/backup.sh", "server/restore.sh"} <= names  # fmt: skip
+    assert {
+        "lib.sh",
+        "gate/install.sh",
+        "server/install.sh",
+        "server/tls.sh",
+        "server/backup.sh",
+        "server/restore.sh",
+    } <= names
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.relative_to(DEPLOY).as_posix())
 def test_shellcheck(script: Path) -> None:
     shellcheck = shutil.which("shellcheck")
     assert shellcheck is not None, "shellcheck is missing: make sysdeps installs it"
-    proc = run(shellcheck, "--external-sources", "--source-path=SCRIPTDIR", script,
-               check=False)  # fmt: skip
+    proc = run(shellcheck, "--external-sources", "--source-path=SCRIPTDIR", script, check=False)
     assert proc.returncode == 0, proc.stdout
 
 
-@pytest.mark.parametrize("script", [s for s in SCRIPTS if s.name != "lib.sh"],
-                         ids=lambda p: p.relative_to(DEPLOY).as_posix())  # fmt: skip
+@pytest.mark.parametrize(
+    "script",
+    [s for s in SCRIPTS if s.name != "lib.sh"],
+    ids=lambda p: p.relative_to(DEPLOY).as_posix(),
+)
 def test_help_and_strict_mode(script: Path) -> None:
     text = script.read_text()
     assert text.startswith("#!/usr/bin/env bash\n")

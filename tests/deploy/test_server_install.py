@@ -98,10 +98,28 @@ def provision(root: Path, data: Path, site: Site, group: str = "") -> tuple[int,
     run(TLS, "--dir", tls, "--group", group, "ca")
     run(TLS, "--dir", tls, "--group", group, "broker", "--dns", "localhost", "--ip", "127.0.0.1")
     plain, secure = free_port(), free_port()
-    run(SERVER_CLI, "broker-config", "--data", data, "--out", root / "etc/gatepass/broker",
-        "--bind", "127.0.0.1", "--port", str(plain), "--tls-port", str(secure),
-        "--tls-bind", "127.0.0.1", "--tls-cert", tls / "broker.crt", "--tls-key", tls / "broker.key",
-        *(["--group", group] if group else []), env={"GATEPASS_LOG_LEVEL": "WARNING"})  # fmt: skip
+    run(
+        SERVER_CLI,
+        "broker-config",
+        "--data",
+        data,
+        "--out",
+        root / "etc/gatepass/broker",
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        str(plain),
+        "--tls-port",
+        str(secure),
+        "--tls-bind",
+        "127.0.0.1",
+        "--tls-cert",
+        tls / "broker.crt",
+        "--tls-key",
+        tls / "broker.key",
+        *(["--group", group] if group else []),
+        env={"GATEPASS_LOG_LEVEL": "WARNING"},
+    )
     return plain, secure
 
 
@@ -141,8 +159,9 @@ def start_debian_broker(root: Path, work: Path, port: int, *, drop: bool) -> sub
         f"{user}persistence true\npersistence_location {persist}/\nlog_dest stderr\n"
         f"include_dir {root / 'etc/mosquitto/conf.d'}\n"
     )
-    proc = subprocess.Popen(["mosquitto", "-c", str(main)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        ["mosquitto", "-c", str(main)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     try:
         _wait_listening(port, proc)
     except AssertionError:
@@ -188,8 +207,9 @@ def _connect(port: int, password: str, ca: Path) -> mqtt.ReasonCode:
     """Connect as the server's account over TLS with paho; the CONNACK's reason."""
     done = threading.Event()
     result: list[mqtt.ReasonCode | str] = []
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="deploy-test",
-                         protocol=mqtt.MQTTv5)  # fmt: skip
+    client = mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2, client_id="deploy-test", protocol=mqtt.MQTTv5
+    )
     client.username_pw_set("server", password)
     client.tls_set(ca_certs=str(ca), tls_version=ssl.PROTOCOL_TLS_CLIENT)
 

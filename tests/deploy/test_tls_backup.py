@@ -91,8 +91,10 @@ def test_backup_is_consistent_while_written_and_rotates(tmp_path: Path, data: Pa
     writer = threading.Thread(target=_writer, args=(data / "registry.db", stop))
     writer.start()
     try:
-        archives = [Path(run(BACKUP, "--data", data, "--dest", dest, "--keep", "2").stdout.strip())
-                    for _ in range(3)]  # fmt: skip
+        archives = [
+            Path(run(BACKUP, "--data", data, "--dest", dest, "--keep", "2").stdout.strip())
+            for _ in range(3)
+        ]
     finally:
         stop.set()
         writer.join(10)

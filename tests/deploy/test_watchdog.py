@@ -79,8 +79,12 @@ def daemon(tmp_path: Path, site: Site) -> Iterator[tuple[subprocess.Popen[bytes]
     env = os.environ | {"NOTIFY_SOCKET": str(notify.path), "WATCHDOG_USEC": str(WATCHDOG_USEC)}
     env.pop("WATCHDOG_PID", None)
     with (tmp_path / "out.log").open("wb") as out:
-        proc = subprocess.Popen([str(BIN / "gatepass-gate"), "run", "--config", str(config)],
-                                env=env, stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+        proc = subprocess.Popen(
+            [str(BIN / "gatepass-gate"), "run", "--config", str(config)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         yield proc, notify
     finally:

@@ -67,10 +67,16 @@ class LinkSite:
     def gate(self, gate: str, **kw: Any) -> GateEmulator:
         lane = GATES.get(gate, (1, LaneDirection.IN))[1]
         return GateEmulator(
-            site=SITE, gate=gate, lane=lane, password=self.passwords[gate], host="127.0.0.1",
-            port=self.broker.port, root_hex=self.root_hex, data_dir=self.root / "gates" / gate,
+            site=SITE,
+            gate=gate,
+            lane=lane,
+            password=self.passwords[gate],
+            host="127.0.0.1",
+            port=self.broker.port,
+            root_hex=self.root_hex,
+            data_dir=self.root / "gates" / gate,
             **kw,
-        )  # fmt: skip
+        )
 
     @property
     def config_dir(self) -> Path:
@@ -87,11 +93,16 @@ def settings_for(data: Path, port: int, **overrides: Any) -> ServerSettings:
 
 async def provision(env: Env, root: Path, gate: str, zone: int, lane: LaneDirection) -> Path:
     return await add_gate(
-        env, CLI_ACTOR, gate=gate, zone=str(zone), direction=lane, name=None,
+        env,
+        CLI_ACTOR,
+        gate=gate,
+        zone=str(zone),
+        direction=lane,
+        name=None,
         broker=BrokerAddress("127.0.0.1", env.settings.mqtt_port),
         hardware=Hardware(hardware="sim", data_dir=str(root / "gates" / gate)),
         out=root / "gates" / f"{gate}.toml",
-    )  # fmt: skip
+    )
 
 
 def read_gate_file(path: Path) -> dict[str, Any]:

@@ -36,9 +36,12 @@ EVENTS_BETWEEN_KILLS = 8
 GATES = ("east-in", "east-out")
 PEOPLE = [f"居民{i}" for i in range(16)]  # a pass repeats every 2.4 s: past the 1.5 s debounce
 STORM_POLICY = {
-    "temperature_required": False, "phone_check_resident": "never", "relay_pulse_ms": 200,
-    "apb_minutes": 0, "apb_logical": False,
-}  # fmt: skip
+    "temperature_required": False,
+    "phone_check_resident": "never",
+    "relay_pulse_ms": 200,
+    "apb_minutes": 0,
+    "apb_logical": False,
+}
 
 
 async def prepare(site: LinkSite) -> list[str]:

@@ -27,19 +27,41 @@ HUGE = 6 * 1024 * 1024  # above the broker's message_size_limit (5 MiB)
 
 def event(now_ms: int, seq: int, **changes: Any) -> dict[str, Any]:
     body = {
-        "schema": 1, "kind": "decision", "event_id": str(uuid.uuid4()), "site": SITE, "gate": GATE,
-        "seq": seq, "boot_id": "ab" * 16, "at": now_ms, "clock_trusted": True, "lane": "in",
-        "offline": False, "granted": True, "reason": "ok",
-    }  # fmt: skip
+        "schema": 1,
+        "kind": "decision",
+        "event_id": str(uuid.uuid4()),
+        "site": SITE,
+        "gate": GATE,
+        "seq": seq,
+        "boot_id": "ab" * 16,
+        "at": now_ms,
+        "clock_trusted": True,
+        "lane": "in",
+        "offline": False,
+        "granted": True,
+        "reason": "ok",
+    }
     return body | changes
 
 
 def pub(site: LinkSite, payload: bytes, topic: str = TOPIC) -> int:
     """mosquitto_pub with the gate's credentials, QoS 1, the payload from stdin."""
     command = [
-        "mosquitto_pub", "-h", "127.0.0.1", "-p", str(site.broker.port), "-u", GATE,
-        "-P", site.passwords[GATE], "-q", "1", "-t", topic, "-s" if payload else "-n",
-    ]  # fmt: skip
+        "mosquitto_pub",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(site.broker.port),
+        "-u",
+        GATE,
+        "-P",
+        site.passwords[GATE],
+        "-q",
+        "1",
+        "-t",
+        topic,
+        "-s" if payload else "-n",
+    ]
     done = subprocess.run(command, input=payload, capture_output=True, timeout=30, check=False)
     return done.returncode
 

@@ -31,9 +31,13 @@ async def issue_pass(site: LinkSite) -> tuple[int, str]:
             registry.HouseholdFields(zone_id=1, building="3", unit="2", room="201"),
         )
         resident = await residents.save(
-            env, CLI_ACTOR, None,
-            residents.ResidentFields(household_id=household.id, name="张三", phone="13800138000", role="owner"),
-        )  # fmt: skip
+            env,
+            CLI_ACTOR,
+            None,
+            residents.ResidentFields(
+                household_id=household.id, name="张三", phone="13800138000", role="owner"
+            ),
+        )
         row = await passes.issue_resident(env, CLI_ACTOR, resident.id)
     finally:
         await env.db.close()

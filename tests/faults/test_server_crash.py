@@ -28,10 +28,13 @@ PER_GATE = 300
 
 def start_server(site: LinkSite) -> subprocess.Popen[bytes]:
     env = {
-        **os.environ, "GATEPASS_DATA": str(site.settings.data_dir),
-        "GATEPASS_MQTT_HOST": "127.0.0.1", "GATEPASS_MQTT_PORT": str(site.broker.port),
-        "GATEPASS_RETENTION_INTERVAL_S": "0", "GATEPASS_LOG_LEVEL": "WARNING",
-    }  # fmt: skip
+        **os.environ,
+        "GATEPASS_DATA": str(site.settings.data_dir),
+        "GATEPASS_MQTT_HOST": "127.0.0.1",
+        "GATEPASS_MQTT_PORT": str(site.broker.port),
+        "GATEPASS_RETENTION_INTERVAL_S": "0",
+        "GATEPASS_LOG_LEVEL": "WARNING",
+    }
     command = [sys.executable, "-m", "server", "run", "--port", str(free_port())]
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

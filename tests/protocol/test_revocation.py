@@ -200,9 +200,12 @@ def test_diff_takes_a_gate_from_one_full_list_to_the_next() -> None:
 
     old = full(seq=1)
     new = full(
-        seq=4, refs=pack_refs({B, C}), cutoffs=[HouseholdTime(7, 500), HouseholdTime(9, 700)],
-        pass_holds=[], household_holds=[HouseholdTime(8, 9999), HouseholdTime(11, 100)],
-    )  # fmt: skip
+        seq=4,
+        refs=pack_refs({B, C}),
+        cutoffs=[HouseholdTime(7, 500), HouseholdTime(9, 700)],
+        pass_holds=[],
+        household_holds=[HouseholdTime(8, 9999), HouseholdTime(11, 100)],
+    )
     state = apply_full(None, old)
     via_delta = apply_delta(
         state, open_delta(sign_revocations(diff(old, new), KEY), KEYS, site="gw01")

@@ -33,8 +33,12 @@ def _decode_pdf(pdf: bytes, tmp: Path) -> list[str]:
     )
     texts: list[str] = []
     for page in sorted(tmp.glob("page*.png")):
-        out = subprocess.run(["zbarimg", "-q", "--raw", "-Sdisable", "-Sqrcode.enable", str(page)],
-                             capture_output=True, text=True, check=False)  # fmt: skip
+        out = subprocess.run(
+            ["zbarimg", "-q", "--raw", "-Sdisable", "-Sqrcode.enable", str(page)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         texts += [line for line in out.stdout.splitlines() if line]
     return texts
 

@@ -51,8 +51,12 @@ def test_5000_residents_from_xlsx_with_bad_rows(site: Site, tmp_path: Path) -> N
     assert not report.written
     assert _count(site) == 0
     assert [(e.row, e.column) for e in report.errors] == [
-        (13, "phone"), (23, "name/phone/note"), (33, "role"), (44, "name"), (53, "zone")
-    ]  # fmt: skip
+        (13, "phone"),
+        (23, "name/phone/note"),
+        (33, "role"),
+        (44, "name"),
+        (53, "zone"),
+    ]
     assert all("1234" not in e.message for e in report.errors)
     report = _import(site, path, skip_invalid=True)
     assert report.written

@@ -88,10 +88,13 @@ def test_bad_names_are_refused(api: Api) -> None:
 
 
 PHONES = [
-    ("+86 138 0013 8001", "138****8001"), ("138-0013-8002", "138****8002"),
-    ("008613800138003", "138****8003"), ("１３８００１３８００４", "138****8004"),
-    ("(138) 0013 8005", "138****8005"), ("+44 20 7946 0958", "+44****0958"),
-]  # fmt: skip
+    ("+86 138 0013 8001", "138****8001"),
+    ("138-0013-8002", "138****8002"),
+    ("008613800138003", "138****8003"),
+    ("１３８００１３８００４", "138****8004"),
+    ("(138) 0013 8005", "138****8005"),
+    ("+44 20 7946 0958", "+44****0958"),
+]
 BAD_PHONES = ["12345", "1380013800", "138001380001", "+86 123 4567 8901", "phone", "+0123456789"]
 
 
@@ -175,9 +178,16 @@ def _refused_number(api: Api, ids: dict[str, int], value: str) -> None:
 
 
 QUERIES: list[dict[str, object]] = [
-    {"size": -5}, {"size": 10**12}, {"page": 0}, {"page": 10**30}, {"sort": "password_hash"},
-    {"sort": "name;DROP"}, {"desc": "maybe"}, {"household_id": -1}, {"household_id": 2**70},
-]  # fmt: skip
+    {"size": -5},
+    {"size": 10**12},
+    {"page": 0},
+    {"page": 10**30},
+    {"sort": "password_hash"},
+    {"sort": "name;DROP"},
+    {"desc": "maybe"},
+    {"household_id": -1},
+    {"household_id": 2**70},
+]
 
 
 def test_query_parameters_are_clamped_or_refused(api: Api) -> None:

@@ -34,9 +34,18 @@ def _db_exec(api: Api, *statements: sa.Executable) -> None:
 
 def _event(event_id: str, ref: str, at_s: int, body: float) -> sa.Insert:
     return sa.insert(events).values(
-        event_id=event_id, gate="east-in", seq=int(event_id[-8:], 16), at_ms=at_s * 1000, kind="decision", granted=True,
-        reason="ok", pass_ref=ref, body_c=body, temperatures=[{"body_c": body}], received_at=at_s,
-    )  # fmt: skip
+        event_id=event_id,
+        gate="east-in",
+        seq=int(event_id[-8:], 16),
+        at_ms=at_s * 1000,
+        kind="decision",
+        granted=True,
+        reason="ok",
+        pass_ref=ref,
+        body_c=body,
+        temperatures=[{"body_c": body}],
+        received_at=at_s,
+    )
 
 
 def test_export_contains_all_of_a_and_nothing_of_b(api: Api) -> None:
@@ -44,8 +53,11 @@ def test_export_contains_all_of_a_and_nothing_of_b(api: Api) -> None:
     pa = api.post("/api/v1/passes", json={"resident_id": ids["r1"]}).json()
     pb = api.post("/api/v1/passes", json={"resident_id": ids["r2"]}).json()
     now = api.site.clock.now()
-    _db_exec(api, _event("00000000-0000-4000-8000-000000000001", pa["ref"], now, 36.5),
-             _event("00000000-0000-4000-8000-000000000002", pb["ref"], now, 36.6))  # fmt: skip
+    _db_exec(
+        api,
+        _event("00000000-0000-4000-8000-000000000001", pa["ref"], now, 36.5),
+        _event("00000000-0000-4000-8000-000000000002", pb["ref"], now, 36.6),
+    )
     export = api.get(f"/api/v1/residents/{ids['r1']}/export").json()
     assert export["resident"]["name"] == "张三"
     assert export["resident"]["phone"] == "+8613800138000"

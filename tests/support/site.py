@@ -63,35 +63,68 @@ class TestSite:
 
     def full(self, seq: int = 1, refs: set[bytes] = frozenset(), **changes: Any) -> bytes:  # type: ignore[assignment]
         body = RevocationFull(
-            schema=1, site=self.site, seq=seq, issued_at=self.now + seq, next_update=self.now + 6 * 3600,
-            refs=pack_refs(set(refs)), cutoffs=[], pass_holds=[], household_holds=[],
-        )  # fmt: skip
+            schema=1,
+            site=self.site,
+            seq=seq,
+            issued_at=self.now + seq,
+            next_update=self.now + 6 * 3600,
+            refs=pack_refs(set(refs)),
+            cutoffs=[],
+            pass_holds=[],
+            household_holds=[],
+        )
         return sign_revocations(msgspec.structs.replace(body, **changes), self.revlist_key)
 
     def delta(self, frm: int, to: int, **changes: Any) -> bytes:
         body = RevocationDelta(
-            schema=1, site=self.site, from_seq=frm, to_seq=to, issued_at=self.now + to,
-            next_update=self.now + 6 * 3600, add_refs=b"", remove_refs=b"", cutoffs=[],
-            pass_holds=[], household_holds=[], clear_pass_holds=b"", clear_household_holds=[],
-        )  # fmt: skip
+            schema=1,
+            site=self.site,
+            from_seq=frm,
+            to_seq=to,
+            issued_at=self.now + to,
+            next_update=self.now + 6 * 3600,
+            add_refs=b"",
+            remove_refs=b"",
+            cutoffs=[],
+            pass_holds=[],
+            household_holds=[],
+            clear_pass_holds=b"",
+            clear_household_holds=[],
+        )
         return sign_revocations(msgspec.structs.replace(body, **changes), self.revlist_key)
 
-    def config(self, gate: str, version: int = 1, zone: int = 1,
-               direction: LaneDirection = LaneDirection.IN, **policy: Any) -> bytes:  # fmt: skip
+    def config(
+        self,
+        gate: str,
+        version: int = 1,
+        zone: int = 1,
+        direction: LaneDirection = LaneDirection.IN,
+        **policy: Any,
+    ) -> bytes:
         body = GateConfig(
-            site=self.site, gate=gate, version=version, issued_at=self.now, zone=zone,
-            direction=direction, policy=msgspec.structs.replace(Policy(), **policy),
+            site=self.site,
+            gate=gate,
+            version=version,
+            issued_at=self.now,
+            zone=zone,
+            direction=direction,
+            policy=msgspec.structs.replace(Policy(), **policy),
             phone_keys={1: self.phone_key},
-        )  # fmt: skip
+        )
         return messages.seal_config(body, self.control_key)
 
     def command(
         self, gate: str, kind: CommandKind = CommandKind.OPEN_ONCE, **changes: Any
     ) -> bytes:
         base: dict[str, Any] = {
-            "site": self.site, "gate": gate, "request_id": str(uuid.uuid4()), "kind": kind,
-            "issued_at": self.now, "expires_at": self.now + 60, "operator": "staff-li",
-        }  # fmt: skip
+            "site": self.site,
+            "gate": gate,
+            "request_id": str(uuid.uuid4()),
+            "kind": kind,
+            "issued_at": self.now,
+            "expires_at": self.now + 60,
+            "operator": "staff-li",
+        }
         if kind == CommandKind.OPEN_ONCE:
             base["reason"] = messages.OverrideReason.NO_SMARTPHONE
         return messages.seal_command(Command(**(base | changes)), self.control_key)
@@ -101,14 +134,21 @@ class TestSite:
     ) -> str:
         pass_id = os.urandom(12)
         base: dict[str, Any] = {
-            "site": self.site, "pass_id": pass_id, "kind": kind, "issued_at": self.now - 60,
-            "not_before": self.now - 60, "expires": self.now + 30 * 86400, "zones": (1, 2),
+            "site": self.site,
+            "pass_id": pass_id,
+            "kind": kind,
+            "issued_at": self.now - 60,
+            "not_before": self.now - 60,
+            "expires": self.now + 30 * 86400,
+            "zones": (1, 2),
             "household": 1042 if kind == PassKind.RESIDENT else None,
             "host": 1042 if kind == PassKind.VISITOR else None,
             "uses": 2 if kind == PassKind.VISITOR else None,
-            "phone_tag": None if kind == PassKind.STAFF else phone_tag(self.phone_key, pass_id, digits),
+            "phone_tag": None
+            if kind == PassKind.STAFF
+            else phone_tag(self.phone_key, pass_id, digits),
             "phone_key_version": None if kind == PassKind.STAFF else 1,
-        }  # fmt: skip
+        }
         return issue(PassClaims(**(base | changes)), self.pass_key)
 
 

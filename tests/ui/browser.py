@@ -31,9 +31,13 @@ from tests.ui.data import INJECTIONS, add_event
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]  # fmt: skip
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 READY_TIMEOUT_S = 30
 
@@ -68,8 +72,11 @@ class LiveSite:
             return pool.submit(asyncio.run, go()).result()
 
 
-LANES = (("east-in", 1, "东门入口", "in"), ("east-out", 1, "东门出口", "out"),
-         ("west-in", 2, "西门入口", "in"))  # fmt: skip
+LANES = (
+    ("east-in", 1, "东门入口", "in"),
+    ("east-out", 1, "东门出口", "out"),
+    ("west-in", 2, "西门入口", "in"),
+)
 
 
 async def seed_site(env: Env, *, provisioned: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -81,26 +88,69 @@ async def seed_site(env: Env, *, provisioned: tuple[str, ...] = ()) -> dict[str,
     for gate_id, zone, name, direction in LANES:
         if gate_id in provisioned:
             continue
-        await registry.save_gate(env, CLI_ACTOR, gate_id, registry.GateFields(zone_id=zone, name=name,
-                                 direction=direction), create=True)  # fmt: skip
-    h1 = await registry.save_household(env, CLI_ACTOR, None, registry.HouseholdFields(zone_id=1, building="3",
-                                       unit="2", room="201"))  # fmt: skip
-    h2 = await registry.save_household(env, CLI_ACTOR, None, registry.HouseholdFields(zone_id=2, building="9",
-                                       unit="1", room="101"))  # fmt: skip
-    zhang = await residents.save(env, CLI_ACTOR, None, residents.ResidentFields(household_id=h1.id, name="张三",
-                                 phone="13800138000", role="owner"))  # fmt: skip
-    wang = await residents.save(env, CLI_ACTOR, None, residents.ResidentFields(household_id=h1.id, name="王小明",
-                                phone="13900139001", role="family"))  # fmt: skip
+        await registry.save_gate(
+            env,
+            CLI_ACTOR,
+            gate_id,
+            registry.GateFields(zone_id=zone, name=name, direction=direction),
+            create=True,
+        )
+    h1 = await registry.save_household(
+        env,
+        CLI_ACTOR,
+        None,
+        registry.HouseholdFields(zone_id=1, building="3", unit="2", room="201"),
+    )
+    h2 = await registry.save_household(
+        env,
+        CLI_ACTOR,
+        None,
+        registry.HouseholdFields(zone_id=2, building="9", unit="1", room="101"),
+    )
+    zhang = await residents.save(
+        env,
+        CLI_ACTOR,
+        None,
+        residents.ResidentFields(
+            household_id=h1.id, name="张三", phone="13800138000", role="owner"
+        ),
+    )
+    wang = await residents.save(
+        env,
+        CLI_ACTOR,
+        None,
+        residents.ResidentFields(
+            household_id=h1.id, name="王小明", phone="13900139001", role="family"
+        ),
+    )
     for i, name in enumerate(INJECTIONS):
-        await residents.save(env, CLI_ACTOR, None, residents.ResidentFields(household_id=h2.id, name=name,
-                             phone=f"1370013{7000 + i}", role="tenant", note=name))  # fmt: skip
+        await residents.save(
+            env,
+            CLI_ACTOR,
+            None,
+            residents.ResidentFields(
+                household_id=h2.id, name=name, phone=f"1370013{7000 + i}", role="tenant", note=name
+            ),
+        )
     now = env.clock.now()
-    await residents.set_observation(env, CLI_ACTOR, wang.id, status="home_observation",
-                                    start=now - 3 * 86400, end=now + 11 * 86400)  # fmt: skip
+    await residents.set_observation(
+        env,
+        CLI_ACTOR,
+        wang.id,
+        status="home_observation",
+        start=now - 3 * 86400,
+        end=now + 11 * 86400,
+    )
     card = await passes.issue_resident(env, CLI_ACTOR, zhang.id)
     await seed_events(env, card.ref, now)
-    return {"h1": h1.id, "h2": h2.id, "zhang": zhang.id, "wang": wang.id,
-            "ref": card.ref, "text": card.text}  # fmt: skip
+    return {
+        "h1": h1.id,
+        "h2": h2.id,
+        "zhang": zhang.id,
+        "wang": wang.id,
+        "ref": card.ref,
+        "text": card.text,
+    }
 
 
 async def seed_events(env: Env, ref: str, now: int) -> None:
@@ -108,9 +158,15 @@ async def seed_events(env: Env, ref: str, now: int) -> None:
     for k in range(60):
         at_ms = (now - 30 * 3600 + k * 1790) * 1000
         gate = "east-out" if k % 5 == 4 else "east-in"
-        await add_event(env, gate=gate, at_ms=at_ms, granted=k % 9 != 8,
-                        reason="ok" if k % 9 != 8 else "expired", pass_ref=ref,
-                        body_c=round(36.1 + (k % 7) * 0.15, 1))  # fmt: skip
+        await add_event(
+            env,
+            gate=gate,
+            at_ms=at_ms,
+            granted=k % 9 != 8,
+            reason="ok" if k % 9 != 8 else "expired",
+            pass_ref=ref,
+            body_c=round(36.1 + (k % 7) * 0.15, 1),
+        )
 
 
 class ServerProcess:
@@ -131,10 +187,22 @@ class ServerProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("GATEPASS_")}
         env |= {"GATEPASS_RETENTION_INTERVAL_S": "0", "PYTHONUNBUFFERED": "1"} | self.extra_env
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "server", "run", "--data", str(self.settings.data_dir),
-             "--bind", "127.0.0.1", "--port", str(self.port)],
-            env=env, stdout=self.log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "server",
+                "run",
+                "--data",
+                str(self.settings.data_dir),
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
 
     def wait_ready(self) -> None:
         """Poll /healthz until the server answers (bounded)."""

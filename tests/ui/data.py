@@ -36,8 +36,10 @@ def make_gates(api: Api) -> None:
         ("east-out", 1, "东门出口", "out"),
         ("west-in", 2, "西门入口", "in"),
     ):
-        response = api.post("/api/v1/gates", json={"id": gate_id, "zone_id": zone, "name": name,
-                                                    "direction": direction})  # fmt: skip
+        response = api.post(
+            "/api/v1/gates",
+            json={"id": gate_id, "zone_id": zone, "name": name, "direction": direction},
+        )
         assert response.status_code == 201, response.text
 
 
@@ -56,10 +58,17 @@ _seq: dict[str, int] = {}
 
 
 async def add_event(
-    env: Env, *, gate: str, at_ms: int, granted: bool | None, reason: str | None,
-    pass_ref: str | None = None, body_c: float | None = None, kind: str = "decision",
+    env: Env,
+    *,
+    gate: str,
+    at_ms: int,
+    granted: bool | None,
+    reason: str | None,
+    pass_ref: str | None = None,
+    body_c: float | None = None,
+    kind: str = "decision",
     alarm: str | None = None,
-) -> EventData:  # fmt: skip
+) -> EventData:
     """Store one gate event with its alerts and wake the live pages, as ingest does."""
     _seq[gate] = _seq.get(gate, SEQ_BASE) + 1
     row = EventData(

@@ -26,9 +26,13 @@ def server_cli(*args: str | Path) -> str:
     """Run a ``gatepass-server`` command as an operator would; its stdout."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEPASS_")}
     done = subprocess.run(
-        [str(SERVER_CLI), *map(str, args)], env=env, capture_output=True, text=True,
-        timeout=CLI_TIMEOUT_S, check=False,
-    )  # fmt: skip
+        [str(SERVER_CLI), *map(str, args)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT_S,
+        check=False,
+    )
     assert done.returncode == 0, f"gatepass-server {args[:2]} failed:\n{done.stderr}"
     return done.stdout
 
@@ -38,11 +42,38 @@ def provision(data_dir: Path, root: Path, *, gate: str, zone: int, name: str) ->
     broker is returned unstarted, on the port both files name."""
     port = free_port()
     conf = root / "brokerconf"
-    server_cli("broker-config", "--data", data_dir, "--out", conf, "--bind", "127.0.0.1",
-               "--port", str(port))  # fmt: skip
-    server_cli("gate", "add", gate, "--data", data_dir, "--zone", str(zone), "--direction", "in",
-               "--name", name, "--broker-host", "127.0.0.1", "--broker-port", str(port),
-               "--hardware", "sim", "--out", root / f"{gate}.toml")  # fmt: skip
+    server_cli(
+        "broker-config",
+        "--data",
+        data_dir,
+        "--out",
+        conf,
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    )
+    server_cli(
+        "gate",
+        "add",
+        gate,
+        "--data",
+        data_dir,
+        "--zone",
+        str(zone),
+        "--direction",
+        "in",
+        "--name",
+        name,
+        "--broker-host",
+        "127.0.0.1",
+        "--broker-port",
+        str(port),
+        "--hardware",
+        "sim",
+        "--out",
+        root / f"{gate}.toml",
+    )
     broker = Mosquitto.from_project(root / "broker", conf)
     broker.port = port
     return broker

@@ -207,8 +207,13 @@ def decode_qr(page: Page, tmp: Path) -> str:
     """Read the QR code on the page from its image, with zbarimg."""
     image = tmp / "qr.png"
     page.locator("img.qr").screenshot(path=str(image))
-    result = subprocess.run(["zbarimg", "--raw", "-q", str(image)], capture_output=True,
-                            text=True, check=True, timeout=30)  # fmt: skip
+    result = subprocess.run(
+        ["zbarimg", "--raw", "-q", str(image)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
     return result.stdout.strip()
 
 
@@ -268,8 +273,9 @@ def test_visitor_pass_at_the_gate(
     panel(live.lane, "keys 8123")  # the last four digits of the visitor's phone
     page.wait_for_function(
         "() => document.querySelector('#feed .scan.big .name')?.textContent === '赵*'",
-        polling="raf", timeout=LIVE_WITHIN_MS + 10_000,
-    )  # fmt: skip
+        polling="raf",
+        timeout=LIVE_WITHIN_MS + 10_000,
+    )
     seen_ms = time.time() * 1000
     latency_ms = round(seen_ms - decided_at_ms(live.site, row.ref))
     record_property("decision_to_console_ms", latency_ms)
@@ -314,8 +320,16 @@ def test_console_reconnects_by_itself(admin: Watched, live: Stack) -> None:
     assert admin.problems == []
     server.stop()
     expect(status).to_have_text("连接中断，正在重连…")
-    site.run(lambda env: add_event(env, gate="east-in", at_ms=int(time.time() * 1000),
-                                   granted=False, reason="revoked", pass_ref=ids["ref"]))  # fmt: skip
+    site.run(
+        lambda env: add_event(
+            env,
+            gate="east-in",
+            at_ms=int(time.time() * 1000),
+            granted=False,
+            reason="revoked",
+            pass_ref=ids["ref"],
+        )
+    )
     server.start()
     server.wait_ready()
     expect(status).to_have_text("实时更新中", timeout=15_000)
@@ -417,9 +431,12 @@ def test_import_report_and_confirm(admin: Watched, live: Stack, tmp_path: Path) 
     """Upload a register with one bad row, read the report, import the valid rows."""
     server = live.server
     register = tmp_path / "居民登记表.csv"
-    register.write_text("楼栋,单元,房号,姓名,手机,身份,片区\n"
-                        "6,1,601,孙七,13800006001,业主,东区\n"
-                        "6,1,601,,13800006002,家属,东区\n", encoding="utf-8")  # fmt: skip
+    register.write_text(
+        "楼栋,单元,房号,姓名,手机,身份,片区\n"
+        "6,1,601,孙七,13800006001,业主,东区\n"
+        "6,1,601,,13800006002,家属,东区\n",
+        encoding="utf-8",
+    )
     page = admin.page
     page.goto(f"{server.url}/ui/import")
     page.set_input_files("input[name=file]", str(register))

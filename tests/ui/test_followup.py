@@ -52,8 +52,15 @@ def test_call_list_due_overdue_and_done(api: Api, observed: dict[str, Any]) -> N
     assert items[0].resident.name == "张三"  # overdue first
 
     async def call(env: Env) -> None:
-        await followup.record_call(env, CLI_ACTOR, observed["r1"], reached=True,
-                                   temperature_c=36.8, symptoms=["cough"], note="咳嗽轻微")  # fmt: skip
+        await followup.record_call(
+            env,
+            CLI_ACTOR,
+            observed["r1"],
+            reached=True,
+            temperature_c=36.8,
+            symptoms=["cough"],
+            note="咳嗽轻微",
+        )
 
     api.site.run(call)
     zhang = {i.resident.name: i for i in api.site.run(work)}["张三"]
@@ -96,8 +103,11 @@ def test_calls_are_scoped_exported_erased_and_expire(api: Api, observed: dict[st
     assert "张三" in page
     assert "李四" not in page
     assert "超时未回访" in page
-    recorded = form_post(api, f"/ui/followup/{observed['r1']}",
-                         {"outcome": "reached", "temperature": "36,9", "symptoms": ["fatigue"]})  # fmt: skip
+    recorded = form_post(
+        api,
+        f"/ui/followup/{observed['r1']}",
+        {"outcome": "reached", "temperature": "36,9", "symptoms": ["fatigue"]},
+    )
     assert recorded.status_code == 303
     assert "今天已回访" in api.get("/ui/followup").text
     api.use("admin")
@@ -114,8 +124,15 @@ def test_calls_are_scoped_exported_erased_and_expire(api: Api, observed: dict[st
 
 def test_erasure_removes_the_calls(api: Api, observed: dict[str, Any]) -> None:
     async def call_then_erase(env: Env) -> Any:
-        await followup.record_call(env, CLI_ACTOR, observed["r1"], reached=False,
-                                   temperature_c=None, symptoms=[], note=None)  # fmt: skip
+        await followup.record_call(
+            env,
+            CLI_ACTOR,
+            observed["r1"],
+            reached=False,
+            temperature_c=None,
+            symptoms=[],
+            note=None,
+        )
         await privacy.erase_resident(env, CLI_ACTOR, observed["r1"])
         async with env.db.read() as conn:
             return await calls_of(conn, resident_id=observed["r1"])
@@ -123,8 +140,15 @@ def test_erasure_removes_the_calls(api: Api, observed: dict[str, Any]) -> None:
     assert api.site.run(call_then_erase) == []
 
     async def call_erased(env: Env) -> None:
-        await followup.record_call(env, CLI_ACTOR, observed["r1"], reached=False,
-                                   temperature_c=None, symptoms=[], note=None)  # fmt: skip
+        await followup.record_call(
+            env,
+            CLI_ACTOR,
+            observed["r1"],
+            reached=False,
+            temperature_c=None,
+            symptoms=[],
+            note=None,
+        )
 
     with pytest.raises(NotFound):
         api.site.run(call_erased)

@@ -67,15 +67,19 @@ def test_every_code_shown_to_staff_has_a_label(language: str) -> None:
     missing = [f"reasons.{r.value}" for r in ReasonCode if not t.has(f"reasons.{r.value}")]
     missing += [f"alarms.{a.value}" for a in AlarmKind if not t.has(f"alarms.{a.value}")]
     missing += [f"alerts.{k.value}" for k in AlertKind if not t.has(f"alerts.{k.value}")]
-    missing += [f"commands.kind.{k.value}" for k in CommandKind
-                if not t.has(f"commands.kind.{k.value}")]  # fmt: skip
+    missing += [
+        f"commands.kind.{k.value}" for k in CommandKind if not t.has(f"commands.kind.{k.value}")
+    ]
     outcomes = [o.value for o in CommandOutcome] + ["waiting", "unsent"]
     missing += [f"commands.outcome.{o}" for o in outcomes if not t.has(f"commands.outcome.{o}")]
     missing += [f"open_reasons.{r}" for r in OPEN_REASONS if not t.has(f"open_reasons.{r}")]
     missing += [f"modes.set.{m}" for m in CONSOLE_MODES if not t.has(f"modes.set.{m}")]
     missing += [f"modes.confirm.{m}" for m in CONSOLE_MODES if not t.has(f"modes.confirm.{m}")]
-    missing += [f"health.state.{s}" for s in ("online", "offline", "starting", "stopping",
-                                             "unknown") if not t.has(f"health.state.{s}")]  # fmt: skip
+    missing += [
+        f"health.state.{s}"
+        for s in ("online", "offline", "starting", "stopping", "unknown")
+        if not t.has(f"health.state.{s}")
+    ]
     assert missing == []
 
 

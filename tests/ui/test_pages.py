@@ -18,8 +18,18 @@ from tests.ui.conftest import form_post
 from tests.ui.data import INJECTIONS, add_event, make_gates
 
 MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
-PAGES = ("/ui/", "/ui/console", "/ui/console/east-in", "/ui/residents", "/ui/visitors",
-         "/ui/followup", "/ui/events", "/ui/audit", "/ui/import", "/ui/login")  # fmt: skip
+PAGES = (
+    "/ui/",
+    "/ui/console",
+    "/ui/console/east-in",
+    "/ui/residents",
+    "/ui/visitors",
+    "/ui/followup",
+    "/ui/events",
+    "/ui/audit",
+    "/ui/import",
+    "/ui/login",
+)
 
 
 @pytest.fixture
@@ -29,16 +39,32 @@ def ids(api: Api) -> dict[str, Any]:
     make_gates(api)
     api.use("admin")
     for i, name in enumerate(INJECTIONS):
-        response = api.post("/api/v1/residents", json={"household_id": found["h1"], "name": name,
-                            "phone": f"1370013{7000 + i}", "role": "family", "note": name})  # fmt: skip
+        response = api.post(
+            "/api/v1/residents",
+            json={
+                "household_id": found["h1"],
+                "name": name,
+                "phone": f"1370013{7000 + i}",
+                "role": "family",
+                "note": name,
+            },
+        )
         assert response.status_code == 201, response.text
     card = api.post("/api/v1/passes", json={"resident_id": found["r1"]}).json()
     found["ref"] = card["ref"]
     now_ms = api.site.clock.now() * 1000
     for k, (granted, reason, temp) in enumerate(((True, "ok", 36.5), (False, "fever", 38.2))):
-        api.site.run(lambda env, g=granted, r=reason, t=temp, k=k: add_event(
-            env, gate="east-in", at_ms=now_ms - 60_000 + k, granted=g, reason=r,
-            pass_ref=card["ref"], body_c=t))  # fmt: skip
+        api.site.run(
+            lambda env, g=granted, r=reason, t=temp, k=k: add_event(
+                env,
+                gate="east-in",
+                at_ms=now_ms - 60_000 + k,
+                granted=g,
+                reason=r,
+                pass_ref=card["ref"],
+                body_c=t,
+            )
+        )
     return found
 
 
@@ -76,8 +102,12 @@ def test_hostile_names_are_escaped_everywhere(api: Api, ids: dict[str, Any]) -> 
 
 def test_phones_are_masked_until_an_audited_reveal(api: Api, ids: dict[str, Any]) -> None:
     api.use("admin")
-    for path in (*PAGES, f"/ui/residents/{ids['r1']}", f"/ui/households/{ids['h1']}",
-                 "/ui/residents?q=8000"):  # fmt: skip
+    for path in (
+        *PAGES,
+        f"/ui/residents/{ids['r1']}",
+        f"/ui/households/{ids['h1']}",
+        "/ui/residents?q=8000",
+    ):
         assert MOBILE.findall(api.get(path).text) == [], path
     listing = api.get("/ui/residents?q=138****8000").text
     assert "138****8000" in listing
@@ -170,8 +200,11 @@ def test_alert_acknowledged_once(api: Api, ids: dict[str, Any]) -> None:
 
 def test_login_form_redirects_only_inside_the_ui(api: Api) -> None:
     api.use(None)
-    ok = api.client.post("/ui/login", data={"username": "admin", "password": STRONG,
-                         "next": "//evil.example/"}, follow_redirects=False)  # fmt: skip
+    ok = api.client.post(
+        "/ui/login",
+        data={"username": "admin", "password": STRONG, "next": "//evil.example/"},
+        follow_redirects=False,
+    )
     assert ok.status_code == 303
     assert ok.headers["location"] == "/ui/"
     api.use(None)
@@ -183,8 +216,9 @@ def test_login_form_redirects_only_inside_the_ui(api: Api) -> None:
 
 def test_language_switch_sets_a_cookie(api: Api) -> None:
     api.use(None)
-    response = api.client.post("/ui/lang", data={"lang": "en", "back": "/ui/login"},
-                               follow_redirects=False)  # fmt: skip
+    response = api.client.post(
+        "/ui/lang", data={"lang": "en", "back": "/ui/login"}, follow_redirects=False
+    )
     assert response.status_code == 303
     assert response.headers["location"] == "/ui/login"
     assert "gatepass_lang=en" in response.headers["set-cookie"]
@@ -195,8 +229,10 @@ def test_language_switch_sets_a_cookie(api: Api) -> None:
 
 def test_one_time_password_must_be_changed_first(api: Api) -> None:
     api.use("admin")
-    created = api.post("/api/v1/staff", json={"username": "newbie", "display_name": "新同事",
-                       "role": "staff", "zone_scope": [1]}).json()  # fmt: skip
+    created = api.post(
+        "/api/v1/staff",
+        json={"username": "newbie", "display_name": "新同事", "role": "staff", "zone_scope": [1]},
+    ).json()
     api.use(None)
     api.client.post(
         "/ui/login", data={"username": "newbie", "password": created["one_time_password"]}
@@ -204,8 +240,15 @@ def test_one_time_password_must_be_changed_first(api: Api) -> None:
     assert api.client.get("/ui/", follow_redirects=False).headers["location"] == "/ui/password"
     page = api.client.get("/ui/password").text
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-    changed = api.client.post("/ui/password", follow_redirects=False, data={
-        "csrf_token": token, "old_password": created["one_time_password"], "new_password": STRONG + "!"})  # fmt: skip
+    changed = api.client.post(
+        "/ui/password",
+        follow_redirects=False,
+        data={
+            "csrf_token": token,
+            "old_password": created["one_time_password"],
+            "new_password": STRONG + "!",
+        },
+    )
     assert changed.headers["location"] == "/ui/login?notice=password"
     assert (
         api.client.get("/ui/", follow_redirects=False).headers["location"].startswith("/ui/login")
@@ -214,8 +257,13 @@ def test_one_time_password_must_be_changed_first(api: Api) -> None:
 
 def test_visitor_desk_form(api: Api, ids: dict[str, Any]) -> None:
     api.use("east-desk")
-    form = {"host": "3-2-201", "name": "赵六", "phone": "13800138123", "purpose": "探亲访友",
-            "hours": "4"}  # fmt: skip
+    form = {
+        "host": "3-2-201",
+        "name": "赵六",
+        "phone": "13800138123",
+        "purpose": "探亲访友",
+        "hours": "4",
+    }
     response = form_post(api, "/ui/visitors", form)
     assert response.status_code == 303
     visitor = api.get(response.headers["location"]).text

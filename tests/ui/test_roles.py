@@ -74,9 +74,15 @@ def test_every_page_has_a_policy_and_a_row() -> None:
 
 
 def _fill(path: str, ids: dict[str, Any]) -> str:
-    values = {"gate_id": "east-in", "alert_id": "00000000-0000-4000-8000-000000000000",
-              "token": "0" * 32, "visitor_id": ids["visitor"], "pass_id": ids["pass"],
-              "resident_id": ids["r1"], "household_id": ids["h1"]}  # fmt: skip
+    values = {
+        "gate_id": "east-in",
+        "alert_id": "00000000-0000-4000-8000-000000000000",
+        "token": "0" * 32,
+        "visitor_id": ids["visitor"],
+        "pass_id": ids["pass"],
+        "resident_id": ids["r1"],
+        "household_id": ids["h1"],
+    }
     return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), path)
 
 
@@ -93,8 +99,16 @@ def ids(api: Api) -> dict[str, Any]:
     api.use("admin")
     found["pass"] = api.post("/api/v1/passes", json={"resident_id": found["r1"]}).json()["id"]
     api.use("east-desk")
-    visitor = api.post("/api/v1/visitors", json={"host_household_id": found["h1"], "name": "访客",
-                       "phone": "13800001111", "purpose": "探亲", "hours": 2}).json()  # fmt: skip
+    visitor = api.post(
+        "/api/v1/visitors",
+        json={
+            "host_household_id": found["h1"],
+            "name": "访客",
+            "phone": "13800001111",
+            "purpose": "探亲",
+            "hours": 2,
+        },
+    ).json()
     found["visitor"] = visitor["visitor"]["id"]
     return found
 
@@ -110,8 +124,9 @@ def test_page_role_matrix(api: Api, ids: dict[str, Any]) -> None:
                     continue  # streams: checked below without reading forever
                 response = api.client.get(url, follow_redirects=False)
             elif role is None:
-                response = api.client.post(url, data={"username": "x", "password": "y"},
-                                           follow_redirects=False)  # fmt: skip
+                response = api.client.post(
+                    url, data={"username": "x", "password": "y"}, follow_redirects=False
+                )
             else:
                 response = form_post(api, url, {"username": "x", "password": "y", "reason": "r"})
             if _outcome(response) != expected:

@@ -43,9 +43,15 @@ async def list_events(
     """Events of lanes in the caller's zones, newest first; times are gate milliseconds."""
     request = Page(page, clamp_size(size), sort, desc)
     filters = {
-        "gate": gate, "kind": kind, "granted": granted, "reason": reason, "alarm": alarm,
-        "pass_ref": pass_ref, "flag": flag, "offline": offline,
-    }  # fmt: skip
+        "gate": gate,
+        "kind": kind,
+        "granted": granted,
+        "reason": reason,
+        "alarm": alarm,
+        "pass_ref": pass_ref,
+        "flag": flag,
+        "offline": offline,
+    }
     rows, total = await event_queries.search_events(
         env, actor, request, filters=filters, since_ms=since_ms, until_ms=until_ms
     )

@@ -45,9 +45,15 @@ async def send_command(
 ) -> CommandOut:
     """Open a lane once (with a reason), resync it, or (admins) set its mode; expires in 30 s."""
     row = await gate_commands.send(
-        env, link_of(request), actor, gate_id, body.kind, reason=body.reason, note=body.note,
+        env,
+        link_of(request),
+        actor,
+        gate_id,
+        body.kind,
+        reason=body.reason,
+        note=body.note,
         mode=body.mode,
-    )  # fmt: skip
+    )
     return CommandOut.model_validate(row)
 
 

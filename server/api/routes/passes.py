@@ -49,9 +49,12 @@ async def search_passes(
 ) -> PageOut[PassOut]:
     """Passes in scope; ``active`` leaves out revoked and expired ones."""
     filters = {
-        "resident_id": resident_id, "visitor_id": visitor_id, "staff_id": staff_id,
-        "household_id": household_id, "kind": kind,
-    }  # fmt: skip
+        "resident_id": resident_id,
+        "visitor_id": visitor_id,
+        "staff_id": staff_id,
+        "household_id": household_id,
+        "kind": kind,
+    }
     request = Page(page, clamp_size(size), sort, desc)
     present = {k: v for k, v in filters.items() if v is not None}
     rows, total = await pass_listing.search(env, actor, request, present, active_only=active)

@@ -28,9 +28,14 @@ async def login(body: LoginIn, request: Request, response: Response, env: EnvDep
         env, body.username, body.password, client_address(request), old
     )
     response.set_cookie(
-        cookie_name(env), token, httponly=True, secure=env.settings.cookie_secure,
-        samesite="strict", path="/", max_age=env.settings.session_absolute_s,
-    )  # fmt: skip
+        cookie_name(env),
+        token,
+        httponly=True,
+        secure=env.settings.cookie_secure,
+        samesite="strict",
+        path="/",
+        max_age=env.settings.session_absolute_s,
+    )
     return SessionOut(staff=StaffOut.model_validate(session.staff), csrf_token=session.csrf)
 
 

@@ -87,8 +87,14 @@ async def _insert(
     detail: JSONObject,
 ) -> Alert:
     alert = await alert_store.insert(
-        conn, kind=kind.value, severity=SEVERITY[kind], gate=gate, subject=subject,
-        detail=detail, event_id=event_id, now=now,
-    )  # fmt: skip
+        conn,
+        kind=kind.value,
+        severity=SEVERITY[kind],
+        gate=gate,
+        subject=subject,
+        detail=detail,
+        event_id=event_id,
+        now=now,
+    )
     logger.warning("alert %s raised: gate %s %s %s", kind.value, gate, subject, detail)
     return alert

@@ -72,9 +72,18 @@ async def occurred_for(
 ) -> Alert:
     """Count an occurrence caused by the event ``row``, with the event's facts as detail."""
     return await occurred(
-        conn, kind, gate=row.gate, subject=subject, now=now, event_id=row.event_id,
-        at_ms=row.at_ms, reason=row.reason, alarm=row.alarm, note=row.note, **extra,
-    )  # fmt: skip
+        conn,
+        kind,
+        gate=row.gate,
+        subject=subject,
+        now=now,
+        event_id=row.event_id,
+        at_ms=row.at_ms,
+        reason=row.reason,
+        alarm=row.alarm,
+        note=row.note,
+        **extra,
+    )
 
 
 async def _on_alarm(conn: Connection, row: EventData, alarm: AlarmKind, now: int) -> list[Alert]:
@@ -114,15 +123,22 @@ async def on_status(
         bad = device.state in (DeviceState.FAULT, DeviceState.OFFLINE)
         raised.append(
             await _hold(
-                conn, AlertKind.DEVICE_FAULT, gate=gate, subject=device.name, holds=bad, now=now,
-                state=device.state.value, detail=device.detail,
+                conn,
+                AlertKind.DEVICE_FAULT,
+                gate=gate,
+                subject=device.name,
+                holds=bad,
+                now=now,
+                state=device.state.value,
+                detail=device.detail,
             )
-        )  # fmt: skip
+        )
     if status.outbox_depth >= backlog:
         raised.append(
-            await condition(conn, AlertKind.OUTBOX_BACKLOG, gate=gate, now=now,
-                            depth=status.outbox_depth)
-        )  # fmt: skip
+            await condition(
+                conn, AlertKind.OUTBOX_BACKLOG, gate=gate, now=now, depth=status.outbox_depth
+            )
+        )
     elif status.outbox_depth < backlog // 2:
         await ended(conn, AlertKind.OUTBOX_BACKLOG, gate=gate, now=now)
     return [a for a in raised if a is not None]

@@ -60,8 +60,10 @@ def hash_line(username: str, password: str) -> str:
         try:
             subprocess.run(  # noqa: S603 - a fixed argv without a shell; the path is ours
                 [tool, "-U", str(path)],
-                check=True, capture_output=True, timeout=PASSWD_TIMEOUT_S,
-            )  # fmt: skip
+                check=True,
+                capture_output=True,
+                timeout=PASSWD_TIMEOUT_S,
+            )
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
             raise ProvisioningError(f"mosquitto_passwd failed: {exc}") from None
         line = path.read_text().strip()

@@ -80,9 +80,15 @@ def _command(
 ) -> Command:
     try:
         return Command(
-            site=site, gate=gate, request_id=request_id(), kind=kind, issued_at=now,
-            expires_at=now + ttl, operator=actor.name[:64], **fields,
-        )  # fmt: skip
+            site=site,
+            gate=gate,
+            request_id=request_id(),
+            kind=kind,
+            issued_at=now,
+            expires_at=now + ttl,
+            operator=actor.name[:64],
+            **fields,
+        )
     except ValueError as exc:
         raise Invalid(str(exc)) from None
 
@@ -107,8 +113,17 @@ async def send(
         authorize(actor, await registry.get_gate(conn, gate_id=gate), gate, kind)
         site = await registry.get_site(conn)
         assert site is not None
-        command = _command(site.id, gate, actor, kind, now=now, ttl=env.settings.command_ttl_s,
-                           reason=reason, note=note or None, mode=mode)  # fmt: skip
+        command = _command(
+            site.id,
+            gate,
+            actor,
+            kind,
+            now=now,
+            ttl=env.settings.command_ttl_s,
+            reason=reason,
+            note=note or None,
+            mode=mode,
+        )
         _key_row, key = await signing_key(conn, env.keys_dir, use=KeyUse.CONTROL, now=now)
         payload = messages.seal_command(command, key)
         row = await _record(conn, actor, command, now=now)
@@ -143,9 +158,14 @@ async def _record(conn: Connection, actor: Actor, command: Command, *, now: int)
         raise Conflict("request id clash; send again") from None
     target = f"gate:{command.gate}"
     await audit.record(
-        conn, actor, "command.send", at=now, target=target, kind=row.kind,
+        conn,
+        actor,
+        "command.send",
+        at=now,
+        target=target,
+        kind=row.kind,
         request_id=row.request_id,
-    )  # fmt: skip
+    )
     return row
 
 

@@ -79,18 +79,31 @@ def render(spec: GateFile) -> str:
         "# /etc/gatepass/gate.toml, check it with `gatepass-gate check-config FILE`.\n\n"
     )
     sections = [
-        _section("gate", {
-            "site": spec.site, "id": spec.gate, "zone": spec.zone, "direction": spec.direction,
-            "data_dir": hw.data_dir, "hardware": hw.hardware,
-        }),
-        _section("broker", {
-            "host": spec.broker_host, "port": spec.broker_port, "username": spec.gate,
-            "password": spec.password, "tls_ca": spec.tls_ca,
-            "session_expiry_s": spec.session_expiry_s,
-        }),
+        _section(
+            "gate",
+            {
+                "site": spec.site,
+                "id": spec.gate,
+                "zone": spec.zone,
+                "direction": spec.direction,
+                "data_dir": hw.data_dir,
+                "hardware": hw.hardware,
+            },
+        ),
+        _section(
+            "broker",
+            {
+                "host": spec.broker_host,
+                "port": spec.broker_port,
+                "username": spec.gate,
+                "password": spec.password,
+                "tls_ca": spec.tls_ca,
+                "session_expiry_s": spec.session_expiry_s,
+            },
+        ),
         _section("trust", {"root_key": spec.root_key_hex}),
         _section("scanner", {"model": hw.scanner_model, "port": hw.scanner_port}),
         _section("thermometer", {"model": hw.thermometer_model, "port": hw.thermometer_port}),
         _section("policy", msgspec.to_builtins(spec.policy)),
-    ]  # fmt: skip
+    ]
     return header + "\n".join(sections)

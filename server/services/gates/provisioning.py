@@ -112,9 +112,12 @@ async def add_gate(
             raise Conflict(f"gate {gate} exists")
         zone_id = await _zone_id(conn, zone)
         lane = Gate(
-            id=gate, zone_id=zone_id, name=(name or gate)[:64], direction=direction.value,
+            id=gate,
+            zone_id=zone_id,
+            name=(name or gate)[:64],
+            direction=direction.value,
             created_at=now,
-        )  # fmt: skip
+        )
         await registry.insert_gate(conn, lane)
         await account_store.put_account(conn, username=gate, role="gate", hash_line=line, now=now)
         await audit.record(conn, actor, "gate.add", at=now, target=f"gate:{gate}", zone=zone_id)
@@ -175,10 +178,17 @@ async def _gate_file(
     config = await gate_state.get_config(conn, gate=gate)
     return render(
         GateFile(
-            site=site.id, gate=gate, zone=row.zone_id, direction=row.direction,
-            broker_host=broker.host, broker_port=broker.port, password=password,
-            root_key_hex=await root_key_hex(conn), tls_ca=broker.tls_ca, hardware=hardware,
+            site=site.id,
+            gate=gate,
+            zone=row.zone_id,
+            direction=row.direction,
+            broker_host=broker.host,
+            broker_port=broker.port,
+            password=password,
+            root_key_hex=await root_key_hex(conn),
+            tls_ca=broker.tls_ca,
+            hardware=hardware,
             policy=effective_policy(None if config is None else config.policy),
             session_expiry_s=env.settings.mqtt_session_expiry_s,
         )
-    )  # fmt: skip
+    )

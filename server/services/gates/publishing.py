@@ -79,9 +79,13 @@ async def manifest_update(
         return None
     topic = str(site_topic(site, TopicKind.MANIFEST))
     record = Published(
-        name=MANIFEST, seq=latest.seq, issued_at=latest.issued_at, payload=latest.signed,
-        body=None, published_at=env.clock.now(),
-    )  # fmt: skip
+        name=MANIFEST,
+        seq=latest.seq,
+        issued_at=latest.issued_at,
+        payload=latest.signed,
+        body=None,
+        published_at=env.clock.now(),
+    )
     return Update([Outgoing(topic, latest.signed, True)], record)
 
 
@@ -113,9 +117,13 @@ async def revocation_update(
     out.append(Outgoing(full_topic, signed, True))
     first_at = now if published is None or published.seq != full.seq else published.published_at
     record = Published(
-        name=REVOCATIONS, seq=full.seq, issued_at=full.issued_at, payload=signed,
-        body=msgspec.msgpack.encode(full), published_at=first_at,
-    )  # fmt: skip
+        name=REVOCATIONS,
+        seq=full.seq,
+        issued_at=full.issued_at,
+        payload=signed,
+        body=msgspec.msgpack.encode(full),
+        published_at=first_at,
+    )
     return Update(out, record)
 
 
@@ -154,9 +162,12 @@ async def config_updates(env: Env, site: str, *, force: bool) -> list[Update[Con
         if row is None or row.fingerprint != fingerprint:
             version = (0 if row is None else row.version) + 1
             config = ConfigVersion(
-                gate=gate.id, version=version, fingerprint=fingerprint, issued_at=now,
+                gate=gate.id,
+                version=version,
+                fingerprint=fingerprint,
+                issued_at=now,
                 policy=overrides,
-            )  # fmt: skip
+            )
             due.append((gate, config))
         elif force:
             due.append((gate, row))
@@ -178,10 +189,15 @@ async def _sign_configs(
     updates = []
     for gate, record in due:
         config = GateConfig(
-            site=site, gate=gate.id, version=record.version, issued_at=record.issued_at,
-            zone=gate.zone_id, direction=LaneDirection(gate.direction),
-            policy=effective_policy(record.policy), phone_keys=phones,
-        )  # fmt: skip
+            site=site,
+            gate=gate.id,
+            version=record.version,
+            issued_at=record.issued_at,
+            zone=gate.zone_id,
+            direction=LaneDirection(gate.direction),
+            policy=effective_policy(record.policy),
+            phone_keys=phones,
+        )
         topic = str(gate_topic(site, gate.id, TopicKind.CONFIG))
         updates.append(Update([Outgoing(topic, messages.seal_config(config, key), True)], record))
     return updates

@@ -110,17 +110,26 @@ async def _flush(
 async def dead_letter(conn: Connection, item: Rejected, *, now: int, result: BatchResult) -> None:
     """Keep a rejected message; a gate speaking for another gate is audited and alerted."""
     letter = await ingest_store.dead_letter(
-        conn, topic=item.message.topic, gate=item.gate, reason=item.reason,
-        detail=item.detail, payload=item.message.payload, now=now,
-    )  # fmt: skip
+        conn,
+        topic=item.message.topic,
+        gate=item.gate,
+        reason=item.reason,
+        detail=item.detail,
+        payload=item.message.payload,
+        now=now,
+    )
     result.dead += 1
     result.notices.append({"type": "dead_letter", "id": letter, "reason": item.reason})
     logger.warning("dead letter %d on %s: %s", letter, item.message.topic[:120], item.reason)
     if item.impersonation:
         await audit.record(
-            conn, LINK_ACTOR, "ingest.gate_mismatch", at=now, target=f"gate:{item.gate}",
+            conn,
+            LINK_ACTOR,
+            "ingest.gate_mismatch",
+            at=now,
+            target=f"gate:{item.gate}",
             dead_letter=letter,
-        )  # fmt: skip
+        )
         alert = await occurred(
             conn, AlertKind.IMPERSONATION, gate=item.gate, now=now, dead_letter=letter
         )

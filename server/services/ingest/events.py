@@ -130,13 +130,22 @@ async def _after_insert(conn: Connection, row: EventData, *, now: int, result: B
     """Audit a replay, raise the event's alerts, and queue its live notice."""
     if row.flag is not None:
         await audit.record(
-            conn, LINK_ACTOR, "ingest.seq_replay", at=now, target=f"gate:{row.gate}",
-            seq=row.seq, event_id=row.event_id,
-        )  # fmt: skip
-        alert = await occurred(
-            conn, AlertKind.SEQ_REPLAY, gate=row.gate, now=now, event_id=row.event_id,
+            conn,
+            LINK_ACTOR,
+            "ingest.seq_replay",
+            at=now,
+            target=f"gate:{row.gate}",
             seq=row.seq,
-        )  # fmt: skip
+            event_id=row.event_id,
+        )
+        alert = await occurred(
+            conn,
+            AlertKind.SEQ_REPLAY,
+            gate=row.gate,
+            now=now,
+            event_id=row.event_id,
+            seq=row.seq,
+        )
         result.notices.append({"type": "alert", "alert": alert})
     for alert in await alert_rules.on_event(conn, row, now=now):
         result.notices.append({"type": "alert", "alert": alert})

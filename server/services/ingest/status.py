@@ -100,7 +100,11 @@ async def store_result(conn: Connection, body: CommandResult, *, result: BatchRe
         detail=body.detail,
     )
     result.notices.append(
-        {"type": "command", "request_id": body.request_id, "gate": body.gate,
-         "outcome": body.outcome.value}
-    )  # fmt: skip
+        {
+            "type": "command",
+            "request_id": body.request_id,
+            "gate": body.gate,
+            "outcome": body.outcome.value,
+        }
+    )
     return True

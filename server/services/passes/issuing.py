@@ -69,25 +69,48 @@ async def sign_for(
         version, phone_key = await current_phone_key(conn, env.keys_dir)
         tag = phone_tag(phone_key, pass_id, last4(holder.phone))
     claims = PassClaims(
-        site=await _site_id(conn), pass_id=pass_id, kind=holder.kind, issued_at=now,
-        not_before=now, expires=expires, zones=holder.zones[:MAX_ZONES],
-        household=holder.household, unit=holder.unit, name=display_name(holder.name),
-        phone_tag=tag, phone_key_version=version, host=holder.host, uses=holder.uses,
-    )  # fmt: skip
+        site=await _site_id(conn),
+        pass_id=pass_id,
+        kind=holder.kind,
+        issued_at=now,
+        not_before=now,
+        expires=expires,
+        zones=holder.zones[:MAX_ZONES],
+        household=holder.household,
+        unit=holder.unit,
+        name=display_name(holder.name),
+        phone_tag=tag,
+        phone_key_version=version,
+        host=holder.host,
+        uses=holder.uses,
+    )
     text = issue(claims, key)
     held_by: dict[str, int | None] = {"resident_id": None, "visitor_id": None, "staff_id": None}
     held_by[holder.column] = holder.holder_id
     row = await pass_store.insert_pass(
         conn,
         Pass(
-            id=0, ref=claims.ref, kind=holder.kind.name.lower(),
-            resident_id=held_by["resident_id"], visitor_id=held_by["visitor_id"],
-            staff_id=held_by["staff_id"], household_id=holder.household or holder.host,
-            zones=list(claims.zones), kid=key_row.kid, issued_by=actor.name, issued_at=now,
-            not_before=now, expires=expires, revoked_at=None, revoked_by=None,
-            revoke_reason=None, renewed_from=None, pass_id=pass_id, text=text,
+            id=0,
+            ref=claims.ref,
+            kind=holder.kind.name.lower(),
+            resident_id=held_by["resident_id"],
+            visitor_id=held_by["visitor_id"],
+            staff_id=held_by["staff_id"],
+            household_id=holder.household or holder.host,
+            zones=list(claims.zones),
+            kid=key_row.kid,
+            issued_by=actor.name,
+            issued_at=now,
+            not_before=now,
+            expires=expires,
+            revoked_at=None,
+            revoked_by=None,
+            revoke_reason=None,
+            renewed_from=None,
+            pass_id=pass_id,
+            text=text,
         ),
-    )  # fmt: skip
+    )
     holder_ref = f"{holder.column}:{holder.holder_id}"
     target = f"pass:{claims.ref}"
     await audit.record(
@@ -102,10 +125,15 @@ async def resident_holder(conn: Connection, actor: Actor, resident_id: int) -> H
     if row is None:
         raise NotFound(f"resident {resident_id}")
     return Holder(
-        kind=PassKind.RESIDENT, column="resident_id", holder_id=row.id,
-        zones=(row.zone_id,), name=row.name, phone=row.phone,
-        household=row.household_id, unit=row.label,
-    )  # fmt: skip
+        kind=PassKind.RESIDENT,
+        column="resident_id",
+        holder_id=row.id,
+        zones=(row.zone_id,),
+        name=row.name,
+        phone=row.phone,
+        household=row.household_id,
+        unit=row.label,
+    )
 
 
 async def staff_holder(conn: Connection, staff_id: int) -> Holder:
@@ -116,9 +144,13 @@ async def staff_holder(conn: Connection, staff_id: int) -> Holder:
     scope = row.zone_scope
     zones = scope if scope else [z.id for z in await registry.list_zones(conn, scope=None)]
     return Holder(
-        kind=PassKind.STAFF, column="staff_id", holder_id=row.id,
-        zones=tuple(sorted(zones)), name=row.display_name, phone=None,
-    )  # fmt: skip
+        kind=PassKind.STAFF,
+        column="staff_id",
+        holder_id=row.id,
+        zones=tuple(sorted(zones)),
+        name=row.display_name,
+        phone=None,
+    )
 
 
 async def issue_resident(
@@ -171,8 +203,9 @@ async def revoke_in(conn: Connection, env: Env, actor: Actor, rows: list[Pass], 
         await pass_store.bump_counter(conn, name=pass_store.REVOCATION_SEQ)
     for row in rows:
         if row.revoked_at is None:
-            await audit.record(conn, actor, "pass.revoke", at=now, target=f"pass:{row.ref}",
-                               reason=reason)  # fmt: skip
+            await audit.record(
+                conn, actor, "pass.revoke", at=now, target=f"pass:{row.ref}", reason=reason
+            )
     return changed
 
 
@@ -219,6 +252,12 @@ async def cutoff_household(env: Env, actor: Actor, household_id: int, reason: st
         live = await pass_store.active_passes(conn, now=now, household_id=household_id)
         revoked = await revoke_in(conn, env, actor, live, f"household cutoff: {reason}")
         await pass_store.bump_counter(conn, name=pass_store.REVOCATION_SEQ)
-        await audit.record(conn, actor, "household.cutoff", at=now,
-                           target=f"household:{household_id}", passes=revoked)  # fmt: skip
+        await audit.record(
+            conn,
+            actor,
+            "household.cutoff",
+            at=now,
+            target=f"household:{household_id}",
+            passes=revoked,
+        )
         return revoked

@@ -170,9 +170,13 @@ async def rotate(
     """Announce a new key now that starts signing after the lead time; returns its row."""
     start = now + policy.lead_days * _DAY
     new = await add_key(
-        conn, keys_dir, use=use.value, sign_from=start,
-        sign_until=start + policy.sign_days * _DAY, now=now,
-    )  # fmt: skip
+        conn,
+        keys_dir,
+        use=use.value,
+        sign_from=start,
+        sign_until=start + policy.sign_days * _DAY,
+        now=now,
+    )
     for row in await key_store.list_keys(conn, include_retired=False):
         if row.use == use.value and row.kid != new.kid and row.sign_until >= start:
             until = max(row.sign_from, start - 1)

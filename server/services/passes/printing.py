@@ -70,9 +70,14 @@ async def sheet(
             raise Conflict(f"{len(rows)} cards: print at most {MAX_BULK_CARDS} at once")
         target = f"building:{building}" if building else None
         await audit.record(
-            conn, actor, "pass.print", at=env.clock.now(), target=target,
-            households=household_ids or [], cards=len(rows),
-        )  # fmt: skip
+            conn,
+            actor,
+            "pass.print",
+            at=env.clock.now(),
+            target=target,
+            households=household_ids or [],
+            cards=len(rows),
+        )
     pdf = await asyncio.to_thread(
         cards_pdf, [_card(r) for r in rows], utc_offset_min=env.settings.card_utc_offset_min
     )

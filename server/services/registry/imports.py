@@ -175,9 +175,14 @@ async def _write(
             assert p.zone is not None
             building, unit, room = p.address
             household = await registry.insert_household(
-                conn, zone_id=zones[p.zone], building=building, unit=unit, room=room,
-                label=household_label(*p.address), now=now,
-            )  # fmt: skip
+                conn,
+                zone_id=zones[p.zone],
+                building=building,
+                unit=unit,
+                room=room,
+                label=household_label(*p.address),
+                now=now,
+            )
             households[p.address] = household
             report.households_created += 1
         key = (household.id, str(p.fields.name))
@@ -222,14 +227,25 @@ async def import_residents(
             return report
         persons = [p for p in persons if p.row not in bad_rows]
         await _write(
-            conn, persons, households=households, zones=zones, now=env.clock.now(),
-            report=report, progress=progress,
-        )  # fmt: skip
+            conn,
+            persons,
+            households=households,
+            zones=zones,
+            now=env.clock.now(),
+            report=report,
+            progress=progress,
+        )
         await audit.record(
-            conn, actor, "import.residents", at=env.clock.now(), target=f"file:{path.name[:40]}",
-            rows=report.rows, created=report.created, updated=report.updated,
+            conn,
+            actor,
+            "import.residents",
+            at=env.clock.now(),
+            target=f"file:{path.name[:40]}",
+            rows=report.rows,
+            created=report.created,
+            updated=report.updated,
             invalid=len(report.errors),
-        )  # fmt: skip
+        )
         report.written = True
     return report
 

@@ -40,9 +40,13 @@ async def find_residents(
     phone = phone_pattern(text) if text else None
     async with env.db.read() as conn:
         return await lookup.find_residents(
-            conn, scope=actor.scope, page=page, text=None if phone else text or None,
-            phone=phone, status=status,
-        )  # fmt: skip
+            conn,
+            scope=actor.scope,
+            page=page,
+            text=None if phone else text or None,
+            phone=phone,
+            status=status,
+        )
 
 
 async def household_by_label(env: Env, actor: Actor, label: str) -> HouseholdMatch:

@@ -126,9 +126,12 @@ async def save_gate(
             if fields.zone_id is None or name is None or fields.direction is None:
                 raise Invalid("a new gate needs a zone, a name and a direction")
             gate = Gate(
-                id=gate_id, zone_id=fields.zone_id, name=name, direction=fields.direction,
+                id=gate_id,
+                zone_id=fields.zone_id,
+                name=name,
+                direction=fields.direction,
                 created_at=now,
-            )  # fmt: skip
+            )
             await registry.insert_gate(conn, gate)
         else:
             gate = replace(

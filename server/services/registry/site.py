@@ -57,9 +57,14 @@ async def initialise(env: Env, *, site: str, name: str, zones: list[str], admin:
             await registry.insert_zone(conn, zone_id=number, site_id=site, name=zone_name, now=now)
         manifest = await create_site_keys(conn, env.keys_dir, site=site, now=now, policy=policy)
         account = await accounts.insert_staff(
-            conn, username=admin, display_name=admin, password_hash=hash_password(password),
-            role="admin", zone_scope=None, now=now,
-        )  # fmt: skip
+            conn,
+            username=admin,
+            display_name=admin,
+            password_hash=hash_password(password),
+            role="admin",
+            zone_scope=None,
+            now=now,
+        )
         await audit.record(
             conn, CLI_ACTOR, "site.init", at=now, target=f"site:{site}", admin=account.id
         )

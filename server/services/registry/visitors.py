@@ -40,15 +40,27 @@ async def register(
         if host is None:
             raise NotFound(f"household {host_household_id}")
         visitor_id = await people.insert_visitor(
-            conn, host_household_id=host_household_id, name=name, phone=phone, purpose=purpose,
-            valid_from=now, valid_until=now + hours * 3600, registered_by=actor.staff_id,
+            conn,
+            host_household_id=host_household_id,
+            name=name,
+            phone=phone,
+            purpose=purpose,
+            valid_from=now,
+            valid_until=now + hours * 3600,
+            registered_by=actor.staff_id,
             now=now,
-        )  # fmt: skip
+        )
         holder = Holder(
-            kind=PassKind.VISITOR, column="visitor_id", holder_id=visitor_id,
-            zones=(host.zone_id,), name=name, phone=phone, host=host_household_id,
-            unit=host.label, uses=uses,
-        )  # fmt: skip
+            kind=PassKind.VISITOR,
+            column="visitor_id",
+            holder_id=visitor_id,
+            zones=(host.zone_id,),
+            name=name,
+            phone=phone,
+            host=host_household_id,
+            unit=host.label,
+            uses=uses,
+        )
         issued = await sign_for(conn, env, actor, holder, expires=now + hours * 3600)
         visitor = await people.get_visitor(conn, visitor_id=visitor_id)
         assert visitor is not None

@@ -35,13 +35,19 @@ async def entries_today(
     start_ms, offset_ms = day_start * 1000, utc_offset_min * 60_000
     async with env.db.read() as conn:
         today = await store.entries_by_hour(
-            conn, scope=actor.scope, since_ms=start_ms, until_ms=start_ms + DAY_MS,
+            conn,
+            scope=actor.scope,
+            since_ms=start_ms,
+            until_ms=start_ms + DAY_MS,
             offset_ms=offset_ms,
-        )  # fmt: skip
+        )
         yesterday = await store.entries_by_hour(
-            conn, scope=actor.scope, since_ms=start_ms - DAY_MS, until_ms=start_ms,
+            conn,
+            scope=actor.scope,
+            since_ms=start_ms - DAY_MS,
+            until_ms=start_ms,
             offset_ms=offset_ms,
-        )  # fmt: skip
+        )
     return [today.get(h, 0) for h in range(24)], [yesterday.get(h, 0) for h in range(24)]
 
 

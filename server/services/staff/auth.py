@@ -126,9 +126,13 @@ async def login(
             await accounts.save_staff(conn, staff)
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         stored = StoredSession(
-            id_hash=hash_token(token), staff_id=staff.id, generation=staff.generation, csrf=csrf,
-            created_at=now, last_seen=now,
-        )  # fmt: skip
+            id_hash=hash_token(token),
+            staff_id=staff.id,
+            generation=staff.generation,
+            csrf=csrf,
+            created_at=now,
+            last_seen=now,
+        )
         await accounts.insert_session(conn, stored)
         await audit.record(conn, anonymous, "auth.login", at=now, target=f"staff:{staff.id}")
     return token, Session(stored.id_hash, csrf, staff)

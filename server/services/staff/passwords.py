@@ -19,12 +19,30 @@ MIN_LENGTH = 10
 MAX_LENGTH = 128
 _COMMON = frozenset(
     {
-        "1234567890", "12345678910", "0123456789", "1111111111", "0000000000", "qwertyuiop",
-        "password12", "password123", "password1234", "iloveyou12", "qwerty1234", "1q2w3e4r5t",
-        "abcdefghij", "a123456789", "woaini1314", "woaini5201314", "5201314520", "1234qwer1234",
-        "administrator", "gatepass123", "admin12345", "changeme123",
+        "1234567890",
+        "12345678910",
+        "0123456789",
+        "1111111111",
+        "0000000000",
+        "qwertyuiop",
+        "password12",
+        "password123",
+        "password1234",
+        "iloveyou12",
+        "qwerty1234",
+        "1q2w3e4r5t",
+        "abcdefghij",
+        "a123456789",
+        "woaini1314",
+        "woaini5201314",
+        "5201314520",
+        "1234qwer1234",
+        "administrator",
+        "gatepass123",
+        "admin12345",
+        "changeme123",
     }
-)  # fmt: skip
+)
 _HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, type=Type.ID)
 
 

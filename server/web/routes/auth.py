@@ -45,8 +45,15 @@ async def root() -> Response:
 async def login_form(*, request: Request, next: str = "/ui/", notice: str = "") -> Response:
     """The sign-in form."""
     notice_key = "login.password_changed" if notice == "password" else None
-    return page(request, "login.html", next=local_path(next), username="", message_key=None,
-                seconds=0, notice_key=notice_key)  # fmt: skip
+    return page(
+        request,
+        "login.html",
+        next=local_path(next),
+        username="",
+        message_key=None,
+        seconds=0,
+        notice_key=notice_key,
+    )
 
 
 @router.post("/ui/login")
@@ -61,15 +68,25 @@ async def login(
     except (BadCredentials, Throttled) as exc:
         throttled = isinstance(exc, Throttled)
         return page(
-            request, "login.html", status=429 if throttled else 401, next=local_path(next),
-            username=username[:64], seconds=exc.retry_after if isinstance(exc, Throttled) else 0,
-            message_key="login.throttled" if throttled else "login.failed", notice_key=None,
-        )  # fmt: skip
+            request,
+            "login.html",
+            status=429 if throttled else 401,
+            next=local_path(next),
+            username=username[:64],
+            seconds=exc.retry_after if isinstance(exc, Throttled) else 0,
+            message_key="login.throttled" if throttled else "login.failed",
+            notice_key=None,
+        )
     response = RedirectResponse(local_path(next), status_code=303)
     response.set_cookie(
-        cookie_name(env), token, httponly=True, secure=env.settings.cookie_secure,
-        samesite="strict", path="/", max_age=env.settings.session_absolute_s,
-    )  # fmt: skip
+        cookie_name(env),
+        token,
+        httponly=True,
+        secure=env.settings.cookie_secure,
+        samesite="strict",
+        path="/",
+        max_age=env.settings.session_absolute_s,
+    )
     return response
 
 
@@ -133,6 +150,13 @@ async def set_language(
     if lang not in LANGUAGES:
         raise Invalid("unknown language")
     response = RedirectResponse(local_path(back, "/ui/login"), status_code=303)
-    response.set_cookie(LANG_COOKIE, lang, max_age=YEAR_S, path="/", samesite="strict",
-                        httponly=True, secure=env.settings.cookie_secure)  # fmt: skip
+    response.set_cookie(
+        LANG_COOKIE,
+        lang,
+        max_age=YEAR_S,
+        path="/",
+        samesite="strict",
+        httponly=True,
+        secure=env.settings.cookie_secure,
+    )
     return response

@@ -34,17 +34,32 @@ async def lanes(*, request: Request, env: EnvDep, actor: StaffPage) -> Response:
 
 
 async def _console(
-    request: Request, env: Env, actor: Actor, gate_id: str, *, status: int = 200,
-    result: str | None = None, detail: str | None = None,
-) -> Response:  # fmt: skip
+    request: Request,
+    env: Env,
+    actor: Actor,
+    gate_id: str,
+    *,
+    status: int = 200,
+    result: str | None = None,
+    detail: str | None = None,
+) -> Response:
     lane = await health.lane(env, actor, gate_id)
     recent, _ = await reports.search(
         env, actor, Page(1, RECENT, "id", True), reports.EventFilter(gate=gate_id)
     )
     after = recent[0].id if recent else await reports.latest_event_id(env)
-    return page(request, "console.html", status=status, lane=lane, recent=recent, after=after,
-                reasons=commands.OPEN_REASONS, result=result, detail=detail,
-                recent_commands=await commands.recent(env, actor, gate_id))  # fmt: skip
+    return page(
+        request,
+        "console.html",
+        status=status,
+        lane=lane,
+        recent=recent,
+        after=after,
+        reasons=commands.OPEN_REASONS,
+        result=result,
+        detail=detail,
+        recent_commands=await commands.recent(env, actor, gate_id),
+    )
 
 
 async def _refused(
@@ -54,8 +69,9 @@ async def _refused(
     its own words (open the lane at the gate), anything else the service's detail."""
     if isinstance(exc, LinkDown):
         return await _console(request, env, actor, gate_id, status=409, result="link_down")
-    return await _console(request, env, actor, gate_id, status=409, result="failed",
-                          detail=str(exc))  # fmt: skip
+    return await _console(
+        request, env, actor, gate_id, status=409, result="failed", detail=str(exc)
+    )
 
 
 @router.get("/ui/console/{gate_id}")
@@ -66,12 +82,18 @@ async def console(*, request: Request, env: EnvDep, actor: StaffPage, gate_id: s
 
 @router.post("/ui/console/{gate_id}/open")
 async def open_lane(
-    *, request: Request, env: EnvDep, actor: StaffPage, gate_id: str,
-    reason: Annotated[str, Form(max_length=32)], note: Note = "",
-) -> Response:  # fmt: skip
+    *,
+    request: Request,
+    env: EnvDep,
+    actor: StaffPage,
+    gate_id: str,
+    reason: Annotated[str, Form(max_length=32)],
+    note: Note = "",
+) -> Response:
     """Open the lane once, with the reason tapped (and the text for 'other')."""
-    return await _command(request, env, actor, gate_id, "open", kind="open_once", reason=reason,
-                          note=note)  # fmt: skip
+    return await _command(
+        request, env, actor, gate_id, "open", kind="open_once", reason=reason, note=note
+    )
 
 
 @router.get("/ui/console/{gate_id}/mode")
@@ -86,26 +108,46 @@ async def confirm_mode(
 
 @router.post("/ui/console/{gate_id}/mode")
 async def set_mode(
-    *, request: Request, env: EnvDep, actor: StaffPage, gate_id: str,
-    mode: Annotated[str, Form(max_length=16)], note: Note = "",
-) -> Response:  # fmt: skip
+    *,
+    request: Request,
+    env: EnvDep,
+    actor: StaffPage,
+    gate_id: str,
+    mode: Annotated[str, Form(max_length=16)],
+    note: Note = "",
+) -> Response:
     """Switch the lane's mode after the confirmation page."""
-    return await _command(request, env, actor, gate_id, "mode", kind="set_mode", mode=mode,
-                          note=note)  # fmt: skip
+    return await _command(
+        request, env, actor, gate_id, "mode", kind="set_mode", mode=mode, note=note
+    )
 
 
 async def _command(
-    request: Request, env: Env, actor: Actor, gate_id: str, sent: str, *, kind: str, note: str,
-    reason: str | None = None, mode: str | None = None,
-) -> Response:  # fmt: skip
+    request: Request,
+    env: Env,
+    actor: Actor,
+    gate_id: str,
+    sent: str,
+    *,
+    kind: str,
+    note: str,
+    reason: str | None = None,
+    mode: str | None = None,
+) -> Response:
     """Send one command to a lane in the actor's zones; back to the console, or the refusal."""
     await health.lane(env, actor, gate_id)
     try:
         command, why, to = commands.parse(kind, reason=reason, mode=mode)
         await commands.send(
-            env, link_of(request), actor, gate_id, command, reason=why, mode=to,
+            env,
+            link_of(request),
+            actor,
+            gate_id,
+            command,
+            reason=why,
+            mode=to,
             note=note.strip() or None,
-        )  # fmt: skip
+        )
     except ServiceError as exc:
         return await _refused(request, env, actor, gate_id, exc)
     return RedirectResponse(f"/ui/console/{gate_id}?sent={sent}", status_code=303)

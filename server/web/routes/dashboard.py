@@ -52,9 +52,13 @@ async def dashboard(*, request: Request, env: EnvDep, actor: StaffPage) -> Respo
 
 @router.post("/ui/alerts/{alert_id}/ack")
 async def acknowledge(
-    *, request: Request, env: EnvDep, actor: StaffPage, alert_id: str,
+    *,
+    request: Request,
+    env: EnvDep,
+    actor: StaffPage,
+    alert_id: str,
     note: Annotated[str, Form(max_length=200)],
-) -> Response:  # fmt: skip
+) -> Response:
     """Acknowledge an alert with a note saying what was done."""
     await desk.acknowledge_by_text(env, actor, alert_id, note)
     return RedirectResponse("/ui/?acked=1", status_code=303)

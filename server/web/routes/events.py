@@ -23,8 +23,18 @@ from server.web.render import language_of, page
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 DECISIONS = {"granted": True, "denied": False}
-CSV_COLUMNS = ("time", "lane", "decision", "reason", "unit", "name", "kind", "temperature",
-               "pass_ref", "event_id")  # fmt: skip
+CSV_COLUMNS = (
+    "time",
+    "lane",
+    "decision",
+    "reason",
+    "unit",
+    "name",
+    "kind",
+    "temperature",
+    "pass_ref",
+    "event_id",
+)
 
 
 def _filter(clock: Clockface, q: dict[str, str]) -> EventFilter:
@@ -34,11 +44,12 @@ def _filter(clock: Clockface, q: dict[str, str]) -> EventFilter:
     if decision and decision not in DECISIONS:
         raise Invalid("decision must be granted or denied")
     return EventFilter(
-        gate=q.get("gate") or None, reason=q.get("reason") or None,
+        gate=q.get("gate") or None,
+        reason=q.get("reason") or None,
         since_ms=None if since is None else since * 1000,
         until_ms=None if until is None else until * 1000,
         granted=DECISIONS.get(decision),
-    )  # fmt: skip
+    )
 
 
 def _query(request: Request) -> dict[str, str]:
@@ -57,8 +68,16 @@ async def event_log(*, request: Request, env: EnvDep, actor: StaffPage, p: int =
     q = _query(request)
     where = _filter(Clockface(env.settings.card_utc_offset_min), q)
     rows, total = await reports.search(env, actor, page_of(p, descending=True), where)
-    return page(request, "events.html", rows=rows, total=total, q=q, p=p, pages=pages(total),
-                **await _choices(env, actor))  # fmt: skip
+    return page(
+        request,
+        "events.html",
+        rows=rows,
+        total=total,
+        q=q,
+        p=p,
+        pages=pages(total),
+        **await _choices(env, actor),
+    )
 
 
 @router.get("/ui/events.csv")
@@ -69,11 +88,22 @@ async def event_csv(*, request: Request, env: EnvDep, actor: StaffPage) -> Respo
     t = Translator(language_of(request))
     body = to_csv(
         [t("csv." + c) for c in CSV_COLUMNS],
-        ([clock.datetime(r.at_ms / 1000), r.gate_name or r.gate,
-          "granted" if r.granted else ("alarm" if r.kind == "alarm" else "denied"),
-          r.reason, r.label, mask_name(r.holder_name), r.pass_kind, r.body_c,
-          r.pass_ref, r.event_id] for r in rows),
-    )  # fmt: skip
+        (
+            [
+                clock.datetime(r.at_ms / 1000),
+                r.gate_name or r.gate,
+                "granted" if r.granted else ("alarm" if r.kind == "alarm" else "denied"),
+                r.reason,
+                r.label,
+                mask_name(r.holder_name),
+                r.pass_kind,
+                r.body_c,
+                r.pass_ref,
+                r.event_id,
+            ]
+            for r in rows
+        ),
+    )
     headers = {"Content-Disposition": 'attachment; filename="events.csv"'}
     return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
 
@@ -86,5 +116,13 @@ async def audit_log(
     rows, total = await audit.audit_log(
         env, actor, page_of(p, descending=True), action=action[:40] or None, by=by[:64] or None
     )
-    return page(request, "audit.html", rows=rows, total=total, action=action[:40], by=by[:64],
-                p=p, pages=pages(total))  # fmt: skip
+    return page(
+        request,
+        "audit.html",
+        rows=rows,
+        total=total,
+        action=action[:40],
+        by=by[:64],
+        p=p,
+        pages=pages(total),
+    )

@@ -54,9 +54,13 @@ async def upload(*, request: Request, env: EnvDep, actor: AdminPage) -> Response
 
 @router.post("/ui/import/{token}")
 async def confirm(
-    *, request: Request, env: EnvDep, actor: AdminPage, token: str,
+    *,
+    request: Request,
+    env: EnvDep,
+    actor: AdminPage,
+    token: str,
     skip_invalid: Annotated[str, Form(max_length=8)] = "",
-) -> Response:  # fmt: skip
+) -> Response:
     """Import the reviewed file."""
     assert actor.staff_id is not None
     path = uploads.path_of(env.settings.data_dir, actor.staff_id, token)

@@ -35,8 +35,16 @@ async def search(
     rows, total = await lookup.find_residents(
         env, actor, page_of(p), q[:64], status=status if status in STATUSES else None
     )
-    return page(request, "residents.html", rows=rows, total=total, q=q[:64], status_filter=status,
-                p=p, pages=pages(total))  # fmt: skip
+    return page(
+        request,
+        "residents.html",
+        rows=rows,
+        total=total,
+        q=q[:64],
+        status_filter=status,
+        p=p,
+        pages=pages(total),
+    )
 
 
 async def detail_context(env: Env, actor: Actor, resident_id: int) -> dict[str, Any]:
@@ -47,8 +55,14 @@ async def detail_context(env: Env, actor: Actor, resident_id: int) -> dict[str, 
     held, _ = await pass_listing.search(
         env, actor, Page(1, 50, "id", True), {"resident_id": resident_id}, active_only=False
     )
-    return {"r": resident, "household": household, "mates": mates, "passes": held,
-            "revealed": None, "confirm_needed": False}  # fmt: skip
+    return {
+        "r": resident,
+        "household": household,
+        "mates": mates,
+        "passes": held,
+        "revealed": None,
+        "confirm_needed": False,
+    }
 
 
 @router.get("/ui/residents/{resident_id}")
@@ -59,16 +73,25 @@ async def detail(*, request: Request, env: EnvDep, actor: StaffPage, resident_id
 
 @router.post("/ui/residents/{resident_id}/observation")
 async def observation(
-    *, request: Request, env: EnvDep, actor: StaffPage, resident_id: int,
-    status: Annotated[str, Form(max_length=20)], start: Field = "", end: Field = "",
-) -> Response:  # fmt: skip
+    *,
+    request: Request,
+    env: EnvDep,
+    actor: StaffPage,
+    resident_id: int,
+    status: Annotated[str, Form(max_length=20)],
+    start: Field = "",
+    end: Field = "",
+) -> Response:
     """Set or end home observation (dates in the site's local time; the end day is included)."""
     clock = Clockface(env.settings.card_utc_offset_min)
     await residents.set_observation(
-        env, actor, resident_id, status=status,
+        env,
+        actor,
+        resident_id,
+        status=status,
         start=local_date(clock, start, field="start") or env.clock.now(),
         end=local_date(clock, end, field="end", end_of_day=True),
-    )  # fmt: skip
+    )
     return RedirectResponse(f"/ui/residents/{resident_id}", status_code=303)
 
 
@@ -87,8 +110,12 @@ async def edit_form(
     *, request: Request, env: EnvDep, actor: AdminPage, resident_id: int
 ) -> Response:
     """Change a resident's name, phone, role or note (admins)."""
-    return page(request, "resident_edit.html", r=await residents.get(env, actor, resident_id),
-                household=None)  # fmt: skip
+    return page(
+        request,
+        "resident_edit.html",
+        r=await residents.get(env, actor, resident_id),
+        household=None,
+    )
 
 
 @router.get("/ui/households/{household_id}/new-resident")
@@ -109,9 +136,16 @@ def _fields(name: str, phone: str, role: str, note: str) -> residents.ResidentFi
 
 @router.post("/ui/residents/{resident_id}/edit")
 async def save(
-    *, request: Request, env: EnvDep, actor: AdminPage, resident_id: int,
-    name: Field, role: Field, phone: Field = "", note: Field = "",
-) -> Response:  # fmt: skip
+    *,
+    request: Request,
+    env: EnvDep,
+    actor: AdminPage,
+    resident_id: int,
+    name: Field,
+    role: Field,
+    phone: Field = "",
+    note: Field = "",
+) -> Response:
     """Save a resident's changes; an empty phone field keeps the number on file."""
     await residents.save(env, actor, resident_id, _fields(name, phone, role, note))
     return RedirectResponse(f"/ui/residents/{resident_id}", status_code=303)
@@ -119,9 +153,16 @@ async def save(
 
 @router.post("/ui/households/{household_id}/new-resident")
 async def create(
-    *, request: Request, env: EnvDep, actor: AdminPage, household_id: int,
-    name: Field, role: Field, phone: Field = "", note: Field = "",
-) -> Response:  # fmt: skip
+    *,
+    request: Request,
+    env: EnvDep,
+    actor: AdminPage,
+    household_id: int,
+    name: Field,
+    role: Field,
+    phone: Field = "",
+    note: Field = "",
+) -> Response:
     """Add the resident and go to their page."""
     fields = dataclasses.replace(_fields(name, phone, role, note), household_id=household_id)
     row = await residents.save(env, actor, None, fields)
@@ -130,9 +171,13 @@ async def create(
 
 @router.post("/ui/residents/{resident_id}/delete")
 async def erase(
-    *, request: Request, env: EnvDep, actor: AdminPage, resident_id: int,
+    *,
+    request: Request,
+    env: EnvDep,
+    actor: AdminPage,
+    resident_id: int,
     confirm: Annotated[str, Form(max_length=8)] = "",
-) -> Response:  # fmt: skip
+) -> Response:
     """Erase a resident's personal data (admins; needs the confirmation box ticked)."""
     if confirm != "yes":
         context = await detail_context(env, actor, resident_id)

@@ -27,14 +27,27 @@ EMPTY_FORM = {"host": "", "name": "", "phone": "", "purpose": "", "hours": 4}
 
 
 async def _desk(
-    request: Request, env: Env, actor: Actor, *, status: int = 200,
-    form: dict[str, Any] | None = None, detail: str | None = None,
-) -> Response:  # fmt: skip
+    request: Request,
+    env: Env,
+    actor: Actor,
+    *,
+    status: int = 200,
+    form: dict[str, Any] | None = None,
+    detail: str | None = None,
+) -> Response:
     day = Clockface(env.settings.card_utc_offset_min).day_start(env.clock.now())
     today = await lookup.visitors_since(env, actor, day)
     hours = [h for h in HOURS if h <= env.settings.visitor_max_hours]
-    return page(request, "visitors.html", status=status, today=today, hours=hours,
-                purposes=PURPOSES, form=form or EMPTY_FORM, detail=detail)  # fmt: skip
+    return page(
+        request,
+        "visitors.html",
+        status=status,
+        today=today,
+        hours=hours,
+        purposes=PURPOSES,
+        form=form or EMPTY_FORM,
+        detail=detail,
+    )
 
 
 @router.get("/ui/visitors")
@@ -45,18 +58,31 @@ async def desk(*, request: Request, env: EnvDep, actor: StaffPage) -> Response:
 
 @router.post("/ui/visitors")
 async def register(
-    *, request: Request, env: EnvDep, actor: StaffPage, host: Field, name: Field, phone: Field,
-    purpose: Field, hours: Annotated[int, Form(ge=1, le=72)],
+    *,
+    request: Request,
+    env: EnvDep,
+    actor: StaffPage,
+    host: Field,
+    name: Field,
+    phone: Field,
+    purpose: Field,
+    hours: Annotated[int, Form(ge=1, le=72)],
     uses: Annotated[int, Form(ge=1, le=20)] = 2,
-) -> Response:  # fmt: skip
+) -> Response:
     """Register the visitor and show their pass; a mistake keeps the form filled in."""
     form = {"host": host, "name": name, "phone": phone, "purpose": purpose, "hours": hours}
     try:
         household = await lookup.household_by_label(env, actor, host)
         visitor, _ = await visitors.register(
-            env, actor, host_household_id=household.id, name=name, phone=phone,
-            purpose=purpose, hours=hours, uses=uses,
-        )  # fmt: skip
+            env,
+            actor,
+            host_household_id=household.id,
+            name=name,
+            phone=phone,
+            purpose=purpose,
+            hours=hours,
+            uses=uses,
+        )
     except (ServiceError, TextError) as exc:
         status = 404 if isinstance(exc, NotFound) else 422
         return await _desk(request, env, actor, status=status, form=form, detail=str(exc))

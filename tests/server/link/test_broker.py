@@ -152,8 +152,20 @@ def test_cli_provisions_gates_that_the_gate_accepts(tmp_path: Path) -> None:
     done = run(*server, "broker-config", "--out", str(conf), "--port", "18830")
     assert done.returncode == 0, done.stderr
     for gate, lane in (("east-in", "in"), ("east-out", "out")):
-        done = run(*server, "gate", "add", gate, "--zone", "east", "--direction", lane,
-                   "--broker-host", "192.0.2.10", "--broker-port", "18830")  # fmt: skip
+        done = run(
+            *server,
+            "gate",
+            "add",
+            gate,
+            "--zone",
+            "east",
+            "--direction",
+            lane,
+            "--broker-host",
+            "192.0.2.10",
+            "--broker-port",
+            "18830",
+        )
         assert done.returncode == 0, done.stderr
         checked = run(GATE_CLI, "check-config", str(data / "gates" / f"{gate}.toml"))
         assert checked.returncode == 0, checked.stderr
@@ -213,19 +225,30 @@ def _certificates(directory: Path) -> tuple[Path, Path, Path]:
     now = dt.datetime.now(dt.UTC)
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     ca = (
-        x509.CertificateBuilder().subject_name(name("gatepass test CA")).issuer_name(name("gatepass test CA"))
-        .public_key(ca_key.public_key()).serial_number(1).not_valid_before(now - dt.timedelta(hours=1))
+        x509.CertificateBuilder()
+        .subject_name(name("gatepass test CA"))
+        .issuer_name(name("gatepass test CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - dt.timedelta(hours=1))
         .not_valid_after(now + dt.timedelta(days=1))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(ca_key, hashes.SHA256())
-    )  # fmt: skip
+    )
     cert = (
-        x509.CertificateBuilder().subject_name(name("broker")).issuer_name(ca.subject)
-        .public_key(key.public_key()).serial_number(2).not_valid_before(now - dt.timedelta(hours=1))
+        x509.CertificateBuilder()
+        .subject_name(name("broker"))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(2)
+        .not_valid_before(now - dt.timedelta(hours=1))
         .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
         .sign(ca_key, hashes.SHA256())
-    )  # fmt: skip
+    )
     paths = (directory / "ca.pem", directory / "broker.pem", directory / "broker.key")
     paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))

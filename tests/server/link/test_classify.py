@@ -18,10 +18,20 @@ TOPIC = "gatepass/v1/gw01/gates/east-in/events"
 
 def good(**changes: Any) -> dict[str, Any]:
     body = {
-        "schema": 1, "kind": "decision", "event_id": str(uuid.uuid4()), "site": "gw01",
-        "gate": "east-in", "seq": 7, "boot_id": "ab" * 16, "at": NOW_MS, "clock_trusted": True,
-        "lane": "in", "offline": False, "granted": True, "reason": "ok",
-    }  # fmt: skip
+        "schema": 1,
+        "kind": "decision",
+        "event_id": str(uuid.uuid4()),
+        "site": "gw01",
+        "gate": "east-in",
+        "seq": 7,
+        "boot_id": "ab" * 16,
+        "at": NOW_MS,
+        "clock_trusted": True,
+        "lane": "in",
+        "offline": False,
+        "granted": True,
+        "reason": "ok",
+    }
     return body | changes
 
 

@@ -34,10 +34,19 @@ async def rows(site: LinkSite, query: Any) -> list[dict[str, Any]]:
 
 def event(gate: str, seq: int, *, at: int, **fields: Any) -> GateEvent:
     base: dict[str, Any] = {
-        "kind": EventKind.DECISION, "event_id": str(uuid.uuid4()), "site": SITE, "gate": gate,
-        "seq": seq, "boot_id": "ab" * 16, "at": at, "clock_trusted": True,
-        "lane": LaneDirection.IN, "offline": False, "granted": True, "reason": ReasonCode.OK,
-    }  # fmt: skip
+        "kind": EventKind.DECISION,
+        "event_id": str(uuid.uuid4()),
+        "site": SITE,
+        "gate": gate,
+        "seq": seq,
+        "boot_id": "ab" * 16,
+        "at": at,
+        "clock_trusted": True,
+        "lane": LaneDirection.IN,
+        "offline": False,
+        "granted": True,
+        "reason": ReasonCode.OK,
+    }
     return GateEvent(**(base | fields))
 
 
@@ -143,8 +152,11 @@ async def test_the_session_is_persistent_and_resumed(link_site: LinkSite) -> Non
     at = link_site.clock.now() * 1000
     gate = await asyncio.to_thread(client, link_site, "east-in")
     try:  # published while the server is away: the broker queues it in the server's session
-        await asyncio.to_thread(gate.publish, str(gate_topic(SITE, "east-in", TopicKind.EVENTS)),
-                                messages.encode(event("east-in", 1, at=at)))  # fmt: skip
+        await asyncio.to_thread(
+            gate.publish,
+            str(gate_topic(SITE, "east-in", TopicKind.EVENTS)),
+            messages.encode(event("east-in", 1, at=at)),
+        )
     finally:
         gate.close()
     hub = Hub()

@@ -67,18 +67,34 @@ async def rows(site: LinkSite, query: Any) -> list[dict[str, Any]]:
 
 def status(gate: str, **fields: Any) -> bytes:
     base: dict[str, Any] = {
-        "site": SITE, "gate": gate, "state": Lifecycle.ONLINE, "at": 1, "boot_id": "cd" * 16,
-        "software": "t", "mode": Mode.NORMAL, "clock_trusted": True, "outbox_depth": 0,
-    }  # fmt: skip
+        "site": SITE,
+        "gate": gate,
+        "state": Lifecycle.ONLINE,
+        "at": 1,
+        "boot_id": "cd" * 16,
+        "software": "t",
+        "mode": Mode.NORMAL,
+        "clock_trusted": True,
+        "outbox_depth": 0,
+    }
     return messages.encode(GateStatus(**(base | fields)))
 
 
 def event(gate: str, seq: int, at: int, **fields: Any) -> bytes:
     base: dict[str, Any] = {
-        "kind": EventKind.DECISION, "event_id": str(uuid.uuid4()), "site": SITE, "gate": gate,
-        "seq": seq, "boot_id": "ab" * 16, "at": at, "clock_trusted": True,
-        "lane": LaneDirection.IN, "offline": False, "granted": True, "reason": ReasonCode.OK,
-    }  # fmt: skip
+        "kind": EventKind.DECISION,
+        "event_id": str(uuid.uuid4()),
+        "site": SITE,
+        "gate": gate,
+        "seq": seq,
+        "boot_id": "ab" * 16,
+        "at": at,
+        "clock_trusted": True,
+        "lane": LaneDirection.IN,
+        "offline": False,
+        "granted": True,
+        "reason": ReasonCode.OK,
+    }
     return messages.encode(GateEvent(**(base | fields)))
 
 
@@ -117,9 +133,14 @@ async def test_a_command_is_signed_sent_answered_and_recorded(link_site: LinkSit
         async with hub.subscribe() as inbox:
             try:
                 sent = await gate_commands.send(
-                    env, link, CLI_ACTOR, "east-in", CommandKind.OPEN_ONCE,
-                    reason=OverrideReason.NO_SMARTPHONE, note="elderly resident",
-                )  # fmt: skip
+                    env,
+                    link,
+                    CLI_ACTOR,
+                    "east-in",
+                    CommandKind.OPEN_ONCE,
+                    reason=OverrideReason.NO_SMARTPHONE,
+                    note="elderly resident",
+                )
                 notice = await until(inbox, lambda n: n["type"] == "command")
                 page, total = await gate_commands.list_commands(
                     env, CLI_ACTOR, Page(sort="issued_at", descending=True)

@@ -104,12 +104,18 @@ async def test_a_policy_changed_while_its_config_is_published_is_published_next(
     site = await build(tmp_path)
     env = site.env()
     try:
-        (first,) = [u for u in await publishing.config_updates(env, SITE, force=False)
-                    if u.record.gate == "east-in"]  # fmt: skip
+        (first,) = [
+            u
+            for u in await publishing.config_updates(env, SITE, force=False)
+            if u.record.gate == "east-in"
+        ]
         await gate_policy.set_policy(env, CLI_ACTOR, "east-in", {"apb_minutes": 3})
         await publishing.record(env, first)
-        again = [u for u in await publishing.config_updates(env, SITE, force=False)
-                 if u.record.gate == "east-in"]  # fmt: skip
+        again = [
+            u
+            for u in await publishing.config_updates(env, SITE, force=False)
+            if u.record.gate == "east-in"
+        ]
     finally:
         await env.db.close()
     assert first.record.version == 1

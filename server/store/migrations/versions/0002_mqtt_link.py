@@ -189,9 +189,16 @@ def _publishing_tables() -> None:
 def downgrade() -> None:
     """Revert this revision."""
     for table in (
-        "link_published", "broker_accounts", "gate_configs", "commands", "alerts",
-        "dead_letters", "seq_gaps", "gate_status", "gate_ingest",
-    ):  # fmt: skip
+        "link_published",
+        "broker_accounts",
+        "gate_configs",
+        "commands",
+        "alerts",
+        "dead_letters",
+        "seq_gaps",
+        "gate_status",
+        "gate_ingest",
+    ):
         op.drop_table(table)
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.drop_index("uq_events_gate_seq")

@@ -1,0 +1,94 @@
+"""Records of passes, their holders' cutoffs and holds, and the signing keys."""
+
+from __future__ import annotations
+
+from server.records.base import Record
+
+
+class HeldPass(Record, frozen=True, kw_only=True):
+    """A pass without its secret parts (what a resident's data export shows)."""
+
+    id: int
+    ref: str
+    kind: str
+    resident_id: int | None
+    visitor_id: int | None
+    staff_id: int | None
+    household_id: int | None
+    zones: list[int]
+    kid: str
+    issued_by: str
+    issued_at: int
+    not_before: int
+    expires: int
+    revoked_at: int | None
+    revoked_by: str | None
+    revoke_reason: str | None
+    renewed_from: str | None
+
+
+class Pass(HeldPass, frozen=True, kw_only=True):
+    """An issued pass: its random id and its text (wiped when the holder is erased)."""
+
+    pass_id: bytes
+    text: str | None
+
+
+class PrintablePass(Pass, frozen=True, kw_only=True):
+    """A live pass with its holder's name and unit label, for a card."""
+
+    holder_name: str | None
+    label: str | None
+
+
+class PassHolder(Record, frozen=True, kw_only=True):
+    """A live pass's ref and its resident (home-observation holds)."""
+
+    ref: str
+    resident_id: int
+
+
+class HouseholdCutoff(Record, frozen=True, kw_only=True):
+    """Every pass of the household issued before ``at`` is dead."""
+
+    household_id: int
+    at: int
+    reason: str
+
+
+class HouseholdHold(Record, frozen=True, kw_only=True):
+    """A household under home observation until ``hold_until``."""
+
+    id: int
+    hold_until: int
+
+
+class Key(Record, frozen=True, kw_only=True):
+    """A signing key's public half and windows (the private half is a file)."""
+
+    kid: str
+    use: str
+    public_raw: bytes
+    file: str
+    sign_from: int
+    sign_until: int
+    verify_until: int
+    created_at: int
+    retired_at: int | None
+
+
+class PhoneKey(Record, frozen=True, kw_only=True):
+    """A version of the phone-tag key (the key itself is a file)."""
+
+    version: int
+    file: str
+    created_at: int
+    retired_at: int | None
+
+
+class Manifest(Record, frozen=True, kw_only=True):
+    """A signed key manifest."""
+
+    seq: int
+    issued_at: int
+    signed: bytes
