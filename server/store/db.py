@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -96,38 +96,31 @@ class Connection:
 
     async def execute(self, statement: Any, parameters: Any = None) -> Rows:
         """Run a Core statement (with a list of parameter sets: executemany)."""
-        try:
-            return await self._conn.execute(statement, parameters)
-        except _DRIVER_ERRORS as exc:
-            raise translate(exc) from exc
+        return await _converted(self._conn.execute(statement, parameters))
 
     async def scalar(self, statement: Any, parameters: Any = None) -> Any:
         """The first column of the first row, or None."""
-        try:
-            return await self._conn.scalar(statement, parameters)
-        except _DRIVER_ERRORS as exc:
-            raise translate(exc) from exc
+        return await _converted(self._conn.scalar(statement, parameters))
 
     async def scalars(self, statement: Any, parameters: Any = None) -> ScalarResult[Any]:
         """The first column of every row."""
-        try:
-            return await self._conn.scalars(statement, parameters)
-        except _DRIVER_ERRORS as exc:
-            raise translate(exc) from exc
+        return await _converted(self._conn.scalars(statement, parameters))
 
     async def exec_driver_sql(self, sql: str, parameters: Any = None) -> Rows:
         """Plain SQL straight to the driver (fixed statements on the hot path only)."""
-        try:
-            return await self._conn.exec_driver_sql(sql, parameters)
-        except _DRIVER_ERRORS as exc:
-            raise translate(exc) from exc
+        return await _converted(self._conn.exec_driver_sql(sql, parameters))
 
     async def run_sync(self, fn: Callable[[SyncConnection], T]) -> T:
         """Run ``fn`` with the synchronous connection (Alembic's migrations)."""
-        try:
-            return await self._conn.run_sync(fn)
-        except _DRIVER_ERRORS as exc:
-            raise translate(exc) from exc
+        return await _converted(self._conn.run_sync(fn))
+
+
+async def _converted(call: Awaitable[T]) -> T:
+    """Await a driver call; its errors leave as the store's own."""
+    try:
+        return await call
+    except _DRIVER_ERRORS as exc:
+        raise translate(exc) from exc
 
 
 class Database:
