@@ -11,7 +11,7 @@ from server.store.schema_gates import (
     commands,
 )
 
-# request ids are time-ordered (gate_commands.request_id), so they break ties within a second
+# request ids are time-ordered (services.gates.commands.request_id): they break ties in a second
 COMMAND_SORT = {"id": commands.c.request_id, "issued_at": commands.c.issued_at}
 
 

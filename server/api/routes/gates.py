@@ -1,8 +1,6 @@
-"""The link as staff use it: gate health, commands to a lane, a gate's policy, link status.
+"""Gates as staff use them: health, commands to a lane, a gate's policy, the link's status.
 
-The running link (server.mqtt_link.ServerLink, or None without a broker) is in the lifespan
-state as ``request.state.link``; its live notices hub is ``request.state.hub``
-(server.services.live.Hub) for the staff UI's live views.
+The running broker link (or None without a broker) comes from server.http.deps.link_of.
 """
 
 from __future__ import annotations
