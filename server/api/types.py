@@ -46,6 +46,7 @@ ZoneId = Annotated[int, Field(ge=1, le=MAX_ID)]
 RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
 Time = Annotated[int, Field(ge=0, le=MAX_TIME)]
 PageNo = Annotated[int, Query(ge=1, le=100_000)]
+GateQuery = Annotated[str | None, Query(min_length=1, max_length=32, pattern=r"^[a-z0-9-]+$")]
 PageSize = Annotated[int, Query(description="clamped to 1-100")]
 SearchText = Annotated[
     str | None, Query(max_length=64), AfterValidator(lambda v: v and _well_formed(v))

@@ -94,6 +94,8 @@ class Hub:
 
     def publish(self, notice: Notice) -> None:
         """Give ``notice`` to every subscriber and wake the listeners of its topic."""
+        if not self._subscribers and not self._listeners:
+            return  # nobody listens (a burst of ingest with no page open): nothing to do
         with self._lock:
             subscribers = list(self._subscribers)
         for subscriber in subscribers:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 
-from server.records import AuditEntry
+from server.records import AuditEntry, JSONObject
 from server.store.db import Connection
 from server.store.query import PageRequest, fetch_page
 from server.store.schema import audit_log
@@ -22,7 +20,7 @@ async def append(
     action: str,
     target: str | None,
     address: str | None,
-    detail: dict[str, Any],
+    detail: JSONObject,
 ) -> None:
     """Add one audit row inside the caller's transaction, so it commits with the change."""
     await conn.execute(

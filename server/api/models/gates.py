@@ -3,8 +3,6 @@ events and dead letters."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field
 
 from protocol.messages import CommandKind, Mode, OverrideReason
@@ -14,6 +12,7 @@ from server.api.types import (
     Reason,
     Strict,
 )
+from server.records import JSONObject
 from server.services.gates.health import GateReport
 
 
@@ -25,7 +24,7 @@ class AlertOut(Public):
     severity: str
     gate: str | None
     subject: str
-    detail: dict[str, Any]
+    detail: JSONObject
     event_id: str | None
     first_at: int
     last_at: int
@@ -162,7 +161,7 @@ class GateHealthOut(Public):
 class PolicyIn(Strict):
     """Overrides of the site's default policy for one gate (keys of protocol Policy)."""
 
-    overrides: dict[str, Any] = Field(max_length=32)
+    overrides: JSONObject = Field(max_length=32)
 
 
 class EventOut(Public):
@@ -178,7 +177,7 @@ class EventOut(Public):
     reason: str | None
     pass_ref: str | None
     body_c: float | None
-    temperatures: list[dict[str, Any]] | None
+    temperatures: list[JSONObject] | None
     received_at: int
     boot_id: str | None
     clock_trusted: bool | None

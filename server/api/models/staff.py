@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
@@ -13,6 +13,7 @@ from server.api.types import (
     ZoneId,
     text,
 )
+from server.records import JSONObject
 
 
 class StaffIn(Strict):
@@ -88,7 +89,7 @@ class AuditOut(Public):
     action: str
     target: str | None
     address: str | None
-    detail: dict[str, Any]
+    detail: JSONObject
 
 
 class RetentionOut(Public):

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from server.api.models.common import PageOut
 from server.api.models.gates import AckIn, AlertOut
-from server.api.types import IdPath, PageNo, PageSize
+from server.api.types import GateQuery, IdPath, PageNo, PageSize
 from server.http.deps import EnvDep, StaffDep
 from server.services.alerts import desk as alerts
 from server.services.alerts.kinds import AlertKind
 from server.services.paging import Page, clamp_size
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
-GateQuery = Annotated[str | None, Query(min_length=1, max_length=32, pattern=r"^[a-z0-9-]+$")]
 
 
 @router.get("/alerts")

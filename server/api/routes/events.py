@@ -8,8 +8,7 @@ from fastapi import APIRouter, Query
 
 from server.api.models.common import PageOut
 from server.api.models.gates import DeadLetterOut, EventOut
-from server.api.routes.alerts import GateQuery
-from server.api.types import IdPath, PageNo, PageSize
+from server.api.types import GateQuery, IdPath, PageNo, PageSize
 from server.http.deps import AdminDep, EnvDep, StaffDep
 from server.services.paging import Page, clamp_size
 from server.services.reports import events as event_queries

@@ -12,8 +12,7 @@ from fastapi import APIRouter, Path, Request
 
 from server.api.models.common import PageOut
 from server.api.models.gates import CommandIn, CommandOut, GateHealthOut, PolicyIn
-from server.api.routes.alerts import GateQuery
-from server.api.types import PageNo, PageSize
+from server.api.types import GateQuery, PageNo, PageSize
 from server.http.deps import AdminDep, EnvDep, StaffDep, link_of
 from server.services.gates import commands as gate_commands
 from server.services.gates import health as gate_health

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from protocol.messages import CommandResult, GateEvent, GateStatus
 from protocol.topics import TopicKind
 from server.services.context import Actor
+from server.services.live import Notice
 
 LINK_ACTOR = Actor(name="mqtt-link", role="admin", scope=None)  # who the audit log says acted
 
@@ -49,7 +49,7 @@ class BatchResult:
     """What to do once the batch is committed: acks per gate, notices for live views."""
 
     acks: dict[str, int] = field(default_factory=dict)
-    notices: list[dict[str, Any]] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
     stored: int = 0
     duplicates: int = 0
     dead: int = 0
