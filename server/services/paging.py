@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 MAX_PAGE_SIZE = 100
+MAX_PAGE_NUMBER = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +21,11 @@ class Page:
     size: int = 50
     sort: str = "id"
     descending: bool = False
+
+    @classmethod
+    def request(cls, number: int, size: int, *, sort: str = "id", descending: bool = False) -> Page:
+        """The page a caller asked for, its number and size clamped to what is served."""
+        return cls(max(1, min(number, MAX_PAGE_NUMBER)), clamp_size(size), sort, descending)
 
     @property
     def offset(self) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from server.services.errors import Invalid
-from server.services.paging import Page, clamp_size
+from server.services.paging import Page
 from server.web.format import Clockface
 
 DAY = 86400
@@ -37,7 +37,7 @@ def local_datetime(clock: Clockface, text: str, *, field: str) -> int | None:
 
 def page_of(number: int, *, sort: str = "id", descending: bool = False) -> Page:
     """The page request for a list page (fixed size: large rows for tablets)."""
-    return Page(max(1, min(number, 100_000)), clamp_size(PAGE_SIZE), sort, descending)
+    return Page.request(number, PAGE_SIZE, sort=sort, descending=descending)
 
 
 def pages(total: int) -> int:

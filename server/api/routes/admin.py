@@ -22,7 +22,7 @@ from server.api.types import MAX_TIME, IdPath, PageNo, PageSize, SearchText
 from server.http.deps import AdminDep, EnvDep
 from server.services import audit
 from server.services.changes import KEEP
-from server.services.paging import Page, clamp_size
+from server.services.paging import Page
 from server.services.passes import key_admin
 from server.services.privacy import retention
 from server.services.staff import accounts as staff
@@ -108,7 +108,7 @@ async def audit_log(
     desc: bool = True,
 ) -> PageOut[AuditOut]:
     """Audit entries, newest first by default."""
-    request = Page(page, clamp_size(size), sort, desc)
+    request = Page.request(page, size, sort=sort, descending=desc)
     rows, total = await audit.audit_log(
         env, actor, request, action=action, by=actor_name, since=since
     )

@@ -12,7 +12,7 @@ from server.api.types import GateQuery, IdPath, PageNo, PageSize
 from server.http.deps import EnvDep, StaffDep
 from server.services.alerts import desk as alerts
 from server.services.alerts.kinds import AlertKind
-from server.services.paging import Page, clamp_size
+from server.services.paging import Page
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
 
@@ -31,7 +31,7 @@ async def list_alerts(
     desc: bool = True,
 ) -> PageOut[AlertOut]:
     """Alerts of gates in the caller's zones; open (unacknowledged) ones by default."""
-    request = Page(page, clamp_size(size), sort, desc)
+    request = Page.request(page, size, sort=sort, descending=desc)
     rows, total = await alerts.list_alerts(
         env, actor, request, state=state, kind=None if kind is None else kind.value, gate=gate
     )

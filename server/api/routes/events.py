@@ -10,7 +10,7 @@ from server.api.models.common import PageOut
 from server.api.models.gates import DeadLetterOut, EventOut
 from server.api.types import GateQuery, IdPath, PageNo, PageSize
 from server.http.deps import AdminDep, EnvDep, StaffDep
-from server.services.paging import Page, clamp_size
+from server.services.paging import Page
 from server.services.reports import events as event_queries
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
@@ -40,7 +40,7 @@ async def list_events(
     desc: bool = True,
 ) -> PageOut[EventOut]:
     """Events of lanes in the caller's zones, newest first; times are gate milliseconds."""
-    request = Page(page, clamp_size(size), sort, desc)
+    request = Page.request(page, size, sort=sort, descending=desc)
     filters = {
         "gate": gate,
         "kind": kind,
@@ -70,7 +70,7 @@ async def list_dead_letters(
     desc: bool = True,
 ) -> PageOut[DeadLetterOut]:
     """Messages ingest refused and acknowledged, newest first (payloads on the single route)."""
-    request = Page(page, clamp_size(size), "id", desc)
+    request = Page.request(page, size, sort="id", descending=desc)
     rows, total = await event_queries.search_dead_letters(
         env, actor, request, reason=reason, gate=gate
     )

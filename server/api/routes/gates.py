@@ -17,7 +17,7 @@ from server.http.deps import AdminDep, EnvDep, StaffDep, link_of
 from server.services.gates import commands as gate_commands
 from server.services.gates import health as gate_health
 from server.services.gates import policy as gate_policy
-from server.services.paging import Page, clamp_size
+from server.services.paging import Page
 
 router = APIRouter(prefix="/api/v1", tags=["gates"])
 GatePath = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[a-z0-9-]+$")]
@@ -64,7 +64,7 @@ async def list_commands(
     size: PageSize = 50,
 ) -> PageOut[CommandOut]:
     """Commands to lanes in the caller's zones, newest first, with the gates' answers."""
-    request = Page(page, clamp_size(size), "issued_at", True)
+    request = Page.request(page, size, sort="issued_at", descending=True)
     rows, total = await gate_commands.list_commands(env, actor, request, gate=gate)
     items = [CommandOut.model_validate(r) for r in rows]
     return PageOut[CommandOut](items=items, total=total, page=page, size=request.size)

@@ -20,7 +20,7 @@ from server.api.models.passes import (
 from server.api.types import IdPath, PageNo, PageSize, SearchText
 from server.http.deps import AdminDep, EnvDep, StaffDep
 from server.services.errors import Invalid
-from server.services.paging import Page, clamp_size
+from server.services.paging import Page
 from server.services.passes import issuing as passes
 from server.services.passes import listing as pass_listing
 from server.services.passes import printing
@@ -55,7 +55,7 @@ async def search_passes(
         "household_id": household_id,
         "kind": kind,
     }
-    request = Page(page, clamp_size(size), sort, desc)
+    request = Page.request(page, size, sort=sort, descending=desc)
     present = {k: v for k, v in filters.items() if v is not None}
     rows, total = await pass_listing.search(env, actor, request, present, active_only=active)
     return PageOut[PassOut](

@@ -23,7 +23,7 @@ from server.api.models.people import (
 from server.api.types import IdPath, PageNo, PageSize, SearchText
 from server.http.deps import AdminDep, EnvDep, StaffDep
 from server.records import JSONObject
-from server.services.paging import Page, clamp_size
+from server.services.paging import Page
 from server.services.privacy import subjects as privacy
 from server.services.registry import residents, visitors
 
@@ -46,7 +46,7 @@ async def search_residents(
     desc: bool = False,
 ) -> PageOut[ResidentOut]:
     """Residents in scope; ``q`` matches names literally, ``phone`` the whole number."""
-    request = Page(page, clamp_size(size), sort, desc)
+    request = Page.request(page, size, sort=sort, descending=desc)
     rows, total = await residents.search(
         env, actor, request, text=q, phone=phone, household_id=household_id, status=status
     )
@@ -123,7 +123,7 @@ async def search_visitors(
     desc: bool = False,
 ) -> PageOut[VisitorOut]:
     """Visitors whose hosts are in scope."""
-    request = Page(page, clamp_size(size), sort, desc)
+    request = Page.request(page, size, sort=sort, descending=desc)
     rows, total = await visitors.search(
         env, actor, request, host_household_id=host_household_id, text=q
     )

@@ -23,7 +23,7 @@ from server.api.models.registry import (
 )
 from server.api.types import IdPath, PageNo, PageSize, SearchText
 from server.http.deps import AdminDep, EnvDep, StaffDep
-from server.services.paging import Page, clamp_size
+from server.services.paging import Page
 from server.services.passes import issuing as passes
 from server.services.registry import places as registry
 
@@ -104,7 +104,7 @@ async def search_households(
     desc: bool = False,
 ) -> PageOut[HouseholdOut]:
     """Households in scope; ``q`` matches the unit label literally."""
-    request = Page(page, clamp_size(size), sort, desc)
+    request = Page.request(page, size, sort=sort, descending=desc)
     rows, total = await registry.search_households(
         env, actor, request, text=q, building=building, zone_id=zone_id
     )
