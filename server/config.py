@@ -37,10 +37,14 @@ class ServerSettings(BaseModel):
     bind: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8080
     cookie_secure: bool = True  # browsers accept Secure cookies on http://localhost
+    # addresses of reverse proxies whose X-Forwarded-For is believed ("10.0.0.2,10.0.0.3");
+    # none by default: the client's own address is the one audited and throttled
+    trusted_proxies: Annotated[str, Field(max_length=500, pattern=r"^[0-9a-fA-F.:, /]*$")] = ""
     session_idle_s: Annotated[int, Field(ge=60, le=3600)] = 900
     session_absolute_s: Annotated[int, Field(ge=600, le=24 * 3600)] = 12 * 3600
     login_user_failures: Annotated[int, Field(ge=3, le=100)] = 5
     login_address_failures: Annotated[int, Field(ge=5, le=1000)] = 50
+    login_name_failures: Annotated[int, Field(ge=10, le=10_000)] = 50  # one account, any address
     login_window_s: Annotated[int, Field(ge=60, le=_DAY)] = 900
     max_body_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1024 * 1024
     pass_validity_days: Annotated[int, Field(ge=1, le=366)] = 365

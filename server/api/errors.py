@@ -14,7 +14,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from server.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
-from server.services.staff.auth import BadCredentials, NoSession, Throttled
+from server.services.staff.auth import BadCredentials, NoSession
+from server.services.staff.throttle import Throttled
 from server.services.text import TextError
 
 logger = logging.getLogger(__name__)

@@ -30,16 +30,11 @@ def serve(settings: ServerSettings) -> int:
     import uvicorn
 
     from server.app import create_app
+    from server.http.serving import uvicorn_config
 
     if not (settings.data_dir / "keys").exists() and settings.database_url is None:
         raise CommandError(f"{settings.data_dir} holds no site: run gatepass-server init first")
-    uvicorn.run(
-        create_app(settings, settle_heap=True),
-        host=settings.bind,
-        port=settings.port,
-        log_level="info",
-        server_header=False,
-    )
+    uvicorn.Server(uvicorn_config(create_app(settings, settle_heap=True), settings)).run()
     return 0
 
 

@@ -2,7 +2,8 @@
 
 * ``deps``: the typed dependencies: the process's Env, the caller's session, the running broker
   link, and the deny-by-default route policies with their CSRF and origin checks;
-* ``middleware``: security headers and the request body limit.
+* ``middleware``: security headers and the request body limit;
+* ``serving``: how uvicorn serves the app (trusted proxies only, no query strings in logs).
 
 Neither this package nor api/ or web/ imports the store: they reach data only through the
 services (import-linter).

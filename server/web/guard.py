@@ -23,7 +23,8 @@ from fastapi.routing import APIRoute
 from server.http.deps import EnvDep, Policy
 from server.services.context import Actor
 from server.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
-from server.services.staff.auth import NoSession, Throttled
+from server.services.staff.auth import NoSession
+from server.services.staff.throttle import Throttled
 from server.services.text import TextError
 from server.web.render import page
 

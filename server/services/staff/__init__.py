@@ -2,7 +2,8 @@
 
 * ``accounts``: creating accounts with a one-time password, role and zone scope, changes;
 * ``auth``: sign-in with throttling, server-side sessions, CSRF tokens;
-* ``passwords``: argon2id hashing and the password rules.
+* ``passwords``: argon2id hashing and the password rules;
+* ``throttle``: attempts at sign-in and password change, counted before they are checked.
 
 Must not import paho, fastapi or anything of server.link, api or web.
 """

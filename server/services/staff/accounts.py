@@ -19,6 +19,7 @@ from server.services.staff.passwords import (
     one_time_password,
     verify_password,
 )
+from server.services.staff.throttle import Limit, count_attempt, hand_back
 from server.services.text import clean_name
 from server.store import accounts, registry
 from server.store.db import Connection
@@ -155,13 +156,25 @@ async def reset_password(env: Env, actor: Actor, staff_id: int) -> str:
 
 
 async def change_password(env: Env, session: Session, actor: Actor, old: str, new: str) -> None:
-    """Change one's own password; every session of the account ends (log in again)."""
+    """Change one's own password; every session of the account ends (log in again).
+
+    Guesses of the current password are counted before they are checked and audited, like
+    sign-ins (a stolen session must not become a way to guess the password); the new password
+    must differ from the old one (a one-time password is not kept by "changing" it to itself)."""
     new = check_rules(new)
-    if not verify_password(session.staff.password_hash, old):
-        raise Invalid("the current password is wrong")
-    now = env.clock.now()
+    if new == old:
+        raise Invalid("the new password must differ from the current one")
+    now, staff_id = env.clock.now(), session.staff.id
+    guard = [Limit(f"change:{staff_id}", env.settings.login_user_failures)]
     async with env.db.write() as conn:
-        staff_id = session.staff.id
+        await count_attempt(conn, env, guard, now)
+    if not verify_password(session.staff.password_hash, old):
+        async with env.db.write() as conn:
+            target = f"staff:{staff_id}"
+            await audit.record(conn, actor, "staff.change_password_failed", at=now, target=target)
+        raise Invalid("the current password is wrong")
+    async with env.db.write() as conn:
+        await hand_back(conn, guard, forget=1)
         row = await accounts.get_staff(conn, staff_id=staff_id)
         if row is None:
             raise NotFound(f"staff {staff_id}")

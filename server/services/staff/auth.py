@@ -4,9 +4,10 @@ A session id is 256 random bits, kept by the browser in an HttpOnly cookie and b
 as its SHA-256, so a database leak gives no live sessions. Every login makes a new id (no
 fixation); logout, password, role and scope changes end sessions. Each session carries its own
 CSRF token (synchronizer pattern): JSON clients send it in ``X-CSRF-Token``, HTML forms in a
-``csrf_token`` field. Failed logins are counted per account name and per address for a window;
-above the limit the login answers 429 before checking the password. Unknown and known names get
-the same answer and cost the same time.
+``csrf_token`` field. Every login attempt is counted before the password is checked, per account
+and address, per account and per address (server.services.staff.throttle); past a limit the
+login answers 429 without checking the password. Unknown and known names get the same answer
+and cost the same time.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import hmac
 import logging
 import secrets
 from dataclasses import dataclass
-from typing import Any
 
 from msgspec.structs import replace
 
@@ -25,6 +25,7 @@ from server.services import audit
 from server.services.context import Actor, Env
 from server.services.errors import Forbidden, ServiceError
 from server.services.staff.passwords import hash_password, needs_rehash, verify_password
+from server.services.staff.throttle import count_attempt, hand_back, login_limits
 from server.store import accounts
 
 logger = logging.getLogger(__name__)
@@ -34,14 +35,6 @@ TOUCH_EVERY_S = 30  # write last_seen at most this often per session
 
 class BadCredentials(ServiceError):
     """User name or password wrong (deliberately not saying which)."""
-
-
-class Throttled(ServiceError):
-    """Too many failed logins for this account or address; try again later."""
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many failed logins; retry in {retry_after} s")
-        self.retry_after = retry_after
 
 
 class NoSession(ServiceError):
@@ -78,47 +71,24 @@ def csrf_ok(session: Session, presented: str | None) -> bool:
     return presented is not None and hmac.compare_digest(session.csrf, presented)
 
 
-async def _throttle_check(env: Env, keys: list[str], now: int) -> None:
-    s = env.settings
-    async with env.db.read() as conn:
-        for key in keys:
-            row = await accounts.get_failures(conn, key=key)
-            limit = s.login_user_failures if key.startswith("user:") else s.login_address_failures
-            if row and row.count >= limit and row.window_start + s.login_window_s > now:
-                raise Throttled(row.window_start + s.login_window_s - now)
-
-
-async def _count_failure(conn: Any, env: Env, key: str, now: int) -> None:
-    row = await accounts.get_failures(conn, key=key)
-    if row is None or row.window_start + env.settings.login_window_s <= now:
-        await accounts.set_failures(conn, key=key, count=1, window_start=now)
-    else:
-        await accounts.set_failures(
-            conn, key=key, count=row.count + 1, window_start=row.window_start
-        )
-
-
 async def login(
     env: Env, username: str, password: str, address: str | None, old_token: str | None
 ) -> tuple[str, Session]:
     """Check credentials and open a new session; returns (cookie token, session)."""
     now = env.clock.now()
     name = username.strip().lower()[:64]
-    keys = [f"user:{name}", f"ip:{address or 'unknown'}"]
-    await _throttle_check(env, keys, now)
-    async with env.db.read() as conn:
+    limits = login_limits(env, name, address)
+    async with env.db.write() as conn:  # counted before the password is checked
+        await count_attempt(conn, env, limits, now)
         staff = await accounts.find_staff(conn, username=name)
     ok = verify_password(staff.password_hash if staff else None, password)
     anonymous = Actor(name=name or "-", role="none", scope=frozenset(), address=address)
     if not ok or staff is None or not staff.active:
         async with env.db.write() as conn:  # committed before the refusal is raised
-            for key in keys:
-                await _count_failure(conn, env, key, now)
             await audit.record(conn, anonymous, "auth.login_failed", at=now, target=f"user:{name}")
         raise BadCredentials("wrong user name or password")
     async with env.db.write() as conn:
-        for key in keys[:1]:
-            await accounts.clear_failures(conn, key=key)
+        await hand_back(conn, limits, forget=2)  # the account starts again; the address's goes back
         if old_token:
             await accounts.delete_session(conn, id_hash=hash_token(old_token))
         if needs_rehash(staff.password_hash):

@@ -17,7 +17,8 @@ from server.http.deps import EnvDep, check_origin, client_address, cookie_name, 
 from server.services.errors import Forbidden, Invalid
 from server.services.staff import accounts as staff
 from server.services.staff import auth
-from server.services.staff.auth import BadCredentials, NoSession, Throttled, csrf_ok
+from server.services.staff.auth import BadCredentials, NoSession, csrf_ok
+from server.services.staff.throttle import Throttled
 from server.services.text import TextError
 from server.web.guard import PageRoute, SelfPage
 from server.web.i18n import LANG_COOKIE, LANGUAGES
