@@ -45,6 +45,7 @@ class ServerSettings(BaseModel):
     login_user_failures: Annotated[int, Field(ge=3, le=100)] = 5
     login_address_failures: Annotated[int, Field(ge=5, le=1000)] = 50
     login_name_failures: Annotated[int, Field(ge=10, le=10_000)] = 50  # one account, any address
+    phone_search_limit: Annotated[int, Field(ge=1, le=1000)] = 20  # whole-number searches a window
     login_window_s: Annotated[int, Field(ge=60, le=_DAY)] = 900
     max_body_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1024 * 1024
     pass_validity_days: Annotated[int, Field(ge=1, le=366)] = 365

@@ -14,6 +14,7 @@ from server.services.changes import KEEP, Keep, pick
 from server.services.context import Actor, Env
 from server.services.errors import Conflict, Forbidden, Invalid, NotFound
 from server.services.paging import Page
+from server.services.staff.throttle import Limit, count_attempt
 from server.services.text import NOTE_MAX, clean_name, clean_text, normalise_phone
 from server.store import passes as pass_store
 from server.store import people, registry
@@ -102,9 +103,11 @@ def _data(row: Resident) -> ResidentData:
 
 
 async def search(env: Env, actor: Actor, page: Page, **filters: Any) -> tuple[list[Resident], int]:
-    """Residents in the actor's scope matching the filters."""
+    """Residents in the actor's scope matching the filters; a whole phone number is a reveal
+    (``phone_reveal``)."""
     if filters.get("phone") is not None:
         filters["phone"] = normalise_phone(filters["phone"])
+        await phone_reveal(env, actor, filters["phone"])
     async with env.db.read() as conn:
         return await people.search_residents(conn, scope=actor.scope, page=page, **filters)
 
@@ -186,6 +189,19 @@ async def set_observation(
         row = await people.get_resident(conn, resident_id=resident_id)
         assert row is not None
         return row
+
+
+async def phone_reveal(env: Env, actor: Actor, phone: str) -> None:
+    """Allow a search by a whole phone number, which says whose number it is: admins only, at
+    most ``phone_search_limit`` a window (``login_window_s``), each one audited (never the
+    number: its last four digits)."""
+    if not actor.is_admin:
+        raise Forbidden("only admins search by a whole phone number; staff type its last 4 digits")
+    now = env.clock.now()
+    guard = [Limit(f"phone-search:{actor.name}", env.settings.phone_search_limit)]
+    async with env.db.write() as conn:
+        await count_attempt(conn, env, guard, now)
+        await audit.record(conn, actor, "resident.search_phone", at=now, last4=phone[-4:])
 
 
 async def reveal_phone(env: Env, actor: Actor, resident_id: int, reason: str) -> str | None:

@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse
 from server.http.deps import EnvDep
 from server.services.changes import KEEP
 from server.services.context import Actor, Env
+from server.services.errors import Forbidden, Invalid
 from server.services.paging import Page
 from server.services.passes import listing as pass_listing
 from server.services.privacy import subjects as privacy
@@ -25,23 +26,35 @@ from server.web.render import page
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 Field = Annotated[str, Form(max_length=600)]
 STATUSES = ("normal", "home_observation")
+_PHONE_REFUSED = {  # refused because Forbidden: (message, status)
+    False: ("residents.phone_digits", 422),
+    True: ("residents.phone_admin_only", 403),
+}
 
 
 @router.get("/ui/residents")
 async def search(
     *, request: Request, env: EnvDep, actor: StaffPage, q: str = "", status: str = "", p: int = 1
 ) -> Response:
-    """Search by name, unit label or phone digits (as staff see them, masked)."""
-    rows, total = await lookup.find_residents(
-        env, actor, page_of(p), q[:64], status=status if status in STATUSES else None
-    )
+    """Search by name, unit label or phone digits (as staff see them, masked); a refused phone
+    search shows the search page again, saying what to type instead."""
+    refused, code = None, 200
+    try:
+        rows, total = await lookup.find_residents(
+            env, actor, page_of(p), q[:64], status=status if status in STATUSES else None
+        )
+    except (Invalid, Forbidden) as exc:
+        rows, total = [], 0
+        refused, code = _PHONE_REFUSED[isinstance(exc, Forbidden)]
     return page(
         request,
         "residents.html",
+        status=code,
         rows=rows,
         total=total,
         q=q[:64],
         status_filter=status,
+        refused=refused,
         p=p,
         pages=pages(total),
     )
