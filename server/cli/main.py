@@ -72,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
     rotate.add_argument("use", choices=["pass", "revlist", "control"])
     retire = keys_sub.add_parser("retire", parents=[data], help="take a key off the manifest")
     retire.add_argument("kid")
+    phone = keys_sub.add_parser(
+        "rotate-phone", parents=[data], help="new phone-tag keys after a gate is lost"
+    )
+    phone.add_argument(
+        "--zone", type=int, help="the lost gate's zone (default: every zone); the site key too"
+    )
     sub.add_parser("retention", parents=[data], help="apply the retention periods now")
     _add_staff_commands(sub, data)
     _add_link_commands(sub, data)

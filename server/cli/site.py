@@ -86,6 +86,11 @@ async def keys(env: Env, args: argparse.Namespace) -> int:
     if args.action == "rotate":
         row = await key_admin.rotate_key(env, CLI_ACTOR, args.use)
         print(f"new {args.use} key {row.kid} signs from {row.sign_from}")
+    elif args.action == "rotate-phone":
+        versions = await key_admin.rotate_phone_keys(env, CLI_ACTOR, args.zone)
+        for zone, version in versions.items():
+            owner = "the site" if zone is None else f"zone {zone}"
+            print(f"new phone-tag key v{version} for {owner}")
     elif args.action == "retire":
         killed = await key_admin.retire_key(env, CLI_ACTOR, args.kid)
         print(
@@ -95,6 +100,10 @@ async def keys(env: Env, args: argparse.Namespace) -> int:
         state = "retired" if row.retired_at else "active"
         window = f"sign {row.sign_from}..{row.sign_until} verify until {row.verify_until}"
         print(f"{row.kid} {row.use:8} {state:8} {window}")
+    for phone in await key_admin.list_phone_keys(env, CLI_ACTOR):
+        state = "retired" if phone.retired_at else "active"
+        held_by = "every gate" if phone.zone_id is None else f"zone {phone.zone_id} gates"
+        print(f"phone-v{phone.version} {state:8} held by {held_by}")
     return 0
 
 

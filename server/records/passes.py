@@ -78,12 +78,14 @@ class Key(Record, frozen=True, kw_only=True):
 
 
 class PhoneKey(Record, frozen=True, kw_only=True):
-    """A version of the phone-tag key (the key itself is a file)."""
+    """A version of a phone-tag key (the key itself is a file): one zone's (the passes of that
+    zone alone) or, with no zone, the site's (passes valid in several zones)."""
 
     version: int
     file: str
     created_at: int
     retired_at: int | None
+    zone_id: int | None = None
 
 
 class Manifest(Record, frozen=True, kw_only=True):

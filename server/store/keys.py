@@ -35,9 +35,12 @@ async def save_key(conn: Connection, key: Key) -> None:
     await conn.execute(sa.update(keys).where(keys.c.kid == key.kid).values(values))
 
 
-async def insert_phone_key(conn: Connection, *, version: int, file: str, now: int) -> None:
-    """Record a phone-tag key version."""
-    await conn.execute(sa.insert(phone_keys).values(version=version, file=file, created_at=now))
+async def insert_phone_key(
+    conn: Connection, *, version: int, file: str, now: int, zone: int | None = None
+) -> None:
+    """Record a phone-tag key version (``zone`` None: the site key)."""
+    values = {"version": version, "file": file, "created_at": now, "zone_id": zone}
+    await conn.execute(sa.insert(phone_keys).values(values))
 
 
 async def list_phone_keys(conn: Connection) -> list[PhoneKey]:

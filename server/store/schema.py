@@ -160,6 +160,7 @@ phone_keys = sa.Table(
     sa.Column("file", sa.String(200), nullable=False),
     sa.Column("created_at", _now, nullable=False),
     sa.Column("retired_at", _now, nullable=True),
+    sa.Column("zone_id", sa.Integer, nullable=True),  # NULL: the site key (multi-zone passes)
 )
 
 manifests = sa.Table(

@@ -31,6 +31,8 @@ from server.records import ConfigVersion, Gate, JSONObject, Published
 from server.services.context import Env
 from server.services.gates.policy import effective_policy
 from server.services.passes.keys import signing_key
+from server.services.passes.phone_keys import gate_keys as gate_phone_keys
+from server.services.passes.phone_keys import versions_for as phone_key_versions
 from server.services.passes.revocations import build_full
 from server.store import gate_state, registry
 from server.store import keys as key_store
@@ -40,7 +42,6 @@ from server.store.db import Connection
 
 MANIFEST, REVOCATIONS = "manifest", "revocations"
 REMOVED = "removed"
-MAX_PHONE_KEYS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,14 +139,6 @@ def _fingerprint(zone: int, direction: str, overrides: JSONObject, phones: list[
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-async def _phone_keys(conn: Connection, env: Env) -> dict[int, bytes]:
-    rows = [r for r in await key_store.list_phone_keys(conn) if r.retired_at is None]
-    return {
-        r.version: bytes.fromhex((env.keys_dir / r.file).read_text().strip())
-        for r in rows[-MAX_PHONE_KEYS:]
-    }
-
-
 async def config_updates(env: Env, site: str, *, force: bool) -> list[Update[ConfigVersion]]:
     """Signed configs for gates whose config changed (all with ``force``), and removals."""
     now = env.clock.now()
@@ -153,11 +146,11 @@ async def config_updates(env: Env, site: str, *, force: bool) -> list[Update[Con
         gates = await registry.list_gates(conn, scope=None)
         configs = await gate_state.all_configs(conn)
         phone_keys = await key_store.list_phone_keys(conn)
-    versions = [r.version for r in phone_keys if r.retired_at is None][-MAX_PHONE_KEYS:]
     due: list[tuple[Gate, ConfigVersion]] = []
     for gate in gates:
         row = configs.get(gate.id)
         overrides = {} if row is None else row.policy
+        versions = [r.version for r in phone_key_versions(phone_keys, gate.zone_id)]
         fingerprint = _fingerprint(gate.zone_id, gate.direction, overrides, versions)
         if row is None or row.fingerprint != fingerprint:
             version = (0 if row is None else row.version) + 1
@@ -184,7 +177,8 @@ async def _sign_configs(
     env: Env, site: str, due: list[tuple[Gate, ConfigVersion]], now: int
 ) -> list[Update[ConfigVersion]]:
     async with env.db.read() as conn:
-        phones = await _phone_keys(conn, env)
+        zones = {gate.zone_id for gate, _record in due}
+        phones = {z: await gate_phone_keys(conn, env.keys_dir, z) for z in zones}
         _row, key = await signing_key(conn, env.keys_dir, use=KeyUse.CONTROL, now=now)
     updates = []
     for gate, record in due:
@@ -196,7 +190,7 @@ async def _sign_configs(
             zone=gate.zone_id,
             direction=LaneDirection(gate.direction),
             policy=effective_policy(record.policy),
-            phone_keys=phones,
+            phone_keys=phones[gate.zone_id],
         )
         topic = str(gate_topic(site, gate.id, TopicKind.CONFIG))
         updates.append(Update([Outgoing(topic, messages.seal_config(config, key), True)], record))

@@ -21,7 +21,8 @@ from server.records import Pass
 from server.services import audit
 from server.services.context import Actor, Env
 from server.services.errors import Conflict, Forbidden, NotFound
-from server.services.passes.keys import current_phone_key, signing_key
+from server.services.passes import phone_keys
+from server.services.passes.keys import signing_key
 from server.services.text import display_name, last4
 from server.store import accounts, people, registry
 from server.store import passes as pass_store
@@ -66,7 +67,7 @@ async def sign_for(
     pass_id = secrets.token_bytes(12)
     tag, version = None, None
     if holder.phone is not None:
-        version, phone_key = await current_phone_key(conn, env.keys_dir)
+        version, phone_key = await phone_keys.tag_key(conn, env.keys_dir, holder.zones[:MAX_ZONES])
         tag = phone_tag(phone_key, pass_id, last4(holder.phone))
     claims = PassClaims(
         site=await _site_id(conn),

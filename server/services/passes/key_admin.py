@@ -4,10 +4,11 @@ summary. The keys themselves, on disk and on the manifest, are server.services.p
 from __future__ import annotations
 
 from protocol.manifest import KeyUse
-from server.records import Key
+from server.records import Key, PhoneKey
 from server.services import audit
 from server.services.context import Actor, Env
-from server.services.errors import Forbidden
+from server.services.errors import Forbidden, NotFound
+from server.services.passes import phone_keys
 from server.services.passes.keys import KeyPolicy, retire, rotate
 from server.services.passes.revocations import build_full
 from server.store import keys as key_store
@@ -53,6 +54,29 @@ async def retire_key(env: Env, actor: Actor, kid: str) -> int:
         killed = await retire(conn, env.keys_dir, kid=kid, site=site.id, now=now)
         await audit.record(conn, actor, "key.retire", at=now, target=f"key:{kid}", passes=killed)
         return killed
+
+
+async def rotate_phone_keys(env: Env, actor: Actor, zone: int | None) -> dict[int | None, int]:
+    """New phone-tag keys after a gate is lost (admins, audited): ``zone``'s and the site's, or
+    every zone's and the site's when ``zone`` is None. Returns zone (None: site) -> version."""
+    _admin(actor)
+    now = env.clock.now()
+    async with env.db.write() as conn:
+        known = [z.id for z in await registry.list_zones(conn, scope=None)]
+        if zone is not None and zone not in known:
+            raise NotFound(f"no zone {zone}")
+        targets: list[int | None] = [None, *([zone] if zone is not None else known)]
+        versions = await phone_keys.rotate(conn, env.keys_dir, zones=targets, now=now)
+        detail = {"site" if z is None else f"zone {z}": v for z, v in versions.items()}
+        await audit.record(conn, actor, "key.rotate_phone", at=now, versions=detail)
+        return versions
+
+
+async def list_phone_keys(env: Env, actor: Actor) -> list[PhoneKey]:
+    """Every phone-tag key version with its zone (admins; never the key itself)."""
+    _admin(actor)
+    async with env.db.read() as conn:
+        return await key_store.list_phone_keys(conn)
 
 
 async def revocation_summary(env: Env, actor: Actor) -> dict[str, int]:

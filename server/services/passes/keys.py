@@ -84,23 +84,17 @@ async def add_key(
     return row
 
 
-async def add_phone_key(conn: Connection, keys_dir: Path, *, now: int) -> int:
-    """A new phone-tag key version (32 random bytes, file 0600); returns the version."""
+async def add_phone_key(
+    conn: Connection, keys_dir: Path, *, now: int, zone: int | None = None
+) -> int:
+    """A new phone-tag key version (32 random bytes, file 0600) for ``zone`` (None: the site's,
+    server.services.passes.phone_keys); returns the version."""
     versions = [r.version for r in await key_store.list_phone_keys(conn)]
     version = max(versions, default=0) + 1
     file = f"phone-v{version}.key"
     write_secret(keys_dir / file, secrets.token_bytes(32).hex().encode())
-    await key_store.insert_phone_key(conn, version=version, file=file, now=now)
+    await key_store.insert_phone_key(conn, version=version, file=file, now=now, zone=zone)
     return version
-
-
-async def current_phone_key(conn: Connection, keys_dir: Path) -> tuple[int, bytes]:
-    """The newest phone-tag key and its version (passes carry the version as ``pk``)."""
-    rows = [r for r in await key_store.list_phone_keys(conn) if r.retired_at is None]
-    if not rows:
-        raise KeyProblem("no phone-tag key: run gatepass-server init")
-    row = rows[-1]
-    return row.version, bytes.fromhex((keys_dir / row.file).read_text().strip())
 
 
 async def create_site_keys(

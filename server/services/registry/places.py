@@ -13,6 +13,7 @@ from server.services import audit
 from server.services.context import Actor, Env
 from server.services.errors import Conflict, Forbidden, Invalid, NotFound
 from server.services.paging import Page
+from server.services.passes import phone_keys
 from server.services.text import clean_label, clean_text
 from server.store import passes as pass_store
 from server.store import registry
@@ -49,6 +50,7 @@ async def create_zone(env: Env, actor: Actor, zone_id: int, name: str) -> Zone:
             if site is None:
                 raise Conflict("the site is not initialised")
             await registry.insert_zone(conn, zone_id=zone_id, site_id=site.id, name=name, now=now)
+            await phone_keys.rotate(conn, env.keys_dir, zones=[zone_id], now=now)
             await audit.record(conn, actor, "zone.create", at=now, target=f"zone:{zone_id}")
             return Zone(id=zone_id, name=name, site_id=site.id, created_at=now)
     except IntegrityViolation:

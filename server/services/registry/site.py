@@ -12,6 +12,7 @@ from protocol.topics import validate_id
 from server.services import audit
 from server.services.context import CLI_ACTOR, Env
 from server.services.errors import Conflict, Invalid
+from server.services.passes import phone_keys
 from server.services.passes.keys import KeyPolicy, create_site_keys
 from server.services.staff.passwords import hash_password, one_time_password
 from server.services.text import clean_text
@@ -56,6 +57,8 @@ async def initialise(env: Env, *, site: str, name: str, zones: list[str], admin:
             zone_name = clean_text(zone, field="zone", max_length=64)
             await registry.insert_zone(conn, zone_id=number, site_id=site, name=zone_name, now=now)
         manifest = await create_site_keys(conn, env.keys_dir, site=site, now=now, policy=policy)
+        zone_ids: list[int | None] = list(range(1, len(zones) + 1))
+        await phone_keys.rotate(conn, env.keys_dir, zones=zone_ids, now=now)
         account = await accounts.insert_staff(
             conn,
             username=admin,

@@ -112,7 +112,7 @@ async def test_gates_receive_manifest_list_and_their_config(link_site: LinkSite)
         config = gate.trust.applied.config
         assert config is not None
         assert (config.gate, config.version, config.zone) == ("east-in", 1, 1)
-        assert list(config.phone_keys) == [1]
+        assert list(config.phone_keys) == [1, 2]  # the site's key and zone 1's
         assert gate.trust.applied.manifest is not None
         env = link_site.env()
         try:
