@@ -23,7 +23,7 @@ SITE_NAME = "幸福里社区"
 RECONNECT_MAX_S = 5.0  # the cut lane reconnects within seconds of the network coming back
 # The demo's root key passphrase: a real site's is typed at `init` and kept off the server; the
 # running server never needs it (only `keys rotate|retire|passphrase` do).
-ROOT_PASSPHRASE = "demo root lantern 2026"  # noqa: S105 - a demo site's, on purpose
+ROOT_PASSPHRASE = "quiet lantern by the east gate"  # noqa: S105 - a demo site's, on purpose
 
 
 class CommandFailed(RuntimeError):
