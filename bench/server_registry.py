@@ -51,7 +51,9 @@ FROM n
 async def _site(data: Path) -> Env:
     settings = load_settings(data, env={}, cookie_secure=False, retention_interval_s=0)
     env = Env(db=Database(settings.db_url), settings=settings, clock=SystemClock())
-    await initialise(env, site="bench", name="bench", zones=["east"], admin="admin")
+    await initialise(
+        env, site="bench", name="bench", zones=["east"], admin="admin", root_passphrase=None
+    )
     async with env.db.write() as conn:
         admin = await accounts.find_staff(conn, username="admin")
         assert admin is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from importlib.metadata import version
 from pathlib import Path
@@ -41,10 +42,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+PRIVATE_UMASK = 0o077  # as the unit's UMask=0077: the gate's files are its user's alone
+
+
 def run_gate(path: Path, control: Path | None, verbose: bool) -> int:
-    """Validate the config, log it redacted, and run the daemon until stopped."""
+    """Validate the config, log it redacted, and run the daemon until stopped.
+
+    The daemon sets its own umask first: started by hand or by another supervisor, its store
+    (``gate.db``, the WAL with recent events and temperatures, the signed config with the
+    phone-tag keys) and its data directory would otherwise be world-readable."""
     import asyncio
 
+    os.umask(PRIVATE_UMASK)
     from device.app import main as gate_main
     from device.config import ConfigError, load, redacted
 

@@ -16,6 +16,7 @@ from protocol.cose import KID_LENGTH, PrivateKey, PublicKey
 
 __all__ = [
     "generate_ed25519",
+    "is_encrypted_pem",
     "kid_for",
     "load_pem_private",
     "load_pem_public",
@@ -64,13 +65,22 @@ def generate_ed25519() -> ed25519.Ed25519PrivateKey:
     return ed25519.Ed25519PrivateKey.generate()
 
 
-def private_pem(key: PrivateKey) -> bytes:
-    """PKCS#8 PEM for a private key file (the caller writes it 0600)."""
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
+def private_pem(key: PrivateKey, passphrase: bytes | None = None) -> bytes:
+    """PKCS#8 PEM for a private key file (the caller writes it 0600); with a passphrase, the
+    encrypted PKCS#8 form (``cryptography``'s best available: PBKDF2 and AES-256-CBC)."""
+    encryption: serialization.KeySerializationEncryption = (
+        serialization.NoEncryption()
+        if passphrase is None
+        else serialization.BestAvailableEncryption(passphrase)
     )
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
+    )
+
+
+def is_encrypted_pem(data: bytes) -> bool:
+    """Whether a PEM private key file is passphrase-encrypted (PKCS#8 ``ENCRYPTED``)."""
+    return b"-----BEGIN ENCRYPTED PRIVATE KEY-----" in data
 
 
 def public_pem(key: PublicKey | PrivateKey) -> bytes:
@@ -80,9 +90,18 @@ def public_pem(key: PublicKey | PrivateKey) -> bytes:
     )
 
 
-def load_pem_private(data: bytes) -> PrivateKey:
-    """Load an Ed25519 or P-256 private key from PEM; ValueError for anything else."""
-    key = serialization.load_pem_private_key(data, password=None)
+def load_pem_private(data: bytes, passphrase: bytes | None = None) -> PrivateKey:
+    """Load an Ed25519 or P-256 private key from PEM, decrypting it with ``passphrase`` if it is
+    encrypted; ValueError for a wrong or missing passphrase and for any other key type."""
+    password = passphrase if is_encrypted_pem(data) else None
+    if password is None and is_encrypted_pem(data):
+        raise ValueError("the private key is encrypted: a passphrase is needed")
+    try:
+        key = serialization.load_pem_private_key(data, password=password)
+    except ValueError:
+        if password is None:
+            raise
+        raise ValueError("the passphrase does not decrypt the private key") from None
     if isinstance(key, ed25519.Ed25519PrivateKey):
         return key
     if isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(key.curve, ec.SECP256R1):

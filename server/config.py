@@ -20,7 +20,9 @@ logger = logging.getLogger(__name__)
 ENV_PREFIX = "GATEPASS_"
 DATA_ENV = "GATEPASS_DATA"
 _DAY = 86400
-_NOT_SETTINGS = {"DATA"}  # GATEPASS_DATA is the data directory, handled by the CLI
+# Handled by the CLI, not settings: the data directory, the root key's passphrase for the keys
+# commands (server.cli.passphrase) and the language of the CLI's refusals (server.cli.messages).
+_NOT_SETTINGS = {"DATA", "ROOT_PASSPHRASE", "LANG"}
 
 
 class ConfigError(Exception):

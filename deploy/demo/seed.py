@@ -16,8 +16,8 @@ from deploy.demo.api import Api
 from deploy.demo.register import BLOCK_ZONE, MAIN_ZONE, Person
 from deploy.demo.site import CUT_GATE
 
-ADMIN_USER, ADMIN_PASSWORD = "admin", "demo-admin-2026"
-STAFF_USER, STAFF_PASSWORD = "staff", "demo-staff-2026"
+ADMIN_USER, ADMIN_PASSWORD = "admin", "demo-lantern-2026"
+STAFF_USER, STAFF_PASSWORD = "staff", "demo-harbour-2026"
 STAFF_NAME = "值班员 王建国"
 OBSERVED = 4  # residents under home observation
 VISITORS = (
@@ -74,7 +74,7 @@ def add_staff(admin: Api) -> tuple[Api, int]:
     created = admin.call(
         "POST",
         "/api/v1/staff",
-        {"username": STAFF_USER, "display_name": STAFF_NAME, "role": "staff"},
+        {"username": STAFF_USER, "display_name": STAFF_NAME, "role": "staff", "all_zones": True},
     )
     api = first_login(admin.base, STAFF_USER, created["one_time_password"], STAFF_PASSWORD)
     return api, int(created["staff"]["id"])

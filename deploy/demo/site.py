@@ -21,6 +21,9 @@ from deploy.demo.register import BLOCK_ZONE, MAIN_ZONE, Person, write_csv
 SITE = "demo"
 SITE_NAME = "幸福里社区"
 RECONNECT_MAX_S = 5.0  # the cut lane reconnects within seconds of the network coming back
+# The demo's root key passphrase: a real site's is typed at `init` and kept off the server; the
+# running server never needs it (only `keys rotate|retire|passphrase` do).
+ROOT_PASSPHRASE = "quiet lantern by the east gate"  # noqa: S105 - a demo site's, on purpose
 
 
 class CommandFailed(RuntimeError):
@@ -53,7 +56,7 @@ class Layout:
 
     @property
     def data(self) -> Path:
-        """The server's data directory (registry.db, keys, gate files)."""
+        """The server's data directory (registry.db, keys)."""
         return self.root / "site"
 
     @property
@@ -71,19 +74,33 @@ class Layout:
         return self.root / "lanes" / gate
 
     def gate_file(self, gate: str) -> Path:
-        """The file ``gate add`` wrote (the gate's password is in it)."""
-        return self.data / "gates" / f"{gate}.toml"
+        """The file ``gate add`` wrote for the installer (the gate's password is in it; it is
+        never kept in the server's data directory)."""
+        return self.root / "gates" / f"{gate}.toml"
 
 
-async def operator(*args: str) -> str:
-    """Run one ``gatepass-server`` command; its stdout, or CommandFailed with its output."""
-    proc = await asyncio.create_subprocess_exec(
-        venv_bin("gatepass-server"),
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "GATEPASS_LOG_LEVEL": "WARNING"},
-    )
+async def operator(*args: str, secret: str | None = None) -> str:
+    """Run one ``gatepass-server`` command; its stdout, or CommandFailed with its output.
+    ``secret`` is the root key's passphrase, handed over on a pipe (``--passphrase-fd``)."""
+    fds: tuple[int, ...] = ()
+    if secret is not None:
+        read_end, write_end = os.pipe()
+        with os.fdopen(write_end, "w", encoding="utf-8") as pipe:
+            pipe.write(secret + "\n")  # a few bytes: the pipe holds them until read
+        fds = (read_end,)
+        args = (*args, "--passphrase-fd", str(read_end))
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            venv_bin("gatepass-server"),
+            *args,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env={**os.environ, "GATEPASS_LOG_LEVEL": "WARNING"},
+            pass_fds=fds,
+        )
+    finally:
+        for fd in fds:
+            os.close(fd)
     out, err = await proc.communicate()
     if proc.returncode != 0:
         raise CommandFailed(
@@ -107,6 +124,7 @@ async def init_site(layout: Layout) -> str:
         MAIN_ZONE,
         "--zone",
         BLOCK_ZONE,
+        secret=ROOT_PASSPHRASE,
     )
     found = re.search(r"one-time password[^:]*: (\S+)", out)
     if found is None:
@@ -148,6 +166,8 @@ async def add_gate(layout: Layout, gate: Gate, broker_port: int) -> None:
         str(lane / "scanner"),
         "--thermometer-port",
         str(lane / "thermo"),
+        "--out",
+        str(layout.gate_file(gate.id)),
     )
     set_broker_key(layout.gate_file(gate.id), "reconnect_max_s", RECONNECT_MAX_S)
 

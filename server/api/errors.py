@@ -32,17 +32,22 @@ _STATUS: list[tuple[type[Exception], int]] = [
 ]
 
 
-def _json(status: int, detail: object, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+def _json(
+    status: int, detail: object, headers: dict[str, str] | None = None, code: str | None = None
+) -> JSONResponse:
+    body = {"detail": detail} if code is None else {"detail": detail, "code": code}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 async def service_error(request: Request, exc: Exception) -> JSONResponse:
-    """Map a service error to its status, with the service's own message."""
+    """Map a service error to its status, with the service's own message (and its code, if it
+    has one: the rule it breaks, for a client to explain in the user's language)."""
     status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 400)
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Throttled) else None
     if status in (401, 403):
         logger.info("%s %s refused: %s", request.method, request.url.path, exc)
-    return _json(status, str(exc), headers)
+    code = exc.code if isinstance(exc, ServiceError) else None
+    return _json(status, str(exc), headers, code)
 
 
 async def validation_error(_request: Request, exc: Exception) -> JSONResponse:

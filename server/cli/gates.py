@@ -7,13 +7,18 @@ actor, and raise service errors the dispatcher turns into a message and exit sta
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from protocol.messages import LaneDirection
 from server.services.context import CLI_ACTOR, Env
 from server.services.errors import Invalid
 from server.services.gates.gate_file import Hardware
-from server.services.gates.provisioning import BrokerAddress, add_gate, rekey_gate, remove_gate
+from server.services.gates.provisioning import (
+    BrokerAddress,
+    add_gate,
+    legacy_file,
+    rekey_gate,
+    remove_gate,
+)
 
 RELOAD_HINT = "reload the broker to apply: systemctl reload mosquitto (or kill -HUP its pid)"
 
@@ -37,17 +42,13 @@ def _hardware(args: argparse.Namespace) -> Hardware:
     )
 
 
-def _default_file(env: Env, gate: str) -> Path:
-    return env.settings.data_dir / "gates" / f"{gate}.toml"
-
-
 async def gate(env: Env, args: argparse.Namespace) -> int:
     """``gate add|rekey|remove GATE``."""
     if args.action == "remove":
-        await remove_gate(env, CLI_ACTOR, gate=args.gate, file=_default_file(env, args.gate))
+        await remove_gate(env, CLI_ACTOR, gate=args.gate, file=legacy_file(env, args.gate))
         print(f"gate {args.gate} removed; {RELOAD_HINT}")
         return 0
-    out = args.out or _default_file(env, args.gate)
+    out = args.out
     if args.action == "add":
         path = await add_gate(
             env,
@@ -71,7 +72,11 @@ async def gate(env: Env, args: argparse.Namespace) -> int:
             out=out,
         )
         print(f"gate {args.gate} has new credentials in {path}")
-    print(f"copy it to the gate (0600), check it with `gatepass-gate check-config`; {RELOAD_HINT}")
+    print(
+        "copy it to the gate's /etc/gatepass/gate.toml (0600), check it with "
+        "`gatepass-gate check-config`, then delete it here: the server keeps only the "
+        f"password's hash (gate rekey issues a new one); {RELOAD_HINT}"
+    )
     return 0
 
 

@@ -54,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--zone", action="append", dest="zones", help="zone name (repeat; default: main)"
     )
     init.add_argument("--admin", default="admin", help="first admin user name")
+    _passphrase_fd(init)
     sub.add_parser("check-config", parents=[data], help="validate settings, print them, exit")
     run = sub.add_parser("run", parents=[data], help="serve the API")
     run.add_argument("--bind", default=None, help="address to listen on (default 127.0.0.1)")
@@ -67,11 +68,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     keys = sub.add_parser("keys", help="signing keys")
     keys_sub = keys.add_subparsers(dest="action", required=True)
-    keys_sub.add_parser("list", parents=[data], help="list keys and the manifest seq")
+    keys_sub.add_parser("list", parents=[data], help="list keys; is the root key encrypted?")
     rotate = keys_sub.add_parser("rotate", parents=[data], help="announce a new key")
     rotate.add_argument("use", choices=["pass", "revlist", "control"])
+    _passphrase_fd(rotate)
     retire = keys_sub.add_parser("retire", parents=[data], help="take a key off the manifest")
     retire.add_argument("kid")
+    _passphrase_fd(retire)
+    protect = keys_sub.add_parser(
+        "passphrase", parents=[data], help="encrypt the root key under a (new) passphrase"
+    )
+    _passphrase_fd(protect)
+    protect.add_argument(
+        "--new-passphrase-fd", type=int, metavar="FD", help="read the new passphrase from FD"
+    )
     phone = keys_sub.add_parser(
         "rotate-phone", parents=[data], help="new phone-tag keys after a gate is lost"
     )
@@ -84,6 +94,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _passphrase_fd(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--passphrase-fd",
+        type=int,
+        metavar="FD",
+        help="read the root key's passphrase from FD (default: GATEPASS_ROOT_PASSPHRASE, else ask)",
+    )
+
+
 def _add_staff_commands(sub: Any, data: argparse.ArgumentParser) -> None:
     """``staff list|add|reset-password`` (the way back in without the web UI)."""
     staff = sub.add_parser("staff", help="staff accounts")
@@ -93,9 +112,8 @@ def _add_staff_commands(sub: Any, data: argparse.ArgumentParser) -> None:
     add.add_argument("username")
     add.add_argument("--role", choices=["admin", "staff"], default="staff")
     add.add_argument("--name", default="", help="display name (default: the user name)")
-    add.add_argument(
-        "--zone", action="append", dest="zones", help="zone it may act in (repeat; default: all)"
-    )
+    add.add_argument("--zone", action="append", dest="zones", help="zone it may act in (repeat)")
+    add.add_argument("--all-zones", action="store_true", help="it may act in every zone")
     reset = staff_sub.add_parser(
         "reset-password", parents=[data], help="a new one-time password; ends its sessions"
     )
@@ -108,7 +126,12 @@ def _add_link_commands(sub: Any, data: argparse.ArgumentParser) -> None:
     broker.add_argument("--broker-host", help="broker address for the gate (default mqtt_host)")
     broker.add_argument("--broker-port", type=int, help="broker port (default mqtt_port)")
     broker.add_argument("--tls-ca", help="CA file on the gate for the broker's TLS listener")
-    broker.add_argument("--out", type=Path, help="gate file (default DATA/gates/GATE.toml)")
+    broker.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="where to write the gate's file (it holds its password): outside the data directory",
+    )
     broker.add_argument("--hardware", choices=["pi", "sim"], default="pi")
     broker.add_argument("--gate-data-dir", default="/var/lib/gatepass", help="on the gate")
     broker.add_argument("--scanner-model", default="grow-gm65")
@@ -170,8 +193,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in ("check-config",) or args.check_config:
             settings = _settings(args)
             print(run.describe(settings))
+            for warning in run.warnings(settings):
+                print(f"warning: {warning}", file=sys.stderr)
             return EXIT_OK
         if args.command == "run":
+            run.refuse_root_passphrase(os.environ)
             return run.serve(_settings(args, bind=args.bind, port=args.port))
         settings = _settings(args)
         return _run_async(run.dispatch, args, settings)

@@ -7,10 +7,13 @@ The subcommands themselves live beside this module: ``site`` (init, import, keys
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
 from typing import Any
 
 from server.cli import gates, site, staff
 from server.cli.errors import CommandError
+from server.cli.messages import explain
+from server.cli.passphrase import PASSPHRASE_ENV
 from server.clock import SystemClock
 from server.config import ServerSettings
 from server.services.context import Env
@@ -23,6 +26,34 @@ PROGRESS_WIDTH = 30
 def describe(settings: ServerSettings) -> str:
     """The effective settings, redacted, one per line."""
     return "\n".join(f"{k} = {v}" for k, v in settings.redacted().items())
+
+
+def warnings(settings: ServerSettings) -> list[str]:
+    """What ``check-config`` tells an older site to fix: secrets its data directory should not
+    hold as they are (an unencrypted root key, gate files with plain broker passwords)."""
+    from server.services.gates.provisioning import leftover_gate_files
+    from server.services.passes.keys import unprotected_root_keys
+
+    found = [
+        f"the root key {path} is not encrypted: run `gatepass-server keys passphrase` "
+        "to protect it with a passphrase (docs/server.md, Passes and keys)"
+        for path in unprotected_root_keys(settings.keys_dir)
+    ]
+    found += [
+        f"{path} holds a gate's broker password: make sure the gate has its copy, then "
+        "delete it (docs/operations.md, Provisioning gates)"
+        for path in leftover_gate_files(settings.data_dir)
+    ]
+    return found
+
+
+def refuse_root_passphrase(environ: Mapping[str, str]) -> None:
+    """The running server never holds the root key's passphrase: refuse to start with it."""
+    if PASSPHRASE_ENV in environ:
+        raise CommandError(
+            f"{PASSPHRASE_ENV} is for the keys commands only: remove it from the server's "
+            "environment (the running server needs no root key)"
+        )
 
 
 def serve(settings: ServerSettings) -> int:
@@ -64,6 +95,6 @@ async def dispatch(args: argparse.Namespace, settings: ServerSettings) -> int:
             await upgrade(db)
         return int(await _COMMANDS[args.command](env, args))
     except ServiceError as exc:
-        raise CommandError(str(exc)) from None
+        raise CommandError(explain(exc)) from None
     finally:
         await db.close()

@@ -13,6 +13,7 @@ import sys
 import time
 from typing import TextIO
 
+from server.cli import passphrase
 from server.cli.errors import CommandError
 from server.services.context import CLI_ACTOR, Env
 
@@ -44,6 +45,7 @@ async def init(env: Env, args: argparse.Namespace) -> int:
     from server.services.registry.site import initialise, refuse_existing
 
     refuse_existing(env.settings.data_dir)
+    secret = passphrase.new(args.passphrase_fd, env_allowed=True)
     env.settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     result = await initialise(
         env,
@@ -51,9 +53,14 @@ async def init(env: Env, args: argparse.Namespace) -> int:
         name=args.name or args.site,
         zones=args.zones or ["main"],
         admin=args.admin,
+        root_passphrase=secret,
     )
     print(f"site {result.site} created in {env.settings.data_dir}")
     print(f"key manifest seq {result.manifest.seq} with {len(result.manifest.keys)} keys")
+    print(
+        "the root key is encrypted under your passphrase: keep it safe, off this machine; "
+        "only the keys commands ask for it"
+    )
     print(f"admin user: {result.admin}")
     print(f"one-time password (shown once, change it at first login): {result.password}")
     return 0
@@ -81,10 +88,16 @@ async def import_register(env: Env, args: argparse.Namespace) -> int:
 
 
 async def keys(env: Env, args: argparse.Namespace) -> int:
+    """``keys list|rotate|retire|passphrase|rotate-phone``; the root key's passphrase is asked
+    only when a new manifest is signed (and only if the root key has one)."""
     from server.services.passes import key_admin
 
+    protected = key_admin.root_key_protected(env)
+    secret = None
+    if protected and args.action not in ("list", "rotate-phone"):  # those sign no manifest
+        secret = passphrase.current(args.passphrase_fd)
     if args.action == "rotate":
-        row = await key_admin.rotate_key(env, CLI_ACTOR, args.use)
+        row = await key_admin.rotate_key(env, CLI_ACTOR, args.use, secret)
         print(f"new {args.use} key {row.kid} signs from {row.sign_from}")
     elif args.action == "rotate-phone":
         versions = await key_admin.rotate_phone_keys(env, CLI_ACTOR, args.zone)
@@ -92,14 +105,29 @@ async def keys(env: Env, args: argparse.Namespace) -> int:
             owner = "the site" if zone is None else f"zone {zone}"
             print(f"new phone-tag key v{version} for {owner}")
     elif args.action == "retire":
-        killed = await key_admin.retire_key(env, CLI_ACTOR, args.kid)
+        killed = await key_admin.retire_key(env, CLI_ACTOR, args.kid, secret)
         print(
             f"key {args.kid} retired; {killed} live passes it signed are now invalid: reissue them"
         )
+    elif args.action == "passphrase":
+        fd = args.new_passphrase_fd
+        if fd is None and not protected:
+            fd = args.passphrase_fd
+        new = passphrase.new(fd, env_allowed=not protected)
+        await key_admin.set_root_passphrase(env, CLI_ACTOR, secret, new)
+        protected = True
+        print("the root key is now encrypted under the new passphrase")
     for row in await key_admin.list_keys(env, CLI_ACTOR):
         state = "retired" if row.retired_at else "active"
         window = f"sign {row.sign_from}..{row.sign_until} verify until {row.verify_until}"
         print(f"{row.kid} {row.use:8} {state:8} {window}")
+    if protected:
+        print("root key: encrypted (passphrase)")
+    else:
+        print(
+            "warning: the root key is not encrypted: run `gatepass-server keys passphrase`",
+            file=sys.stderr,
+        )
     for phone in await key_admin.list_phone_keys(env, CLI_ACTOR):
         state = "retired" if phone.retired_at else "active"
         held_by = "every gate" if phone.zone_id is None else f"zone {phone.zone_id} gates"

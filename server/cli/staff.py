@@ -1,9 +1,10 @@
 """CLI subcommands for staff accounts: ``staff list|add|reset-password``.
 
 The way back in when the only admin has forgotten the password (the web UI needs an admin to
-reset one), and a way to script accounts. Registered in server.cli.run; they run as the CLI
-actor (audited as ``cli``) and print a one-time password once: the account must change it at
-its first login, and a reset ends the account's sessions.
+reset one), and a way to script accounts. ``add`` needs ``--zone`` (repeatable) or
+``--all-zones``: an account's reach is always said, never a default. Registered in
+server.cli.run; they run as the CLI actor (audited as ``cli``) and print a one-time password
+once: the account must change it at its first login, and a reset ends the account's sessions.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from server.services.staff import accounts as staff
 
 
 async def _zone_ids(env: Env, names: list[str] | None) -> list[int] | None:
-    """Zone names (or ids) to ids; None (every zone) when none is given."""
+    """Zone names (or ids) to ids; None when none is given (the service then asks for them)."""
     if not names:
         return None
     zones = await registry.list_zones(env, CLI_ACTOR)
@@ -54,6 +55,7 @@ async def staff_command(env: Env, args: argparse.Namespace) -> int:
             display_name=args.name or args.username,
             role=args.role,
             zone_scope=await _zone_ids(env, args.zones),
+            all_zones=args.all_zones,
         )
         print(f"staff account {row.username} ({row.role}) created")
         print(f"one-time password (shown once, change it at first login): {password}")

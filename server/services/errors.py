@@ -7,6 +7,9 @@ ServiceError
 ├── Invalid        a value breaks a rule the request model could not express (422)
 ├── Forbidden      the caller's role may not do this (403)
 └── Unavailable    the database cannot serve right now; nothing was written, try again
+
+An error may carry a ``code`` (``password.common``): a stable name of the rule it breaks, which
+the API returns beside the message and the pages and the CLI translate from their catalogs.
 """
 
 from __future__ import annotations
@@ -14,6 +17,13 @@ from __future__ import annotations
 
 class ServiceError(Exception):
     """Root of every error a service raises on purpose."""
+
+    code: str | None = None
+
+    def __init__(self, *args: object, code: str | None = None) -> None:
+        super().__init__(*args)
+        if code is not None:
+            self.code = code
 
 
 class NotFound(ServiceError):

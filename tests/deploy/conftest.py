@@ -48,8 +48,9 @@ def run(
 def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
     """``init`` and ``gate add`` through the real CLI (as an installer would run them)."""
     data = tmp_path_factory.mktemp("site") / "data"
-    env = {"GATEPASS_LOG_LEVEL": "WARNING"}
+    env = {"GATEPASS_LOG_LEVEL": "WARNING", "GATEPASS_ROOT_PASSPHRASE": "a quiet north lane"}
     run(SERVER_CLI, "init", "--data", data, "--site", "gw01", "--zone", "east", env=env)
+    gate_file = data.parent / "east-in.toml"  # handed to the installer, not kept in the data
     run(SERVER_CLI, "broker-config", "--data", data, "--out", data.parent / "broker", env=env)
     run(
         SERVER_CLI,
@@ -64,9 +65,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
         "in",
         "--broker-host",
         "127.0.0.1",
+        "--out",
+        gate_file,
         env=env,
     )
-    return Site(data=data, gate_file=data / "gates" / "east-in.toml")
+    return Site(data=data, gate_file=gate_file)
 
 
 def snapshot(root: Path) -> dict[str, tuple[str, str]]:

@@ -119,7 +119,14 @@ async def build(
     clock = MovableClock()
     env = Env(db=Database(config.db_url), settings=config, clock=clock)
     try:
-        await initialise(env, site=SITE, name="Garden", zones=["east", "west"], admin="admin")
+        await initialise(
+            env,
+            site=SITE,
+            name="Garden",
+            zones=["east", "west"],
+            admin="admin",
+            root_passphrase=None,
+        )
         await write_broker_config(env, BrokerOptions(out=root / "brokerconf", port=port))
         files = {g: await provision(env, root, g, zone, lane) for g, (zone, lane) in gates.items()}
     finally:

@@ -79,7 +79,12 @@ def site(tmp_path: Path) -> Site:
 
     async def init(env: Env) -> Any:
         return await initialise(
-            env, site="gw01", name="Garden", zones=["east", "west"], admin="admin"
+            env,
+            site="gw01",
+            name="Garden",
+            zones=["east", "west"],
+            admin="admin",
+            root_passphrase=None,  # the API's key rotation signs with an unencrypted root key
         )
 
     s = Site(settings, clock, "", None)

@@ -137,7 +137,7 @@ def test_one_time_password_must_be_changed_first(api: Api) -> None:
     api.use("admin")
     otp = api.post(
         "/api/v1/staff",
-        json={"username": "new-one", "display_name": "N", "role": "staff", "zone_scope": None},
+        json={"username": "new-one", "display_name": "N", "role": "staff", "all_zones": True},
     ).json()["one_time_password"]
     body = api.login("new-one", otp)
     csrf = {"X-CSRF-Token": body["csrf_token"]}

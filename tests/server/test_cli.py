@@ -26,6 +26,15 @@ def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
     )
 
 
+ROOT_PASSPHRASE = "lantern by the north gate"
+
+
+@pytest.fixture(autouse=True)
+def _root_passphrase(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``init`` and ``keys`` read the root key's passphrase from the environment here."""
+    monkeypatch.setenv("GATEPASS_ROOT_PASSPHRASE", ROOT_PASSPHRASE)
+
+
 def test_init_creates_a_site_and_refuses_to_overwrite(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -116,7 +125,7 @@ def test_staff_accounts_from_the_command_line(
     desk = password(capsys.readouterr().out)
     assert main(["staff", "add", "x-desk", "--zone", "north"]) == 1
     assert "no zone north (zones: east, west)" in capsys.readouterr().err
-    assert main(["staff", "add", "east-desk"]) == 1
+    assert main(["staff", "add", "east-desk", "--zone", "west"]) == 1
     assert "exists" in capsys.readouterr().err
     assert main(["staff", "list"]) == 0
     listing = capsys.readouterr().out.splitlines()

@@ -122,7 +122,12 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/passes/bulk"): {"household_ids": [1]},
     ("POST", "/api/v1/passes/{pass_id}/revoke"): {"reason": "lost"},
     ("POST", "/api/v1/passes/revoke"): {"pass_ids": [1], "reason": "lost"},
-    ("POST", "/api/v1/staff"): {"username": "zz", "display_name": "Z", "role": "staff"},
+    ("POST", "/api/v1/staff"): {
+        "username": "zz",
+        "display_name": "Z",
+        "role": "staff",
+        "zone_scope": [1],
+    },
     ("PATCH", "/api/v1/staff/{staff_id}"): {"display_name": "Z"},
     ("POST", "/api/v1/keys/rotate"): {"use": "control"},
     ("POST", "/api/v1/alerts/{alert_id}/ack"): {"note": "checked"},

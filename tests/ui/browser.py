@@ -83,7 +83,9 @@ async def seed_site(env: Env, *, provisioned: tuple[str, ...] = ()) -> dict[str,
     """Two zones, three lanes (except those ``gate add`` registers), households with ordinary
     and hostile names, a pass, an observation, and a day and a half of gate events for the
     dashboard."""
-    await initialise(env, site="gw01", name="Garden", zones=["东区", "西区"], admin="admin")
+    await initialise(
+        env, site="gw01", name="Garden", zones=["东区", "西区"], admin="admin", root_passphrase=None
+    )
     await ready_accounts(env)
     for gate_id, zone, name, direction in LANES:
         if gate_id in provisioned:

@@ -23,6 +23,7 @@ class StaffIn(Strict):
     display_name: Name
     role: Literal["admin", "staff"]
     zone_scope: list[ZoneId] | None = Field(default=None, max_length=64)
+    all_zones: bool = False  # the zones are said, never implied: zone_scope or all_zones
 
 
 class StaffPatch(Strict):

@@ -76,7 +76,8 @@ def render(spec: GateFile) -> str:
     header = (
         f"# gatepass gate {spec.gate} of site {spec.site}, written by gatepass-server gate add.\n"
         "# Holds this gate's broker password: keep it 0600, copy it to the gate's\n"
-        "# /etc/gatepass/gate.toml, check it with `gatepass-gate check-config FILE`.\n\n"
+        "# /etc/gatepass/gate.toml, check it with `gatepass-gate check-config FILE`,\n"
+        "# then delete this copy (the server keeps only the password's hash).\n\n"
     )
     sections = [
         _section(

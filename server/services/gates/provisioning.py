@@ -2,10 +2,13 @@
 
 A gate's broker password is generated here, written once into the gate's file (0600) and kept
 on the server only as the hash ``mosquitto_passwd`` makes of it (the broker's password file is
-assembled from those hashes by ``broker-config``). The password never appears on a command line:
-``mosquitto_passwd -U`` hashes a plain-text file in a private temporary directory. When a broker
-directory was configured, its password file is rewritten at once; the broker picks the change up
-on its next reload (SIGHUP, ``systemctl reload mosquitto``).
+assembled from those hashes by ``broker-config``). The file goes where the admin says, for the
+installer to carry to the gate, and never into the server's data directory: a copy of the data
+directory (a backup, a stolen disk) holds no gate's password. ``rekey`` issues a new password
+(and deletes a file an older version left in ``DATA/gates/``). The password never appears on a
+command line: ``mosquitto_passwd -U`` hashes a plain-text file in a private temporary directory.
+When a broker directory was configured, its password file is rewritten at once; the broker
+picks the change up on its next reload (SIGHUP, ``systemctl reload mosquitto``).
 """
 
 from __future__ import annotations
@@ -57,6 +60,30 @@ async def root_key_hex(conn: Connection) -> str:
     raise Conflict("the site has no root key: run gatepass-server init")
 
 
+LEGACY_DIR = "gates"  # where gate files went before they were handed out only
+
+
+def legacy_file(env: Env, gate: str) -> Path:
+    """The copy of a gate's file an older version kept in the data directory."""
+    return env.settings.data_dir / LEGACY_DIR / f"{gate}.toml"
+
+
+def leftover_gate_files(data_dir: Path) -> list[Path]:
+    """Gate files an older version kept in the data directory (each with a plain password)."""
+    return sorted((data_dir / LEGACY_DIR).glob("*.toml"))
+
+
+def check_destination(env: Env, out: Path) -> None:
+    """Refuse to write a gate's file (its plain password) into the server's data directory."""
+    data = env.settings.data_dir.resolve()
+    if out.resolve().is_relative_to(data):
+        raise Invalid(
+            f"{out} is inside the data directory {data}: write the gate's file elsewhere "
+            "(it holds the gate's password), hand it to the installer, then delete it",
+            code="gates.file_in_data_dir",
+        )
+
+
 def write_private(path: Path, text: str, *, overwrite: bool) -> None:
     """Write ``text`` 0600 through a temporary file and a rename (never a half-written file)."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -102,6 +129,7 @@ async def add_gate(
 ) -> Path:
     """Register a lane with new broker credentials and write its TOML file; returns the path."""
     _check_gate_id(gate)
+    check_destination(env, out)
     if await asyncio.to_thread(out.exists):
         raise Conflict(f"{out} exists: remove it first or use gate rekey")
     password = new_password()
@@ -133,6 +161,7 @@ async def rekey_gate(
     env: Env, actor: Actor, *, gate: str, broker: BrokerAddress, hardware: Hardware, out: Path
 ) -> Path:
     """New broker credentials for a gate (the old password stops at the broker's next reload)."""
+    check_destination(env, out)
     password = new_password()
     line = await asyncio.to_thread(hash_line, gate, password)
     now = env.clock.now()
@@ -145,6 +174,7 @@ async def rekey_gate(
             conn, env, gate=gate, password=password, broker=broker, hardware=hardware
         )
         write_private(out, text, overwrite=True)
+    await asyncio.to_thread(legacy_file(env, gate).unlink, missing_ok=True)
     await refresh_broker_passwords(env)
     return out
 

@@ -14,6 +14,7 @@ from server.services.context import CLI_ACTOR, Env
 from server.services.errors import Conflict, Invalid
 from server.services.passes import phone_keys
 from server.services.passes.keys import KeyPolicy, create_site_keys
+from server.services.staff.password_rules import check_password
 from server.services.staff.passwords import hash_password, one_time_password
 from server.services.text import clean_text
 from server.store import accounts, registry
@@ -39,13 +40,26 @@ def refuse_existing(data_dir: Path) -> None:
             raise Conflict(f"{data_dir / name} exists: this directory already holds a site")
 
 
-async def initialise(env: Env, *, site: str, name: str, zones: list[str], admin: str) -> InitResult:
-    """Create schema, site, zones, keys, manifest seq 1 and an admin with a one-time password."""
+async def initialise(
+    env: Env,
+    *,
+    site: str,
+    name: str,
+    zones: list[str],
+    admin: str,
+    root_passphrase: str | None,
+) -> InitResult:
+    """Create schema, site, zones, keys, manifest seq 1 and an admin with a one-time password.
+
+    The root key is encrypted under ``root_passphrase`` (which must meet the password rule);
+    None writes it unencrypted, as versions before passphrases did (tests, benchmarks)."""
     try:
         validate_id(site, "site")
     except ValueError as exc:
         raise Invalid(str(exc)) from None
     name = clean_text(name, field="name", max_length=64)
+    if root_passphrase is not None:
+        root_passphrase = check_password(root_passphrase, (site, name))
     now, password = env.clock.now(), one_time_password()
     await upgrade(env.db)
     policy = KeyPolicy(sign_days=env.settings.key_sign_days, lead_days=env.settings.key_lead_days)
@@ -56,7 +70,14 @@ async def initialise(env: Env, *, site: str, name: str, zones: list[str], admin:
         for number, zone in enumerate(zones, start=1):
             zone_name = clean_text(zone, field="zone", max_length=64)
             await registry.insert_zone(conn, zone_id=number, site_id=site, name=zone_name, now=now)
-        manifest = await create_site_keys(conn, env.keys_dir, site=site, now=now, policy=policy)
+        manifest = await create_site_keys(
+            conn,
+            env.keys_dir,
+            site=site,
+            now=now,
+            policy=policy,
+            root_passphrase=root_passphrase,
+        )
         zone_ids: list[int | None] = list(range(1, len(zones) + 1))
         await phone_keys.rotate(conn, env.keys_dir, zones=zone_ids, now=now)
         account = await accounts.insert_staff(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 
@@ -13,12 +14,8 @@ from server.services.changes import KEEP, Keep
 from server.services.context import Actor, Env
 from server.services.errors import Conflict, Forbidden, Invalid, NotFound
 from server.services.staff.auth import Session
-from server.services.staff.passwords import (
-    check_rules,
-    hash_password,
-    one_time_password,
-    verify_password,
-)
+from server.services.staff.password_rules import check_password
+from server.services.staff.passwords import hash_password, one_time_password, verify_password
 from server.services.staff.throttle import Limit, count_attempt, hand_back
 from server.services.text import clean_name
 from server.store import accounts, registry
@@ -70,9 +67,18 @@ async def create(
     display_name: str,
     role: str,
     zone_scope: list[int] | None,
+    all_zones: bool = False,
 ) -> tuple[Staff, str]:
-    """Add an account; returns it and its one-time password (shown once)."""
+    """Add an account; returns it and its one-time password (shown once).
+
+    The zones are said, never implied: ``zone_scope`` names them, or ``all_zones`` asks for
+    every zone (an account made without either used to act in every zone)."""
     _admin(actor)
+    if all_zones == bool(zone_scope):
+        raise Invalid(
+            "say which zones the account may act in (zone_scope), or all_zones, not both",
+            code="staff.zone_required",
+        )
     if not _USERNAME.fullmatch(username):
         raise Invalid("user names are 2-32 of a-z 0-9 . _ -, starting with a letter or digit")
     if role not in ROLES:
@@ -87,7 +93,7 @@ async def create(
             display_name=clean_name(display_name, "display_name"),
             password_hash=hash_password(password),
             role=role,
-            zone_scope=await _check_scope(conn, zone_scope),
+            zone_scope=None if all_zones else await _check_scope(conn, zone_scope),
             now=now,
         )
         await audit.record(conn, actor, "staff.create", at=now, target=f"staff:{row.id}", role=role)
@@ -160,10 +166,14 @@ async def change_password(env: Env, session: Session, actor: Actor, old: str, ne
 
     Guesses of the current password are counted before they are checked and audited, like
     sign-ins (a stolen session must not become a way to guess the password); the new password
-    must differ from the old one (a one-time password is not kept by "changing" it to itself)."""
-    new = check_rules(new)
+    must differ from the old one (a one-time password is not kept by "changing" it to itself)
+    and meet server.services.staff.password_rules, which refuses it naming the rule it breaks."""
+    names = (session.staff.username, session.staff.display_name)
+    new = await asyncio.to_thread(check_password, new, names)
     if new == old:
-        raise Invalid("the new password must differ from the current one")
+        raise Invalid(
+            "the new password must differ from the current one", code="password.unchanged"
+        )
     now, staff_id = env.clock.now(), session.staff.id
     guard = [Limit(f"change:{staff_id}", env.settings.login_user_failures)]
     async with env.db.write() as conn:
@@ -172,7 +182,7 @@ async def change_password(env: Env, session: Session, actor: Actor, old: str, ne
         async with env.db.write() as conn:
             target = f"staff:{staff_id}"
             await audit.record(conn, actor, "staff.change_password_failed", at=now, target=target)
-        raise Invalid("the current password is wrong")
+        raise Invalid("the current password is wrong", code="password.wrong_current")
     async with env.db.write() as conn:
         await hand_back(conn, guard, forget=1)
         row = await accounts.get_staff(conn, staff_id=staff_id)

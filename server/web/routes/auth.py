@@ -110,7 +110,15 @@ async def logout(*, request: Request, env: EnvDep, actor: SelfPage) -> Response:
 @router.get("/ui/password")
 async def password_form(*, request: Request, actor: SelfPage) -> Response:
     """Change one's own password (required after a one-time password)."""
-    return page(request, "password.html", detail=None)
+    return page(request, "password.html", detail=None, reason_key=None)
+
+
+def _refusal(exc: Exception) -> dict[str, str | None]:
+    """The catalog key of a refused password's rule, or the error's own text if it has none."""
+    code = getattr(exc, "code", None)
+    if code is not None:
+        return {"detail": None, "reason_key": f"code.{code}"}
+    return {"detail": str(exc), "reason_key": None}
 
 
 @router.post("/ui/password")
@@ -121,7 +129,7 @@ async def change_password(
     try:
         await staff.change_password(env, session_of(request), actor, old_password, new_password)
     except (Invalid, TextError) as exc:
-        return page(request, "password.html", status=422, detail=str(exc))
+        return page(request, "password.html", status=422, **_refusal(exc))
     response = RedirectResponse("/ui/login?notice=password", status_code=303)
     _clear_session_cookie(response, request)
     return response

@@ -140,7 +140,12 @@ def test_persistence_is_written_where_configured(link_site: LinkSite) -> None:
 
 def test_cli_provisions_gates_that_the_gate_accepts(tmp_path: Path) -> None:
     data, conf = tmp_path / "site", tmp_path / "broker"
-    env = {**os.environ, "GATEPASS_DATA": str(data)}
+    env = {
+        **os.environ,
+        "GATEPASS_DATA": str(data),
+        "GATEPASS_ROOT_PASSPHRASE": "a quiet north lane",
+    }
+    files = tmp_path / "handed-out"
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -165,9 +170,11 @@ def test_cli_provisions_gates_that_the_gate_accepts(tmp_path: Path) -> None:
             "192.0.2.10",
             "--broker-port",
             "18830",
+            "--out",
+            str(files / f"{gate}.toml"),
         )
         assert done.returncode == 0, done.stderr
-        checked = run(GATE_CLI, "check-config", str(data / "gates" / f"{gate}.toml"))
+        checked = run(GATE_CLI, "check-config", str(files / f"{gate}.toml"))
         assert checked.returncode == 0, checked.stderr
         assert f'"id": "{gate}"' in checked.stdout
         assert '"password": "***"' in checked.stdout
@@ -183,6 +190,8 @@ def test_cli_provisions_gates_that_the_gate_accepts(tmp_path: Path) -> None:
             "in",
             "--broker-host",
             "h",
+            "--out",
+            str(files / "again.toml"),
         ).returncode
         == 1
     )
@@ -198,12 +207,15 @@ def test_cli_provisions_gates_that_the_gate_accepts(tmp_path: Path) -> None:
             "in",
             "--broker-host",
             "h",
+            "--out",
+            str(files / "server.toml"),
         ).returncode
         == 1
     )
-    before = (data / "gates" / "east-in.toml").read_text()
-    assert run(*server, "gate", "rekey", "east-in", "--broker-host", "192.0.2.10").returncode == 0
-    assert (data / "gates" / "east-in.toml").read_text() != before
+    before = (files / "east-in.toml").read_text()
+    rekey = ("gate", "rekey", "east-in", "--broker-host", "192.0.2.10")
+    assert run(*server, *rekey, "--out", str(files / "east-in.toml")).returncode == 0
+    assert (files / "east-in.toml").read_text() != before
     assert run(*server, "gate", "remove", "east-out").returncode == 0
     users = [line.split(":")[0] for line in (conf / "passwd").read_text().splitlines()]
     assert users == ["server", "east-in"]
