@@ -28,7 +28,7 @@ from server.services.registry.residents import (
     new_resident,
 )
 from server.services.registry.spreadsheet import Table, read_table
-from server.services.text import TextError, clean_label, clean_text
+from server.services.text import TextError, clean_label
 from server.store import people, registry
 from server.store.db import Connection
 
@@ -86,7 +86,7 @@ def parse_row(table: Table, number: int, row: list[str]) -> Person | RowError:
     try:
         building = clean_label(_get(table, row, "building"), "building")
         column = "unit"
-        unit = clean_text(_get(table, row, "unit"), field="unit", max_length=32, required=False)
+        unit = clean_label(_get(table, row, "unit"), "unit", required=False)
         column = "room"
         room = clean_label(_get(table, row, "room"), "room")
         column = "role"
