@@ -10,11 +10,12 @@ import argparse
 from typing import Any
 
 from server.cli import gates, site, staff
-from server.cli.errors import CommandError
+from server.cli.errors import CommandError, explain
 from server.clock import SystemClock
 from server.config import ServerSettings
 from server.services.context import Env
 from server.services.errors import ServiceError
+from server.services.text import TextError
 from server.store.db import Database
 
 PROGRESS_WIDTH = 30
@@ -63,7 +64,7 @@ async def dispatch(args: argparse.Namespace, settings: ServerSettings) -> int:
 
             await upgrade(db)
         return int(await _COMMANDS[args.command](env, args))
-    except ServiceError as exc:
-        raise CommandError(str(exc)) from None
+    except (ServiceError, TextError) as exc:
+        raise CommandError(explain(exc)) from None
     finally:
         await db.close()
