@@ -8,6 +8,7 @@ private-use map -65537 with small integer keys: 1 schema version, 2 type, 3 hous
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Annotated, Any
@@ -18,7 +19,14 @@ from protocol.cbor import CborError, dumps, loads_strict
 from protocol.errors import BadClaims, MessageError, UnsupportedSchema
 from protocol.schema import ID_PATTERN, PRINTABLE_PATTERN, convert
 
-__all__ = ["CLAIMS_SCHEMA", "PassClaims", "PassKind", "decode_claims", "encode_claims"]
+__all__ = [
+    "CLAIMS_SCHEMA",
+    "PassClaims",
+    "PassKind",
+    "decode_claims",
+    "encode_claims",
+    "printable",
+]
 
 CLAIMS_SCHEMA = 1
 APP_CLAIM = -65537
@@ -40,6 +48,7 @@ _Small = Annotated[int, msgspec.Meta(ge=0, le=2**31)]
 _Minute = Annotated[int, msgspec.Meta(ge=0, le=MINUTES_PER_DAY)]
 _UNSET = msgspec.UNSET
 _Unset = msgspec.UnsetType
+_PRINTABLE = re.compile(PRINTABLE_PATTERN)
 _APP_KEYS = {"v": 1, "t": 2, "hh": 3, "z": 4, "u": 5, "n": 6, "ph": 7, "pk": 8, "host": 9}
 _APP_KEYS |= {"uses": 10, "tw": 11}
 _CWT_KEYS = {"iss": 1, "exp": 4, "nbf": 5, "iat": 6, "cti": 7, "app": APP_CLAIM}
@@ -132,6 +141,13 @@ def _rule_violation(c: PassClaims) -> str | None:
         (any(not a < b for a, b in c.time_windows), "each time window must end after it starts"),
     )
     return next((text for failed, text in checks if failed), None)
+
+
+def printable(text: str) -> bool:
+    """Whether ``text`` obeys the text rule of the unit and name claims (the server checks what
+    it will print before it signs): no control characters, no line or paragraph separators, no
+    bidi embeddings, overrides or isolates."""
+    return _PRINTABLE.search(text) is not None
 
 
 def encode_claims(claims: PassClaims) -> bytes:

@@ -50,6 +50,10 @@ class ServerSettings(BaseModel):
     phone_search_limit: Annotated[int, Field(ge=1, le=1000)] = 20  # whole-number searches a window
     login_window_s: Annotated[int, Field(ge=60, le=_DAY)] = 900
     max_body_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1024 * 1024
+    # the register import's worker process (docs/operations.md): memory, time, how many at once
+    import_worker_memory_mb: Annotated[int, Field(ge=128, le=16 * 1024)] = 512
+    import_worker_seconds: Annotated[int, Field(ge=5, le=3600)] = 120
+    import_workers: Annotated[int, Field(ge=1, le=16)] = 2
     pass_validity_days: Annotated[int, Field(ge=1, le=366)] = 365
     staff_pass_validity_days: Annotated[int, Field(ge=1, le=366)] = 90
     visitor_max_hours: Annotated[int, Field(ge=1, le=72)] = 24

@@ -13,7 +13,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from server.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
+from server.services.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    ServiceError,
+    TooLarge,
+)
 from server.services.staff.auth import BadCredentials, NoSession
 from server.services.staff.throttle import Throttled
 from server.services.text import TextError
@@ -23,6 +30,7 @@ logger = logging.getLogger(__name__)
 _STATUS: list[tuple[type[Exception], int]] = [
     (NotFound, 404),
     (Conflict, 409),
+    (TooLarge, 413),
     (Invalid, 422),
     (TextError, 422),
     (Forbidden, 403),
@@ -33,21 +41,20 @@ _STATUS: list[tuple[type[Exception], int]] = [
 
 
 def _json(
-    status: int, detail: object, headers: dict[str, str] | None = None, code: str | None = None
+    status: int, detail: object, headers: dict[str, str] | None = None, **extra: object
 ) -> JSONResponse:
-    body = {"detail": detail} if code is None else {"detail": detail, "code": code}
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse({"detail": detail, **extra}, status_code=status, headers=headers)
 
 
 async def service_error(request: Request, exc: Exception) -> JSONResponse:
-    """Map a service error to its status, with the service's own message (and its code, if it
-    has one: the rule it breaks, for a client to explain in the user's language)."""
+    """Map a service error to its status, with the service's own message and, when the error
+    names one, its code (``code``)."""
     status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 400)
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Throttled) else None
     if status in (401, 403):
         logger.info("%s %s refused: %s", request.method, request.url.path, exc)
-    code = exc.code if isinstance(exc, ServiceError) else None
-    return _json(status, str(exc), headers, code)
+    code = getattr(exc, "code", None)
+    return _json(status, str(exc), headers, **({"code": code} if code else {}))
 
 
 async def validation_error(_request: Request, exc: Exception) -> JSONResponse:

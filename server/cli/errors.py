@@ -1,4 +1,5 @@
-"""The CLI's one error: a subcommand failed for a reason the operator can act on."""
+"""The CLI's one error (exit status 1); server.cli.messages says service errors in the
+operator's language."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The CLI's translated refusals: a service error with a code is said from the staff UI's
-catalogs (``code.<code>``), in the operator's language.
+"""The CLI's translated refusals: an error with a code is said from the staff UI's catalogs
+(``code.<code>``, its ``values`` filled in), in the operator's language.
 
 The language is ``GATEPASS_LANG`` (``zh-CN`` or ``en``) if set, else the locale's
 (``LC_ALL``, ``LC_MESSAGES``, ``LANG``: ``zh_CN.UTF-8`` is zh-CN), else English. Errors without
@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-
-from server.services.errors import ServiceError
 
 LANG_ENV = "GATEPASS_LANG"
 
@@ -28,10 +26,13 @@ def language(environ: Mapping[str, str] = os.environ) -> str:
     return "en"
 
 
-def explain(exc: ServiceError, environ: Mapping[str, str] = os.environ) -> str:
+def explain(exc: Exception, environ: Mapping[str, str] = os.environ) -> str:
     """The error in the operator's words: its code's catalog entry, or its own message."""
-    if exc.code is None:
+    code = getattr(exc, "code", None)
+    if code is None:
         return str(exc)
-    from server.web.i18n import catalog
+    from server.web.i18n import Translator
 
-    return catalog(language(environ)).get(f"code.{exc.code}", str(exc))
+    t = Translator(language(environ))
+    key = f"code.{code}"
+    return t(key, **getattr(exc, "values", {})) if t.has(key) else str(exc)

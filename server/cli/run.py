@@ -18,6 +18,7 @@ from server.clock import SystemClock
 from server.config import ServerSettings
 from server.services.context import Env
 from server.services.errors import ServiceError
+from server.services.text import TextError
 from server.store.db import Database
 
 PROGRESS_WIDTH = 30
@@ -94,7 +95,7 @@ async def dispatch(args: argparse.Namespace, settings: ServerSettings) -> int:
 
             await upgrade(db)
         return int(await _COMMANDS[args.command](env, args))
-    except ServiceError as exc:
+    except (ServiceError, TextError) as exc:
         raise CommandError(explain(exc)) from None
     finally:
         await db.close()

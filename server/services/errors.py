@@ -5,11 +5,14 @@ ServiceError
 ├── Conflict       the request clashes with the registry's state (409)
 │   └── LinkDown   a command cannot reach the gates: no broker link right now (409)
 ├── Invalid        a value breaks a rule the request model could not express (422)
+│   └── TooLarge   an input would cost more work than the limits allow (413)
 ├── Forbidden      the caller's role may not do this (403)
 └── Unavailable    the database cannot serve right now; nothing was written, try again
 
-An error may carry a ``code`` (``password.common``): a stable name of the rule it breaks, which
-the API returns beside the message and the pages and the CLI translate from their catalogs.
+An error may name the rule it breaks with a stable ``code`` (``password.common``,
+``xml_dtd``) and the ``values`` its message needs: the API answers the code as ``code``
+beside the message; the pages and the CLI say it in the reader's language from the catalogs
+(``code.<code>`` in server/web/messages).
 """
 
 from __future__ import annotations
@@ -18,12 +21,10 @@ from __future__ import annotations
 class ServiceError(Exception):
     """Root of every error a service raises on purpose."""
 
-    code: str | None = None
-
-    def __init__(self, *args: object, code: str | None = None) -> None:
-        super().__init__(*args)
-        if code is not None:
-            self.code = code
+    def __init__(self, message: str = "", *, code: str | None = None, **values: int | str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.values = values
 
 
 class NotFound(ServiceError):
@@ -40,6 +41,10 @@ class LinkDown(Conflict):
 
 class Invalid(ServiceError, ValueError):
     """A value is not acceptable."""
+
+
+class TooLarge(Invalid):
+    """An input (an uploaded register) would take more memory or time than the limits allow."""
 
 
 class Forbidden(ServiceError):

@@ -3,7 +3,10 @@
 Names and notes are stored verbatim after NFC normalisation and trimming of outer whitespace:
 SQL metacharacters, HTML, emoji and bidirectional marks round-trip unchanged (output escaping is
 the renderer's job), while control characters (NUL, CR, LF, ESC: log injection) are refused and
-length is capped (9.2 item 8). Phone numbers are normalised to E.164 and shown masked everywhere
+length is capped (9.2 item 8). What a pass prints obeys the claims' text rule
+(``protocol.claims.printable``) at the edge, so nothing accepted here fails at issue time: a
+name's first and last characters (its masked display form) and every character of a building,
+unit or room label. Phone numbers are normalised to E.164 and shown masked everywhere
 except an audited reveal (D-03).
 """
 
@@ -11,6 +14,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+
+from protocol.claims import printable
 
 NAME_MAX = 64
 NOTE_MAX = 500
@@ -20,8 +25,18 @@ _E164 = re.compile(r"^\+[1-9]\d{7,14}$")
 _SEPARATORS = re.compile(r"[\s\-().]")
 
 
+NAME_EDGE = "name_edge_text"  # codes of refusals by the claims' text rule
+LABEL_TEXT = "label_text"
+
+
 class TextError(ValueError):
-    """A typed value breaks a text rule; the message says which, without echoing the value."""
+    """A typed value breaks a text rule; the message says which, without echoing the value;
+    ``code`` names the rule for the edges (see server.services.errors)."""
+
+    def __init__(self, message: str, *, code: str | None = None, **values: int | str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.values = values
 
 
 def clean_text(value: str, *, field: str, max_length: int, required: bool = True) -> str:
@@ -37,13 +52,28 @@ def clean_text(value: str, *, field: str, max_length: int, required: bool = True
 
 
 def clean_name(value: str, field: str = "name") -> str:
-    """A person's name: verbatim apart from NFC and outer whitespace, at most NAME_MAX long."""
-    return clean_text(value, field=field, max_length=NAME_MAX)
+    """A person's name: verbatim apart from NFC and outer whitespace, at most NAME_MAX long, and
+    printable on a pass (its first and last characters, the ones the masked form keeps)."""
+    text = clean_text(value, field=field, max_length=NAME_MAX)
+    if not printable(display_name(text)):
+        raise TextError(
+            f"{field} begins or ends with a character a pass cannot print "
+            "(a bidi control or a line separator)",
+            code=NAME_EDGE,
+        )
+    return text
 
 
-def clean_label(value: str, field: str) -> str:
-    """A building, unit or room label (printed on the pass)."""
-    return clean_text(value, field=field, max_length=LABEL_MAX)
+def clean_label(value: str, field: str, *, required: bool = True) -> str:
+    """A building, unit or room label: printed on the pass whole, so printable throughout."""
+    text = clean_text(value, field=field, max_length=LABEL_MAX, required=required)
+    if not printable(text):
+        raise TextError(
+            f"{field} contains a character a pass cannot print "
+            "(a bidi control or a line separator)",
+            code=LABEL_TEXT,
+        )
+    return text
 
 
 def normalise_phone(value: str) -> str:

@@ -22,11 +22,19 @@ from fastapi.routing import APIRoute
 
 from server.http.deps import EnvDep, Policy
 from server.services.context import Actor
-from server.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
+from server.services.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    ServiceError,
+    TooLarge,
+)
 from server.services.staff.auth import NoSession
 from server.services.staff.throttle import Throttled
 from server.services.text import TextError
-from server.web.render import page
+from server.web.i18n import Translator
+from server.web.render import language_of, page
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +76,7 @@ SelfPage = Annotated[Actor, Depends(SELF_PAGE)]
 _STATUS: list[tuple[type[Exception], int, str]] = [
     (NotFound, 404, "errors.not_found"),
     (Conflict, 409, "errors.conflict"),
+    (TooLarge, 413, "errors.too_large"),
     (Invalid, 422, "errors.invalid"),
     (TextError, 422, "errors.invalid"),
     (Forbidden, 403, "errors.forbidden"),
@@ -81,7 +90,16 @@ def error_page(request: Request, exc: Exception) -> Response:
     status, key = next((s, k) for kind, s, k in _STATUS if isinstance(exc, kind))
     if status == 403:
         logger.info("%s %s refused: %s", request.method, request.url.path, exc)
-    return page(request, "error.html", status=status, title_key=key, detail=str(exc))
+    return page(request, "error.html", status=status, title_key=key, detail=_detail(request, exc))
+
+
+def _detail(request: Request, exc: Exception) -> str:
+    """The reason in the reader's language when the error names one (``code.<code>``)."""
+    code = getattr(exc, "code", None)
+    t = Translator(language_of(request))
+    if code is None or not t.has(f"code.{code}"):
+        return str(exc)
+    return t(f"code.{code}", **getattr(exc, "values", {}))
 
 
 def _login_redirect(request: Request) -> Response:

@@ -3,7 +3,8 @@
 The browser's file name is never used: each upload is stored as ``uploads/<staff>-<token>.upload``
 in the data directory (0700, files 0600, created exclusively), size-capped while it streams in,
 and type-sniffed (an XLSX zip or text without NUL bytes). Uploads older than MAX_AGE_S are
-deleted whenever a new one arrives; a confirmed import deletes its file.
+deleted whenever a new one arrives; a confirmed import deletes its file, and so does every
+failure on the way (a refused, broken or interrupted upload leaves nothing behind).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from pathlib import Path
 
 from starlette.datastructures import UploadFile
 
-from server.services.errors import Invalid, NotFound
+from server.services.errors import NotFound
+from server.services.registry.file_limits import Problem, refused, too_large
 
 MAX_AGE_S = 3600
 CHUNK = 64 * 1024
@@ -48,23 +50,23 @@ def _sweep(folder: Path, now: float) -> None:
 
 def _sniff(head: bytes) -> None:
     if not head:
-        raise Invalid("the file is empty")
+        raise refused(Problem.EMPTY, "the file is empty")
     if not head.startswith(b"PK\x03\x04") and b"\x00" in head:
-        raise Invalid("the file is neither CSV text nor XLSX")
+        raise refused(Problem.WRONG_TYPE, "the file is neither CSV text nor XLSX")
 
 
 async def save(data_dir: Path, staff_id: int, upload: UploadFile, limit: int) -> str:
     """Store an upload under a new token, refusing wrong types and files over ``limit`` bytes."""
     name = (upload.filename or "").lower()
     if not name.endswith(SUFFIXES):
-        raise Invalid("choose a .csv or .xlsx file")
+        raise refused(Problem.WRONG_SUFFIX, "choose a .csv or .xlsx file")
     folder = _folder(data_dir)
     _sweep(folder, time.time())
     token = secrets.token_hex(16)
     path = folder / f"{staff_id}-{token}.upload"
     try:
         await _copy(upload, path, limit)
-    except Invalid:
+    except BaseException:  # refused, disconnected, disk full or cancelled: nothing stays
         path.unlink(missing_ok=True)
         raise
     return token
@@ -78,7 +80,8 @@ async def _copy(upload: UploadFile, path: Path, limit: int) -> None:
                 _sniff(chunk[:4096])
             size += len(chunk)
             if size > limit:
-                raise Invalid(f"the file is larger than {limit} bytes")
+                kb = limit // 1024
+                raise too_large(Problem.FILE_TOO_LARGE, f"the file is larger than {kb} KB", kb=kb)
             out.write(chunk)
     if size == 0:
-        raise Invalid("the file is empty")
+        raise refused(Problem.EMPTY, "the file is empty")

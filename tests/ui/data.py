@@ -24,7 +24,7 @@ INJECTIONS = (
     "+SUM(1)",
     "@cmd",
     "50%_off",
-    "\u202egnp.exe",
+    "report\u202egnp.exe",  # RTL override inside: the pass prints only the outer characters
 )
 
 

@@ -76,10 +76,19 @@ class PassIssued(PassOut):
     text: str
 
 
+class NotIssuedOut(Public):
+    """A resident a bulk issue left out, and the error code that says why."""
+
+    resident_id: int
+    household_id: int
+    reason: str
+
+
 class BulkIssued(Public):
-    """What a bulk issue made."""
+    """What a bulk issue made, and whom it could not issue (everyone else was issued)."""
 
     issued: list[PassIssued]
+    skipped: list[NotIssuedOut]
 
 
 class CountOut(Public):

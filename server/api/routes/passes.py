@@ -12,6 +12,7 @@ from server.api.models.passes import (
     BulkIssueIn,
     BulkRevokeIn,
     CountOut,
+    NotIssuedOut,
     PassIssued,
     PassIssueIn,
     PassOut,
@@ -89,8 +90,11 @@ async def issue_bulk(body: BulkIssueIn, env: EnvDep, actor: AdminDep) -> BulkIss
         ids += rows
     if not ids:
         raise Invalid("name household_ids or a building with households")
-    issued = await passes.issue_households(env, actor, sorted(set(ids)), days=body.days)
-    return BulkIssued(issued=[PassIssued.model_validate(r) for r in issued])
+    result = await passes.issue_households(env, actor, sorted(set(ids)), days=body.days)
+    return BulkIssued(
+        issued=[PassIssued.model_validate(r) for r in result.issued],
+        skipped=[NotIssuedOut.model_validate(r) for r in result.skipped],
+    )
 
 
 async def _building_households(

@@ -5,22 +5,28 @@ the holder's short display name, and the keyed tag of the registered phone's las
 (protocol.phonetag) with the phone-key version; the phone number itself never leaves the server.
 Every issue and revoke is audited in the same transaction. Revocations, cutoffs and holds bump
 the revocation sequence number that the published lists carry (server.services.passes.revocations).
+
+What the pass prints (the unit label and the masked name) is checked against the claims' text
+rule before signing: a holder whose registry text breaks it (a row from before the rule) is
+refused with ``Unprintable`` (422), and a bulk issue skips that one person, reports them and
+issues everyone else.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from protocol.claims import PassClaims, PassKind
+from protocol.claims import PassClaims, PassKind, printable
+from protocol.errors import MessageError
 from protocol.manifest import KeyUse
 from protocol.passes import issue
 from protocol.phonetag import phone_tag
 from server.records import Pass
 from server.services import audit
 from server.services.context import Actor, Env
-from server.services.errors import Conflict, Forbidden, NotFound
+from server.services.errors import Conflict, Forbidden, Invalid, NotFound
 from server.services.passes import phone_keys
 from server.services.passes.keys import signing_key
 from server.services.text import display_name, last4
@@ -32,6 +38,30 @@ logger = logging.getLogger(__name__)
 
 _DAY = 86400
 MAX_ZONES = 16
+
+
+UNPRINTABLE = "unprintable_holder"  # the error code of Unprintable
+
+
+class Unprintable(Invalid):
+    """The holder's name or unit label, as the registry has it, cannot be printed on a pass."""
+
+
+@dataclass(frozen=True, slots=True)
+class NotIssued:
+    """A resident a bulk issue left out, and the error code that says why."""
+
+    resident_id: int
+    household_id: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class BulkIssue:
+    """What a bulk issue did: the passes it made and the people it could not issue."""
+
+    issued: list[Pass]
+    skipped: list[NotIssued] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,10 +87,24 @@ async def _site_id(conn: Connection) -> str:
     return str(site.id)
 
 
+def _printed(holder: Holder) -> tuple[str | None, str]:
+    """The unit label and display name the pass will print; Unprintable if the rule refuses one."""
+    name = display_name(holder.name)
+    if not (printable(name) and (holder.unit is None or printable(holder.unit))):
+        raise Unprintable(
+            f"{holder.column}:{holder.holder_id}: the name or unit label holds a character a "
+            "pass cannot print (a bidi control or a line separator): correct it, then issue",
+            code=UNPRINTABLE,
+        )
+    return holder.unit, name
+
+
 async def sign_for(
     conn: Connection, env: Env, actor: Actor, holder: Holder, *, expires: int
 ) -> Pass:
-    """Build the claims for ``holder``, sign them, store and audit the pass; returns its row."""
+    """Build the claims for ``holder``, sign them, store and audit the pass; returns its row.
+    Nothing is written when the holder's text cannot be printed (Unprintable)."""
+    unit, name = _printed(holder)
     now = env.clock.now()
     key_row, key = await signing_key(conn, env.keys_dir, use=KeyUse.PASS, now=now)
     expires = min(expires, key_row.verify_until)
@@ -78,14 +122,17 @@ async def sign_for(
         expires=expires,
         zones=holder.zones[:MAX_ZONES],
         household=holder.household,
-        unit=holder.unit,
-        name=display_name(holder.name),
+        unit=unit,
+        name=name,
         phone_tag=tag,
         phone_key_version=version,
         host=holder.host,
         uses=holder.uses,
     )
-    text = issue(claims, key)
+    try:
+        text = issue(claims, key)
+    except MessageError as exc:  # a claims rule the check above did not foresee
+        raise Unprintable(f"the pass's claims are refused: {exc}", code=UNPRINTABLE) from None
     held_by: dict[str, int | None] = {"resident_id": None, "visitor_id": None, "staff_id": None}
     held_by[holder.column] = holder.holder_id
     row = await pass_store.insert_pass(
@@ -176,8 +223,9 @@ async def issue_staff(env: Env, actor: Actor, staff_id: int) -> Pass:
 
 async def issue_households(
     env: Env, actor: Actor, household_ids: list[int], *, days: int | None = None
-) -> list[Pass]:
-    """Issue one pass per resident of the given households, in one transaction."""
+) -> BulkIssue:
+    """Issue one pass per resident of the given households, in one transaction; a resident whose
+    pass cannot be printed is skipped and reported, and the others are issued."""
     days = min(days or env.settings.pass_validity_days, env.settings.pass_validity_days)
     async with env.db.write() as conn:
         for household_id in household_ids:
@@ -186,12 +234,16 @@ async def issue_households(
                 is None
             ):
                 raise NotFound(f"household {household_id}")
-        issued = []
+        result = BulkIssue(issued=[])
         for row in await people.residents_of(conn, household_ids=household_ids):
             holder = await resident_holder(conn, actor, row.id)
             expires = env.clock.now() + days * _DAY
-            issued.append(await sign_for(conn, env, actor, holder, expires=expires))
-        return issued
+            try:
+                result.issued.append(await sign_for(conn, env, actor, holder, expires=expires))
+            except Unprintable as exc:
+                logger.warning("bulk issue: resident %d left out (%s)", row.id, exc.code)
+                result.skipped.append(NotIssued(row.id, row.household_id, UNPRINTABLE))
+        return result
 
 
 async def revoke_in(conn: Connection, env: Env, actor: Actor, rows: list[Pass], reason: str) -> int:

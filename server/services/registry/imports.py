@@ -5,7 +5,9 @@ file, unknown household or zone) before anything is written. Then one write tran
 missing households (rows that name a zone), adds new residents and updates changed ones. The
 stable key of a resident is (building, unit, room, name), so importing the same file twice
 changes nothing the second time. With ``skip_invalid`` the valid rows are written and the
-invalid ones reported; without it, any invalid row means nothing is written.
+invalid ones reported; without it, any invalid row means nothing is written. The file itself is
+read by a worker process with memory and time limits (server.services.registry.sandbox), never
+on the event loop; a file it refuses writes nothing either.
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ from server.services.registry.residents import (
     clean_resident,
     new_resident,
 )
-from server.services.registry.spreadsheet import Table, read_table
-from server.services.text import TextError, clean_label, clean_text
+from server.services.registry.sandbox import Limits, read_register
+from server.services.registry.spreadsheet import Table
+from server.services.text import TextError, clean_label
 from server.store import people, registry
 from server.store.db import Connection
 
@@ -86,7 +89,7 @@ def parse_row(table: Table, number: int, row: list[str]) -> Person | RowError:
     try:
         building = clean_label(_get(table, row, "building"), "building")
         column = "unit"
-        unit = clean_text(_get(table, row, "unit"), field="unit", max_length=32, required=False)
+        unit = clean_label(_get(table, row, "unit"), "unit", required=False)
         column = "room"
         room = clean_label(_get(table, row, "room"), "room")
         column = "role"
@@ -207,6 +210,16 @@ def _differs(current: Resident, fields: ResidentFields) -> bool:
     return any(getattr(current, f) != getattr(fields, f) for f in fields.present())
 
 
+def _limits(env: Env) -> Limits:
+    """The worker's limits, from the settings."""
+    settings = env.settings
+    return Limits(
+        memory_bytes=settings.import_worker_memory_mb * 1024 * 1024,
+        seconds=settings.import_worker_seconds,
+        workers=settings.import_workers,
+    )
+
+
 async def import_residents(
     env: Env,
     actor: Actor,
@@ -216,7 +229,7 @@ async def import_residents(
     progress: Progress | None = None,
 ) -> ImportReport:
     """Import a register file; see the module docstring for the all-or-nothing rule."""
-    table = read_table(path)
+    table = await read_register(path, _limits(env))
     persons, errors = validate(table, progress)
     report = ImportReport(rows=len(table.rows))
     async with env.db.write() as conn:
@@ -252,7 +265,7 @@ async def import_residents(
 
 async def preview_residents(env: Env, path: Path) -> ImportReport:
     """Validate a register file against the registry without writing (the UI's report step)."""
-    table = read_table(path)
+    table = await read_register(path, _limits(env))
     persons, errors = validate(table)
     async with env.db.read() as conn:
         _, _, unresolved = await _resolve(conn, persons)

@@ -188,9 +188,7 @@ class HouseholdFields:
         return HouseholdFields(
             zone_id=self.zone_id,
             building=None if self.building is None else clean_label(self.building, "building"),
-            unit=None
-            if self.unit is None
-            else clean_text(self.unit, field="unit", max_length=32, required=False),
+            unit=None if self.unit is None else clean_label(self.unit, "unit", required=False),
             room=None if self.room is None else clean_label(self.room, "room"),
         )
 

@@ -3,7 +3,10 @@
 Offices keep registers in Excel, often with a title row above the header, Chinese headers,
 phone numbers typed as numbers, and CSV saved as UTF-8 with BOM or as GB18030. The file type is
 sniffed from content, not from the name; size, row and column counts are capped, so a zip bomb
-or a runaway sheet stops with an error instead of filling memory (9.2 item 11).
+or a runaway sheet stops with an error instead of filling memory (9.2 item 11), and an XLSX
+package is checked part by part before openpyxl reads it (server.services.registry.file_limits).
+This module runs in the import worker (server.services.registry.sandbox), never on the server's
+event loop.
 """
 
 from __future__ import annotations
@@ -13,19 +16,26 @@ import io
 import logging
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from server.services.errors import Invalid
+from server.services.registry.file_limits import (
+    MAX_COLUMNS,
+    MAX_FILE_BYTES,
+    MAX_ROWS,
+    MAX_SHEET_ROWS,
+    Caps,
+    Problem,
+    check_package,
+    refused,
+    too_large,
+)
 
 logger = logging.getLogger(__name__)
 
-MAX_FILE_BYTES = 20 * 1024 * 1024
-MAX_UNPACKED_BYTES = 200 * 1024 * 1024
-MAX_ROWS = 100_000
-MAX_COLUMNS = 50
 HEADER_SEARCH_ROWS = 10
 ALIASES = {
     "building": ("楼栋", "楼号", "栋", "楼", "栋号", "楼栋号", "building", "bldg", "block"),
@@ -83,55 +93,80 @@ def _csv_rows(data: bytes) -> Iterator[list[str]]:
         except UnicodeDecodeError:
             continue
     else:
-        raise Invalid("the CSV file is neither UTF-8 nor GB18030 text")
+        raise refused(Problem.CSV_ENCODING, "the CSV file is neither UTF-8 nor GB18030 text")
     sample = text[:4096]
     delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
     for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
         yield [_cell(c) for c in row[:MAX_COLUMNS]]
 
 
-def _xlsx_rows(data: bytes) -> Iterator[list[str]]:
+def _xlsx_rows(data: bytes, caps: Caps) -> Iterator[list[str]]:
+    from defusedxml import DefusedXmlException
     from openpyxl import load_workbook
 
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except zipfile.BadZipFile:
-        raise Invalid("the file looks like XLSX but is not a valid zip archive") from None
-    if unpacked > MAX_UNPACKED_BYTES:
-        raise Invalid("the XLSX file unpacks to more than 200 MB")
-    try:
+            check_package(archive, caps)
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (KeyError, ValueError, OSError, zipfile.BadZipFile) as exc:
-        raise Invalid(f"the XLSX file cannot be read: {type(exc).__name__}") from None
+    except zipfile.BadZipFile:
+        raise refused(Problem.NOT_ZIP, "the file looks like XLSX but is not a valid zip") from None
+    except DefusedXmlException:
+        raise refused(Problem.XML_DTD, "the XLSX file declares XML entities") from None
     try:
         sheet = book.worksheets[0]
-        for row in sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS):
-            yield [_cell(c) for c in row]
+        rows = sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS, max_row=MAX_SHEET_ROWS + 1)
+        for row in rows:
+            yield [_cell(c) for c in row] if any(c is not None for c in row) else []
     finally:
         book.close()
 
 
-def read_table(path: Path) -> Table:
-    """Read a CSV or XLSX register into recognised columns and rows; Invalid if unusable."""
+def _rows(data: bytes, caps: Caps) -> Iterator[list[str]]:
+    """Every row of the file, empty ones as ``[]``; at most MAX_SHEET_ROWS of them."""
+    raw = _xlsx_rows(data, caps) if data[:4] == b"PK\x03\x04" else _csv_rows(data)
+    for number, row in enumerate(raw, start=1):
+        if number > MAX_SHEET_ROWS:
+            raise too_large(
+                Problem.TOO_MANY_ROWS, f"more than {MAX_SHEET_ROWS} rows", n=MAX_SHEET_ROWS
+            )
+        yield row
+
+
+def read_table(path: Path, caps: Caps | None = None) -> Table:
+    """Read a CSV or XLSX register into its recognised columns (those only) and its data rows;
+    a coded Invalid or TooLarge if the file is unusable or asks for more than the caps."""
     if path.stat().st_size > MAX_FILE_BYTES:
-        raise Invalid(f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+        kb = MAX_FILE_BYTES // 1024
+        raise too_large(Problem.FILE_TOO_LARGE, f"the file is larger than {kb} KB", kb=kb)
     data = path.read_bytes()
-    raw = _xlsx_rows(data) if data[:4] == b"PK\x03\x04" else _csv_rows(data)
-    columns: dict[str, int] | None = None
+    if not data:
+        raise refused(Problem.EMPTY, "the file is empty")
+    try:
+        return _table(_rows(data, caps or Caps()))
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+        kind = type(exc).__name__  # a damaged, encrypted or exotic part
+        raise refused(Problem.UNREADABLE, f"the XLSX file cannot be read: {kind}") from None
+
+
+def _table(raw: Iterator[list[str]]) -> Table:
+    """Find the header in the first rows, then keep the recognised columns of each data row."""
+    found: dict[str, int] | None = None
     rows: list[tuple[int, list[str]]] = []
     for number, row in enumerate(raw, start=1):
-        if columns is None:
-            found = {header_key(c): i for i, c in enumerate(row) if header_key(c)}
-            if {"building", "room", "name"} <= found.keys():
-                columns = {k: v for k, v in found.items() if k is not None}
+        if found is None:
+            header = {key: i for i, c in enumerate(row) if (key := header_key(c))}
+            if {"building", "room", "name"} <= header.keys():
+                found = header
             elif number >= HEADER_SEARCH_ROWS:
                 break
             continue
         if any(row):
-            rows.append((number, row))
+            rows.append((number, [row[i] if i < len(row) else "" for i in found.values()]))
         if len(rows) > MAX_ROWS:
-            raise Invalid(f"more than {MAX_ROWS} rows")
-    if columns is None:
-        raise Invalid("no header row with building (楼栋), room (房号) and name (姓名) columns")
-    return Table(columns=columns, rows=rows)
+            raise too_large(Problem.TOO_MANY_ROWS, f"more than {MAX_ROWS} rows", n=MAX_ROWS)
+    if found is None:
+        raise refused(
+            Problem.NO_HEADER,
+            "no header row with building (楼栋), room (房号) and name (姓名) columns",
+        )
+    return Table(columns={key: i for i, key in enumerate(found)}, rows=rows)
