@@ -199,8 +199,19 @@ def test_hostile_names_are_text(admin: Watched, live: Stack) -> None:
     for name in INJECTIONS:
         expect(page.get_by_role("link", name=name, exact=True)).to_be_visible()
     assert page.locator("main script, main img[src=x], main svg[onload]").count() == 0
+    override = page.get_by_role("link", name="report\u202egnp.exe", exact=True)
+    assert override.evaluate(_TEXT_AFTER_STAYS_RIGHT), "a bidi override leaked past its name"
     shot(page, "household-hostile-names")
     assert admin.problems == []
+
+
+# The text right after a link (" · role") is laid out to its right, as in any LTR line: an RTL
+# override inside the name must not run on and reverse the rest of the line.
+_TEXT_AFTER_STAYS_RIGHT = """link => {
+  const range = document.createRange();
+  range.selectNodeContents(link.nextSibling);
+  return range.getBoundingClientRect().left >= link.getBoundingClientRect().right - 1;
+}"""
 
 
 def decode_qr(page: Page, tmp: Path) -> str:
