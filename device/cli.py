@@ -31,6 +31,15 @@ def build_parser() -> argparse.ArgumentParser:
         "exit 1 and print one line per problem otherwise.",
     )
     check.add_argument("file", type=Path)
+    status = commands.add_parser(
+        "status",
+        help="print the gate's outbox and its dead letters as JSON (read-only)",
+        description="Reads the gate's store beside the running daemon: events waiting to be "
+        "sent, and the events set aside as dead letters (refused by the server, or by the "
+        "gate's own check before the commit), newest first, with their reason codes.",
+    )
+    status.add_argument("--config", type=Path, required=True, help="the gate's TOML file")
+    status.add_argument("--limit", type=int, default=20, help="dead letters to list (newest)")
     run = commands.add_parser(
         "run",
         help="run the gate daemon",
@@ -90,6 +99,46 @@ def check_config(path: Path) -> int:
     return 0
 
 
+def show_status(path: Path, limit: int) -> int:
+    """Print the store's report as JSON (exit 0), or why it cannot be read (exit 1)."""
+    from device.config import ConfigError, load
+    from device.store.db import StoreError
+    from device.store.report import read_report
+
+    try:
+        settings = load(path)
+        report = read_report(Path(settings.gate.data_dir) / "gate.db", limit=max(0, limit))
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"{path}: {problem}", file=sys.stderr)
+        return 1
+    except StoreError as exc:
+        print(f"gatepass-gate status: {exc}", file=sys.stderr)
+        return 1
+    letters = [
+        {
+            "seq": d.seq,
+            "event_id": d.event_id,
+            "reason": d.reason.value,
+            "refused_by": d.refused_by,
+            "at": d.at,
+            "payload_hex": d.payload.hex(),
+        }
+        for d in report.dead_letters
+    ]
+    summary = {
+        "site": settings.gate.site,
+        "gate": settings.gate.id,
+        "outbox_depth": report.outbox_depth,
+        "outbox_floor_seq": report.outbox_floor_seq,
+        "next_seq": report.next_seq,
+        "dead_letters": report.dead_letter_count,
+        "recent_dead_letters": letters,
+    }
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
 def _add_probe(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     probe = commands.add_parser(
         "probe",
@@ -118,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_gate(args.config, args.sim_control, args.verbose)
     if args.command == "check-config":
         return check_config(args.file)
+    if args.command == "status":
+        return show_status(args.config, args.limit)
     if args.command == "probe":
         models = THERMOMETER_MODELS if args.kind == "thermometer" else SCANNER_MODELS
         if args.model not in models:

@@ -75,11 +75,11 @@ class CommandRunner:
             reason=command.reason,
             note=command.note,
         )
-        events = await self.rt.record(decision.events, state, priority=True)
+        ids = await self.rt.record(decision.events, state, priority=True)
         self.rt.signals.show(decision.signal)
         if decision.outcome != Outcome.GRANT:
             return CommandOutcome.REFUSED, f"refused: {decision.reason.value}"
-        self.rt.relay.open(decision.open_ms, events[0].event_id)
+        self.rt.relay.open(decision.open_ms, ids[0])
         return CommandOutcome.DONE, None
 
     async def set_mode(self, mode: Mode, operator: str) -> tuple[CommandOutcome, str | None]:

@@ -92,9 +92,12 @@ class InboundRouter:
         return self.rt.settings.gate.id
 
     async def _ack(self, topic: Topic, payload: bytes) -> None:
+        """The rows the server refused become dead letters first, then the window moves."""
         ack = messages.decode(TopicKind.ACKS, payload, Ack)
         if (ack.site, ack.gate) != (self.rt.settings.gate.site, self._gate):
             raise MessageError(f"ack addressed to {ack.site}/{ack.gate}")
+        if ack.refused:
+            await self.drainer.on_refused(ack.refused)
         await self.drainer.on_ack(ack.seq)
 
     async def _manifest(self, topic: Topic, payload: bytes) -> None:

@@ -32,8 +32,10 @@ DIGITS = 4
 PRESENCE_SETTLE_S = 0.6  # keep reading this long after skin is seen and take the peak
 RETEST_PAUSE_S = 1.0  # the person steps back and presents again
 _POLL_S = 0.1
-_IMPLAUSIBLE = float("nan")
-_FAULTS = {ReadingFault.DEVICE_OFFLINE, ReadingFault.SENSOR_ERROR, ReadingFault.WRONG_DEVICE}
+# Every "no valid reading" but an empty wait is the thermometer's fault: offline, the module's
+# own error, the int16 limit or any value outside the sensor's range, NaN, a stuck value. None
+# of them ever becomes a number (issue 14: a NaN reading became a null the server refused).
+_FAULTS = frozenset(ReadingFault) - {ReadingFault.NO_READING}
 
 
 class LaneFlow:
@@ -87,6 +89,7 @@ class LaneFlow:
         if measured is None:
             return replace(attempt, timed_out=Step.TEMPERATURE)
         if isinstance(measured, ReadingError):
+            logger.warning("no valid reading: %s (%s)", measured.fault.value, measured.detail)
             return replace(attempt, thermometer_ok=False)
         return replace(attempt, temperatures=(*attempt.temperatures, measured))
 
@@ -114,8 +117,8 @@ class LaneFlow:
         """Wait for skin in front of the sensor, then take the peak.
 
         None if the step timed out with nothing to show; the device's fault if it stayed
-        faulty until then (a sensor that drops out and comes back within the step is waited
-        for, since the driver reopens it by itself).
+        faulty until then (a sensor that drops out, or sends values out of range, and comes
+        back within the step is waited for, since the driver reopens it by itself).
         """
         loop = asyncio.get_running_loop()
         policy = self.rt.policy
@@ -127,8 +130,6 @@ class LaneFlow:
             got = await self.thermometer.read(within=_POLL_S * 5, max_age=0.5)
             if isinstance(got, ReadingError):
                 fault = got if got.fault in _FAULTS else None
-                if got.fault not in _FAULTS and got.fault != ReadingFault.NO_READING:
-                    return Temperature(_IMPLAUSIBLE, _IMPLAUSIBLE, _IMPLAUSIBLE, _IMPLAUSIBLE)
                 await asyncio.sleep(_POLL_S)
                 continue
             fault, temperature = None, _temperature(got)
@@ -142,7 +143,7 @@ class LaneFlow:
         """Commit, then act: the relay moves only after the commit returned."""
         touched = [] if isinstance(attempt.result, PassError) else [attempt.result.ref]
         try:
-            events = await self.rt.record(decision.events, state, touched)
+            ids = await self.rt.record(decision.events, state, touched)
         except OutboxFull:
             await self.rt.alarm(AlarmKind.OUTBOX_FULL, once=True)
             self.rt.signals.show(Signal.FAULT)
@@ -153,7 +154,7 @@ class LaneFlow:
             return replace(decision, outcome=Outcome.DENY, reason=ReasonCode.DEVICE_FAULT)
         self.decisions += 1
         if decision.outcome == Outcome.GRANT and decision.open_ms:
-            self.rt.relay.open(decision.open_ms, events[0].event_id)
+            self.rt.relay.open(decision.open_ms, ids[0])
         self.rt.signals.show(decision.signal)  # after the relay request: lights never hold it up
         return decision
 

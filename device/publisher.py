@@ -2,12 +2,18 @@
 
 The broker's PUBACK proves nothing about the server's database, so the drainer does not wait
 for it: it keeps up to ``MAX_UNACKED`` events in flight and moves on as the server's
-application-level acks arrive (``acks`` topic: highest contiguous seq committed). Anything not
+application-level acks arrive (``acks`` topic: highest contiguous seq settled). Anything not
 acked within ``resend_after_s`` (or after a reconnect) is sent again; the server stores each
-event once. A backlog drains in batches that yield to the event loop every millisecond and
-hold back while a person's scan is verified and committed (``Runtime.calm``), and paho is
-handed at most ``BROKER_WINDOW`` events the broker has not confirmed, so a live scan is never
-stuck behind them, neither on the loop nor on paho's thread.
+event once. An event the server refused comes back named in the ack (``Ack.refused``) and moves
+to the gate's dead-letter table (``on_refused``) instead of being sent again. Events sent again
+after a silence carry their seq in an MQTT 5 user property, so the server can name even a
+payload it cannot read (the JSON of an ordinary event names its seq itself; the property costs
+tens of microseconds a publish, too much for every event of a backlog).
+
+A backlog drains in batches that yield to the event loop every millisecond and hold back while
+a person's scan is verified and committed (``Runtime.calm``), and paho is handed at most
+``BROKER_WINDOW`` events the broker has not confirmed, so a live scan is never stuck behind
+them, neither on the loop nor on paho's thread.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from device.runtime import Runtime
 from device.store.db import StoreError
 from device.store.outbox import Pending
 from protocol import topics
+from protocol.messages import Refusal, seq_property
 from protocol.topics import TopicKind
 
 logger = logging.getLogger(__name__)
@@ -65,6 +72,7 @@ class Drainer:
         self.acked = 0
         self.sent = 0
         self._pruned = 0  # rows up to this seq are deleted
+        self._silent_upto = 0  # seqs sent again after a silence go with their seq property
         self._acked = asyncio.Event()
         self._progress_at = 0.0  # loop time of the last ack (or of catching up)
         self.pace = Pace(rt.settings.outbox.drain_rate)
@@ -110,6 +118,22 @@ class Drainer:
         await self.rt.calm.wait()
         await self.rt.store.checkpoint()
 
+    async def on_refused(self, refusals: list[Refusal]) -> None:
+        """The server will never store these: their rows move to the dead-letter table (before
+        the ack that covers them lets the rest of the window go)."""
+        pairs = [(r.seq, r.reason) for r in refusals]
+        await self.rt.calm.wait()  # its fsync never sits before a person's commit
+        moved = await self.rt.store.refuse(pairs, int(self.rt.clock.wall() * 1000))
+        if not moved:
+            return  # heard again: the rows moved when it was first heard
+        for refusal in refusals:
+            logger.error(
+                "the server refused event seq %d (%s): kept as a dead letter",
+                refusal.seq,
+                refusal.reason.value,
+            )
+        self.rt.status_changed.set()
+
     def on_reconnect(self) -> None:
         """After a reconnect, everything unacked is sent again."""
         self.sent = self.acked
@@ -143,7 +167,8 @@ class Drainer:
                 await self.link.wait_room(BROKER_WINDOW // 2, RETRY_S)
                 await self.rt.calm.wait()
                 slice_end = loop.time() + SLICE_S
-            if not self.link.publish(self.topic, item.payload):
+            user = (seq_property(item.seq),) if item.seq <= self._silent_upto else ()
+            if not self.link.publish(self.topic, item.payload, user=user):
                 await asyncio.sleep(RETRY_S)  # not connected, or paho's queue is full
                 return
             self.sent = item.seq
@@ -160,6 +185,7 @@ class Drainer:
             self._progress_at = now
         elif now - self._progress_at > self.rt.settings.outbox.resend_after_s:
             logger.info("no ack for seqs %d..%d: sending them again", self.acked + 1, self.sent)
+            self._silent_upto = max(self._silent_upto, self.sent)
             self.sent, self._progress_at = self.acked, now
 
     async def _idle(self) -> None:

@@ -2,7 +2,10 @@
 
 ``Runtime`` belongs to the event loop (no locks needed: one thread). Everything that happens
 at the lane becomes events through ``record``, which commits them (and the decision state) to
-the outbox before anyone may move the relay, and wakes the publisher.
+the outbox before anyone may move the relay, and wakes the publisher. Each event is decoded
+back before its commit (``device.core.events.settle``): one the server would refuse goes out
+without the readings it cannot represent, or, if even that is refused, stays on the gate as a
+dead letter (logged, counted in the status), never holding up the events after it.
 """
 
 from __future__ import annotations
@@ -17,11 +20,11 @@ from dataclasses import dataclass, field
 from device.actuators import RelayOwner, Signals
 from device.config import GateSettings
 from device.core.clock import ClockView, judge
-from device.core.events import Stamp, to_wire
+from device.core.events import Settled, Stamp, Unsendable, settle
 from device.core.model import EventDraft, Lane
 from device.core.state import GateState
 from device.ports import Clock
-from device.store.outbox import GateStore, OutboxFull
+from device.store.outbox import DeadLetter, GateStore, OutboxFull
 from device.trust import TrustStore
 from protocol.messages import AlarmKind, DeviceState, GateEvent, LaneDirection, Mode, Policy
 
@@ -126,8 +129,9 @@ class Runtime:
         touched: Iterable[str] = (),
         *,
         priority: bool = False,
-    ) -> list[GateEvent]:
-        """Commit events (and the state they change) to the outbox; raises StoreError."""
+    ) -> list[str]:
+        """Commit events (and the state they change) to the outbox; raises StoreError. Returns
+        the events' ids in the drafts' order (an unsendable one is kept as a dead letter)."""
         clock = self.clock_view()
         stamp = Stamp(
             site=self.settings.gate.site,
@@ -140,17 +144,31 @@ class Runtime:
             mode=self.mode,
         )
         async with self._commit:  # [1]
-            first = self.store.next_seq
-            events = [
-                to_wire(d, stamp, seq=first + i, event_id=str(uuid.uuid4()))
-                for i, d in enumerate(drafts)
-            ]
-            await self.store.record(events, state, touched, priority=priority)
+            ids = [str(uuid.uuid4()) for _ in drafts]
+            events, refused = self._settle(drafts, ids, stamp)
+            await self.store.record(events, state, touched, priority=priority, refused=refused)
         if state is not None:
             self.state = state
         self.wake.set()
         self.status_changed.set()
-        return events
+        return ids
+
+    def _settle(
+        self, drafts: Sequence[EventDraft], ids: list[str], stamp: Stamp
+    ) -> tuple[list[GateEvent], list[DeadLetter]]:
+        """Number the drafts and check each as the server decodes it; an unsendable one takes
+        no seq (the server never waits for it) and becomes a dead letter."""
+        events: list[GateEvent] = []
+        refused: list[DeadLetter] = []
+        for draft, event_id in zip(drafts, ids, strict=True):
+            seq = self.store.next_seq + len(events)
+            got = settle(draft, stamp, seq=seq, event_id=event_id)
+            if isinstance(got, Unsendable):
+                refused.append(_refused(got, at=int(self.clock.wall() * 1000)))
+                continue
+            _log_correction(got)
+            events.append(got.event)
+        return events, refused
 
     async def alarm(self, kind: AlarmKind, note: str | None = None, *, once: bool = False) -> None:
         """Record an alarm (``once``: only on the transition into that condition)."""
@@ -167,3 +185,33 @@ class Runtime:
     def clear_alarm(self, kind: AlarmKind) -> None:
         """The condition behind a once-only alarm is over; the next one is raised again."""
         self._raised.discard(kind)
+
+
+def _log_correction(settled: Settled) -> None:
+    """Say loudly what the check before the commit took out of an event, and why."""
+    if settled.dropped:
+        logger.warning(
+            "event seq %d would be refused (%s): committed without its %s",
+            settled.event.seq,
+            settled.problem,
+            " and ".join(settled.dropped),
+        )
+
+
+def _refused(unsendable: Unsendable, *, at: int) -> DeadLetter:
+    """The dead letter of an event the gate's own check refused (it never took a seq)."""
+    event, problem = unsendable.event, unsendable.problem
+    logger.error(
+        "event %s (%s, %s) would be refused by the server (%s): kept as a dead letter, not sent",
+        event.event_id,
+        event.kind.value,
+        event.reason or event.alarm,
+        problem,
+    )
+    return DeadLetter(
+        event_id=event.event_id,
+        boot_id=event.boot_id,
+        payload=unsendable.payload,
+        reason=problem.refusal,
+        at=at,
+    )

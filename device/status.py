@@ -6,6 +6,8 @@ import asyncio
 import logging
 from importlib.metadata import version
 
+import msgspec
+
 from device.link.mqtt import MqttClient
 from device.runtime import Runtime
 from protocol import topics
@@ -41,6 +43,7 @@ async def build(rt: Runtime, state: Lifecycle) -> GateStatus:
         clock_trusted=rt.clock_view().trusted,
         outbox_depth=rt.store.depth,
         outbox_floor_seq=await rt.store.floor_seq(),
+        dead_letters=rt.store.dead or msgspec.UNSET,  # unset: a server of before reads it too
         manifest_seq=applied.manifest.seq if applied.manifest else None,
         revocation_seq=applied.revocations.seq if applied.revocations else None,
         config_version=applied.config.version if applied.config else None,

@@ -63,10 +63,10 @@ async def open_by_hand(rt: Runtime, reason: OverrideReason | None) -> None:
     decision, state = override(
         rt.state, rt.lane(clock), clock.now, operator=operator, reason=reason
     )
-    events = await rt.record(decision.events, state, priority=True)
+    ids = await rt.record(decision.events, state, priority=True)
     rt.signals.show(decision.signal)
     if decision.outcome == Outcome.GRANT:
-        rt.relay.open(decision.open_ms, events[0].event_id)
+        rt.relay.open(decision.open_ms, ids[0])
 
 
 async def door_loop(rt: Runtime, door: DoorContact) -> None:

@@ -39,7 +39,7 @@ Callers catch the branch they handle and log the rest; nothing here is ever swal
 
 from __future__ import annotations
 
-from protocol.reasons import ReasonCode
+from protocol.reasons import ReasonCode, RefusalCode
 
 
 class ProtocolError(Exception):
@@ -161,31 +161,46 @@ class HouseholdCutOff(PassError):
 
 
 class MessageError(ProtocolError, ValueError):
-    """An MQTT payload is refused; the message says which field and why."""
+    """An MQTT payload is refused; the message says which field and why, ``refusal`` the code
+    an ack or a dead letter carries."""
+
+    refusal: RefusalCode = RefusalCode.MALFORMED
 
 
 class PayloadTooLarge(MessageError):
     """The payload is larger than the cap for its topic."""
 
+    refusal = RefusalCode.PAYLOAD_TOO_LARGE
+
 
 class MalformedMessage(MessageError):
     """Not valid JSON or CBOR, or an encoding we never produce (duplicate keys, non-canonical)."""
+
+    refusal = RefusalCode.MALFORMED
 
 
 class UnknownField(MessageError):
     """The payload has a field the schema does not define."""
 
+    refusal = RefusalCode.UNKNOWN_FIELD
+
 
 class WrongType(MessageError):
     """A field has the wrong type or a required field is missing."""
+
+    refusal = RefusalCode.WRONG_TYPE
 
 
 class OutOfRange(MessageError):
     """A number or string is outside its allowed range (NaN and infinities included)."""
 
+    refusal = RefusalCode.OUT_OF_RANGE
+
 
 class UnsupportedVersion(MessageError):
     """The payload's schema version is not one this build speaks."""
+
+    refusal = RefusalCode.UNSUPPORTED_VERSION
 
 
 class UntrustedMessage(MessageError):

@@ -8,19 +8,26 @@ with its own MessageError subclass.
 
 Times: JSON messages carry unix milliseconds (``at``); signed CBOR carries unix seconds, as
 CWT does.
+
+What a gate commits to its outbox has been decoded back first (``encode_checked``): an event
+the server's decoder would refuse is never sent. What the server must refuse all the same (a
+newer gate, an older server, a row the SD card corrupted) it acknowledges as refused: the
+``Ack`` names those seqs with a ``RefusalCode``, so one bad event never holds the others back.
+An event sent again after a silence also carries its seq in an MQTT 5 user property
+(``SEQ_PROPERTY``), so a payload that is not even JSON can be refused by seq.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Annotated, Literal, TypeVar
 
 import msgspec
 
 from protocol.cose import PrivateKey, PublicKey
-from protocol.errors import WrongSiteMessage
-from protocol.reasons import ReasonCode
+from protocol.errors import MalformedMessage, WrongSiteMessage
+from protocol.reasons import ReasonCode, RefusalCode
 from protocol.schema import PRINTABLE_PATTERN, Id, Ms, UInt, decode_json, encode_json
 from protocol.signed import open_sealed, seal
 from protocol.topics import SPECS, TopicKind
@@ -45,14 +52,19 @@ __all__ = [
     "OverrideReason",
     "PhoneCheck",
     "Policy",
+    "Refusal",
     "ServerStatus",
     "TemperatureReading",
     "decode",
     "encode",
+    "encode_checked",
+    "event_seq",
     "open_command",
     "open_config",
     "seal_command",
     "seal_config",
+    "seq_from_properties",
+    "seq_property",
 ]
 
 M = TypeVar("M", bound=msgspec.Struct)
@@ -66,6 +78,9 @@ Text = Annotated[str, msgspec.Meta(pattern=PRINTABLE_PATTERN, max_length=200)]
 ShortText = Annotated[str, msgspec.Meta(pattern=PRINTABLE_PATTERN, max_length=64)]
 Celsius = Annotated[float, msgspec.Meta(ge=-70.0, le=380.0)]
 Offset = Annotated[float, msgspec.Meta(ge=-10.0, le=10.0)]
+Seq = Annotated[int, msgspec.Meta(ge=1, le=2**53)]
+MAX_REFUSED = 40  # refusals in one ack (more go in the next): well inside the ack's 4 KiB
+SEQ_PROPERTY = "gatepass-seq"  # the MQTT 5 user property with an event's seq
 
 
 class _Model(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -195,9 +210,13 @@ class GateStatus(_Model, frozen=True, kw_only=True):
     mode: Mode
     clock_trusted: bool
     outbox_depth: UInt
-    # Every seq below this is no longer held by the gate (acked, or lost with a corrupt store),
-    # so the server can move its contiguous ack past a gap instead of waiting forever.
+    # Every seq below this is no longer held by the gate (acked, refused, or lost with a corrupt
+    # store), so the server can move its contiguous ack past a gap instead of waiting forever.
     outbox_floor_seq: UInt | None = None
+    # Events the gate holds in its dead-letter table (refused by the server or by its own check
+    # before the commit); unset (left out of the JSON) while there are none, so a server of the
+    # previous version still reads the status of a gate that has none.
+    dead_letters: UInt | msgspec.UnsetType = msgspec.UNSET
     manifest_seq: UInt | None = None
     revocation_seq: UInt | None = None
     config_version: UInt | None = None
@@ -221,7 +240,7 @@ class GateEvent(_Model, frozen=True, kw_only=True):
     event_id: Uuid
     site: Id
     gate: Id
-    seq: Annotated[int, msgspec.Meta(ge=1, le=2**53)]
+    seq: Seq
     boot_id: Hex32
     at: Ms
     clock_trusted: bool
@@ -245,14 +264,36 @@ class GateEvent(_Model, frozen=True, kw_only=True):
             raise ValueError("an alarm event needs its alarm kind")
 
 
+class Refusal(_Model, frozen=True, kw_only=True):
+    """One event the server will never store, and why."""
+
+    seq: Seq
+    reason: RefusalCode
+
+
 class Ack(_Model, frozen=True, kw_only=True):
-    """The server's application-level ack: every seq up to ``seq`` is committed."""
+    """The server's application-level ack: every seq up to ``seq`` is settled, stored or
+    refused; ``refused`` names the refused ones (the gate keeps those as dead letters).
+
+    ``refused`` is unset (left out of the JSON) when there are none, so an ordinary ack is the
+    same bytes to a gate of the previous version. Such a gate refuses an ack with refusals (an
+    unknown field); the server therefore follows one with the same ack without them, and the
+    old gate lets the refused rows go like acked ones (the server keeps them as dead letters)."""
 
     schema: Literal[1] = 1
     site: Id
     gate: Id
     seq: UInt
     at: Ms
+    refused: (
+        Annotated[list[Refusal], msgspec.Meta(min_length=1, max_length=MAX_REFUSED)]
+        | msgspec.UnsetType
+    ) = msgspec.UNSET
+
+    def __post_init__(self) -> None:
+        """A refused seq is settled, so it is never above the ack's own seq."""
+        if any(r.seq > self.seq for r in self.refused or ()):
+            raise ValueError("a refused seq above the acked seq")
 
 
 class CommandResult(_Model, frozen=True, kw_only=True):
@@ -372,6 +413,53 @@ def decode(kind: TopicKind, payload: bytes, model: type[M]) -> M:
     if _JSON_MODELS.get(kind) is not model:
         raise TypeError(f"{model.__name__} is not the payload of {kind.value}")
     return decode_json(payload, model, cap=SPECS[kind].max_payload)
+
+
+def encode_checked(kind: TopicKind, message: msgspec.Struct) -> bytes:
+    """JSON bytes that decode back to ``message`` as the receiver decodes them; else the
+    MessageError the receiver would raise (a model's constructor checks no ranges, so a NaN
+    would otherwise leave as ``null``)."""
+    payload = encode(message)
+    if decode(kind, payload, type(message)) != message:
+        raise MalformedMessage(f"{kind.value} payload does not decode to what was encoded")
+    return payload
+
+
+class _EventSeq(msgspec.Struct):
+    """The fields that say whose event a payload is and which seq it holds (nothing else)."""
+
+    site: str
+    gate: str
+    seq: Seq
+
+
+def event_seq(payload: bytes, *, site: str, gate: str) -> int | None:
+    """The seq of an event the server cannot store, when its JSON still says it (and says this
+    site and gate); None for anything less."""
+    if len(payload) > SPECS[TopicKind.EVENTS].max_payload:
+        return None
+    try:
+        head = msgspec.json.decode(payload, type=_EventSeq)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None
+    return head.seq if (head.site, head.gate) == (site, gate) else None
+
+
+def seq_property(seq: int) -> tuple[str, str]:
+    """The user property a gate sends an event again with."""
+    return (SEQ_PROPERTY, str(seq))
+
+
+def seq_from_properties(properties: Sequence[tuple[str, str]]) -> int | None:
+    """The event seq a publish's user properties carry, if exactly one well-formed one."""
+    values = [value for name, value in properties if name == SEQ_PROPERTY]
+    if len(values) != 1:
+        return None
+    text = values[0]
+    if not (text.isascii() and text.isdigit()) or len(text) > 16:  # 2**53 has 16 digits
+        return None
+    seq = int(text)
+    return seq if 1 <= seq <= 2**53 else None
 
 
 def seal_config(config: GateConfig, key: PrivateKey) -> bytes:

@@ -1,4 +1,6 @@
-"""Reason codes: one enum, shown to staff and logged with every decision (design.md 4.3).
+"""Reason codes: why a gate decided (``ReasonCode``, shown to staff and logged with every decision,
+design.md 4.3) and why an event was refused on its way (``RefusalCode``, in the server's ack and
+both dead-letter tables).
 
 Codes are append-only: a code that is retired stays in the enum, and no value is ever reused,
 because events already stored on gates and on the server refer to them by value.
@@ -80,3 +82,21 @@ _PASS_PROBLEMS = frozenset(
         ReasonCode.HOUSEHOLD_CUTOFF,
     }
 )
+
+
+class RefusalCode(StrEnum):
+    """Why an event was refused instead of stored: by the server (its ack names the seq and the
+    code) or by the gate's own check before the commit. Values are stable wire strings, the same
+    as the dead-letter reasons the server has always written."""
+
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    MALFORMED = "malformed_message"  # not JSON at all, or not the bytes that were meant
+    UNKNOWN_FIELD = "unknown_field"
+    WRONG_TYPE = "wrong_type"  # includes null where a number belongs (a NaN encoded as JSON)
+    OUT_OF_RANGE = "out_of_range"
+    UNSUPPORTED_VERSION = "unsupported_version"
+    GATE_MISMATCH = "gate_mismatch"  # the payload names another gate than its topic
+    TIME_IN_FUTURE = "time_in_future"
+    TIME_TOO_OLD = "time_too_old"  # older than the server keeps events
+    EVENT_ID_REUSE = "event_id_reuse"  # the event id is stored already with another gate or seq
+    HANDLER_ERROR = "handler_error"  # storing it failed on the server for another reason

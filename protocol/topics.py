@@ -74,7 +74,7 @@ KIB = 1024
 SPECS: dict[TopicKind, TopicSpec] = {
     TopicKind.STATUS: TopicSpec(True, Direction.GATE_TO_SERVER, True, 4 * KIB),
     TopicKind.EVENTS: TopicSpec(True, Direction.GATE_TO_SERVER, False, 4 * KIB),
-    TopicKind.ACKS: TopicSpec(True, Direction.SERVER_TO_GATE, False, 1 * KIB),
+    TopicKind.ACKS: TopicSpec(True, Direction.SERVER_TO_GATE, False, 4 * KIB),
     TopicKind.CONFIG: TopicSpec(True, Direction.SERVER_TO_GATE, True, 16 * KIB),
     TopicKind.COMMANDS: TopicSpec(True, Direction.SERVER_TO_GATE, False, 2 * KIB),
     TopicKind.COMMAND_RESULTS: TopicSpec(True, Direction.GATE_TO_SERVER, False, 2 * KIB),

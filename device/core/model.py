@@ -64,17 +64,16 @@ class Temperature:
             return False
         return policy.plausible_min_c <= self.body_c <= policy.plausible_max_c
 
-    def wire(self) -> TemperatureReading | None:
-        """The event form; non-finite or out-of-sensor-range readings are not representable."""
-        try:
-            return TemperatureReading(
-                object_c=self.object_c,
-                ambient_c=self.ambient_c,
-                offset_c=self.offset_c,
-                body_c=self.body_c,
-            )
-        except (ValueError, TypeError):
-            return None
+    def wire(self) -> TemperatureReading:
+        """The event form, as measured. Constructing it checks no ranges: a non-finite or
+        out-of-range reading is caught when the event is decoded back before its commit
+        (``device.core.events.settle``), never sent as ``null``."""
+        return TemperatureReading(
+            object_c=self.object_c,
+            ambient_c=self.ambient_c,
+            offset_c=self.offset_c,
+            body_c=self.body_c,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -162,12 +162,24 @@ class MqttClient:
         if self.connected.is_set():
             self._client.subscribe(topic_filter, qos=1)
 
-    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> bool:
+    def publish(
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        retain: bool = False,
+        user: tuple[tuple[str, str], ...] = (),
+    ) -> bool:
         """QoS 1 publish without waiting for the PUBACK (the outbox waits for the server's
-        ack instead); False if not connected or paho's queue is full."""
+        ack instead), with ``user`` as MQTT 5 user properties; False if not connected or
+        paho's queue is full."""
         if not self.connected.is_set():
             return False
-        info = self._client.publish(topic, payload, qos=1, retain=retain)
+        props = None
+        if user:
+            props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+            props.UserProperty = list(user)
+        info = self._client.publish(topic, payload, qos=1, retain=retain, properties=props)
         if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
             return False
         self._published += 1

@@ -26,6 +26,9 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 5000
+# ``dead_letters``: events the gate keeps instead of sending, refused by the server's ack (with
+# their seq, ``refused_by`` 'server') or by the gate's own check before the commit (no seq,
+# 'gate'). Every table is created if missing at each open, so an older store gains it.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY,
@@ -41,6 +44,16 @@ CREATE TABLE IF NOT EXISTS presence (
 CREATE TABLE IF NOT EXISTS counters (
     ref TEXT PRIMARY KEY, uses INTEGER NOT NULL DEFAULT 0, wrong INTEGER NOT NULL DEFAULT 0,
     locked_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id INTEGER PRIMARY KEY,
+    seq INTEGER UNIQUE,
+    event_id TEXT NOT NULL,
+    boot_id TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    reason TEXT NOT NULL,
+    refused_by TEXT NOT NULL,
+    at INTEGER NOT NULL
 );
 """
 

@@ -1,10 +1,13 @@
 """The gate's durable record: the event outbox, the decision state, signed blobs, the time floor.
 
 Every decision is committed here, in one ``BEGIN IMMEDIATE`` transaction with its state change,
-*before* the relay moves. A row leaves only when the server acks its seq. Sequence numbers are
-per gate, persisted, and never reused. The outbox is bounded: past ``max_events`` ordinary
-events are refused (``OutboxFull``) while a small reserve still takes alarms and overrides, so
-the lane never opens without a record (docs/gate.md, "When the outbox is full").
+*before* the relay moves. Only payloads that decode back to their event as the server decodes
+them are committed (``protocol.messages.encode_checked``). A row leaves only when the server
+acks its seq, or moves to the dead-letter table when the server's ack says it refused it.
+Sequence numbers are per gate, persisted, and never reused. The outbox is bounded: past
+``max_events`` ordinary events are refused (``OutboxFull``) while a small reserve still takes
+alarms and overrides, so the lane never opens without a record (docs/gate.md, "When the outbox
+is full").
 """
 
 from __future__ import annotations
@@ -18,7 +21,10 @@ from typing import TypeVar
 
 from device.core.state import GateState, Presence
 from device.store.db import StoreError, StoreWorker
-from protocol.messages import GateEvent, LaneDirection, encode
+from protocol.errors import MessageError
+from protocol.messages import GateEvent, LaneDirection, encode_checked
+from protocol.reasons import RefusalCode
+from protocol.topics import TopicKind
 
 logger = logging.getLogger(__name__)
 
@@ -32,12 +38,34 @@ class OutboxFull(StoreError):
     """The outbox holds ``max_events``; ordinary decisions are refused until the server acks."""
 
 
+class Unsendable(StoreError):
+    """An event whose payload the server's decoder would refuse: never committed as it is."""
+
+
 @dataclass(frozen=True, slots=True)
 class Pending:
     """One unacked event, as published."""
 
     seq: int
     payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """An event kept instead of sent: refused by the server (``seq`` set) or by the gate's own
+    check before the commit (``seq`` None: it never took one). ``at`` is unix ms."""
+
+    event_id: str
+    boot_id: str
+    payload: bytes
+    reason: RefusalCode
+    at: int
+    seq: int | None = None
+
+    @property
+    def refused_by(self) -> str:
+        """'server' for a refusal in an ack, 'gate' for the gate's own."""
+        return "gate" if self.seq is None else "server"
 
 
 class GateStore:
@@ -55,6 +83,7 @@ class GateStore:
         self.max_events = max_events
         self.next_seq = next_seq
         self.depth = depth
+        self.dead = 0  # rows in the dead-letter table
         self.quarantined: Path | None = None
 
     @classmethod
@@ -76,6 +105,7 @@ class GateStore:
         await checkpointer.open_reader(path, mode="rw")
         store = cls((worker, reader, checkpointer), max_events, next_seq, depth)
         store.quarantined = quarantined
+        store.dead = await worker.call(lambda c: _scalar(c, "SELECT COUNT(*) FROM dead_letters"))
         return store
 
     async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -105,18 +135,24 @@ class GateStore:
         touched: Iterable[str] = (),
         *,
         priority: bool = False,
+        refused: Sequence[DeadLetter] = (),
     ) -> None:
-        """Commit events (their seqs must be the next ones) and the state of ``touched`` refs."""
+        """Commit events (their seqs must be the next ones), the events the gate's own check
+        refused (as dead letters) and the state of ``touched`` refs, all or nothing."""
         if not self.room_for(len(events), priority=priority):
             raise OutboxFull(f"outbox holds {self.depth} of {self.max_events} events")
         expected = list(range(self.next_seq, self.next_seq + len(events)))
         if [e.seq for e in events] != expected:
             raise ValueError(f"events must carry seqs {expected}")
-        rows = [(e.seq, e.event_id, e.boot_id, encode(e)) for e in events]
+        rows = [(e.seq, e.event_id, e.boot_id, _payload(e)) for e in events]
+        letters = [_letter_row(d) for d in refused]
         next_seq, refs = self.next_seq + len(rows), list(touched)
-        await self._worker.call(lambda c: _commit(c, rows, state, refs, next_seq))
+        await self._worker.call(
+            lambda c: _commit(c, rows, letters, state=state, refs=refs, next_seq=next_seq)
+        )
         self.next_seq = next_seq
         self.depth += len(events)
+        self.dead += len(letters)
 
     async def pending(self, after_seq: int, limit: int) -> list[Pending]:
         """Unacked events after ``after_seq``, oldest first."""
@@ -132,6 +168,19 @@ class GateStore:
         removed: int = await self._worker.call(lambda c: c.execute(sql, args).rowcount)
         self.depth -= removed
         return removed
+
+    async def refuse(self, refusals: Sequence[tuple[int, RefusalCode]], at: int) -> int:
+        """Move the rows the server refused (seq, why) from the outbox to the dead-letter table,
+        in one transaction; returns how many moved (a refusal heard twice moves nothing)."""
+        args = [(reason.value, at, seq) for seq, reason in refusals]
+        moved: int = await self._worker.call(lambda c: _move_refused(c, args))
+        self.depth -= moved
+        self.dead += moved
+        return moved
+
+    async def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        """The newest dead letters, newest first."""
+        return await self._reader.call(lambda c: _dead_letters(c, limit))
 
     async def checkpoint(self) -> int:
         """Copy committed WAL pages into the database file, beside the writer (never in a
@@ -184,22 +233,86 @@ class GateStore:
 # --- on the store thread: each function below is one transaction or one query -------------
 
 
+def _payload(event: GateEvent) -> bytes:
+    """The event's JSON, checked to decode back to it as the server decodes it."""
+    try:
+        return encode_checked(TopicKind.EVENTS, event)
+    except MessageError as exc:
+        raise Unsendable(f"event seq {event.seq} would be refused: {exc}") from exc
+
+
+_LETTER_SQL = (
+    "INSERT INTO dead_letters (seq, event_id, boot_id, payload, reason, refused_by, at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+LetterRow = tuple[int | None, str, str, bytes, str, str, int]
+
+
+def _letter_row(letter: DeadLetter) -> LetterRow:
+    return (
+        letter.seq,
+        letter.event_id,
+        letter.boot_id,
+        letter.payload,
+        letter.reason.value,
+        letter.refused_by,
+        letter.at,
+    )
+
+
 def _commit(
     conn: sqlite3.Connection,
     rows: list[tuple[int, str, str, bytes]],
+    letters: list[LetterRow],
+    *,
     state: GateState | None,
     refs: list[str],
     next_seq: int,
 ) -> None:
-    """One decision: its events, the state it changed and the next seq, all or nothing."""
+    """One decision: its events, its refused events, the state it changed and the next seq,
+    all or nothing."""
 
     def write() -> None:
         conn.executemany("INSERT INTO outbox VALUES (?, ?, ?, ?)", rows)
+        conn.executemany(_LETTER_SQL, letters)
         if state is not None:
             _save_refs(conn, state, refs)
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('next_seq', ?)", (next_seq,))
 
     _transaction(conn, write)
+
+
+def _move_refused(conn: sqlite3.Connection, args: list[tuple[str, int, int]]) -> int:
+    """Copy each refused row into the dead letters, then delete it from the outbox (a row whose
+    copy did not happen stays where it is)."""
+    moved = 0
+
+    def write() -> None:
+        nonlocal moved
+        for reason, at, seq in args:
+            copied = conn.execute(
+                "INSERT OR IGNORE INTO dead_letters "
+                "(seq, event_id, boot_id, payload, reason, refused_by, at) "
+                "SELECT seq, event_id, boot_id, payload, ?, 'server', ? FROM outbox WHERE seq = ?",
+                (reason, at, seq),
+            ).rowcount
+            if copied:
+                conn.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
+                moved += 1
+
+    _transaction(conn, write)
+    return moved
+
+
+def _dead_letters(conn: sqlite3.Connection, limit: int) -> list[DeadLetter]:
+    sql = (
+        "SELECT event_id, boot_id, payload, reason, at, seq FROM dead_letters "
+        "ORDER BY id DESC LIMIT ?"
+    )
+    return [
+        DeadLetter(event_id, boot_id, bytes(payload), RefusalCode(reason), at, seq)
+        for event_id, boot_id, payload, reason, at, seq in conn.execute(sql, (limit,))
+    ]
 
 
 def _transaction(conn: sqlite3.Connection, write: Callable[[], None]) -> None:

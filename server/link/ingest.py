@@ -3,8 +3,13 @@
 One asyncio task takes what the broker adapter handed over, validates each message
 (server.services.ingest.classify), commits the batch in one write transaction
 (server.services.ingest.commit) and only then
-(1) publishes each gate's application-level ack (highest contiguous committed seq) and
+(1) publishes each gate's application-level ack (highest contiguous settled seq) and
 (2) sends the broker's PUBACK for every message of the batch (paho's manual acks).
+
+An ack that names refused events (``Ack.refused``, at most ``MAX_REFUSED`` a message, several
+messages in seq order) is followed by the same ack without them: a gate of the previous
+version refuses the first kind (an unknown field) and lets the refused rows go on the second,
+while a gate of this version has moved them to its dead-letter table by then.
 
 Failures never wedge the link. A database that cannot commit (locked, disk full, I/O error)
 holds the batch unacknowledged and retries with back-off: the gates keep their outboxes and the
@@ -23,14 +28,15 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from protocol import messages
-from protocol.messages import Ack
+from protocol.messages import MAX_REFUSED, Ack, GateEvent, Refusal
+from protocol.reasons import RefusalCode
 from protocol.topics import TopicKind, gate_topic
 from server.link.mqtt import Inbound
 from server.services.context import Env
 from server.services.errors import Unavailable
 from server.services.ingest.classify import classify
 from server.services.ingest.commit import commit_batch, dead_letter_alone
-from server.services.ingest.model import BatchResult, Item, Message, Rejected
+from server.services.ingest.model import Accepted, BatchResult, Item, Message, Rejected
 
 logger = logging.getLogger(__name__)
 
@@ -107,8 +113,7 @@ class Ingest:
         now = self.env.clock.now()
         oldest_ms = (now - self.env.settings.retention_event_days * 86400) * 1000
         items = [
-            classify(self.site, Message(m.topic, m.payload), now_ms=now * 1000, oldest_ms=oldest_ms)
-            for m in batch
+            classify(self.site, _message(m), now_ms=now * 1000, oldest_ms=oldest_ms) for m in batch
         ]
         result = await self._commit_retrying(items)
         self._send_acks(result, now)
@@ -127,9 +132,10 @@ class Ingest:
         for gate, seq in result.acks.items():
             if seq <= 0:
                 continue
-            ack = Ack(site=self.site, gate=gate, seq=seq, at=now * 1000)
             topic = str(gate_topic(self.site, gate, TopicKind.ACKS))
-            self.transport.publish(topic, messages.encode(ack))
+            refused = result.refused.get(gate, {})
+            for ack in acks_for(self.site, gate, seq, refused, at=now * 1000):
+                self.transport.publish(topic, messages.encode(ack))
 
     async def _commit_retrying(self, items: list[Item]) -> BatchResult:
         delay = RETRY_MIN_S
@@ -175,7 +181,10 @@ class Ingest:
         logger.error("ingest failed on %s", item.message.topic[:120], exc_info=error)
         gate = item.gate
         detail = f"{type(error).__name__}: {error}"
-        rejected = Rejected(item.message, "handler_error", detail[:500], gate)
+        seq = item.seq if isinstance(item, Rejected) else None
+        if isinstance(item, Accepted) and isinstance(item.body, GateEvent):
+            seq = item.body.seq
+        rejected = Rejected(item.message, "handler_error", detail[:500], gate, seq=seq)
         try:
             return await dead_letter_alone(self.env, rejected)
         except Unavailable:
@@ -183,3 +192,25 @@ class Ingest:
         except Exception:  # not even a dead letter can be written: log it, ack it, move on
             logger.exception("could not dead-letter a message on %s", item.message.topic[:120])
         return BatchResult()
+
+
+def _message(inbound: Inbound) -> Message:
+    """What ingest validates: the topic, the payload and the seq its user property names."""
+    return Message(inbound.topic, inbound.payload, messages.seq_from_properties(inbound.user))
+
+
+def acks_for(
+    site: str, gate: str, seq: int, refused: dict[int, RefusalCode], *, at: int
+) -> list[Ack]:
+    """The acks that settle everything up to ``seq``: first those naming the refused seqs (in
+    seq order, each one's seq below the next one's first refusal, so a gate never lets a row
+    go before it heard whether it was refused), then, if there were any, the plain ack a gate
+    of the previous version understands."""
+    named = [Refusal(seq=s, reason=code) for s, code in sorted(refused.items()) if s <= seq]
+    chunks = [named[i : i + MAX_REFUSED] for i in range(0, len(named), MAX_REFUSED)]
+    acks = []
+    for i, chunk in enumerate(chunks):
+        upto = chunks[i + 1][0].seq - 1 if i + 1 < len(chunks) else seq
+        acks.append(Ack(site=site, gate=gate, seq=upto, at=at, refused=chunk))
+    acks.append(Ack(site=site, gate=gate, seq=seq, at=at))
+    return acks

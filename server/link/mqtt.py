@@ -62,8 +62,9 @@ class MqttSettings:
 
 
 class Inbound(NamedTuple):
-    """A message as delivered; ``generation`` is the connection it arrived on (a tuple: built
-    on paho's thread for every message, where each microsecond is taken from the receive)."""
+    """A message as delivered; ``generation`` is the connection it arrived on, ``user`` its
+    MQTT 5 user properties (a tuple: built on paho's thread for every message, where each
+    microsecond is taken from the receive)."""
 
     topic: str
     payload: bytes
@@ -71,6 +72,7 @@ class Inbound(NamedTuple):
     qos: int
     retain: bool
     generation: int
+    user: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -241,8 +243,15 @@ class MqttClient:
     def _on_message_threadsafe(
         self, client: paho.Client, userdata: object, msg: paho.MQTTMessage
     ) -> None:
+        user = getattr(msg.properties, "UserProperty", None)
         item = Inbound(
-            msg.topic, bytes(msg.payload), msg.mid, msg.qos, msg.retain, self._generation
+            msg.topic,
+            bytes(msg.payload),
+            msg.mid,
+            msg.qos,
+            msg.retain,
+            self._generation,
+            tuple(user) if user else (),
         )
         with self._arrivals_lock:  # one wake-up of the loop per burst, not per message
             self._arrivals.append(item)

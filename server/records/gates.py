@@ -98,6 +98,7 @@ class LaneStatus(Record, frozen=True, kw_only=True):
     config_version: int | None
     devices: list[JSONObject]
     received_at: int
+    dead_letters: int = 0  # events the gate holds in its own dead-letter table
 
 
 class SeqGap(Record, frozen=True, kw_only=True):
@@ -120,6 +121,7 @@ class DeadLetter(Record, frozen=True, kw_only=True):
     reason: str
     detail: str
     size: int
+    seq: int | None = None  # a refused event's seq, when known (its gate was told)
     payload: bytes | None = None
 
 

@@ -1,7 +1,9 @@
 """SQL of event ingest: idempotent inserts, the per-gate contiguous seq, gaps and dead letters.
 
 Everything here runs inside the ingest's write transaction, so a batch of events, the gate's new
-contiguous seq and any gap it declares commit together, before anything is acked.
+contiguous seq and any gap it declares commit together, before anything is acked. A seq is
+settled when an unflagged event holds it or a dead letter refused it (``dead_letters.seq``):
+the contiguous seq walks through both, so one refused event never holds back the rest.
 """
 
 from __future__ import annotations
@@ -95,15 +97,25 @@ async def save_state(conn: Connection, state: IngestState) -> None:
     )
 
 
+def _settled(gate: str, after: int, before: int | None = None) -> sa.Select[tuple[int]]:
+    """Seqs of ``gate`` in (after, before) held by an unflagged event or a refusal, ordered."""
+    stored = sa.select(events.c.seq.label("seq")).where(
+        events.c.gate == gate, events.c.flag.is_(None), events.c.seq > after
+    )
+    refused = sa.select(dead_letters.c.seq.label("seq")).where(
+        dead_letters.c.gate == gate, dead_letters.c.seq > after
+    )
+    if before is not None:
+        stored = stored.where(events.c.seq < before)
+        refused = refused.where(dead_letters.c.seq < before)
+    both = sa.union(stored, refused).subquery()  # UNION: a seq stored and refused counts once
+    return sa.select(both.c.seq).order_by(both.c.seq)
+
+
 async def walk_contiguous(conn: Connection, *, gate: str, acked: int) -> int:
-    """The highest seq reachable from ``acked`` through committed, unflagged events."""
+    """The highest seq reachable from ``acked`` through settled seqs (stored or refused)."""
     while True:
-        query = (
-            sa.select(events.c.seq)
-            .where(events.c.gate == gate, events.c.flag.is_(None), events.c.seq > acked)
-            .order_by(events.c.seq)
-            .limit(WALK_CHUNK)
-        )
+        query = _settled(gate, acked).limit(WALK_CHUNK)
         seqs = (await conn.scalars(query)).all()
         for seq in seqs:
             if seq != acked + 1:
@@ -116,20 +128,10 @@ async def walk_contiguous(conn: Connection, *, gate: str, acked: int) -> int:
 async def missing_ranges(
     conn: Connection, *, gate: str, after: int, before: int
 ) -> list[tuple[int, int]]:
-    """Ranges of seqs in (after, before) that hold no committed event of ``gate``."""
-    query = (
-        sa.select(events.c.seq)
-        .where(
-            events.c.gate == gate,
-            events.c.flag.is_(None),
-            events.c.seq > after,
-            events.c.seq < before,
-        )
-        .order_by(events.c.seq)
-    )
+    """Ranges of seqs in (after, before) that no committed event or refusal of ``gate`` holds."""
     ranges: list[tuple[int, int]] = []
     expected = after + 1
-    for seq in (await conn.scalars(query)).all():
+    for seq in (await conn.scalars(_settled(gate, after, before))).all():
         if seq > expected:
             ranges.append((expected, seq - 1))
         expected = seq + 1
@@ -175,6 +177,7 @@ async def dead_letter(
     detail: str,
     payload: bytes,
     now: int,
+    seq: int | None = None,
 ) -> int:
     """Keep a message that cannot be ingested (the first 64 KiB of it); returns its id."""
     result = await conn.execute(
@@ -186,9 +189,43 @@ async def dead_letter(
             detail=detail[:500],
             size=len(payload),
             payload=payload[:DEAD_LETTER_KEEP],
+            seq=seq,
         )
     )
     return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+async def refused_already(
+    conn: Connection, *, gate: str, seq: int, payload: bytes
+) -> tuple[int, bool] | None:
+    """The dead letter that holds this very message already (a gate's resend): its id, and
+    True if it was kept before its seq was known (it gets the seq now)."""
+    query = (
+        sa.select(dead_letters.c.id, dead_letters.c.seq)
+        .where(
+            dead_letters.c.gate == gate,
+            sa.or_(dead_letters.c.seq == seq, dead_letters.c.seq.is_(None)),
+            dead_letters.c.payload == payload[:DEAD_LETTER_KEEP],
+        )
+        .order_by(dead_letters.c.seq.is_(None), dead_letters.c.id)
+        .limit(1)
+    )
+    row = (await conn.execute(query)).first()
+    if row is None:
+        return None
+    if row.seq is None:
+        await conn.execute(
+            sa.update(dead_letters).where(dead_letters.c.id == row.id).values(seq=seq)
+        )
+    return int(row.id), row.seq is None
+
+
+async def refusals(conn: Connection, *, gate: str, after: int, upto: int) -> dict[int, str]:
+    """The refused seqs of ``gate`` in (after, upto], with their reasons."""
+    query = sa.select(dead_letters.c.seq, dead_letters.c.reason).where(
+        dead_letters.c.gate == gate, dead_letters.c.seq > after, dead_letters.c.seq <= upto
+    )
+    return {int(r.seq): str(r.reason) for r in await conn.execute(query)}
 
 
 async def all_ingest(conn: Connection) -> dict[str, IngestState]:

@@ -1,9 +1,11 @@
-"""Tables of the MQTT link (issue 6, revision 0002), on the registry's one ``metadata``.
+"""Tables of the MQTT link (issue 6, revision 0002; refused seqs 0004), on the registry's one
+``metadata``.
 
-Ingest state per gate (highest contiguous committed seq), the gates' retained status, declared
-sequence gaps, dead letters, alerts, commands and their results, per-gate config versions, the
-broker accounts' password hashes, and the last published signed messages. Times are unix
-seconds, gate times unix milliseconds, sequence numbers 64-bit (a gate reseeds at a time in ms).
+Ingest state per gate (highest contiguous settled seq: committed, or refused as a dead letter
+with its seq), the gates' retained status, declared sequence gaps, dead letters, alerts,
+commands and their results, per-gate config versions, the broker accounts' password hashes,
+and the last published signed messages. Times are unix seconds, gate times unix milliseconds,
+sequence numbers 64-bit (a gate reseeds at a time in ms).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ gate_ingest = sa.Table(
     "gate_ingest",
     metadata,
     sa.Column("gate", sa.String(32), primary_key=True),
-    sa.Column("acked_seq", _seq, nullable=False),  # every seq up to here is committed
+    sa.Column("acked_seq", _seq, nullable=False),  # every seq up to here is stored or refused
     sa.Column("max_seq", _seq, nullable=False),  # highest seq committed
     sa.Column("events", sa.Integer, nullable=False),
     sa.Column("duplicates", sa.Integer, nullable=False),
@@ -45,6 +47,7 @@ gate_status = sa.Table(
     sa.Column("config_version", _seq, nullable=True),
     sa.Column("devices", sa.JSON, nullable=False),
     sa.Column("received_at", _now, nullable=False),
+    sa.Column("dead_letters", sa.Integer, nullable=False, server_default="0"),  # held by the gate
 )
 
 seq_gaps = sa.Table(
@@ -68,6 +71,9 @@ dead_letters = sa.Table(
     sa.Column("detail", sa.String(500), nullable=False),
     sa.Column("size", sa.Integer, nullable=False),
     sa.Column("payload", sa.LargeBinary, nullable=False),  # the first 64 KiB, as received
+    # a refused event's seq, when known: the gate's ack names it and the window moves past it
+    sa.Column("seq", _seq, nullable=True),
+    sa.Index("ix_dead_letters_gate_seq", "gate", "seq"),
 )
 
 alerts = sa.Table(

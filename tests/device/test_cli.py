@@ -1,4 +1,5 @@
-"""``gatepass-sim`` and ``gatepass-gate probe`` as a person (or an outside check) runs them."""
+"""``gatepass-sim``, ``gatepass-gate probe`` and ``status`` as a person (or an outside check)
+runs them."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import pytest
 
 from device.hardware.errors import UnknownModel
 from device.hardware.factory import build_scanner, build_thermometer
+from tests.support.gate_toml import sim_lane_sections, write_gate_toml
 
 BIN = Path(sys.executable).parent
 READING_KEYS = {"event", "t", "model", "object_c", "ambient_c", "offset_c", "body_c"}
@@ -188,3 +190,27 @@ def test_factory_refuses_unknown_models() -> None:
         build_thermometer("mlx-unknown", "loop://")
     with pytest.raises(UnknownModel, match="grow-gm65"):
         build_scanner("honeywell", "loop://")
+
+
+def test_gate_status_says_why_when_there_is_no_store(tmp_path: Path) -> None:
+    """``gatepass-gate status`` never creates a store: a gate that never ran has none to show."""
+    sections = sim_lane_sections(
+        tmp_path,
+        site="gw01",
+        gate="east-in",
+        root_key="00" * 32,
+        host="127.0.0.1",
+        port=1883,
+        password="x" * 16,
+    )
+    config = write_gate_toml(tmp_path / "gate.toml", sections)
+    done = subprocess.run(
+        [str(BIN / "gatepass-gate"), "status", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "no gate store at" in done.stderr
+    assert not (tmp_path / "gate-data" / "gate.db").exists()

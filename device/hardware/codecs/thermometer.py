@@ -22,6 +22,9 @@ MAX_DATA_LEN = 16
 # MLX9061x physical ranges (datasheet); anything outside is not a sensor value.
 OBJECT_RANGE_C = (-70.0, 380.0)
 AMBIENT_RANGE_C = (-40.0, 85.0)
+# The int16 limits are what the firmware sends for "no value" (``raw 32767 2510``): never a
+# temperature, whatever range a caller would allow.
+NO_VALUE_RAW = frozenset({32767, -32768})
 
 
 class Command(enum.IntEnum):
@@ -74,6 +77,18 @@ class TemperatureFrame:
     def ambient_c(self) -> float:
         """Ambient (sensor) temperature in degrees Celsius."""
         return self.ambient_raw / 100
+
+    @property
+    def fault(self) -> str | None:
+        """Why this frame holds no temperature to use, or None: the module's "no value"
+        limit, or a value outside the sensor's physical range."""
+        if {self.object_raw, self.ambient_raw} & NO_VALUE_RAW:
+            return "int16 limit: the module has no value"
+        if not OBJECT_RANGE_C[0] <= self.object_c <= OBJECT_RANGE_C[1]:
+            return f"object {self.object_c:.2f} C outside {OBJECT_RANGE_C}"
+        if not AMBIENT_RANGE_C[0] <= self.ambient_c <= AMBIENT_RANGE_C[1]:
+            return f"ambient {self.ambient_c:.2f} C outside {AMBIENT_RANGE_C}"
+        return None
 
 
 @dataclass(frozen=True, slots=True)

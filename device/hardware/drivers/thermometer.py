@@ -38,8 +38,6 @@ logger = logging.getLogger(__name__)
 
 GY_MODELS = {"gy-mcu90614": 9600, "gy-mcu90615": 115200}  # model -> usual default baud
 AUTOBAUD_RATES = (9600, 115200)
-# int16 limits are what firmware sends for "no value"; never a temperature
-SENTINELS = {32767, -32768}
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,10 +179,9 @@ class GyThermometer(SerialDriver[ThermometerEvent]):
                 return ReadingError(ReadingFault.WRONG_DEVICE, item.reason, now, item.raw)
             return FrameRejected(self.name, item.reason, item.raw, now)
         self._last_valid = now
-        if {item.object_raw, item.ambient_raw} & SENTINELS:
-            return ReadingError(
-                ReadingFault.OUT_OF_RANGE, "int16 limit: sensor error", now, item.raw
-            )
+        problem = item.fault
+        if problem is not None:  # the module answers, but with no temperature a person has
+            return ReadingError(ReadingFault.OUT_OF_RANGE, problem, now, item.raw)
         if self._stuck.is_stuck((item.object_raw, item.ambient_raw), now):
             return ReadingError(ReadingFault.STUCK, "raw values unchanged", now, item.raw)
         return make_reading(

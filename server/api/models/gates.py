@@ -94,6 +94,7 @@ class LaneStatusOut(Public):
     config_version: int | None
     devices: list[DeviceOut]
     received_at: int
+    dead_letters: int
 
 
 class IngestOut(Public):
@@ -201,4 +202,5 @@ class DeadLetterOut(Public):
     reason: str
     detail: str
     size: int
+    seq: int | None = None
     payload_hex: str | None = None

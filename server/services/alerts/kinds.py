@@ -21,6 +21,7 @@ class AlertKind(StrEnum):
     SEQ_REPLAY = "seq_replay"
     SEQ_GAP = "seq_gap"
     IMPERSONATION = "impersonation"
+    EVENT_REFUSED = "event_refused"  # a gate's event the server can never store (a dead letter)
 
 
 SEVERITY = {
@@ -35,6 +36,7 @@ SEVERITY = {
     AlertKind.REPEATED_REFUSALS: "medium",
     AlertKind.SEQ_REPLAY: "medium",
     AlertKind.SEQ_GAP: "medium",
+    AlertKind.EVENT_REFUSED: "medium",
     AlertKind.OUTBOX_BACKLOG: "low",
     AlertKind.CLOCK_UNTRUSTED: "low",
 }

@@ -60,6 +60,7 @@ class GateHealth:
     last_contact_ms: int | None = None
     clock_trusted: bool | None = None
     outbox_depth: int | None = None
+    dead_letters: int = 0  # events the lane holds refused (its own dead-letter table)
     devices: list[JSONObject] = field(default_factory=list)
 
 
@@ -126,6 +127,7 @@ async def lane_health(env: Env, actor: Actor) -> list[GateHealth]:
                 last_contact_ms=heard,
                 clock_trusted=status.clock_trusted,
                 outbox_depth=status.outbox_depth,
+                dead_letters=status.dead_letters,
                 devices=list(status.devices),
             )
         )

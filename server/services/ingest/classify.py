@@ -3,13 +3,14 @@
 The topic must be one of ours, of this site and a kind gates send; the payload must decode
 strictly; the gate in the payload must be the gate of the topic (the broker ACL already binds
 the topic to the account); an event's time must not be far in the future or older than the
-event retention. Anything else becomes a dead letter with the reason.
+event retention. Anything else becomes a dead letter with the reason; a refused event also
+keeps its seq when it can be known (the publish's user property, else the payload's own
+``seq`` if it still says this site and gate), so the gate's ack can name it as refused.
 """
 
 from __future__ import annotations
 
 import functools
-import re
 
 import msgspec
 
@@ -25,11 +26,6 @@ _MODELS: dict[TopicKind, type[msgspec.Struct]] = {
     TopicKind.STATUS: GateStatus,
     TopicKind.COMMAND_RESULTS: CommandResult,
 }
-_SNAKE = re.compile(r"(?<!^)(?=[A-Z])")
-
-
-def _reason(exc: Exception) -> str:
-    return _SNAKE.sub("_", type(exc).__name__).lower()
 
 
 @functools.lru_cache(maxsize=1024)
@@ -63,16 +59,28 @@ def classify(site: str, message: Message, *, now_ms: int, oldest_ms: int) -> Acc
     try:
         body = messages.decode(topic.kind, message.payload, _MODELS[topic.kind])
     except MessageError as exc:
-        return Rejected(message, _reason(exc), str(exc)[:500], gate)
+        seq = refused_seq(site, gate, topic.kind, message)
+        return Rejected(message, exc.refusal.value, str(exc)[:500], gate, seq=seq)
     assert isinstance(body, GateEvent | GateStatus | CommandResult)
     if (body.site, body.gate) != (site, gate):
         detail = f"payload says {body.site}/{body.gate} on the topic of {gate}"
-        return Rejected(message, "gate_mismatch", detail, gate, impersonation=True)
+        seq = message.seq if topic.kind == TopicKind.EVENTS else None  # never the payload's
+        return Rejected(message, "gate_mismatch", detail, gate, impersonation=True, seq=seq)
     if isinstance(body, GateEvent):
         problem = _time_problem(body, now_ms=now_ms, oldest_ms=oldest_ms)
         if problem is not None:
-            return Rejected(message, problem, f"event at {body.at} ms", gate)
+            return Rejected(message, problem, f"event at {body.at} ms", gate, seq=body.seq)
     return Accepted(message, topic.kind, gate, body)
+
+
+def refused_seq(site: str, gate: str, kind: TopicKind, message: Message) -> int | None:
+    """The seq of an event that cannot be stored: the one its publish named, else the one its
+    JSON still names for this site and gate; None for other kinds or when nothing says."""
+    if kind != TopicKind.EVENTS:
+        return None
+    if message.seq is not None:
+        return message.seq
+    return messages.event_seq(message.payload, site=site, gate=gate)
 
 
 def _time_problem(event: GateEvent, *, now_ms: int, oldest_ms: int) -> str | None:

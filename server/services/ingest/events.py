@@ -7,7 +7,8 @@
   ``flag = seq_replay`` (outside the per-gate seq index), audited and alerted, so nothing is
   lost and nothing is hidden (a gate whose store was wiped restarts at seq 1, an attacker with
   a gate's password replays old numbers);
-* then the gate's highest contiguous committed seq moves forward: that is what its ack says.
+* then the gate's highest contiguous settled seq (stored, or refused as a dead letter) moves
+  forward: that is what its ack says.
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ async def _advance(
     result: BatchResult,
 ) -> None:
     state = await ingest_store.ingest_state(conn, gate=gate, now=now)
+    result.moving(gate, state.acked_seq)
     acked = state.acked_seq
     new = {r.seq for r in rows if r.flag is None}
     while acked + 1 in new:  # the usual case: the batch continues the gate's seq

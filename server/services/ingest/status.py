@@ -42,6 +42,7 @@ def status_row(status: GateStatus, previous: LaneStatus | None, now: int) -> Lan
         config_version=status.config_version,
         devices=[msgspec.to_builtins(d) for d in status.devices],
         received_at=now,
+        dead_letters=status.dead_letters or 0,  # unset: a gate of before, or none held
     )
 
 
@@ -71,6 +72,7 @@ async def _apply_floor(
     acked = state.acked_seq
     if floor - 1 <= acked:
         return
+    result.moving(gate, acked)
     ranges = await ingest_store.missing_ranges(conn, gate=gate, after=acked, before=floor)
     await ingest_store.insert_gaps(conn, gate=gate, ranges=ranges, now=now)
     acked = await ingest_store.walk_contiguous(conn, gate=gate, acked=floor - 1)
