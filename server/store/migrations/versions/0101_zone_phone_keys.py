@@ -1,7 +1,7 @@
 """phone-tag keys per zone (issue 14, design note)
 
 Revision ID: 0101
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-03
 
 A phone-tag key with a zone tags the passes of that zone alone and goes only to that zone's
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0101"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
