@@ -29,6 +29,7 @@ from device.inbound import InboundRouter
 from device.lane import LaneFlow
 from device.link.mqtt import MqttClient, MqttSettings
 from device.ports import Clock, QrScanner, Thermometer
+from device.presence import PresenceSender, peer_filters
 from device.publisher import Drainer
 from device.runtime import Runtime
 from device.store.outbox import GateStore
@@ -54,6 +55,7 @@ class Gate:
     drainer: Drainer
     router: InboundRouter
     panel: SimPanel | None
+    presence: PresenceSender
 
 
 def pin_map(settings: GateSettings) -> PinMap:
@@ -80,7 +82,7 @@ def subscriptions(settings: GateSettings) -> tuple[str, ...]:
         str(topics.gate_topic(site, gate, kind))
         for kind in (TopicKind.CONFIG, TopicKind.ACKS, TopicKind.COMMANDS)
     ]
-    return (*shared, *own, topics.all_gates(site, TopicKind.EVENTS))
+    return (*shared, *own)  # the peers' presence: link.follow, from the signed config
 
 
 async def build(settings: GateSettings, clock: Clock) -> Gate:
@@ -116,10 +118,12 @@ async def build(settings: GateSettings, clock: Clock) -> Gate:
     thermometer = build_thermometer(t.model, t.port, baud=t.baud, offset_c=t.offset_c)
     will = await status.will_payload(rt)
     link = MqttClient(mqtt_settings(settings, status.status_topic(rt), will))
+    link.follow(peer_filters(settings.gate.site, trust.applied.config))
     drainer = Drainer(rt, link)
     router = InboundRouter(rt, link, drainer, CommandRunner(rt, link))
-    lane = LaneFlow(rt, scanner, thermometer, gpio.keypad)
-    return Gate(rt, gpio, scanner, thermometer, link, lane, drainer, router, panel)
+    presence = PresenceSender(rt, link)
+    lane = LaneFlow(rt, scanner, thermometer, gpio.keypad, presence=presence)
+    return Gate(rt, gpio, scanner, thermometer, link, lane, drainer, router, panel, presence)
 
 
 def mqtt_settings(settings: GateSettings, will_topic: str, will: bytes) -> MqttSettings:
@@ -230,6 +234,7 @@ async def _connection_loop(gate: Gate) -> None:
         gate.rt.status_changed.set()
         if up:
             gate.drainer.on_reconnect()
+            gate.presence.flush()
 
 
 def _stop(runner: asyncio.Task[None]) -> None:

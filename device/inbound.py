@@ -1,10 +1,11 @@
 """Everything the broker delivers to the gate, checked and applied; nothing here can crash it.
 
 Acks delete outbox rows; manifest, revocation lists and config go through the trust store
-(signed, newer, stored); commands go to ``device.commands``; peers' events update
-anti-passback presence and locks; the server's status vouches for the clock. A message that is
-malformed, unsigned, old or oversize is refused with a logged reason, and the last good state
-is kept.
+(signed, newer, stored; a new config re-subscribes to the peers it names); commands go to
+``device.commands``; the named peers' presence updates anti-passback (``device.presence``:
+never locks, never retained, times clamped); the server's status vouches for the clock. A
+message that is malformed, unsigned, old, oversize, retained where nothing may be retained, or
+from a gate that is no peer, is refused with a logged reason, and the last good state is kept.
 """
 
 from __future__ import annotations
@@ -15,18 +16,19 @@ from collections.abc import Awaitable, Callable
 from device.commands import CommandRunner
 from device.core.clock import synced_with
 from device.link.mqtt import Inbound, MqttClient
+from device.presence import heard, peer_filters
 from device.publisher import Drainer
 from device.runtime import Runtime
 from protocol import messages, topics
 from protocol.errors import (
     MessageError,
+    PeerRefused,
     SequenceGap,
     StaleUpdate,
     TopicError,
     UntrustedMessage,
 )
-from protocol.messages import Ack, EventKind, GateEvent, ServerStatus
-from protocol.reasons import ReasonCode
+from protocol.messages import Ack, ServerStatus
 from protocol.topics import Topic, TopicKind
 
 logger = logging.getLogger(__name__)
@@ -48,7 +50,7 @@ class InboundRouter:
             TopicKind.REVOCATIONS_DELTA: self._delta,
             TopicKind.CONFIG: self._config,
             TopicKind.COMMANDS: self._command,
-            TopicKind.EVENTS: self._peer_event,
+            TopicKind.PRESENCE: self._presence,
             TopicKind.SERVER_STATUS: self._server_status,
         }
 
@@ -65,9 +67,11 @@ class InboundRouter:
                 raise TopicError(f"message for site {topic.site}")
             handler = self._handlers.get(topic.kind)
             if handler is None or (
-                topic.gate not in (None, self._gate) and topic.kind != TopicKind.EVENTS
+                topic.gate not in (None, self._gate) and topic.kind != TopicKind.PRESENCE
             ):
                 raise TopicError(f"not a topic this gate reads: {item.topic[:120]}")
+            if item.retain and not topic.spec.retained:
+                raise PeerRefused(f"retained message on {topic.kind.value}, which keeps none")
             await handler(topic, item.payload)
         except UntrustedMessage as exc:
             self._park(item, exc)
@@ -124,27 +128,21 @@ class InboundRouter:
     async def _config(self, topic: Topic, payload: bytes) -> None:
         config = await self.rt.trust.on_config(payload)
         logger.info("applied config version %d", config.version)
+        self.link.follow(peer_filters(self.rt.settings.gate.site, config))
         await self._vouch(config.issued_at)
 
     async def _command(self, topic: Topic, payload: bytes) -> None:
         await self.commands.handle(payload)
 
-    async def _peer_event(self, topic: Topic, payload: bytes) -> None:
-        """Another lane's decision: presence for anti-passback, and locks it placed."""
+    async def _presence(self, topic: Topic, payload: bytes) -> None:
+        """A named peer let a pass through: anti-passback presence, nothing else."""
         if topic.gate == self._gate:
-            return  # our own events come back through the site-wide subscription
-        event = messages.decode(TopicKind.EVENTS, payload, GateEvent)
-        if event.kind != EventKind.DECISION or event.pass_ref is None or event.gate != topic.gate:
+            return  # our own presence, if the broker ever echoes it
+        applied = heard(self.rt, topic, payload)
+        if applied is None or applied[1] is self.rt.state:
             return
-        ref, state = event.pass_ref, self.rt.state
-        if event.granted:
-            state = state.observe_peer_grant(ref, event.lane, event.gate, event.at // 1000)
-        elif event.reason == ReasonCode.PASS_LOCKED:
-            state = state.with_lock(ref, event.at // 1000)
-        else:
-            return
-        self.rt.state = state
-        await self.rt.store.save_state(state, [ref])
+        ref, self.rt.state = applied
+        await self.rt.store.save_state(self.rt.state, [ref])
 
     async def _server_status(self, topic: Topic, payload: bytes) -> None:
         status = messages.decode(TopicKind.SERVER_STATUS, payload, ServerStatus)

@@ -17,6 +17,7 @@ from device.core.decision import decide
 from device.core.model import Decision, Outcome, ScanAttempt, Signal, Step, Temperature
 from device.core.state import GateState
 from device.ports import Keypad, QrScanner, Reading, ReadingError, ReadingFault, Scan, Thermometer
+from device.presence import PresenceSender
 from device.runtime import Runtime
 from device.store.db import StoreError
 from device.store.outbox import OutboxFull
@@ -42,9 +43,16 @@ class LaneFlow:
     """Runs the flow for each scan the scanner reports."""
 
     def __init__(
-        self, rt: Runtime, scanner: QrScanner, thermometer: Thermometer, keypad: Keypad | None
+        self,
+        rt: Runtime,
+        scanner: QrScanner,
+        thermometer: Thermometer,
+        keypad: Keypad | None,
+        *,
+        presence: PresenceSender | None = None,
     ) -> None:
         self.rt, self.scanner, self.thermometer, self.keypad = rt, scanner, thermometer, keypad
+        self.presence = presence  # tells the peer lanes of each grant (anti-passback)
         self.decisions = 0
 
     async def run(self) -> None:
@@ -156,6 +164,8 @@ class LaneFlow:
         if decision.outcome == Outcome.GRANT and decision.open_ms:
             self.rt.relay.open(decision.open_ms, ids[0])
         self.rt.signals.show(decision.signal)  # after the relay request: lights never hold it up
+        if decision.outcome == Outcome.GRANT and touched and self.presence is not None:
+            self.presence.share(touched[0])
         return decision
 
 

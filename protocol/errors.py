@@ -33,6 +33,7 @@ Callers catch the branch they handle and log the rest; nothing here is ever swal
         ├── UnsupportedVersion   a schema version this build does not speak
         ├── UntrustedMessage     a signed message whose signature or key does not check
         ├── WrongSiteMessage     a message for another site or gate
+        ├── PeerRefused          presence from a gate the config does not name, or retained
         ├── StaleUpdate          not newer than what is already applied
         └── SequenceGap          a revocation delta that does not follow the applied list
 """
@@ -209,6 +210,10 @@ class UntrustedMessage(MessageError):
 
 class WrongSiteMessage(MessageError):
     """A message addressed to another site or gate than the one receiving it."""
+
+
+class PeerRefused(MessageError):
+    """Presence from a gate this gate's signed config does not name, or a retained copy."""
 
 
 class StaleUpdate(MessageError):

@@ -50,6 +50,7 @@ __all__ = [
     "Lifecycle",
     "Mode",
     "OverrideReason",
+    "PeerPresence",
     "PhoneCheck",
     "Policy",
     "Refusal",
@@ -81,6 +82,7 @@ Offset = Annotated[float, msgspec.Meta(ge=-10.0, le=10.0)]
 Seq = Annotated[int, msgspec.Meta(ge=1, le=2**53)]
 MAX_REFUSED = 40  # refusals in one ack (more go in the next): well inside the ack's 4 KiB
 SEQ_PROPERTY = "gatepass-seq"  # the MQTT 5 user property with an event's seq
+MAX_PEERS = 32  # the lanes of one zone whose presence a gate hears
 
 
 class _Model(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -308,6 +310,21 @@ class CommandResult(_Model, frozen=True, kw_only=True):
     detail: Text | None = None
 
 
+class PeerPresence(_Model, frozen=True, kw_only=True):
+    """A pass let through at a lane, told to the peer lanes its config names (anti-passback).
+
+    Only what anti-passback needs: no temperature, no alarm, no name. A receiver takes it only
+    from a peer its own signed config names, never retained, with ``at`` clamped to its clock.
+    """
+
+    schema: Literal[1] = 1
+    site: Id
+    gate: Id
+    pass_ref: PassRef
+    lane: LaneDirection
+    at: Ms
+
+
 class ServerStatus(_Model, frozen=True, kw_only=True):
     """The server's retained status; its ``offline`` form is the server's Last Will."""
 
@@ -367,6 +384,21 @@ class GateConfig(_Model, frozen=True, kw_only=True):
         dict[UInt, Annotated[bytes, msgspec.Meta(min_length=16, max_length=64)]],
         msgspec.Meta(max_length=8),
     ] = {}
+    # left out while empty, so a lane without peers gets the bytes an older gate can read
+    peers: Annotated[list[Id], msgspec.Meta(max_length=MAX_PEERS)] | msgspec.UnsetType = (
+        msgspec.UNSET
+    )
+
+    def __post_init__(self) -> None:
+        """Peers are other gates, each named once (the broker's ACL names the same list)."""
+        named = self.peer_ids
+        if self.gate in named or len(set(named)) != len(named):
+            raise ValueError("peers must be other gates, each named once")
+
+    @property
+    def peer_ids(self) -> list[str]:
+        """The gates whose presence this gate hears (anti-passback across lanes)."""
+        return self.peers if isinstance(self.peers, list) else []
 
 
 class Command(_Model, frozen=True, kw_only=True):
@@ -397,6 +429,7 @@ class Command(_Model, frozen=True, kw_only=True):
 _JSON_MODELS: dict[TopicKind, type[msgspec.Struct]] = {
     TopicKind.STATUS: GateStatus,
     TopicKind.EVENTS: GateEvent,
+    TopicKind.PRESENCE: PeerPresence,
     TopicKind.ACKS: Ack,
     TopicKind.COMMAND_RESULTS: CommandResult,
     TopicKind.SERVER_STATUS: ServerStatus,

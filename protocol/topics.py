@@ -1,9 +1,13 @@
 """Every MQTT topic of the system, built and parsed here and nowhere else (design.md 5).
 
-``gatepass/v1/{site}/gates/{gate}/{status|events|acks|config|commands|command-results}``,
+``gatepass/v1/{site}/gates/{gate}/{status|events|presence|acks|config|commands|command-results}``,
 ``gatepass/v1/{site}/trust/manifest``, ``gatepass/v1/{site}/revocations/{full|delta}`` and
 ``gatepass/v1/{site}/server/status``. Ids are lower-case ``[a-z0-9-]``, 1-32 characters, no
 leading or trailing hyphen, so they can never contain a wildcard or a level separator.
+
+A gate reads nothing another gate wrote except the ``presence`` of the peers its signed config
+names (anti-passback across lanes); the broker's ACL names those peers one by one
+(``peer_acl``). Locks and holds reach gates only from the server, signed.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ __all__ = [
     "gate_topic",
     "matches",
     "parse_topic",
+    "peer_acl",
     "server_acl",
     "site_topic",
     "validate_id",
@@ -41,6 +46,7 @@ class Direction(StrEnum):
     """Who publishes on a topic."""
 
     GATE_TO_SERVER = "gate->server"
+    GATE_TO_PEERS = "gate->peers"
     SERVER_TO_GATE = "server->gate"
     SERVER_TO_ALL = "server->all"
 
@@ -50,6 +56,7 @@ class TopicKind(StrEnum):
 
     STATUS = "status"
     EVENTS = "events"
+    PRESENCE = "presence"
     ACKS = "acks"
     CONFIG = "config"
     COMMANDS = "commands"
@@ -74,6 +81,7 @@ KIB = 1024
 SPECS: dict[TopicKind, TopicSpec] = {
     TopicKind.STATUS: TopicSpec(True, Direction.GATE_TO_SERVER, True, 4 * KIB),
     TopicKind.EVENTS: TopicSpec(True, Direction.GATE_TO_SERVER, False, 4 * KIB),
+    TopicKind.PRESENCE: TopicSpec(True, Direction.GATE_TO_PEERS, False, 512),
     TopicKind.ACKS: TopicSpec(True, Direction.SERVER_TO_GATE, False, 4 * KIB),
     TopicKind.CONFIG: TopicSpec(True, Direction.SERVER_TO_GATE, True, 16 * KIB),
     TopicKind.COMMANDS: TopicSpec(True, Direction.SERVER_TO_GATE, False, 2 * KIB),
@@ -178,17 +186,22 @@ def matches(topic: str, topic_filter: str) -> bool:
 def gate_acl(site: str) -> list[tuple[str, str]]:
     """Mosquitto ACL ``pattern`` rules for gate accounts (username = gate id, ``%u``).
 
-    A gate writes only its own status, events and command results, and reads only its own
-    config, commands and acks, plus the site's manifest, revocations, server status and its
-    peers' events (for anti-passback across lanes).
+    A gate writes only its own status, events, presence and command results, and reads only
+    its own config, commands and acks, plus the site's manifest, revocations and server
+    status. Its peers' presence is granted per gate by ``peer_acl``; no gate reads events.
     """
     validate_id(site, "site")
     own = f"{PREFIX}/{site}/gates/%u"
-    rules = [("write", f"{own}/{k.value}") for k in _own(Direction.GATE_TO_SERVER)]
+    writes = _own(Direction.GATE_TO_SERVER) + _own(Direction.GATE_TO_PEERS)
+    rules = [("write", f"{own}/{k.value}") for k in writes]
     rules += [("read", f"{own}/{k.value}") for k in _own(Direction.SERVER_TO_GATE)]
     rules += [("read", str(site_topic(site, k))) for k in _site_kinds()]
-    rules.append(("read", all_gates(site, TopicKind.EVENTS)))
     return rules
+
+
+def peer_acl(site: str, peers: list[str]) -> list[tuple[str, str]]:
+    """ACL ``topic`` rules for one gate's account: read each named peer's presence, no other."""
+    return [("read", str(gate_topic(site, peer, TopicKind.PRESENCE))) for peer in sorted(peers)]
 
 
 def server_acl(site: str) -> list[tuple[str, str]]:

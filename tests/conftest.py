@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from protocol import topics
-from tests.support.mosquitto import Mosquitto, acl_text
+from server.services.gates.broker_files import render_acl
+from tests.support.mosquitto import Mosquitto
 from tests.support.mqtt import TestClient
 
 SITE = "gw01"
@@ -17,14 +17,19 @@ SITE = "gw01"
 
 @pytest.fixture
 def broker_accounts() -> dict[str, str]:
-    """One server account and two gate accounts, each with a fresh random password."""
-    return {name: secrets.token_urlsafe(16) for name in ("server", "east-in", "east-out")}
+    """One server account and three gate accounts, each with a fresh random password: east-in
+    and east-out are peers (one zone), west-in is a lane of another zone."""
+    names = ("server", "east-in", "east-out", "west-in")
+    return {name: secrets.token_urlsafe(16) for name in names}
+
+
+PEERS = {"east-in": ["east-out"], "east-out": ["east-in"], "west-in": []}
 
 
 @pytest.fixture
 def broker(tmp_path: Path, broker_accounts: dict[str, str]) -> Iterator[Mosquitto]:
-    """A running mosquitto on a free loopback port with the site's gate and server ACL."""
-    acl = acl_text({"server": topics.server_acl(SITE)}, topics.gate_acl(SITE))
+    """A running mosquitto on a free loopback port with the site's ACL as the server writes it."""
+    acl = render_acl(SITE, PEERS, server="server")
     mosq = Mosquitto(tmp_path / "broker", broker_accounts, acl)
     mosq.start()
     try:

@@ -37,6 +37,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,12 @@ STOP_TIMEOUT_S = 5.0
 MAX_QUEUED = 1000  # paho's in-memory queue is transport only; the outbox is the record
 MAX_INFLIGHT = 100  # the broker's receive maximum may lower it
 RECENT_PUBACKS = 1024  # PUBACKs remembered for a publish_wait() registering after its PUBACK
+
+
+def _options() -> SubscribeOptions:
+    """QoS 1, and the retain flag as the publisher set it (MQTT 5), so a retained message on a
+    topic that must never hold one (a peer's presence) is seen as such and refused."""
+    return SubscribeOptions(qos=1, retainAsPublished=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +107,7 @@ class MqttClient:
         self._confirmed = 0  # PUBACKs received (paho's thread writes it)
         self.room = asyncio.Event()
         self._room_below: int | None = None  # the window the drainer waits under, if it waits
+        self._follow: frozenset[str] = frozenset()  # filters besides the settings' (peers)
         self._client = self._make_client()
 
     def _make_client(self) -> paho.Client:
@@ -160,7 +168,18 @@ class MqttClient:
         """Subscribe now, if connected (the settings' filters are subscribed on every connect);
         subscribing again makes the broker re-send the retained message (a gap, a resync)."""
         if self.connected.is_set():
-            self._client.subscribe(topic_filter, qos=1)
+            self._client.subscribe(topic_filter, options=_options())
+
+    def follow(self, filters: frozenset[str]) -> None:
+        """Subscribe to ``filters`` besides the settings' (now and on every connect), and drop
+        the ones followed before and not named now (the peers a new signed config names)."""
+        old, self._follow = self._follow, filters
+        if not self.connected.is_set():
+            return
+        for topic_filter in sorted(filters - old):
+            self._client.subscribe(topic_filter, options=_options())
+        if old - filters:
+            self._client.unsubscribe(sorted(old - filters))
 
     def publish(
         self,
@@ -253,8 +272,8 @@ class MqttClient:
         if reason_code.is_failure:
             logger.warning("broker refused the connection: %s", reason_code)
             return
-        for topic_filter in self.settings.subscriptions:
-            client.subscribe(topic_filter, qos=1)
+        for topic_filter in (*self.settings.subscriptions, *sorted(self._follow)):
+            client.subscribe(topic_filter, options=_options())
         self._handoff(self._set_connected, True)
 
     def _on_disconnect_threadsafe(

@@ -2,8 +2,10 @@
 
 Writes ``DIR/mosquitto.conf``, ``DIR/passwd`` (one ``mosquitto_passwd`` hash per gate and one
 for the server; no plain password is kept) and ``DIR/acl`` (``pattern`` lines from
-``protocol.topics.gate_acl`` so a gate reaches only its own topics, ``topic`` lines from
-``server_acl`` for the server), and creates ``DIR/data`` for persistence. Re-running it, or
+``protocol.topics.gate_acl`` so a gate reaches only its own topics, a ``user`` block per gate
+naming the peers whose presence it may read, ``topic`` lines from ``server_acl`` for the
+server; ``server.services.gates.broker_files.render_acl``), and creates ``DIR/data`` for
+persistence. Re-running it, or
 ``gate add|remove|rekey``, rewrites the files; a reload (SIGHUP) applies them.
 
 Sizing (mosquitto 2.0.11, the version Debian 12 ships), also in docs/operations.md:
@@ -28,14 +30,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from protocol.topics import gate_acl, server_acl
 from server.services.context import Env
 from server.services.gates.broker_accounts import (
     SERVER_ACCOUNT,
     broker_accounts,
     remember_broker_dir,
 )
-from server.services.gates.broker_files import write_atomic, write_password_file
+from server.services.gates.broker_files import render_acl, write_atomic, write_password_file
 
 logger = logging.getLogger(__name__)
 
@@ -122,20 +123,6 @@ def _logging(options: BrokerOptions) -> list[str]:
     ]
 
 
-def render_acl(site: str) -> str:
-    """The ACL: gates by ``pattern`` (username = gate id), the server by its own block."""
-    lines = [
-        f"# ACL of gatepass site {site}: written by gatepass-server broker-config.",
-        "# Gates (username = gate id) write only their own status, events, command-results and",
-        "# read only their own config, commands, acks, the site's manifest, revocations, the",
-        "# server's status and their peers' events. Nobody may subscribe to '#'.",
-    ]
-    lines += [f"pattern {access} {topic}" for access, topic in gate_acl(site)]
-    lines += ["", f"user {SERVER_ACCOUNT}"]
-    lines += [f"topic {access} {topic}" for access, topic in server_acl(site)]
-    return "\n".join(lines) + "\n"
-
-
 async def write_broker_config(env: Env, options: BrokerOptions) -> list[Path]:
     """Write the configuration directory; returns the files written."""
     accounts = await broker_accounts(env)
@@ -154,7 +141,9 @@ async def write_broker_config(env: Env, options: BrokerOptions) -> list[Path]:
     conf, passwd, acl = out / "mosquitto.conf", out / "passwd", out / "acl"
     write_atomic(conf, render_conf(accounts.site, options), group=options.group)
     write_password_file(passwd, accounts.hash_lines, group=options.group)
-    write_atomic(acl, render_acl(accounts.site), group=options.group)
+    write_atomic(
+        acl, render_acl(accounts.site, accounts.peers, server=SERVER_ACCOUNT), group=options.group
+    )
     await remember_broker_dir(env, out)
     count = len(accounts.hash_lines)
     logger.info("broker configuration for %d accounts written to %s", count, out)

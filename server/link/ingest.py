@@ -195,8 +195,10 @@ class Ingest:
 
 
 def _message(inbound: Inbound) -> Message:
-    """What ingest validates: the topic, the payload and the seq its user property names."""
-    return Message(inbound.topic, inbound.payload, messages.seq_from_properties(inbound.user))
+    """What ingest validates: the topic, the payload, the seq its user property names and
+    whether it came retained."""
+    seq = messages.seq_from_properties(inbound.user)
+    return Message(inbound.topic, inbound.payload, seq, retain=inbound.retain)
 
 
 def acks_for(

@@ -190,7 +190,9 @@ class MqttClient:
     def subscribe(self, topic_filter: str) -> None:
         """Subscribe now (the settings' filters are subscribed on every connect anyway)."""
         if self.connected.is_set():
-            self._client.subscribe(topic_filter, qos=1)
+            self._client.subscribe(
+                topic_filter, options=SubscribeOptions(qos=1, retainAsPublished=True)
+            )
 
     def ack(self, message: Inbound) -> None:
         """Send the broker's PUBACK for ``message`` (after the commit), on its own connection."""
@@ -216,7 +218,8 @@ class MqttClient:
             self._handoff(self._refused, str(reason))
             return
         self._generation += 1
-        options = SubscribeOptions(qos=1)
+        # the retain flag as published: a retained event is a forgery to refuse, not to store
+        options = SubscribeOptions(qos=1, retainAsPublished=True)
         client.subscribe([(f, options) for f in self.settings.subscriptions])
         self._handoff(self._connected, bool(flags.session_present))
 

@@ -114,10 +114,18 @@ def test_gate_acl_confines_a_gate_to_its_own_topics() -> None:
     rules = topics.gate_acl("gw01")
     writes = {t for a, t in rules if a == "write"}
     assert writes == {
-        f"gatepass/v1/gw01/gates/%u/{k}" for k in ("status", "events", "command-results")
+        f"gatepass/v1/gw01/gates/%u/{k}"
+        for k in ("status", "events", "presence", "command-results")
     }
     reads = {t for a, t in rules if a == "read"}
     assert "gatepass/v1/gw01/gates/%u/commands" in reads
-    assert "gatepass/v1/gw01/gates/+/events" in reads  # peers' events, for anti-passback
-    assert not any("#" in t for _, t in rules)
+    assert not any("/+/" in t or "#" in t for _, t in rules)  # no gate reads other gates
+
+
+def test_peer_acl_names_each_peer_and_only_their_presence() -> None:
+    rules = topics.peer_acl("gw01", ["west-in", "east-out"])
+    assert rules == [
+        ("read", "gatepass/v1/gw01/gates/east-out/presence"),
+        ("read", "gatepass/v1/gw01/gates/west-in/presence"),
+    ]
     assert all(t.startswith("gatepass/v1/gw01/") for _, t in rules + topics.server_acl("gw01"))

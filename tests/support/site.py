@@ -99,6 +99,7 @@ class TestSite:
         version: int = 1,
         zone: int = 1,
         direction: LaneDirection = LaneDirection.IN,
+        peers: tuple[str, ...] = (),
         **policy: Any,
     ) -> bytes:
         body = GateConfig(
@@ -110,6 +111,7 @@ class TestSite:
             direction=direction,
             policy=msgspec.structs.replace(Policy(), **policy),
             phone_keys={1: self.phone_key},
+            peers=list(peers) or msgspec.UNSET,
         )
         return messages.seal_config(body, self.control_key)
 

@@ -4,8 +4,9 @@ A password is generated here and never stored in plain text on the server, apart
 server's own in a 0600 file of its data directory (``broker/server.password``), which the link
 reads to log in. ``mosquitto_passwd -U`` hashes a plain-text file in a private temporary
 directory, so a password never appears on a command line. When a broker directory was
-configured (``broker-config``), its password file is rewritten after every change; the broker
-applies it on its next reload (SIGHUP, ``systemctl reload mosquitto``).
+configured (``broker-config``), its password file and ACL (each gate's peers) are rewritten
+after every change; the broker applies them on its next reload (SIGHUP, ``systemctl reload
+mosquitto``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from pathlib import Path
 
 from server.services.context import Env
 from server.services.errors import Conflict
-from server.services.gates.broker_files import write_password_file
+from server.services.gates.broker_files import render_acl, write_password_file, write_same_group
+from server.services.gates.peers import peers_of
 from server.store import broker_accounts as account_store
 from server.store import registry
 from server.store import settings as settings_store
@@ -45,6 +47,7 @@ class Accounts:
 
     site: str
     hash_lines: list[str]
+    peers: dict[str, list[str]]  # gate -> the gates whose presence it may read
 
 
 def hash_line(username: str, password: str) -> str:
@@ -106,9 +109,10 @@ async def broker_accounts(env: Env) -> Accounts:
     async with env.db.read() as conn:
         site = await registry.get_site(conn)
         accounts = await account_store.list_accounts(conn)
+        gates = await registry.list_gates(conn, scope=None)
     if site is None:
         raise Conflict("the database holds no site: run gatepass-server init")
-    return Accounts(site=site.id, hash_lines=[a.hash_line for a in accounts])
+    return Accounts(site=site.id, hash_lines=[a.hash_line for a in accounts], peers=peers_of(gates))
 
 
 async def remember_broker_dir(env: Env, directory: Path) -> None:
@@ -118,14 +122,17 @@ async def remember_broker_dir(env: Env, directory: Path) -> None:
         await settings_store.put_setting(conn, key=BROKER_DIR_SETTING, value=value)
 
 
-async def refresh_broker_passwords(env: Env) -> Path | None:
-    """Rewrite the configured broker directory's password file from the stored hashes."""
+async def refresh_broker_files(env: Env) -> Path | None:
+    """Rewrite the configured broker directory's password file and ACL (a gate added or
+    removed changes its zone's peers) from the stored hashes and gates."""
     async with env.db.read() as conn:
         directory = await settings_store.get_setting(conn, key=BROKER_DIR_SETTING)
-        accounts = await account_store.list_accounts(conn)
     if directory is None:
         return None
+    accounts = await broker_accounts(env)
     path = Path(directory) / "passwd"
-    write_password_file(path, [a.hash_line for a in accounts])
-    logger.info("rewrote %s: reload the broker (SIGHUP) to apply", path)
+    write_password_file(path, accounts.hash_lines)
+    acl = path.with_name("acl")
+    write_same_group(acl, render_acl(accounts.site, accounts.peers, server=SERVER_ACCOUNT))
+    logger.info("rewrote %s and %s: reload the broker (SIGHUP) to apply", path, acl)
     return path

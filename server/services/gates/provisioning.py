@@ -29,7 +29,7 @@ from server.services.gates.broker_accounts import (
     SERVER_ACCOUNT,
     hash_line,
     new_password,
-    refresh_broker_passwords,
+    refresh_broker_files,
 )
 from server.services.gates.gate_file import GateFile, Hardware, render
 from server.services.gates.policy import effective_policy
@@ -153,7 +153,7 @@ async def add_gate(
             conn, env, gate=gate, password=password, broker=broker, hardware=hardware
         )
         write_private(out, text, overwrite=False)
-    await refresh_broker_passwords(env)
+    await refresh_broker_files(env)
     return out
 
 
@@ -175,7 +175,7 @@ async def rekey_gate(
         )
         write_private(out, text, overwrite=True)
     await asyncio.to_thread(legacy_file(env, gate).unlink, missing_ok=True)
-    await refresh_broker_passwords(env)
+    await refresh_broker_files(env)
     return out
 
 
@@ -189,7 +189,7 @@ async def remove_gate(env: Env, actor: Actor, *, gate: str, file: Path | None) -
         await audit.record(conn, actor, "gate.remove", at=now, target=f"gate:{gate}")
     if file is not None:
         await asyncio.to_thread(file.unlink, missing_ok=True)
-    await refresh_broker_passwords(env)
+    await refresh_broker_files(env)
 
 
 async def _gate_file(

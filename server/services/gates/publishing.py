@@ -5,8 +5,9 @@
   (same seq, new ``issued_at``/``next_update``) at half the ``next_update`` period, so a gate
   never goes stale while the server runs; ``revocations/delta`` (not retained) from the last
   published list to the new one, so connected gates apply a revocation in well under 2 s.
-* ``gates/{gate}/config`` (retained): policy, zone, direction and the phone-tag keys, for that
-  gate only, with a version that rises whenever any of them changes. A removed gate's retained
+* ``gates/{gate}/config`` (retained): policy, zone, direction, the phone-tag keys and the peers
+  (the other lanes of its zone, whose presence it may hear), for that gate only, with a version
+  that rises whenever any of them changes. A removed gate's retained
   config is cleared (an empty retained message).
 
 Each function returns what to publish; the link publishes it and then records it.
@@ -29,6 +30,7 @@ from protocol.revocation import RevocationFull, diff, sign_revocations
 from protocol.topics import SPECS, TopicKind, gate_topic, site_topic
 from server.records import ConfigVersion, Gate, JSONObject, Published
 from server.services.context import Env
+from server.services.gates.peers import peers_of
 from server.services.gates.policy import effective_policy
 from server.services.passes.keys import signing_key
 from server.services.passes.phone_keys import gate_keys as gate_phone_keys
@@ -134,8 +136,11 @@ def _previous_full(published: Published | None) -> RevocationFull | None:
     return msgspec.msgpack.decode(published.body, type=RevocationFull)
 
 
-def _fingerprint(zone: int, direction: str, overrides: JSONObject, phones: list[int]) -> str:
-    text = json.dumps([zone, direction, overrides, phones], sort_keys=True, ensure_ascii=True)
+def _fingerprint(
+    zone: int, direction: str, overrides: JSONObject, phones: list[int], peers: list[str]
+) -> str:
+    facts = [zone, direction, overrides, phones] + ([peers] if peers else [])
+    text = json.dumps(facts, sort_keys=True, ensure_ascii=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -147,11 +152,14 @@ async def config_updates(env: Env, site: str, *, force: bool) -> list[Update[Con
         configs = await gate_state.all_configs(conn)
         phone_keys = await key_store.list_phone_keys(conn)
     due: list[tuple[Gate, ConfigVersion]] = []
+    peers = peers_of(gates)
     for gate in gates:
         row = configs.get(gate.id)
         overrides = {} if row is None else row.policy
         versions = [r.version for r in phone_key_versions(phone_keys, gate.zone_id)]
-        fingerprint = _fingerprint(gate.zone_id, gate.direction, overrides, versions)
+        fingerprint = _fingerprint(
+            gate.zone_id, gate.direction, overrides, versions, peers[gate.id]
+        )
         if row is None or row.fingerprint != fingerprint:
             version = (0 if row is None else row.version) + 1
             config = ConfigVersion(
@@ -164,7 +172,7 @@ async def config_updates(env: Env, site: str, *, force: bool) -> list[Update[Con
             due.append((gate, config))
         elif force:
             due.append((gate, row))
-    updates = await _sign_configs(env, site, due, now) if due else []
+    updates = await _sign_configs(env, site, due, now, peers) if due else []
     known = {g.id for g in gates}
     for gate_id, row in configs.items():
         if gate_id not in known and (row.fingerprint != REMOVED or force):
@@ -174,7 +182,11 @@ async def config_updates(env: Env, site: str, *, force: bool) -> list[Update[Con
 
 
 async def _sign_configs(
-    env: Env, site: str, due: list[tuple[Gate, ConfigVersion]], now: int
+    env: Env,
+    site: str,
+    due: list[tuple[Gate, ConfigVersion]],
+    now: int,
+    peers: dict[str, list[str]],
 ) -> list[Update[ConfigVersion]]:
     async with env.db.read() as conn:
         zones = {gate.zone_id for gate, _record in due}
@@ -191,6 +203,7 @@ async def _sign_configs(
             direction=LaneDirection(gate.direction),
             policy=effective_policy(record.policy),
             phone_keys=phones[gate.zone_id],
+            peers=peers[gate.id] or msgspec.UNSET,
         )
         topic = str(gate_topic(site, gate.id, TopicKind.CONFIG))
         updates.append(Update([Outgoing(topic, messages.seal_config(config, key), True)], record))

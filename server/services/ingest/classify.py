@@ -3,7 +3,9 @@
 The topic must be one of ours, of this site and a kind gates send; the payload must decode
 strictly; the gate in the payload must be the gate of the topic (the broker ACL already binds
 the topic to the account); an event's time must not be far in the future or older than the
-event retention. Anything else becomes a dead letter with the reason; a refused event also
+event retention; a message on a topic that keeps none (events, command results) must not come
+retained: gates never retain them, so a retained one is someone else's, refused and alerted as
+an impersonation. Anything else becomes a dead letter with the reason; a refused event also
 keeps its seq when it can be known (the publish's user property, else the payload's own
 ``seq`` if it still says this site and gate), so the gate's ack can name it as refused.
 """
@@ -56,6 +58,9 @@ def classify(site: str, message: Message, *, now_ms: int, oldest_ms: int) -> Acc
         return topic
     gate = topic.gate
     assert gate is not None
+    if message.retain and not topic.spec.retained:
+        detail = f"a retained {topic.kind.value} message (gates never retain one)"
+        return Rejected(message, "retained", detail, gate, impersonation=True)
     try:
         body = messages.decode(topic.kind, message.payload, _MODELS[topic.kind])
     except MessageError as exc:

@@ -187,11 +187,12 @@ async def _refusal(conn: Connection, item: Rejected) -> tuple[str, int, RefusalC
 async def _impersonation(
     conn: Connection, item: Rejected, letter: int, *, now: int, result: BatchResult
 ) -> None:
-    """Audit and alert a message on a gate's topic that speaks for another gate or site."""
+    """Audit and alert a message on a gate's topic that speaks for another gate or site, or
+    that came retained where a gate never retains one."""
     await audit.record(
         conn,
         LINK_ACTOR,
-        "ingest.gate_mismatch",
+        f"ingest.{item.reason}",
         at=now,
         target=f"gate:{item.gate}",
         dead_letter=letter,

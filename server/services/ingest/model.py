@@ -23,6 +23,7 @@ class Message:
     topic: str
     payload: bytes
     seq: int | None = None
+    retain: bool = False  # as published (MQTT 5 retain-as-published)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,17 +4,28 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from protocol.cose import PublicKey
 from protocol.keys import public_from_raw
 from protocol.manifest import KeyUse, open_manifest, trusted_keys
+from protocol.messages import open_config
 from protocol.revocation import apply_delta, apply_full, open_delta, open_full
 from protocol.topics import TopicKind, gate_topic, site_topic
-from server.services.context import CLI_ACTOR
+from server.services.context import CLI_ACTOR, Env
 from server.services.gates import policy as gate_policy
 from server.services.gates import publishing
 from server.services.passes import issuing as passes
 from server.services.registry import places as registry
 from server.services.registry import residents
 from tests.faults.harness import SITE, build
+
+
+async def _control_keys(env: Env, root_hex: str) -> dict[bytes, PublicKey]:
+    """The manifest's control keys, as a gate learns them."""
+    manifest = await publishing.manifest_update(env, SITE, published_seq=None, force=False)
+    assert manifest is not None
+    root = public_from_raw(bytes.fromhex(root_hex))
+    keys = trusted_keys(open_manifest(manifest.messages[0].payload, root, site=SITE))
+    return {kid: k.public for kid, k in keys.items() if k.use == KeyUse.CONTROL}
 
 
 async def test_revocations_delta_on_change_and_heartbeat_when_due(tmp_path: Path) -> None:
@@ -83,15 +94,27 @@ async def test_configs_rise_on_change_and_a_removed_gate_is_cleared(tmp_path: Pa
     try:
         first = await publishing.config_updates(env, SITE, force=False)
         assert sorted(u.record.gate for u in first) == ["east-in", "east-out"]
+        control = await _control_keys(env, site.root_hex)
+        configs = [
+            open_config(u.messages[0].payload, control, site=SITE, gate=u.record.gate)
+            for u in sorted(first, key=lambda u: u.record.gate)
+        ]
+        assert [(c.gate, c.peer_ids) for c in configs] == [
+            ("east-in", ["east-out"]),  # the other lane of its zone: the ACL names the same
+            ("east-out", ["east-in"]),
+        ]
         for update in first:
             await publishing.record(env, update)
         assert await publishing.config_updates(env, SITE, force=False) == []
         assert len(await publishing.config_updates(env, SITE, force=True)) == 2
         await registry.delete_gate(env, CLI_ACTOR, "east-out")
         removal = await publishing.config_updates(env, SITE, force=False)
-        assert [(u.messages[0].topic, u.messages[0].payload) for u in removal] == [
+        assert [(u.messages[0].topic, u.messages[0].payload) for u in removal][1:] == [
             (str(gate_topic(SITE, "east-out", TopicKind.CONFIG)), b"")
         ]
+        # east-in lost its only peer: its new signed config names none
+        assert removal[0].record.gate == "east-in"
+        assert removal[0].record.version == 2
     finally:
         await env.db.close()
 
