@@ -20,10 +20,10 @@ from msgspec.structs import replace
 
 from protocol.messages import EventKind
 from protocol.reasons import ReasonCode
-from server.records import EventData, Gate, PassLock
+from server.records import EventData, Gate, Pass, PassLock
 from server.services import audit
 from server.services.context import Actor, Env
-from server.services.errors import Conflict, NotFound
+from server.services.errors import Conflict, Invalid, NotFound
 from server.store import passes as pass_store
 from server.store.db import Connection
 
@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 UNLOCK_KEPT_S = 30 * 86400  # how long a list carries an unlock (an offline lane's catch-up)
 NOT_LOCKED = "not_locked"  # the error code of NotLocked
+MAX_NOTE = 500
 
 
 class NotLocked(Conflict):
@@ -94,6 +95,8 @@ async def on_event(
 
 async def unlock(env: Env, actor: Actor, ref: str, note: str | None = None) -> PassLock:
     """Clear a pass's lock (staff of its zone, or an admin); every lane hears it signed."""
+    if note is not None and len(note) > MAX_NOTE:
+        raise Invalid(f"a note is at most {MAX_NOTE} characters")
     now = env.clock.now()
     async with env.db.write() as conn:
         if await pass_store.get_pass_by_ref(conn, ref=ref, scope=actor.scope) is None:
@@ -111,6 +114,22 @@ async def active(env: Env, actor: Actor) -> list[PassLock]:
     """The locks holding unexpired passes in the actor's scope, oldest first."""
     async with env.db.read() as conn:
         return await pass_store.active_locks(conn, now=env.clock.now(), scope=actor.scope)
+
+
+async def locked_refs(env: Env, actor: Actor, refs: list[str]) -> frozenset[str]:
+    """Which of ``refs`` are locked now (for the pass tables' state and unlock button)."""
+    if not refs:
+        return frozenset()
+    return frozenset(lock.ref for lock in await active(env, actor)) & frozenset(refs)
+
+
+async def holder_of(env: Env, actor: Actor, ref: str) -> Pass:
+    """The pass with this ref in the actor's scope (a page goes back to its holder)."""
+    async with env.db.read() as conn:
+        held = await pass_store.get_pass_by_ref(conn, ref=ref, scope=actor.scope)
+    if held is None:
+        raise NotFound(f"pass {ref}")
+    return held
 
 
 async def list_entries(conn: Connection, *, now: int) -> tuple[dict[str, int], dict[str, int]]:
