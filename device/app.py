@@ -109,6 +109,7 @@ async def build(settings: GateSettings, clock: Clock) -> Gate:
         clock,
     )
     rt.state, rt.floor = await store.load_state(), await store.time_floor()
+    await rt.apply_unlocks()  # a list applied by the trust store's restore may void a lock
     saved_mode = await store.get_blob("mode")
     rt.server_mode = Mode(saved_mode.decode()) if saved_mode else Mode.NORMAL
     scanner = build_scanner(

@@ -113,6 +113,7 @@ class InboundRouter:
 
     async def _full(self, topic: Topic, payload: bytes) -> None:
         state = await self.rt.trust.on_full(payload)
+        await self.rt.apply_unlocks()
         await self._vouch(state.issued_at)
 
     async def _delta(self, topic: Topic, payload: bytes) -> None:
@@ -123,6 +124,7 @@ class InboundRouter:
             full = topics.site_topic(self.rt.settings.gate.site, TopicKind.REVOCATIONS_FULL)
             self.link.subscribe(str(full))
             raise
+        await self.rt.apply_unlocks()
         await self._vouch(state.issued_at)
 
     async def _config(self, topic: Topic, payload: bytes) -> None:

@@ -120,6 +120,20 @@ class Runtime:
         config = self.trust.applied.config
         return config.direction if config else self.settings.gate.direction
 
+    async def apply_unlocks(self) -> list[str]:
+        """Staff unlocked passes on the server: clear our own locks the applied signed list
+        voids, and persist that (run after every list applied, and at start). Returns them."""
+        rev = self.trust.applied.revocations
+        if rev is None or not rev.unlocks or not self.state.locks:
+            return []
+        unlocks = {ref.hex(): at for ref, at in rev.unlocks.items()}
+        state, cleared = self.state.unlocked_by(unlocks)
+        if cleared:
+            await self.store.save_state(state, cleared)
+            self.state = state
+            logger.info("locks cleared by the server's list: %s", ", ".join(cleared))
+        return cleared
+
     # --- the commit path ---------------------------------------------------------------------
 
     async def record(

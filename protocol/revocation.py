@@ -9,9 +9,15 @@ the full list. Entries:
 * household cutoffs ``[hh, T]``: every pass of that household issued before T is dead;
 * holds (our extension): a pass or household under home observation until a
   time; an exit lane denies them with ``under_observation``. Holds are not revocations, so
-  ``verify`` ignores them and the gate's decision asks ``hold_until``.
+  ``verify`` ignores them and the gate's decision asks ``hold_until``;
+* locks (our extension): ``[ref, t]`` a pass locked at t after wrong phone digits at some lane,
+  refused everywhere with ``pass_locked`` (the decision asks ``is_locked``); and unlocks
+  ``[ref, t]``: staff cleared that pass's lock, so a gate drops its own lock of it from t or
+  earlier (``unlock_time``). A gate learns of another lane's lock only this way, signed.
 
 Integer map keys 1-6 follow the reference; key 0 is our schema version, the rest are ours.
+Fields added later (the locks) default to empty and are left out when empty, so a list without
+them is byte for byte what gates of the previous version read.
 """
 
 from __future__ import annotations
@@ -50,10 +56,12 @@ __all__ = [
     "check_revocation",
     "diff",
     "hold_until",
+    "is_locked",
     "open_delta",
     "open_full",
     "pack_refs",
     "sign_revocations",
+    "unlock_time",
 ]
 
 REF_LENGTH = 8
@@ -80,17 +88,19 @@ class HouseholdTime(msgspec.Struct, array_like=True, frozen=True, forbid_unknown
 
 
 _FULL_KEYS = {"schema": 0, "site": 1, "seq": 2, "issued_at": 3, "next_update": 4, "refs": 5}
-_FULL_KEYS |= {"cutoffs": 6, "pass_holds": 7, "household_holds": 8}
+_FULL_KEYS |= {"cutoffs": 6, "pass_holds": 7, "household_holds": 8, "locks": 9, "unlocks": 10}
 _DELTA_KEYS = {"schema": 0, "site": 1, "from_seq": 2, "to_seq": 3, "issued_at": 4}
 _DELTA_KEYS |= {"add_refs": 5, "remove_refs": 6, "cutoffs": 7, "pass_holds": 8}
 _DELTA_KEYS |= {"household_holds": 9, "clear_pass_holds": 10, "clear_household_holds": 11}
-_DELTA_KEYS |= {"next_update": 12}
+_DELTA_KEYS |= {"next_update": 12, "locks": 13, "clear_locks": 14, "unlocks": 15}
+_DELTA_KEYS |= {"clear_unlocks": 16}
 
 
 class RevocationFull(
     msgspec.Struct,
     frozen=True,
     forbid_unknown_fields=True,
+    omit_defaults=True,
     rename=lambda n: str(_FULL_KEYS[n]),
 ):
     """The whole list (retained); on the wire its keys are the integers in _FULL_KEYS."""
@@ -104,12 +114,15 @@ class RevocationFull(
     cutoffs: list[HouseholdTime]
     pass_holds: list[RefTime]
     household_holds: list[HouseholdTime]
+    locks: list[RefTime] = msgspec.field(default_factory=list)
+    unlocks: list[RefTime] = msgspec.field(default_factory=list)
 
 
 class RevocationDelta(
     msgspec.Struct,
     frozen=True,
     forbid_unknown_fields=True,
+    omit_defaults=True,
     rename=lambda n: str(_DELTA_KEYS[n]),
 ):
     """A change from ``from_seq`` to ``to_seq``; on the wire its keys are those in _DELTA_KEYS."""
@@ -127,6 +140,10 @@ class RevocationDelta(
     household_holds: list[HouseholdTime]
     clear_pass_holds: _Packed
     clear_household_holds: list[UInt]
+    locks: list[RefTime] = msgspec.field(default_factory=list)
+    clear_locks: _Packed = b""
+    unlocks: list[RefTime] = msgspec.field(default_factory=list)
+    clear_unlocks: _Packed = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +158,8 @@ class RevocationState:
     cutoffs: Mapping[int, int] = field(default_factory=dict)
     pass_holds: Mapping[bytes, int] = field(default_factory=dict)
     household_holds: Mapping[int, int] = field(default_factory=dict)
+    locks: Mapping[bytes, int] = field(default_factory=dict)
+    unlocks: Mapping[bytes, int] = field(default_factory=dict)
 
     def is_stale(self, now: int, grace: int) -> bool:
         """True once the list is older than its promised next update plus the grace period."""
@@ -162,6 +181,13 @@ def _unpack(packed: bytes, *, sorted_unique: bool) -> frozenset[bytes]:
     if sorted_unique and any(a >= b for a, b in pairwise(refs)):
         raise MalformedMessage("packed refs must be strictly ascending")
     return frozenset(refs)
+
+
+def _by_ref(entries: list[RefTime], what: str) -> dict[bytes, int]:
+    """Locks and unlocks: strictly ascending by ref, so each pass is named once (canonical)."""
+    if any(a.ref >= b.ref for a, b in pairwise(entries)):
+        raise MalformedMessage(f"{what} must be strictly ascending by pass ref")
+    return {e.ref: e.at for e in entries}
 
 
 def sign_revocations(message: RevocationFull | RevocationDelta, key: PrivateKey) -> bytes:
@@ -197,6 +223,8 @@ def diff(old: RevocationFull, new: RevocationFull) -> RevocationDelta:
     old_hh = {h.household: h.at for h in old.household_holds}
     new_ph = {h.ref: h.at for h in new.pass_holds}
     new_hh = {h.household: h.at for h in new.household_holds}
+    old_locks, new_locks = _by_ref(old.locks, "locks"), _by_ref(new.locks, "locks")
+    old_unlocks, new_unlocks = _by_ref(old.unlocks, "unlocks"), _by_ref(new.unlocks, "unlocks")
     return RevocationDelta(
         schema=1,
         site=new.site,
@@ -211,6 +239,10 @@ def diff(old: RevocationFull, new: RevocationFull) -> RevocationDelta:
         household_holds=[h for h in new.household_holds if old_hh.get(h.household) != h.at],
         clear_pass_holds=pack_refs(set(old_ph) - set(new_ph)),
         clear_household_holds=sorted(set(old_hh) - set(new_hh)),
+        locks=[h for h in new.locks if old_locks.get(h.ref) != h.at],
+        clear_locks=pack_refs(set(old_locks) - set(new_locks)),
+        unlocks=[h for h in new.unlocks if old_unlocks.get(h.ref) != h.at],
+        clear_unlocks=pack_refs(set(old_unlocks) - set(new_unlocks)),
     )
 
 
@@ -227,6 +259,8 @@ def apply_full(state: RevocationState | None, full: RevocationFull) -> Revocatio
         cutoffs={c.household: c.at for c in full.cutoffs},
         pass_holds={h.ref: h.at for h in full.pass_holds},
         household_holds={h.household: h.at for h in full.household_holds},
+        locks=_by_ref(full.locks, "locks"),
+        unlocks=_by_ref(full.unlocks, "unlocks"),
     )
 
 
@@ -247,6 +281,12 @@ def apply_delta(state: RevocationState | None, delta: RevocationDelta) -> Revoca
     hh_holds = {h: t for h, t in state.household_holds.items() if h not in unheld}
     hh_holds |= {h.household: h.at for h in delta.household_holds}
     refs = state.refs | _unpack(delta.add_refs, sorted_unique=False)
+    unlocked = _unpack(delta.clear_locks, sorted_unique=False)
+    locks = {r: t for r, t in state.locks.items() if r not in unlocked}
+    locks |= _by_ref(delta.locks, "locks")
+    forgotten = _unpack(delta.clear_unlocks, sorted_unique=False)
+    unlocks = {r: t for r, t in state.unlocks.items() if r not in forgotten}
+    unlocks |= _by_ref(delta.unlocks, "unlocks")
     return RevocationState(
         site=state.site,
         seq=delta.to_seq,
@@ -256,6 +296,8 @@ def apply_delta(state: RevocationState | None, delta: RevocationDelta) -> Revoca
         cutoffs=cutoffs,
         pass_holds=pass_holds,
         household_holds=hh_holds,
+        locks=locks,
+        unlocks=unlocks,
     )
 
 
@@ -276,3 +318,13 @@ def hold_until(state: RevocationState, claims: PassClaims, now: int) -> int | No
         ends.append(state.household_holds.get(claims.household))
     active = [t for t in ends if t is not None and t > now]
     return max(active) if active else None
+
+
+def is_locked(state: RevocationState, claims: PassClaims) -> bool:
+    """True while the server lists this pass as locked (wrong phone digits at some lane)."""
+    return claims.pass_id[:REF_LENGTH] in state.locks
+
+
+def unlock_time(state: RevocationState, ref: bytes) -> int | None:
+    """Staff unlocked this pass: a gate's own lock of it from this time or earlier is void."""
+    return state.unlocks.get(ref)

@@ -9,7 +9,7 @@ from device.core.model import Signal
 from protocol.claims import PassKind
 from protocol.messages import ClockPolicy, LaneDirection, Mode
 from protocol.reasons import ReasonCode
-from protocol.revocation import hold_until
+from protocol.revocation import hold_until, is_locked
 
 MINUTES_PER_DAY = 1440
 
@@ -69,8 +69,10 @@ def degraded_visitor(ctx: Context) -> Result | None:
 
 
 def locked(ctx: Context) -> Result | None:
-    """A pass locked after wrong phone digits (here or at a peer) stays refused."""
-    if ctx.ref in ctx.state.locks:
+    """A pass locked after wrong phone digits stays refused: locked here, or at any lane as the
+    server's signed list says (the only way a lock made elsewhere reaches this gate)."""
+    rev = ctx.lane.revocations
+    if ctx.ref in ctx.state.locks or (rev is not None and is_locked(rev, ctx.claims)):
         return deny(ctx, ReasonCode.PASS_LOCKED)
     return None
 

@@ -65,6 +65,15 @@ class GateState:
         wrong = {k: v for k, v in self.wrong_digits.items() if k != ref}
         return replace(self, locks=locks, wrong_digits=wrong)
 
+    def unlocked_by(self, unlocks: Mapping[str, int]) -> tuple[GateState, list[str]]:
+        """Clear the locks staff cleared on the server (``unlocks``: ref to the time up to
+        which its locks are void); a lock placed later stays. Returns the refs cleared."""
+        cleared = [r for r, at in self.locks.items() if r in unlocks and at <= unlocks[r]]
+        state = self
+        for ref in cleared:
+            state = state.with_unlock(ref)
+        return state, cleared
+
     def with_staff(self, ref: str, now: int) -> GateState:
         """Remember the staff pass just scanned."""
         return replace(self, last_staff=StaffSeen(ref, now))

@@ -42,6 +42,7 @@ class Public(BaseModel):
 
 
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+RefPath = Annotated[str, Path(min_length=16, max_length=16, pattern=r"^[0-9a-f]{16}$")]
 ZoneId = Annotated[int, Field(ge=1, le=MAX_ID)]
 RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
 Time = Annotated[int, Field(ge=0, le=MAX_TIME)]

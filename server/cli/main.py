@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_parser("retention", parents=[data], help="apply the retention periods now")
     _add_staff_commands(sub, data)
+    _add_pass_commands(sub, data)
     _add_link_commands(sub, data)
     return parser
 
@@ -118,6 +119,23 @@ def _add_staff_commands(sub: Any, data: argparse.ArgumentParser) -> None:
         "reset-password", parents=[data], help="a new one-time password; ends its sessions"
     )
     reset.add_argument("username")
+
+
+def _add_pass_commands(sub: Any, data: argparse.ArgumentParser) -> None:
+    passes = sub.add_parser("passes", help="passes locked after wrong phone digits")
+    passes_sub = passes.add_subparsers(dest="action", required=True)
+    passes_sub.add_parser("locks", parents=[data], help="list the passes locked now")
+    unlock = passes_sub.add_parser("unlock", parents=[data], help="clear a pass's lock")
+    unlock.add_argument("ref", type=_pass_ref, help="the pass's 16-hex ref")
+    unlock.add_argument("--note", default="", help="why (kept with the lock, up to 500 chars)")
+
+
+def _pass_ref(value: str) -> str:
+    """A pass ref as the registry writes it: 16 lowercase hex digits."""
+    ref = value.strip().lower()
+    if len(ref) != 16 or any(c not in "0123456789abcdef" for c in ref):
+        raise argparse.ArgumentTypeError("a pass ref is 16 hex digits")
+    return ref
 
 
 def _add_link_commands(sub: Any, data: argparse.ArgumentParser) -> None:

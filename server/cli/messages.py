@@ -26,6 +26,13 @@ def language(environ: Mapping[str, str] = os.environ) -> str:
     return "en"
 
 
+def say(key: str, environ: Mapping[str, str] = os.environ, **values: int | str) -> str:
+    """A user-facing line of the CLI from the catalogs, in the operator's language."""
+    from server.web.i18n import Translator
+
+    return Translator(language(environ))(key, **values)
+
+
 def explain(exc: Exception, environ: Mapping[str, str] = os.environ) -> str:
     """The error in the operator's words: its code's catalog entry, or its own message."""
     code = getattr(exc, "code", None)

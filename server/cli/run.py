@@ -2,7 +2,7 @@
 opened and migrated for it and runs over the same services the API uses (actor ``cli``).
 
 The subcommands themselves live beside this module: ``site`` (init, import, keys, retention),
-``gates`` (gate add|remove|rekey, broker-config) and ``staff``."""
+``gates`` (gate add|remove|rekey, broker-config), ``staff`` and ``passes`` (locks, unlock)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import argparse
 from collections.abc import Mapping
 from typing import Any
 
-from server.cli import gates, site, staff
+from server.cli import gates, passes, site, staff
 from server.cli.errors import CommandError
 from server.cli.messages import explain
 from server.cli.passphrase import PASSPHRASE_ENV
@@ -78,6 +78,7 @@ _COMMANDS: dict[str, Any] = {
     "gate": gates.gate,
     "broker-config": gates.broker_config,
     "staff": staff.staff_command,
+    "passes": passes.passes_command,
 }
 
 

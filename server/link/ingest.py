@@ -24,6 +24,7 @@ import asyncio
 import collections
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -71,8 +72,15 @@ class IngestStats:
 class Ingest:
     """Consumes inbound messages; ``submit`` is called on the event loop by the adapter."""
 
-    def __init__(self, env: Env, site: str, transport: Transport) -> None:
+    def __init__(
+        self,
+        env: Env,
+        site: str,
+        transport: Transport,
+        on_revocations: Callable[[], None] | None = None,
+    ) -> None:
         self.env, self.site, self.transport, self.hub = env, site, transport, env.hub
+        self.on_revocations = on_revocations  # the publisher's poke: a lock was recorded
         self._inbox: collections.deque[Inbound] = collections.deque()
         self._arrived = asyncio.Event()
         self.stats = IngestStats()
@@ -125,6 +133,8 @@ class Ingest:
         self.stats.dead += result.dead
         for notice in result.notices:
             self.hub.publish(notice)
+        if result.revocations_changed and self.on_revocations is not None:
+            self.on_revocations()
         self.committed.set()
         return result
 

@@ -5,7 +5,8 @@ publishes its retained ``online`` status and republishes everything retained (a 
 with SIGKILL may have lost its retained messages since the last autosave); then it asks the
 publishing service every ``POLL_S`` for a new manifest, a new revocation seq (or a heartbeat
 due) and changed gate configs, so a revocation made anywhere (API, CLI) reaches connected gates
-within about a second. The monitor checks time-based conditions every ``MONITOR_S``.
+within about a second; a lock the ingest records, or an unlock through the API, pokes it to
+look at once. The monitor checks time-based conditions every ``MONITOR_S``.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ class ServerLink:
         self.mqtt = MqttClient(
             settings, on_messages=self._on_messages, on_connection=self._on_connection
         )
-        self.ingest = Ingest(env, site, self.mqtt)
+        self.ingest = Ingest(env, site, self.mqtt, on_revocations=self.poke)
         self._force = asyncio.Event()
         self._poke = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []

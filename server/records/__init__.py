@@ -37,6 +37,7 @@ from server.records.passes import (
     Manifest,
     Pass,
     PassHolder,
+    PassLock,
     PhoneKey,
     PrintablePass,
 )
@@ -85,6 +86,7 @@ __all__ = [
     "ObservedResident",
     "Pass",
     "PassHolder",
+    "PassLock",
     "PhoneKey",
     "PrintablePass",
     "Published",

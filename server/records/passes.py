@@ -48,6 +48,20 @@ class PassHolder(Record, frozen=True, kw_only=True):
     resident_id: int
 
 
+class PassLock(Record, frozen=True, kw_only=True):
+    """A pass locked after wrong phone digits at ``gate``; active while ``cleared_at`` is None."""
+
+    id: int
+    ref: str
+    gate: str
+    event_id: str
+    locked_at: int
+    recorded_at: int
+    cleared_at: int | None
+    cleared_by: str | None
+    clear_note: str | None
+
+
 class HouseholdCutoff(Record, frozen=True, kw_only=True):
     """Every pass of the household issued before ``at`` is dead."""
 

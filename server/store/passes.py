@@ -1,4 +1,4 @@
-"""SQL for passes, household cutoffs, holds and the revocation sequence number."""
+"""SQL for passes, household cutoffs, holds, locks and the revocation sequence number."""
 
 from __future__ import annotations
 
@@ -6,13 +6,21 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from server.records import HouseholdCutoff, HouseholdHold, Pass, PassHolder, PrintablePass
+from server.records import (
+    HouseholdCutoff,
+    HouseholdHold,
+    Pass,
+    PassHolder,
+    PassLock,
+    PrintablePass,
+)
 from server.store.db import Connection
 from server.store.query import PageRequest, fetch_page, in_scope, insert_new, record, records
 from server.store.schema import (
     counters,
     household_cutoffs,
     households,
+    pass_locks,
     passes,
     residents,
     staff,
@@ -130,6 +138,72 @@ async def household_holds(conn: Connection, *, now: int) -> list[HouseholdHold]:
         households.c.hold_until.is_not(None), households.c.hold_until > now
     )
     return records(HouseholdHold, await conn.execute(query))
+
+
+async def get_pass_by_ref(
+    conn: Connection, *, ref: str, scope: frozenset[int] | None = None
+) -> Pass | None:
+    """One pass by its 16-hex ref, if in ``scope``."""
+    query = sa.select(passes).where(passes.c.ref == ref, in_scope(_zone_of_pass(), scope))
+    return record(Pass, (await conn.execute(query)).first())
+
+
+async def active_lock(conn: Connection, *, ref: str) -> PassLock | None:
+    """The lock holding ``ref`` now, if any."""
+    query = sa.select(pass_locks).where(pass_locks.c.ref == ref, pass_locks.c.cleared_at.is_(None))
+    return record(PassLock, (await conn.execute(query.order_by(pass_locks.c.id))).first())
+
+
+async def last_unlock(conn: Connection, *, ref: str) -> PassLock | None:
+    """The most recently cleared lock of ``ref``, if any."""
+    query = (
+        sa.select(pass_locks)
+        .where(pass_locks.c.ref == ref, pass_locks.c.cleared_at.is_not(None))
+        .order_by(pass_locks.c.cleared_at.desc(), pass_locks.c.id.desc())
+    )
+    return record(PassLock, (await conn.execute(query)).first())
+
+
+async def insert_lock(conn: Connection, lock: PassLock) -> PassLock:
+    """Record a lock a gate reported (its ``id`` is the database's)."""
+    return await insert_new(conn, pass_locks, lock)
+
+
+async def clear_lock(conn: Connection, *, lock_id: int, at: int, by: str, note: str | None) -> int:
+    """Clear an active lock (an already cleared one stays as it was); rows changed."""
+    query = (
+        sa.update(pass_locks)
+        .where(pass_locks.c.id == lock_id, pass_locks.c.cleared_at.is_(None))
+        .values(cleared_at=at, cleared_by=by, clear_note=note)
+    )
+    return (await conn.execute(query)).rowcount
+
+
+async def active_locks(
+    conn: Connection, *, now: int, scope: frozenset[int] | None = None
+) -> list[PassLock]:
+    """Locks holding unexpired passes in ``scope``, oldest first."""
+    query = (
+        sa.select(pass_locks)
+        .join(passes, passes.c.ref == pass_locks.c.ref)
+        .where(
+            pass_locks.c.cleared_at.is_(None),
+            passes.c.expires > now,
+            in_scope(_zone_of_pass(), scope),
+        )
+        .order_by(pass_locks.c.locked_at, pass_locks.c.id)
+    )
+    return records(PassLock, await conn.execute(query))
+
+
+async def cleared_locks(conn: Connection, *, since: int, now: int) -> list[PassLock]:
+    """Locks of unexpired passes cleared at or after ``since``."""
+    query = (
+        sa.select(pass_locks)
+        .join(passes, passes.c.ref == pass_locks.c.ref)
+        .where(pass_locks.c.cleared_at >= since, passes.c.expires > now)
+    )
+    return records(PassLock, await conn.execute(query))
 
 
 async def bump_counter(conn: Connection, *, name: str) -> int:

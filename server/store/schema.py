@@ -179,6 +179,21 @@ household_cutoffs = sa.Table(
     sa.Column("reason", sa.String(200), nullable=False),
 )
 
+pass_locks = sa.Table(  # revision 0102: locks after wrong phone digits, spread by the lists
+    "pass_locks",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("ref", sa.String(16), nullable=False),
+    sa.Column("gate", sa.String(32), nullable=False),  # the lane that reported it
+    sa.Column("event_id", sa.String(36), nullable=False),
+    sa.Column("locked_at", _now, nullable=False),  # the gate's time of the lock
+    sa.Column("recorded_at", _now, nullable=False),
+    sa.Column("cleared_at", _now, nullable=True),  # NULL while the lock holds
+    sa.Column("cleared_by", sa.String(64), nullable=True),
+    sa.Column("clear_note", sa.String(500), nullable=True),
+    sa.Index("ix_pass_locks_ref_cleared_at", "ref", "cleared_at"),
+)
+
 counters = sa.Table(
     "counters",
     metadata,

@@ -19,11 +19,14 @@ from protocol.revocation import (
     apply_delta,
     apply_full,
     check_revocation,
+    diff,
     hold_until,
+    is_locked,
     open_delta,
     open_full,
     pack_refs,
     sign_revocations,
+    unlock_time,
 )
 
 KEY = generate_ed25519()
@@ -218,6 +221,92 @@ def test_diff_takes_a_gate_from_one_full_list_to_the_next() -> None:
     assert via_delta.seq == 4
     with pytest.raises(ValueError, match="higher seq"):
         diff(new, old)
+
+
+def test_a_list_without_locks_is_the_previous_version_on_the_wire() -> None:
+    """Empty locks and unlocks are left out: old gates keep reading lists until a lock exists."""
+    import cbor2
+
+    from protocol.cose import decode_sign1
+
+    payload = cbor2.loads(decode_sign1(sign_revocations(full(), KEY)).payload)
+    assert sorted(payload) == list(range(9))
+    d = cbor2.loads(decode_sign1(sign_revocations(delta(1, 2), KEY)).payload)
+    assert sorted(d) == list(range(13))
+    assert apply_full(None, open_full(sign_revocations(full(), KEY), KEYS, site="gw01")).locks == {}
+
+
+def test_locks_and_unlocks_signed_opened_and_applied() -> None:
+    message = full(locks=[RefTime(A, 50), RefTime(C, 60)], unlocks=[RefTime(B, 40)])
+    signed = sign_revocations(message, KEY)
+    import cbor2
+
+    from protocol.cose import decode_sign1
+
+    payload = cbor2.loads(decode_sign1(signed).payload)
+    assert payload[9] == [[A, 50], [C, 60]]
+    assert payload[10] == [[B, 40]]
+    opened = open_full(signed, KEYS, site="gw01")
+    assert opened == message
+    assert sign_revocations(opened, KEY) == signed  # canonical: re-encodes to the same bytes
+    state = apply_full(None, opened)
+    assert state.locks == {A: 50, C: 60}
+    assert state.unlocks == {B: 40}
+    assert is_locked(state, claims(A))
+    assert not is_locked(state, claims(B))
+    assert unlock_time(state, B) == 40
+    assert unlock_time(state, A) is None
+
+
+@pytest.mark.parametrize("field", ["locks", "unlocks"])
+@pytest.mark.parametrize(
+    "entries",
+    [
+        [RefTime(C, 1), RefTime(A, 2)],  # not sorted
+        [RefTime(A, 1), RefTime(A, 2)],  # one pass twice
+    ],
+)
+def test_locks_must_be_canonical(field: str, entries: list[RefTime]) -> None:
+    data = sign_revocations(full(**{field: entries}), KEY)
+    with pytest.raises(errors.MalformedMessage, match="ascending"):
+        apply_full(None, open_full(data, KEYS, site="gw01"))
+    state = apply_full(None, full())
+    with pytest.raises(errors.MalformedMessage, match="ascending"):
+        apply_delta(state, delta(1, 2, **{field: entries}))
+
+
+def test_delta_adds_changes_and_clears_locks_and_unlocks() -> None:
+    state = apply_full(None, full(locks=[RefTime(A, 50), RefTime(B, 55)], unlocks=[RefTime(C, 9)]))
+    d = delta(
+        1,
+        2,
+        locks=[RefTime(B, 70), RefTime(C, 80)],
+        clear_locks=pack_refs({A}),
+        unlocks=[RefTime(A, 50)],
+        clear_unlocks=pack_refs({C}),
+    )
+    after = apply_delta(state, open_delta(sign_revocations(d, KEY), KEYS, site="gw01"))
+    assert after.locks == {B: 70, C: 80}
+    assert after.unlocks == {A: 50}
+    assert state.locks == {A: 50, B: 55}  # the old state is untouched
+
+
+def test_diff_carries_locks_and_unlocks() -> None:
+    old = full(seq=1, locks=[RefTime(A, 50), RefTime(B, 55)], unlocks=[RefTime(C, 9)])
+    new = full(seq=2, locks=[RefTime(B, 55), RefTime(C, 80)], unlocks=[RefTime(A, 60)])
+    d = diff(old, new)
+    assert d.locks == [RefTime(C, 80)]
+    assert d.clear_locks == A
+    assert d.unlocks == [RefTime(A, 60)]
+    assert d.clear_unlocks == C
+    via_delta = apply_delta(
+        apply_full(None, old), open_delta(sign_revocations(d, KEY), KEYS, site="gw01")
+    )
+    direct = apply_full(None, new)
+    assert via_delta.locks == direct.locks
+    assert via_delta.unlocks == direct.unlocks
+    unchanged = diff(old, full(seq=3, locks=old.locks, unlocks=old.unlocks))
+    assert (unchanged.locks, unchanged.clear_locks, unchanged.unlocks) == ([], b"", [])
 
 
 def test_key_entry_from_raw_bytes() -> None:

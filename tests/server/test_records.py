@@ -36,6 +36,7 @@ TABLE_RECORDS: dict[type[records.Record], tuple[sa.Table, set[str], set[str]]] =
     records.Pass: (schema.passes, set(), set()),
     records.HeldPass: (schema.passes, set(), {"text", "pass_id"}),
     records.HouseholdCutoff: (schema.household_cutoffs, set(), set()),
+    records.PassLock: (schema.pass_locks, set(), set()),
     records.Key: (schema.keys, set(), set()),
     records.PhoneKey: (schema.phone_keys, set(), set()),
     records.Manifest: (schema.manifests, set(), set()),

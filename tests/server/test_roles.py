@@ -59,6 +59,8 @@ MATRIX: dict[tuple[str, str], tuple[Any, Any, Any]] = {
         OK,
     ),  # staff: visitor passes only (here a resident pass)
     ("POST", "/api/v1/passes/revoke"): (401, 403, OK),
+    ("GET", "/api/v1/passes/locks"): (401, OK, OK),
+    ("POST", "/api/v1/passes/{ref}/unlock"): (401, OK, OK),  # 409 here: the pass is not locked
     ("GET", "/api/v1/passes/{pass_id}/qr.svg"): (401, OK, OK),
     ("GET", "/api/v1/passes/{pass_id}/qr.png"): (401, OK, OK),
     ("GET", "/api/v1/passes/{pass_id}/card.pdf"): (401, OK, OK),
@@ -122,6 +124,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/passes/bulk"): {"household_ids": [1]},
     ("POST", "/api/v1/passes/{pass_id}/revoke"): {"reason": "lost"},
     ("POST", "/api/v1/passes/revoke"): {"pass_ids": [1], "reason": "lost"},
+    ("POST", "/api/v1/passes/{ref}/unlock"): {"note": "checked"},
     ("POST", "/api/v1/staff"): {
         "username": "zz",
         "display_name": "Z",
@@ -161,6 +164,7 @@ def test_route_by_role(api: Api) -> None:
         household_id=seeded["h1"],
         resident_id=seeded["r1"],
         pass_id=p["id"],
+        ref=p["ref"],
         visitor_id=v["visitor"]["id"],
         staff_id=staff["west-desk"],
         kid=kid,

@@ -48,6 +48,7 @@ MATRIX: dict[tuple[str, str], tuple[Any, Any, Any]] = {
     ("POST", "/ui/residents/{resident_id}/passes"): ADMIN,
     ("POST", "/ui/passes/{pass_id}/renew"): ADMIN,
     ("POST", "/ui/passes/{pass_id}/revoke"): (LOGIN, 403, OK),  # staff: visitor passes only
+    ("POST", "/ui/passes/{ref}/unlock"): STAFF,  # 409 here: the pass is not locked
     ("GET", "/ui/visitors"): STAFF,
     ("POST", "/ui/visitors"): STAFF,
     ("GET", "/ui/visitors/{visitor_id}"): STAFF,
@@ -80,6 +81,7 @@ def _fill(path: str, ids: dict[str, Any]) -> str:
         "token": "0" * 32,
         "visitor_id": ids["visitor"],
         "pass_id": ids["pass"],
+        "ref": ids["ref"],
         "resident_id": ids["r1"],
         "household_id": ids["h1"],
     }
@@ -97,7 +99,8 @@ def ids(api: Api) -> dict[str, Any]:
     found = seed(api)
     make_gates(api)
     api.use("admin")
-    found["pass"] = api.post("/api/v1/passes", json={"resident_id": found["r1"]}).json()["id"]
+    issued = api.post("/api/v1/passes", json={"resident_id": found["r1"]}).json()
+    found["pass"], found["ref"] = issued["id"], issued["ref"]
     api.use("east-desk")
     visitor = api.post(
         "/api/v1/visitors",

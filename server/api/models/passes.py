@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from server.api.types import (
+    Note,
     Public,
     Reason,
     RowId,
@@ -48,6 +49,25 @@ class BulkRevokeIn(Strict):
 
     pass_ids: list[RowId] = Field(min_length=1, max_length=1000)
     reason: Reason
+
+
+class UnlockIn(Strict):
+    """Why staff clear a pass's lock (optional)."""
+
+    note: Note | None = None
+
+
+class LockOut(Public):
+    """A pass locked after wrong phone digits at a lane; cleared when ``cleared_at`` is set."""
+
+    ref: str
+    gate: str
+    event_id: str
+    locked_at: int
+    recorded_at: int
+    cleared_at: int | None
+    cleared_by: str | None
+    clear_note: str | None
 
 
 class PassOut(Public):

@@ -1,10 +1,11 @@
-"""Passes: list, issue (single and bulk), renew, revoke, QR images and PDF cards."""
+"""Passes: list, issue (single and bulk), renew, revoke, locks and unlock, QR images and PDF
+cards."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from server.api.models.common import PageOut
 from server.api.models.passes import (
@@ -12,18 +13,21 @@ from server.api.models.passes import (
     BulkIssueIn,
     BulkRevokeIn,
     CountOut,
+    LockOut,
     NotIssuedOut,
     PassIssued,
     PassIssueIn,
     PassOut,
     RevokeIn,
+    UnlockIn,
 )
-from server.api.types import IdPath, PageNo, PageSize, SearchText
-from server.http.deps import AdminDep, EnvDep, StaffDep
+from server.api.types import IdPath, PageNo, PageSize, RefPath, SearchText
+from server.http.deps import AdminDep, EnvDep, StaffDep, link_of
 from server.services.errors import Invalid
 from server.services.paging import Page
 from server.services.passes import issuing as passes
 from server.services.passes import listing as pass_listing
+from server.services.passes import locks as pass_locks
 from server.services.passes import printing
 from server.services.registry import places as registry
 
@@ -62,6 +66,24 @@ async def search_passes(
     return PageOut[PassOut](
         items=[PassOut.model_validate(r) for r in rows], total=total, page=page, size=request.size
     )
+
+
+@router.get("/passes/locks")
+async def active_locks(env: EnvDep, actor: StaffDep) -> list[LockOut]:
+    """Passes locked after wrong phone digits at a lane, refused at every lane until unlocked."""
+    return [LockOut.model_validate(lock) for lock in await pass_locks.active(env, actor)]
+
+
+@router.post("/passes/{ref}/unlock")
+async def unlock(
+    ref: RefPath, body: UnlockIn, request: Request, env: EnvDep, actor: StaffDep
+) -> LockOut:
+    """Clear a pass's lock (staff of its zone or admins); every lane hears it signed."""
+    lock = await pass_locks.unlock(env, actor, ref, body.note)
+    link = link_of(request)
+    if link is not None:
+        link.poke()  # publish the new list now, not at the next poll
+    return LockOut.model_validate(lock)
 
 
 @router.get("/passes/{pass_id}")

@@ -49,3 +49,6 @@ class RunningLink(Sender, Protocol):
 
     def describe(self) -> LinkReport:
         """The session's and the ingest's state."""
+
+    def poke(self) -> None:
+        """Look for something to publish (a changed revocation list) now."""

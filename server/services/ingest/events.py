@@ -8,7 +8,9 @@
   lost and nothing is hidden (a gate whose store was wiped restarts at seq 1, an attacker with
   a gate's password replays old numbers);
 * then the gate's highest contiguous settled seq (stored, or refused as a dead letter) moves
-  forward: that is what its ack says.
+  forward: that is what its ack says;
+* a decision that refused a pass as locked records the lock (server.services.passes.locks),
+  which bumps the revocation seq: the next signed list spreads it to every lane.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from server.services.alerts import rules as alert_rules
 from server.services.alerts.kinds import AlertKind
 from server.services.alerts.raising import occurred
 from server.services.ingest.model import LINK_ACTOR, Accepted, BatchResult
+from server.services.passes import locks
 from server.store import ingest as ingest_store
 from server.store.db import Connection
 
@@ -90,6 +93,8 @@ async def store_events(
     await _advance(conn, gate, rows, duplicates=duplicates, replays=replays, now=now, result=result)
     for row in rows:
         await _after_insert(conn, row, now=now, result=result)
+        if await locks.on_event(conn, LINK_ACTOR, lane, row, now=now) is not None:
+            result.revocations_changed = True
     for alert in await alert_patterns.on_batch(conn, rows, before, lane=lane, now=now):
         result.notices.append({"type": "alert", "alert": alert})
     return refused

@@ -63,7 +63,8 @@ Item = Accepted | Rejected
 class BatchResult:
     """What to do once the batch is committed: acks per gate (the highest contiguous settled
     seq, and the refused seqs to name), notices for live views. ``windows`` keeps each gate's
-    acked seq from before the batch moved it, so the refusals it passed are named too."""
+    acked seq from before the batch moved it, so the refusals it passed are named too.
+    ``revocations_changed``: the batch bumped the revocation seq (a lock), publish now."""
 
     acks: dict[str, int] = field(default_factory=dict)
     refused: dict[str, dict[int, RefusalCode]] = field(default_factory=dict)
@@ -72,6 +73,7 @@ class BatchResult:
     stored: int = 0
     duplicates: int = 0
     dead: int = 0
+    revocations_changed: bool = False
 
     def moving(self, gate: str, acked: int) -> None:
         """The gate's window is about to move from ``acked`` (the first call of a batch wins)."""
@@ -93,3 +95,4 @@ class BatchResult:
         self.stored += part.stored
         self.duplicates += part.duplicates
         self.dead += part.dead
+        self.revocations_changed |= part.revocations_changed

@@ -3,7 +3,9 @@
 Issue 6 publishes it (signed, retained) over MQTT; this module only assembles and signs it.
 Entries: revoked passes that have not expired yet (expired ones are pruned, a gate rejects them
 anyway), household cutoffs, pass holds for residents under home observation (until the end of
-their observation, or until their pass expires when no end is set) and household holds.
+their observation, or until their pass expires when no end is set), household holds, and the
+passes locked after wrong phone digits with the unlocks of the last 30 days
+(server.services.passes.locks).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from protocol.revocation import (
 from server.services.context import Env
 from server.services.errors import Conflict
 from server.services.passes.keys import signing_key
+from server.services.passes.locks import list_entries as lock_entries
 from server.store import passes as pass_store
 from server.store import people, registry
 from server.store.db import Connection
@@ -46,6 +49,7 @@ async def build_full(conn: Connection, *, now: int, next_update_s: int) -> Revoc
         HouseholdTime(household=h.id, at=h.hold_until)
         for h in await pass_store.household_holds(conn, now=now)
     ]
+    locks, unlocks = await lock_entries(conn, now=now)
     return RevocationFull(
         schema=1,
         site=site.id,
@@ -56,7 +60,14 @@ async def build_full(conn: Connection, *, now: int, next_update_s: int) -> Revoc
         cutoffs=sorted(cutoffs, key=lambda c: c.household),
         pass_holds=pass_holds,
         household_holds=sorted(household_holds, key=lambda h: h.household),
+        locks=_ref_times(locks),
+        unlocks=_ref_times(unlocks),
     )
+
+
+def _ref_times(entries: dict[str, int]) -> list[RefTime]:
+    """Ref-keyed entries in the canonical order the gates require (ascending ref)."""
+    return [RefTime(ref=bytes.fromhex(r), at=t) for r, t in sorted(entries.items())]
 
 
 async def signed_full(env: Env) -> tuple[RevocationFull, bytes]:

@@ -1,5 +1,5 @@
 """Households and passes: the household page (members, whole-household observation, cards),
-and issuing, renewing and revoking passes."""
+and issuing, renewing, revoking and unlocking passes."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from server.records import Pass
 from server.services.paging import Page
 from server.services.passes import issuing as passes
 from server.services.passes import listing as pass_listing
+from server.services.passes import locks as pass_locks
 from server.services.registry import places as registry
 from server.services.registry import residents
 from server.web.format import Clockface
@@ -34,7 +35,10 @@ async def household(
     held, _ = await pass_listing.search(
         env, actor, Page(1, 100, "id", True), {"household_id": household_id}, active_only=True
     )
-    return page(request, "household.html", household=row, members=members, passes=held)
+    locked = await pass_locks.locked_refs(env, actor, [p.ref for p in held])
+    return page(
+        request, "household.html", household=row, members=members, passes=held, locked=locked
+    )
 
 
 @router.post("/ui/households/{household_id}/hold")
@@ -70,6 +74,16 @@ async def revoke(
     row = await pass_listing.get(env, actor, pass_id)
     await passes.revoke(env, actor, [pass_id], reason.strip() or "revoked at the desk")
     return RedirectResponse(_holder_page(row), status_code=303)
+
+
+@router.post("/ui/passes/{ref}/unlock")
+async def unlock(
+    *, request: Request, env: EnvDep, actor: StaffPage, ref: str, note: Field = "", back: Field = ""
+) -> Response:
+    """Clear a pass's lock after wrong phone digits (staff of its zone); every lane hears it."""
+    row = await pass_locks.holder_of(env, actor, ref)
+    await pass_locks.unlock(env, actor, ref, note.strip() or None)
+    return RedirectResponse("/ui/" if back == "dashboard" else _holder_page(row), status_code=303)
 
 
 def _holder_page(row: Pass) -> str:

@@ -15,6 +15,7 @@ from server.services.context import Actor, Env
 from server.services.errors import Forbidden, Invalid
 from server.services.paging import Page
 from server.services.passes import listing as pass_listing
+from server.services.passes import locks as pass_locks
 from server.services.privacy import subjects as privacy
 from server.services.registry import lookup, residents
 from server.services.registry import places as registry
@@ -73,6 +74,7 @@ async def detail_context(env: Env, actor: Actor, resident_id: int) -> dict[str, 
         "household": household,
         "mates": mates,
         "passes": held,
+        "locked": await pass_locks.locked_refs(env, actor, [p.ref for p in held]),
         "revealed": None,
         "confirm_needed": False,
     }

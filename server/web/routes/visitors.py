@@ -13,6 +13,7 @@ from server.services.context import Actor, Env
 from server.services.errors import NotFound, ServiceError
 from server.services.paging import Page
 from server.services.passes import listing as pass_listing
+from server.services.passes import locks as pass_locks
 from server.services.registry import lookup, visitors
 from server.services.text import TextError
 from server.web.format import Clockface
@@ -98,4 +99,5 @@ async def visitor_pass(
     held, _ = await pass_listing.search(
         env, actor, Page(1, 10, "id", True), {"visitor_id": visitor_id}, active_only=False
     )
-    return page(request, "visitor.html", v=visitor, passes=held)
+    locked = await pass_locks.locked_refs(env, actor, [p.ref for p in held])
+    return page(request, "visitor.html", v=visitor, passes=held, locked=locked)

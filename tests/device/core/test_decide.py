@@ -298,6 +298,24 @@ def test_wrong_digits_count_up_then_lock() -> None:
     assert decision.reason == ReasonCode.PASS_LOCKED  # even the right digits, once locked
 
 
+def test_a_lock_in_the_signed_list_refuses_the_pass_at_every_lane() -> None:
+    listed = replace(FRESH, locks={PASS_ID[:8]: NOW - 300})
+    attempt = ScanAttempt(result=claims(), temperatures=NORMAL)
+    decision, _ = decide(attempt, GateState(), lane(revocations=listed), NOW)
+    assert (decision.outcome, decision.reason) == (DENY, ReasonCode.PASS_LOCKED)
+    other = replace(FRESH, locks={b"\xee" * 8: NOW - 300})
+    decision, _ = decide(attempt, GateState(), lane(revocations=other), NOW)
+    assert decision.outcome == Outcome.GRANT
+
+
+def test_an_unlock_clears_only_locks_up_to_its_time() -> None:
+    state = GateState(locks={REF: NOW - 100, "ee" * 8: NOW - 100}, wrong_digits={REF: 3})
+    cleared, refs = state.unlocked_by({REF: NOW - 100, "ee" * 8: NOW - 101})
+    assert refs == [REF]
+    assert cleared.locks == {"ee" * 8: NOW - 100}  # locked again after that unlock: kept
+    assert REF not in cleared.wrong_digits
+
+
 def test_temperatures_are_recorded_on_the_event() -> None:
     temperatures = (r(37.5), r(37.6))
     attempt = ScanAttempt(result=claims(), temperatures=temperatures)
