@@ -115,7 +115,11 @@ async def build(settings: GateSettings, clock: Clock) -> Gate:
     t = settings.thermometer
     thermometer = build_thermometer(t.model, t.port, baud=t.baud, offset_c=t.offset_c)
     will = await status.will_payload(rt)
-    link = MqttClient(mqtt_settings(settings, status.status_topic(rt), will))
+    link = MqttClient(
+        mqtt_settings(settings, status.status_topic(rt), will),
+        takeovers=rt.takeovers,
+        monotonic=rt.clock.monotonic,
+    )
     drainer = Drainer(rt, link)
     router = InboundRouter(rt, link, drainer, CommandRunner(rt, link))
     lane = LaneFlow(rt, scanner, thermometer, gpio.keypad)

@@ -6,6 +6,13 @@ for the server; no plain password is kept) and ``DIR/acl`` (``pattern`` lines fr
 ``server_acl`` for the server), and creates ``DIR/data`` for persistence. Re-running it, or
 ``gate add|remove|rekey``, rewrites the files; a reload (SIGHUP) applies them.
 
+``use_username_as_clientid true`` binds each client id to its account: the broker replaces the
+id a client asks for with its username, so one gate's password can no longer connect as
+``server`` or as another gate and take their sessions. Gates ask for their username (the gate
+id) and the server for ``server``, the ids the broker gives them anyway. Someone holding an
+account's own password still takes over that account's session; the one dropped counts it
+(protocol.takeovers) and the server raises ``session_takeover``.
+
 Sizing (mosquitto 2.0.11, the version Debian 12 ships), also in docs/operations.md:
 
 * peak rate: 6 lanes x 600 decisions an hour (design: "a few hundred entries per lane at peak
@@ -70,6 +77,7 @@ def render_conf(site: str, options: BrokerOptions) -> str:
         "# broker-config; re-run it instead of editing (docs/operations.md explains each line).",
         "per_listener_settings false",
         "allow_anonymous false",
+        "use_username_as_clientid true",
         f"password_file {out / 'passwd'}",
         f"acl_file {out / 'acl'}",
         "",
