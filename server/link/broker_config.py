@@ -52,6 +52,9 @@ MAX_QUEUED_MESSAGES = 200_000
 MAX_INFLIGHT = 2000
 EXPIRATION = "2d"
 AUTOSAVE_S = 60
+# A listener's own option (given before any listener it would open a default one on 1883), not
+# applied by a reload: one line under each listener, and a restart to take effect.
+BIND_CLIENT_IDS = "use_username_as_clientid true"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,17 +80,18 @@ def render_conf(site: str, options: BrokerOptions) -> str:
         "# broker-config; re-run it instead of editing (docs/operations.md explains each line).",
         "per_listener_settings false",
         "allow_anonymous false",
-        "use_username_as_clientid true",
         f"password_file {out / 'passwd'}",
         f"acl_file {out / 'acl'}",
         "",
         f"listener {options.port} {options.bind}",
+        BIND_CLIENT_IDS,
     ]
     if options.tls_port is not None:
         if options.tls_cert is None or options.tls_key is None:
             raise ValueError("a TLS listener needs --tls-cert and --tls-key")
         lines += [
             f"listener {options.tls_port} {options.tls_bind}",
+            BIND_CLIENT_IDS,
             f"certfile {options.tls_cert.resolve()}",
             f"keyfile {options.tls_key.resolve()}",
             "tls_version tlsv1.2",
