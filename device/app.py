@@ -118,7 +118,11 @@ async def build(settings: GateSettings, clock: Clock) -> Gate:
     t = settings.thermometer
     thermometer = build_thermometer(t.model, t.port, baud=t.baud, offset_c=t.offset_c)
     will = await status.will_payload(rt)
-    link = MqttClient(mqtt_settings(settings, status.status_topic(rt), will))
+    link = MqttClient(
+        mqtt_settings(settings, status.status_topic(rt), will),
+        takeovers=rt.takeovers,
+        monotonic=rt.clock.monotonic,
+    )
     link.follow(peer_filters(settings.gate.site, trust.applied.config))
     drainer = Drainer(rt, link)
     router = InboundRouter(rt, link, drainer, CommandRunner(rt, link))

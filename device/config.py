@@ -128,8 +128,9 @@ class GateSettings(_Section, frozen=True, kw_only=True):
 
     @property
     def client_id(self) -> str:
-        """The fixed MQTT client id (a persistent session needs a stable one)."""
-        return f"gate-{self.gate.site}-{self.gate.id}"
+        """The MQTT client id: the account's username, the one the broker enforces anyway
+        (``use_username_as_clientid``), so the persistent session keeps one stable id."""
+        return self.broker.username
 
 
 def validate(raw: dict[str, Any]) -> GateSettings:

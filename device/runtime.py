@@ -27,6 +27,7 @@ from device.ports import Clock
 from device.store.outbox import DeadLetter, GateStore, OutboxFull
 from device.trust import TrustStore
 from protocol.messages import AlarmKind, DeviceState, GateEvent, LaneDirection, Mode, Policy
+from protocol.takeovers import Takeovers
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class Runtime:
     server_mode: Mode = Mode.NORMAL
     key_lockdown: bool = False
     link_up: bool = False
+    takeovers: Takeovers = field(default_factory=Takeovers)  # of the broker session (the link's)
     server_synced: bool = False
     floor: int = 0
     health: dict[str, tuple[DeviceState, str]] = field(default_factory=dict)

@@ -44,6 +44,7 @@ async def build(rt: Runtime, state: Lifecycle) -> GateStatus:
         outbox_depth=rt.store.depth,
         outbox_floor_seq=await rt.store.floor_seq(),
         dead_letters=rt.store.dead or msgspec.UNSET,  # unset: a server of before reads it too
+        takeovers=rt.takeovers.count(rt.clock.monotonic()) or msgspec.UNSET,  # the same
         manifest_seq=applied.manifest.seq if applied.manifest else None,
         revocation_seq=applied.revocations.seq if applied.revocations else None,
         config_version=applied.config.version if applied.config else None,

@@ -219,6 +219,9 @@ class GateStatus(_Model, frozen=True, kw_only=True):
     # before the commit); unset (left out of the JSON) while there are none, so a server of the
     # previous version still reads the status of a gate that has none.
     dead_letters: UInt | msgspec.UnsetType = msgspec.UNSET
+    # Times another connection with the gate's own account took its broker session over in the
+    # last 10 minutes (protocol.takeovers); unset while none, for the same reason.
+    takeovers: UInt | msgspec.UnsetType = msgspec.UNSET
     manifest_seq: UInt | None = None
     revocation_seq: UInt | None = None
     config_version: UInt | None = None

@@ -8,8 +8,10 @@ subscriptions, the Last Will), ``MqttClient`` with ``start``, ``stop(final)``, `
 reconnects by itself with a capped exponential back-off; we add jitter by re-seeding the
 back-off on every lost connection so a site's gates do not reconnect in lock-step. Every paho
 callback (``_on_*_threadsafe``) hands its data to the event loop through ``_handoff``, the one
-crossing. Sessions are persistent (fixed client id, clean start off, session expiry), the Last
-Will is the gate's ``offline`` status, retained. Every wait has a timeout.
+crossing. Sessions are persistent (client id = the gate's username, which the broker enforces;
+clean start off; session expiry), the Last Will is the gate's ``offline`` status, retained.
+Every wait has a timeout. A connection that another one with the gate's own account took over
+is counted (protocol.takeovers) and logged; the gate's status reports the count.
 
 Broker PUBACKs are counted on paho's thread and reach the loop only when someone waits on
 them: a ``publish_wait`` (status, command results), or the drainer waiting for ``room``
@@ -27,6 +29,7 @@ import random
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +41,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from protocol.takeovers import Takeovers
 
 logger = logging.getLogger(__name__)
 
@@ -92,8 +97,16 @@ def _no_delay(client: paho.Client, userdata: object, sock: object) -> None:
 class MqttClient:
     """One persistent MQTT session for the gate; async helpers over paho's thread."""
 
-    def __init__(self, settings: MqttSettings) -> None:
+    def __init__(
+        self,
+        settings: MqttSettings,
+        *,
+        takeovers: Takeovers | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.settings = settings
+        self.takeovers = takeovers or Takeovers()  # of this session (the gate's status counts them)
+        self._monotonic = monotonic
         self.inbox: asyncio.Queue[Inbound] = asyncio.Queue()
         self.connected = asyncio.Event()
         self.changes: asyncio.Queue[bool] = asyncio.Queue()
@@ -123,6 +136,7 @@ class MqttClient:
         client.max_inflight_messages_set(MAX_INFLIGHT)
         client.on_connect = self._on_connect_threadsafe
         client.on_disconnect = self._on_disconnect_threadsafe
+        client.on_connect_fail = self._on_connect_fail_threadsafe
         client.on_message = self._on_message_threadsafe
         client.on_publish = self._on_publish_threadsafe
         client.on_socket_open = _no_delay
@@ -271,20 +285,26 @@ class MqttClient:
     ) -> None:
         if reason_code.is_failure:
             logger.warning("broker refused the connection: %s", reason_code)
+            self._handoff(self.takeovers.failed)
             return
         for topic_filter in (*self.settings.subscriptions, *sorted(self._follow)):
             client.subscribe(topic_filter, options=_options())
         self._handoff(self._set_connected, True)
 
+    def _on_connect_fail_threadsafe(self, client: paho.Client, userdata: object) -> None:
+        self._handoff(self.takeovers.failed)
+
     def _on_disconnect_threadsafe(
         self,
         client: paho.Client,
         userdata: object,
-        flags: object,
+        flags: paho.DisconnectFlags,
         reason_code: ReasonCode,
         properties: object,
     ) -> None:
         self._jitter_backoff(client)
+        said = bool(flags.is_disconnect_packet_from_server)
+        self._handoff(self._dropped, int(reason_code.value), said)
         self._handoff(self._set_connected, False)
 
     def _on_message_threadsafe(
@@ -316,10 +336,26 @@ class MqttClient:
 
     # --- event loop side -----------------------------------------------------------------------
 
+    def _dropped(self, reason: int, said_by_broker: bool) -> None:
+        """Count a takeover the broker announced (mosquitto 2.0.15 and later)."""
+        if self.takeovers.dropped(reason, said_by_broker=said_by_broker, at=self._monotonic()):
+            self._taken_over()
+
+    def _taken_over(self) -> None:
+        """Someone connected with this gate's own account: its password is out."""
+        recent = self.takeovers.count(self._monotonic())
+        logger.warning(
+            "broker session taken over by another connection with this gate's account "
+            "(%d times in 10 minutes)",
+            recent,
+        )
+
     def _set_connected(self, up: bool) -> None:
         if up == self.connected.is_set():
             return
         if up:
+            if self.takeovers.connected(self._monotonic()):
+                self._taken_over()
             self._published = self._confirmed  # what was in flight is paho's to resend
             self.connected.set()
         else:

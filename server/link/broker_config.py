@@ -8,6 +8,13 @@ server; ``server.services.gates.broker_files.render_acl``), and creates ``DIR/da
 persistence. Re-running it, or
 ``gate add|remove|rekey``, rewrites the files; a reload (SIGHUP) applies them.
 
+``use_username_as_clientid true`` binds each client id to its account: the broker replaces the
+id a client asks for with its username, so one gate's password can no longer connect as
+``server`` or as another gate and take their sessions. Gates ask for their username (the gate
+id) and the server for ``server``, the ids the broker gives them anyway. Someone holding an
+account's own password still takes over that account's session; the one dropped counts it
+(protocol.takeovers) and the server raises ``session_takeover``.
+
 Sizing (mosquitto 2.0.11, the version Debian 12 ships), also in docs/operations.md:
 
 * peak rate: 6 lanes x 600 decisions an hour (design: "a few hundred entries per lane at peak
@@ -46,6 +53,9 @@ MAX_QUEUED_MESSAGES = 200_000
 MAX_INFLIGHT = 2000
 EXPIRATION = "2d"
 AUTOSAVE_S = 60
+# A listener's own option (given before any listener it would open a default one on 1883), not
+# applied by a reload: one line under each listener, and a restart to take effect.
+BIND_CLIENT_IDS = "use_username_as_clientid true"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,12 +85,14 @@ def render_conf(site: str, options: BrokerOptions) -> str:
         f"acl_file {out / 'acl'}",
         "",
         f"listener {options.port} {options.bind}",
+        BIND_CLIENT_IDS,
     ]
     if options.tls_port is not None:
         if options.tls_cert is None or options.tls_key is None:
             raise ValueError("a TLS listener needs --tls-cert and --tls-key")
         lines += [
             f"listener {options.tls_port} {options.tls_bind}",
+            BIND_CLIENT_IDS,
             f"certfile {options.tls_cert.resolve()}",
             f"keyfile {options.tls_key.resolve()}",
             "tls_version tlsv1.2",

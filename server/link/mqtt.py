@@ -1,9 +1,10 @@
 """The server's broker adapter: the only server module that imports paho-mqtt.
 
-paho 2.x with ``CallbackAPIVersion.VERSION2`` and MQTT 5: a persistent session (fixed client id,
-clean start off, session expiry), QoS 1 subscriptions whose granted QoS is checked, and
-``manual_ack=True`` so the broker's PUBACK for an inbound message is sent only when the ingest
-calls :meth:`MqttClient.ack` after its database commit. paho runs its network loop on its own
+paho 2.x with ``CallbackAPIVersion.VERSION2`` and MQTT 5: a persistent session (client id =
+the server's username, which the broker enforces; clean start off; session expiry), QoS 1
+subscriptions whose granted QoS is checked, and ``manual_ack=True`` so the broker's PUBACK for
+an inbound message is sent only when the ingest calls :meth:`MqttClient.ack` after its database
+commit. paho runs its network loop on its own
 thread; every callback (``_on_*_threadsafe``) does nothing but hand its data to the asyncio loop
 through :meth:`MqttClient._handoff`, the one place where the two meet (inbound messages are
 queued under a lock and handed over as one burst per loop wake-up). Every wait has a timeout.
@@ -14,7 +15,8 @@ The gate's adapter (device/link/mqtt.py) speaks the same vocabulary: ``MqttSetti
 
 An inbound message carries the connection generation it arrived on: after a reconnect the
 broker redelivers what was not acknowledged, so a PUBACK for a message of an older connection
-is not sent (its packet id may mean something else now).
+is not sent (its packet id may mean something else now). A connection that another one with
+the server's own account took over is counted (protocol.takeovers) and logged.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import asyncio
 import logging
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +37,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from protocol.takeovers import Takeovers
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +107,7 @@ class MqttClient:
         self.subscribed = asyncio.Event()  # SUBACK received for this connection's filters
         self._on_messages = on_messages
         self._on_connection = on_connection
+        self.takeovers = Takeovers()  # of this session (the link's monitor raises the alert)
         self._loop = asyncio.get_running_loop()
         self._generation = 0  # written and read on paho's thread; read by ack() on the loop
         self._pending: dict[int, asyncio.Future[bool]] = {}
@@ -127,6 +133,7 @@ class MqttClient:
         client.reconnect_delay_set(min_delay=s.reconnect_min_s, max_delay=s.reconnect_max_s)
         client.on_connect = self._on_connect_threadsafe
         client.on_disconnect = self._on_disconnect_threadsafe
+        client.on_connect_fail = self._on_connect_fail_threadsafe
         client.on_subscribe = self._on_subscribe_threadsafe
         client.on_message = self._on_message_threadsafe
         client.on_publish = self._on_publish_threadsafe
@@ -216,6 +223,7 @@ class MqttClient:
     ) -> None:
         if reason.is_failure:
             self._handoff(self._refused, str(reason))
+            self._handoff(self.takeovers.failed)
             return
         self._generation += 1
         # the retain flag as published: a retained event is a forgery to refuse, not to store
@@ -227,11 +235,16 @@ class MqttClient:
         self,
         client: paho.Client,
         userdata: object,
-        flags: object,
+        flags: paho.DisconnectFlags,
         reason: ReasonCode,
         props: object,
     ) -> None:
+        said = bool(flags.is_disconnect_packet_from_server)
+        self._handoff(self._dropped, int(reason.value), said)
         self._handoff(self._disconnected, str(reason))
+
+    def _on_connect_fail_threadsafe(self, client: paho.Client, userdata: object) -> None:
+        self._handoff(self.takeovers.failed)
 
     def _on_subscribe_threadsafe(
         self,
@@ -276,7 +289,27 @@ class MqttClient:
             self._drain_due = False
         self._on_messages(items)
 
+    def _dropped(self, reason: int, said_by_broker: bool) -> None:
+        """Count a takeover the broker announced (mosquitto 2.0.15 and later)."""
+        if self.takeovers.dropped(reason, said_by_broker=said_by_broker, at=time.monotonic()):
+            self._taken_over()
+
+    def _taken_over(self) -> None:
+        """Someone connected with the server's own account: its broker password is out."""
+        recent = self.takeovers.count(time.monotonic())
+        logger.warning(
+            "broker session taken over by another connection with the server's account "
+            "(%d times in 10 minutes)",
+            recent,
+        )
+
+    def recent_takeovers(self) -> int:
+        """Takeovers of this session in the last 10 minutes."""
+        return self.takeovers.count(time.monotonic())
+
     def _connected(self, session_present: bool) -> None:
+        if self.takeovers.connected(time.monotonic()):
+            self._taken_over()
         self.state.connected, self.state.session_present = True, session_present
         self.state.connects += 1
         self.connected.set()

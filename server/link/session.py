@@ -6,7 +6,8 @@ with SIGKILL may have lost its retained messages since the last autosave); then 
 publishing service every ``POLL_S`` for a new manifest, a new revocation seq (or a heartbeat
 due) and changed gate configs, so a revocation made anywhere (API, CLI) reaches connected gates
 within about a second; a lock the ingest records, or an unlock through the API, pokes it to
-look at once. The monitor checks time-based conditions every ``MONITOR_S``.
+look at once. The monitor checks time-based conditions every ``MONITOR_S``, and whether the
+server's own session was taken over again and again (``session_takeover``).
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def _mqtt_settings(env: Env, site: str, password: str) -> MqttSettings:
         port=s.mqtt_port,
         username=SERVER_ACCOUNT,
         password=password,
-        client_id=f"server-{site}",
+        client_id=SERVER_ACCOUNT,  # what the broker enforces (use_username_as_clientid)
         subscriptions=tuple(all_gates(site, kind) for kind in INGESTED),
         will_topic=status_topic,
         will_payload=_status(site, Lifecycle.OFFLINE, env.clock.now()),
@@ -238,10 +239,16 @@ class ServerLink:
             logger.info("published config %s to %s", update.record.version, update.record.gate)
 
     async def _monitor(self) -> None:
+        takeovers = 0  # of our own session, as last held in the database
         while True:
             await asyncio.sleep(MONITOR_S)
             try:
-                for alert in await gate_health.monitor(self.env):
+                alerts = await gate_health.monitor(self.env)
+                recent = self.mqtt.recent_takeovers()
+                if recent != takeovers:
+                    alerts += await gate_health.own_session(self.env, recent)
+                    takeovers = recent
+                for alert in alerts:
                     self.hub.publish({"type": "alert", "alert": alert})
             except Exception:
                 logger.exception("gate monitor failed; retrying")

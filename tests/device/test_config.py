@@ -41,7 +41,7 @@ def test_good_file(tmp_path: Path) -> None:
     path = tmp_path / "gate.toml"
     path.write_text(GOOD)
     settings = load(path)
-    assert settings.client_id == "gate-gw01-east-in"
+    assert settings.client_id == "east-in"
     assert settings.policy.fever_threshold_c == 37.5
     assert settings.policy.retests == 1  # default kept
     assert settings.pins.relay == 17

@@ -105,7 +105,7 @@ class GateEmulator:
             port=self.port,
             username=self.gate,
             password=self.password,
-            client_id=f"gate-{self.site}-{self.gate}",
+            client_id=self.gate,
             # manifest first, as the real gate: the broker sends retained messages in the order
             # of the subscriptions, and a config that arrives before the manifest's keys are
             # known is refused here (the real gate parks it; this emulator does not)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from protocol.messages import LaneDirection
 from protocol.topics import TopicKind, all_gates, site_topic
 from server.services.context import CLI_ACTOR
 from server.services.gates import policy as gate_policy
@@ -26,8 +27,9 @@ from server.services.registry import places as registry
 from server.services.registry import residents
 from server.store.schema import events
 from tests.faults.daemon import Lane
+from tests.faults.harness import GATES as SITE_GATES
 from tests.faults.harness import SITE, LinkSite, build, running_link, until
-from tests.faults.test_server_crash import start_server
+from tests.faults.test_server_crash import WATCH, start_server
 from tests.support.mqtt import TestClient
 
 pytestmark = [pytest.mark.slow, pytest.mark.broker, pytest.mark.timeout(150)]
@@ -141,12 +143,11 @@ async def test_real_daemons_through_three_broker_kills(tmp_path: Path) -> None:
 
 
 class Watcher:
-    """A gate account's own session watching the server's status and every gate's events."""
+    """A spare gate account watching the server's status and every gate's events (its own
+    account: a second connection with a running gate's would take that gate's session over)."""
 
     def __init__(self, site: LinkSite) -> None:
-        self.client = TestClient(
-            site.broker.host, site.broker.port, "east-in", site.passwords["east-in"]
-        )
+        self.client = TestClient(site.broker.host, site.broker.port, WATCH, site.passwords[WATCH])
         assert self.client.connect() == "Success"
         self.client.subscribe(str(site_topic(SITE, TopicKind.SERVER_STATUS)))
         self.client.subscribe(all_gates(SITE, TopicKind.EVENTS))
@@ -163,7 +164,7 @@ class Watcher:
 
 
 async def test_real_daemons_through_a_server_kill(tmp_path: Path) -> None:
-    site = await build(tmp_path)
+    site = await build(tmp_path, SITE_GATES | {WATCH: (1, LaneDirection.IN)})
     texts = await prepare(site)
     site.broker.start()
     lanes = [Lane.from_gate_file(site.gate_file(g), tmp_path / "lanes" / g) for g in GATES]

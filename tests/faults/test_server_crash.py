@@ -16,11 +16,14 @@ from pathlib import Path
 
 import pytest
 
+from protocol.messages import LaneDirection
 from protocol.topics import TopicKind, site_topic
 from tests.faults.common import assert_exactly_committed, committed, storming
-from tests.faults.harness import SITE, LinkSite, build, running_gates
+from tests.faults.harness import GATES, SITE, LinkSite, build, running_gates
 from tests.support.mosquitto import free_port
 from tests.support.mqtt import TestClient
+
+WATCH = "watch"  # a spare gate account, never run as a gate
 
 pytestmark = [pytest.mark.slow, pytest.mark.broker, pytest.mark.timeout(120)]
 PER_GATE = 300
@@ -40,8 +43,9 @@ def start_server(site: LinkSite) -> subprocess.Popen[bytes]:
 
 
 def server_online(site: LinkSite) -> TestClient:
-    """A gate account's view (own random client id) of the server's retained status."""
-    watcher = TestClient(site.broker.host, site.broker.port, "east-in", site.passwords["east-in"])
+    """A spare gate account's view of the server's retained status (its own account: a second
+    connection with a running gate's would take that gate's session over)."""
+    watcher = TestClient(site.broker.host, site.broker.port, WATCH, site.passwords[WATCH])
     assert watcher.connect() == "Success"
     watcher.subscribe(str(site_topic(SITE, TopicKind.SERVER_STATUS)))
     return watcher
@@ -55,7 +59,7 @@ async def wait_online(watcher: TestClient) -> None:
 
 
 async def test_server_killed_and_restarted_during_a_storm(tmp_path: Path) -> None:
-    site = await build(tmp_path)
+    site = await build(tmp_path, GATES | {WATCH: (1, LaneDirection.IN)})
     site.broker.start()
     watcher = await asyncio.to_thread(server_online, site)
     server = start_server(site)

@@ -26,10 +26,17 @@ class TestClient:
 
     __test__ = False  # not a pytest class
 
-    def __init__(self, host: str, port: int, username: str | None, password: str | None) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        username: str | None,
+        password: str | None,
+        client_id: str | None = None,
+    ) -> None:
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
-            client_id=f"test-{uuid.uuid4().hex[:12]}",
+            client_id=client_id or f"test-{uuid.uuid4().hex[:12]}",
             protocol=mqtt.MQTTv5,
         )
         if username is not None:
@@ -39,13 +46,18 @@ class TestClient:
         self._connected = threading.Event()
         self._subscribed = threading.Event()
         self.connect_reason: str | None = None
+        self.drops = 0  # connections lost (a reconnect follows)
         self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
         self.client.on_subscribe = self._on_subscribe
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]
         self.connect_reason = str(reason_code)
         self._connected.set()
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]
+        self.drops += 1
 
     def _on_message(self, client, userdata, msg) -> None:  # type: ignore[no-untyped-def]
         self.messages.put(Received(msg.topic, msg.payload, msg.retain, msg.qos))

@@ -22,6 +22,7 @@ class AlertKind(StrEnum):
     SEQ_GAP = "seq_gap"
     IMPERSONATION = "impersonation"
     EVENT_REFUSED = "event_refused"  # a gate's event the server can never store (a dead letter)
+    SESSION_TAKEOVER = "session_takeover"  # a broker account's session taken over, again and again
 
 
 SEVERITY = {
@@ -30,6 +31,7 @@ SEVERITY = {
     AlertKind.IMPOSSIBLE_TRAVEL: "high",
     AlertKind.IMPERSONATION: "high",
     AlertKind.DOOR: "high",
+    AlertKind.SESSION_TAKEOVER: "high",
     AlertKind.GATE_OFFLINE: "medium",
     AlertKind.DEVICE_FAULT: "medium",
     AlertKind.REVOCATION_STALE: "medium",

@@ -31,6 +31,9 @@ _ALARMS = {
 # untrusted clock reported this long after it came online is a condition (the gate's own
 # CLOCK_UNTRUSTED alarm waits as long, device/watchers.py SETTLE_S).
 CLOCK_SETTLE_S = 90
+# Takeovers of a session in 10 minutes (protocol.takeovers) that raise ``session_takeover``: one
+# can be a broker restarted in a hurry, two mean someone else holds the account's password.
+TAKEOVERS_ALERT = 2
 
 
 def _subject(row: EventData, alarm: AlarmKind) -> str:
@@ -141,7 +144,22 @@ async def on_status(
         )
     elif status.outbox_depth < backlog // 2:
         await ended(conn, AlertKind.OUTBOX_BACKLOG, gate=gate, now=now)
+    takeovers = status.takeovers if isinstance(status.takeovers, int) else 0
+    raised.append(await on_takeovers(conn, takeovers, gate=gate, subject="", now=now))
     return [a for a in raised if a is not None]
+
+
+async def on_takeovers(
+    conn: Connection, takeovers: int, *, gate: str | None, subject: str, now: int
+) -> Alert | None:
+    """Hold ``session_takeover`` from a session's takeovers in the last 10 minutes: raised at
+    ``TAKEOVERS_ALERT``, ended at none (one alone leaves it as it is)."""
+    if takeovers >= TAKEOVERS_ALERT:
+        kind = AlertKind.SESSION_TAKEOVER
+        return await condition(conn, kind, gate=gate, subject=subject, now=now, takeovers=takeovers)
+    if takeovers == 0:
+        await ended(conn, AlertKind.SESSION_TAKEOVER, gate=gate, subject=subject, now=now)
+    return None
 
 
 async def _hold(

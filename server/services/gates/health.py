@@ -4,7 +4,8 @@ Liveness comes from each gate's retained status: ``online`` at connect, its Last
 ``offline`` when the connection dies, ``stopping``/``offline`` on a clean stop. The monitor
 turns time-based conditions into alerts: a gate offline for longer than
 ``gate_offline_after_s``, and a gate that has not applied the current revocation list
-``revocation_stale_after_s`` after it was published.
+``revocation_stale_after_s`` after it was published; and the server's own broker session taken
+over again and again (``session_takeover``, no gate).
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from dataclasses import dataclass, field
 
 from protocol.messages import Lifecycle
 from server.records import Alert, Gate, IngestState, JSONObject, LaneStatus, SeqGap
+from server.services.alerts import rules as alert_rules
 from server.services.alerts.kinds import AlertKind
 from server.services.alerts.raising import condition, ended
 from server.services.context import Actor, Env
 from server.services.errors import NotFound
+from server.services.gates.broker_accounts import SERVER_ACCOUNT
 from server.services.gates.publishing import MANIFEST, REVOCATIONS
 from server.store import alerts as alert_store
 from server.store import gate_state, registry
@@ -173,3 +176,13 @@ async def monitor(env: Env) -> list[Alert]:
             elif not behind:
                 await ended(conn, AlertKind.REVOCATION_STALE, gate=gate, now=now)
     return [a for a in raised if a is not None]
+
+
+async def own_session(env: Env, takeovers: int) -> list[Alert]:
+    """Hold ``session_takeover`` for the server's own broker session (no gate, subject
+    "server") from its takeovers in the last 10 minutes; returns a new alert."""
+    async with env.db.write() as conn:
+        alert = await alert_rules.on_takeovers(
+            conn, takeovers, gate=None, subject=SERVER_ACCOUNT, now=env.clock.now()
+        )
+    return [] if alert is None else [alert]

@@ -28,7 +28,7 @@ def settings(broker: Mosquitto, password: str, *subscriptions: str) -> MqttSetti
         port=broker.port,
         username=GATE,
         password=password,
-        client_id=f"gate-{SITE}-{GATE}",
+        client_id=GATE,
         subscriptions=subscriptions,
         will_topic=STATUS,
         will_payload=b"offline",
