@@ -169,6 +169,14 @@ async def insert_lock(conn: Connection, lock: PassLock) -> PassLock:
     return await insert_new(conn, pass_locks, lock)
 
 
+async def locks_recorded_by(conn: Connection, *, gate: str, since: int) -> int:
+    """How many locks ``gate``'s reports placed at or after ``since`` (cleared ones count)."""
+    query = sa.select(sa.func.count()).where(
+        pass_locks.c.gate == gate, pass_locks.c.recorded_at >= since
+    )
+    return int((await conn.execute(query)).scalar_one())
+
+
 async def clear_lock(conn: Connection, *, lock_id: int, at: int, by: str, note: str | None) -> int:
     """Clear an active lock (an already cleared one stays as it was); rows changed."""
     query = (

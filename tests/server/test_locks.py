@@ -23,6 +23,7 @@ from server.services.passes import locks
 from server.services.passes.revocations import build_full
 from server.store import passes as pass_store
 from server.store.schema import audit_log, pass_locks
+from server.store.schema_gates import alerts
 from tests.server.conftest import Api, Site, seed
 
 SEQ = pass_store.REVOCATION_SEQ
@@ -107,7 +108,8 @@ def locked(api: Api) -> dict[str, Any]:
     before = _seq(api.site)
     east = Lane(api.site, "east-in")
     assert east.report(ref) == {"changed": True, "stored": 1}
-    return {"ref": ref, "before": before, "east": east, "west": Lane(api.site, "west-in")}
+    west = Lane(api.site, "west-in")
+    return {"ref": ref, "before": before, "east": east, "west": west, "resident": ids["r1"]}
 
 
 def test_a_reported_lock_is_recorded_once_listed_and_bumps_the_seq(
@@ -260,3 +262,21 @@ def test_cli_lists_and_unlocks(
         main(["passes", "unlock", "not-a-ref", "--data", data])
     audits = _rows(api.site, sa.select(audit_log).where(audit_log.c.action == "pass.unlock"))
     assert [a["actor"] for a in audits] == [CLI_ACTOR.name]
+
+
+def test_one_lane_cannot_lock_a_zone_out_one_pass_after_another(
+    api: Api, locked: dict[str, Any]
+) -> None:
+    """A stolen gate's password reporting locks: past the hourly cap they lock nothing more."""
+    api.use("admin")
+    refs = [
+        api.post("/api/v1/passes", json={"resident_id": locked["resident"]}).json()["ref"]
+        for _ in range(locks.LOCKS_PER_LANE_HOUR)
+    ]
+    results = [locked["east"].report(ref) for ref in refs]
+    assert [r["changed"] for r in results] == [True] * (locks.LOCKS_PER_LANE_HOUR - 1) + [False]
+    assert len(_rows(api.site, sa.select(pass_locks))) == locks.LOCKS_PER_LANE_HOUR
+    flood = _rows(api.site, sa.select(alerts).where(alerts.c.kind == "lock_flood"))
+    assert [(a["gate"], a["severity"]) for a in flood] == [("east-in", "high")]
+    api.site.clock.advance(3601)  # an hour later the lane's reports lock again
+    assert locked["east"].report(refs[-1])["changed"] is True

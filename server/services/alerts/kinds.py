@@ -22,6 +22,7 @@ class AlertKind(StrEnum):
     SEQ_GAP = "seq_gap"
     IMPERSONATION = "impersonation"
     EVENT_REFUSED = "event_refused"  # a gate's event the server can never store (a dead letter)
+    LOCK_FLOOD = "lock_flood"  # one lane reports more locks than a lane plausibly places
     SESSION_TAKEOVER = "session_takeover"  # a broker account's session taken over, again and again
 
 
@@ -32,6 +33,7 @@ SEVERITY = {
     AlertKind.IMPERSONATION: "high",
     AlertKind.DOOR: "high",
     AlertKind.SESSION_TAKEOVER: "high",
+    AlertKind.LOCK_FLOOD: "high",
     AlertKind.GATE_OFFLINE: "medium",
     AlertKind.DEVICE_FAULT: "medium",
     AlertKind.REVOCATION_STALE: "medium",

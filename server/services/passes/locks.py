@@ -9,7 +9,10 @@ lock of that pass up to the unlock's time.
 
 A lock is taken only from a lane of one of the pass's zones (a lane of another zone never asks
 for the pass's digits), never from a replayed seq, and not from a report older than the last
-unlock of that pass (a lane that refused the pass before it heard of the unlock).
+unlock of that pass (a lane that refused the pass before it heard of the unlock). A lane's
+reports lock at most ``LOCKS_PER_LANE_HOUR`` passes an hour: beyond that (a stolen gate's
+password locking a zone's residents out one by one) the reports lock nothing more and raise
+``lock_flood`` for that lane.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from protocol.messages import EventKind
 from protocol.reasons import ReasonCode
 from server.records import EventData, Gate, Pass, PassLock
 from server.services import audit
+from server.services.alerts.kinds import AlertKind
+from server.services.alerts.raising import occurred
 from server.services.context import Actor, Env
 from server.services.errors import Conflict, Invalid, NotFound
 from server.store import passes as pass_store
@@ -32,6 +37,7 @@ logger = logging.getLogger(__name__)
 UNLOCK_KEPT_S = 30 * 86400  # how long a list carries an unlock (an offline lane's catch-up)
 NOT_LOCKED = "not_locked"  # the error code of NotLocked
 MAX_NOTE = 500
+LOCKS_PER_LANE_HOUR = 10  # three wrong tries each: 30 people mistyping in an hour at one lane
 
 
 class NotLocked(Conflict):
@@ -72,6 +78,12 @@ async def on_event(
     last = await pass_store.last_unlock(conn, ref=row.pass_ref)
     if last is not None and locked_at <= unlock_at(last):
         return None  # refused before the lane heard of the unlock
+    if await pass_store.locks_recorded_by(conn, gate=lane.id, since=now - 3600) >= (
+        LOCKS_PER_LANE_HOUR
+    ):
+        logger.warning("gate %s reported too many locks; %s not locked", lane.id, row.pass_ref)
+        await occurred(conn, AlertKind.LOCK_FLOOD, gate=lane.id, now=now, ref=row.pass_ref)
+        return None
     lock = await pass_store.insert_lock(
         conn,
         PassLock(
