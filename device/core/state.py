@@ -1,8 +1,9 @@
 """The gate's small mutable-by-replacement state and its pure transitions.
 
 Presence (for anti-passback), visitor uses, wrong-digit counts, locked passes and the last
-staff pass seen (for attributing an override). The store persists it; peers' events update it
-through ``observe``. Every transition returns a new ``GateState``.
+staff pass seen (for attributing an override). The store persists it; the named peers'
+presence updates it through ``observe_peer_grant`` (device.presence); locks come only from this
+lane or, signed, from the server's list. Every transition returns a new ``GateState``.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ class GateState:
         return replace(self, wrong_digits={**self.wrong_digits, ref: count})
 
     def with_lock(self, ref: str, now: int) -> GateState:
-        """Lock a pass (three wrong digit tries here or at a peer)."""
+        """Lock a pass (three wrong tries here; other lanes' locks come in the signed list)."""
         return replace(self, locks={**self.locks, ref: now})
 
     def with_unlock(self, ref: str) -> GateState:
