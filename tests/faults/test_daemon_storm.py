@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import queue
 import signal
 import threading
 import time
@@ -18,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from protocol.messages import LaneDirection
-from protocol.topics import TopicKind, all_gates, site_topic
+from protocol.topics import TopicKind, site_topic
 from server.services.context import CLI_ACTOR
 from server.services.gates import policy as gate_policy
 from server.services.live import Hub
@@ -142,25 +141,42 @@ async def test_real_daemons_through_three_broker_kills(tmp_path: Path) -> None:
         site.broker.kill()
 
 
-class Watcher:
-    """A spare gate account watching the server's status and every gate's events (its own
-    account: a second connection with a running gate's would take that gate's session over)."""
+def outboxes_empty(lanes: list[Lane], within: float = 60.0) -> None:
+    """Until every lane's outbox is empty (all acknowledged)."""
+    deadline = time.monotonic() + within
+    while any(lane.outbox()[0] for lane in lanes):
+        if time.monotonic() > deadline:
+            raise TimeoutError("outboxes not drained")
+        time.sleep(0.5)
 
-    def __init__(self, site: LinkSite) -> None:
+
+class Watcher:
+    """A spare gate account watching the server's status (its own account: a second connection
+    with a running gate's would take that gate's session over; no gate may read events), and
+    the lanes' own outboxes for the decisions they record."""
+
+    def __init__(self, site: LinkSite, lanes: list[Lane]) -> None:
         self.client = TestClient(site.broker.host, site.broker.port, WATCH, site.passwords[WATCH])
+        self.lanes = lanes
         assert self.client.connect() == "Success"
         self.client.subscribe(str(site_topic(SITE, TopicKind.SERVER_STATUS)))
-        self.client.subscribe(all_gates(SITE, TopicKind.EVENTS))
+
+    def recorded(self) -> int:
+        """Events the lanes have recorded so far (their last seqs)."""
+        return sum(lane.outbox()[1] for lane in self.lanes if lane.proc is not None)
 
     def wait(self, *, events: int = 0, online: bool = False, within: float = 30.0) -> None:
-        """Until ``events`` more events were published, and (if asked) the server said online."""
+        """Until the lanes recorded ``events`` more events, and (if asked) the server said
+        online."""
         deadline = time.monotonic() + within
-        while events > 0 or online:
+        target = self.recorded() + events
+        while online:
             got = self.client.get(max(0.1, deadline - time.monotonic()))
-            if got.topic.endswith("/events"):
-                events -= 1
-            elif b'"state":"online"' in got.payload:
-                online = False
+            online = b'"state":"online"' not in got.payload
+        while self.recorded() < target:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the lanes recorded {self.recorded()} of {target} events")
+            time.sleep(0.1)
 
 
 async def test_real_daemons_through_a_server_kill(tmp_path: Path) -> None:
@@ -169,7 +185,7 @@ async def test_real_daemons_through_a_server_kill(tmp_path: Path) -> None:
     site.broker.start()
     lanes = [Lane.from_gate_file(site.gate_file(g), tmp_path / "lanes" / g) for g in GATES]
     stop = threading.Event()
-    watcher = await asyncio.to_thread(Watcher, site)
+    watcher = await asyncio.to_thread(Watcher, site, lanes)
     server = start_server(site)
     try:
         await asyncio.to_thread(watcher.wait, online=True)
@@ -186,10 +202,7 @@ async def test_real_daemons_through_a_server_kill(tmp_path: Path) -> None:
         await asyncio.to_thread(watcher.wait, online=True, events=EVENTS_BETWEEN_KILLS)
         stop.set()
         await producing
-        async with asyncio.timeout(60):
-            while any([(await asyncio.to_thread(lane.outbox))[0] for lane in lanes]):
-                with contextlib.suppress(queue.Empty):  # paced by the gates' own traffic
-                    await asyncio.to_thread(watcher.client.get, 1.0)
+        await asyncio.to_thread(outboxes_empty, lanes)
         server.send_signal(signal.SIGTERM)
         server.wait(20)
         per_gate = await stored_per_gate(site)
