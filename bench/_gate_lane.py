@@ -43,7 +43,7 @@ class SimProcess:
     def __init__(self, kind: str, model: str, link: Path) -> None:
         exe = Path(sys.executable).parent / "gatepass-sim"
         self.proc = subprocess.Popen(
-            [str(exe), kind, "--model", model, "--link", str(link)],
+            [str(exe), kind, "--interactive", "--model", model, "--link", str(link)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

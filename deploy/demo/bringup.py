@@ -142,9 +142,7 @@ async def start_lane(demo: Demo, gate: site.Gate) -> None:
             "--control",
             str(root / f"{link}.sock"),
         ]
-        child = await demo.procs.start(
-            f"{gate.id}-{link}", argv, stdout_pipe=True, stop_by_stdin=True
-        )
+        child = await demo.procs.start(f"{gate.id}-{link}", argv, stdout_pipe=True)
         await child.first_line(READY_TIMEOUT_S)  # PTY /dev/pts/N
     argv = [venv_bin("gatepass-gate"), "run", "--config", str(demo.layout.gate_file(gate.id))]
     child = await demo.procs.start(

@@ -46,7 +46,6 @@ class Child:
     proc: asyncio.subprocess.Process
     log_path: Path
     log: IO[bytes]
-    stop_by_stdin: bool = False
     drain: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @property
@@ -93,7 +92,6 @@ class Processes:
         *,
         env: Mapping[str, str] | None = None,
         stdout_pipe: bool = False,
-        stop_by_stdin: bool = False,
     ) -> Child:
         """Start ``argv`` in a new process group; stderr (and stdout unless piped) to its log."""
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -101,14 +99,14 @@ class Processes:
         log = log_path.open("ab")
         proc = await asyncio.create_subprocess_exec(
             *argv,
-            stdin=asyncio.subprocess.PIPE if stop_by_stdin else asyncio.subprocess.DEVNULL,
+            stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE if stdout_pipe else log,
             stderr=log,
             env={**os.environ, **(env or {})},
             process_group=0,
             preexec_fn=_die_with_parent,  # only a prctl call: safe between fork and exec
         )
-        child = Child(name, proc, log_path, log, stop_by_stdin)
+        child = Child(name, proc, log_path, log)
         self.children.append(child)
         logger.debug("started %s (pid %d): %s", name, proc.pid, " ".join(argv))
         return child
@@ -122,16 +120,13 @@ class Processes:
                 )
 
     async def stop(self, child: Child) -> int:
-        """Ask the child to stop (end of input, or SIGTERM); SIGKILL its group if it hangs.
+        """Ask the child to stop (SIGTERM); SIGKILL its group if it hangs.
 
         Signals go only to a group whose leader has not been reaped yet, so its id cannot
         have been reused by anyone else's process.
         """
         if child.proc.returncode is None:
-            if child.stop_by_stdin and child.proc.stdin is not None:
-                child.proc.stdin.close()
-            else:
-                _signal_group(child.pid, signal.SIGTERM)
+            _signal_group(child.pid, signal.SIGTERM)
             try:
                 async with asyncio.timeout(STOP_WAIT_S):
                     await child.proc.wait()

@@ -1,8 +1,11 @@
 """``gatepass-sim``: device simulators for development, tests and the demo.
 
 ``gatepass-sim thermometer|scanner --model MODEL`` opens a pty, prints ``PTY /dev/pts/N`` as
-its first line, then reads one command per line from stdin (and from ``--control PATH``, a
-Unix socket) and answers each with one line. The command language is in docs/hardware.md.
+its first line, and runs headless until SIGTERM or SIGINT (exit 0, the link removed), taking
+commands on ``--control PATH`` (a Unix socket), one answer line per command; with
+``--interactive`` it also reads commands from stdin until ``quit`` or end of input. Headless is
+the default so a simulator started in the background (``&``, a unit, the demo) keeps running.
+The command language is in docs/hardware.md.
 
 ``gatepass-sim send SOCKET COMMAND...`` sends one command line to a running simulator's (or a
 simulated lane's, ``gatepass-gate run --sim-control``) control socket and prints the answer:
@@ -14,12 +17,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import shlex
+import signal
 import socket
 import socketserver
 import sys
 import threading
 from importlib.metadata import version
 from pathlib import Path
+from types import FrameType
 
 from device.sim.base import Simulator
 
@@ -50,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--link", type=Path, help="a symlink that follows the pty (udev-like name)")
         p.add_argument("--control", type=Path, help="also take commands on this Unix socket")
         p.add_argument("--seed", type=int, default=1, help="noise and garbage generator seed")
+        p.add_argument(
+            "-i",
+            "--interactive",
+            action="store_true",
+            help="also read commands from stdin (quit or end of input stops)",
+        )
     send = sub.add_parser("send", help="send one command to a running simulator's control socket")
     send.add_argument("socket", type=Path, help="the --control (or --sim-control) socket")
     send.add_argument("words", nargs="+", help="the command, e.g. present 'PG1:...' 0.5")
@@ -130,8 +141,27 @@ def _serve_control(sim: Simulator, path: Path) -> socketserver.BaseServer:
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
     server = socketserver.ThreadingUnixStreamServer(str(path), Handler)
+    server.daemon_threads = True  # a client still connected never holds the exit
     threading.Thread(target=server.serve_forever, name="sim-control", daemon=True).start()
     return server
+
+
+class _Stopped(Exception):
+    """SIGTERM or SIGINT arrived: stop the simulator cleanly."""
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    raise _Stopped(signal.Signals(signum).name)
+
+
+def _read_stdin(sim: Simulator) -> None:
+    """Answer the commands typed on stdin until ``quit`` or end of input."""
+    for raw in sys.stdin:
+        line = raw.strip()
+        if line in ("quit", "exit"):
+            return
+        if line:
+            _say(sim.command(line))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,18 +169,20 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.device == "send":
         return send_command(args.socket, args.words)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _on_signal)
     sim = make_simulator(args)
     sim.start()
     server = _serve_control(sim, args.control) if args.control else None
     try:
-        for raw in sys.stdin:
-            line = raw.strip()
-            if line in ("quit", "exit"):
-                break
-            if line:
-                _say(sim.command(line))
-    except KeyboardInterrupt:
-        pass
+        if args.interactive:
+            _read_stdin(sim)
+        else:
+            while True:
+                signal.pause()
+    except _Stopped:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, signal.SIG_IGN)  # a second signal must not break the cleanup
     finally:
         if server is not None:
             server.shutdown()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -87,25 +89,22 @@ async def test_the_proxy_forwards_drops_on_cut_refuses_while_cut_and_restores() 
 
 
 def test_gatepass_sim_send_presents_a_code_to_a_running_scanner(tmp_path: Path) -> None:
-    control = tmp_path / "scanner.sock"
+    """Started in the background (stdin at its end, as after ``&``) the simulator keeps
+    running, takes commands on its control socket, and stops on SIGTERM with exit 0, no
+    traceback and its link removed, a control client still connected (issue 15 item 9)."""
+    control, link = tmp_path / "scanner.sock", tmp_path / "scanner"
     sim = subprocess.Popen(
-        [
-            str(BIN / "gatepass-sim"),
-            "scanner",
-            "--link",
-            str(tmp_path / "scanner"),
-            "--control",
-            str(control),
-        ],
-        stdin=subprocess.PIPE,
+        [str(BIN / "gatepass-sim"), "scanner", "--link", str(link), "--control", str(control)],
+        stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         text=True,
     )
     try:
         deadline = time.monotonic() + 10
         while not control.exists():
             assert time.monotonic() < deadline, "no control socket"
+            assert sim.poll() is None, "the simulator exited at the end of its input"
             time.sleep(0.02)
         send = [str(BIN / "gatepass-sim"), "send", str(control)]
         ok = subprocess.run(
@@ -116,12 +115,16 @@ def test_gatepass_sim_send_presents_a_code_to_a_running_scanner(tmp_path: Path) 
         bad = subprocess.run([*send, "bogus"], check=False, capture_output=True, text=True)
         assert bad.returncode == 1
         assert bad.stdout.startswith("error unknown command")
+        with socket.socket(socket.AF_UNIX) as client:
+            client.connect(str(control))  # connected while the simulator stops
+            sim.send_signal(signal.SIGTERM)
+            assert sim.wait(10) == 0
     finally:
-        assert sim.stdin is not None
-        sim.stdin.close()
-        assert sim.wait(10) == 0
-        assert sim.stdout is not None
-        sim.stdout.close()
+        if sim.poll() is None:
+            sim.kill()
+        _out, err = sim.communicate(timeout=10)
+    assert "Traceback" not in err, err
+    assert not link.exists()
 
 
 def test_gatepass_sim_send_says_when_nothing_listens(tmp_path: Path) -> None:

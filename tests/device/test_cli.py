@@ -69,7 +69,9 @@ def send(proc: subprocess.Popen[str], line: str) -> str:
 
 def test_thermometer_sim_and_probe(procs: list[subprocess.Popen[str]], tmp_path: Path) -> None:
     link = tmp_path / "thermo"
-    sim = start(procs, "gatepass-sim", "thermometer", "--model", "gy-mcu90615", "--link", str(link))
+    sim = start(
+        procs, "gatepass-sim", "thermometer", "-i", "--model", "gy-mcu90615", "--link", str(link)
+    )
     first = read_line(sim)
     assert first.startswith("PTY /dev/pts/")
     assert os.readlink(link) == first.split()[1]
@@ -119,6 +121,7 @@ def test_scanner_sim_probe_and_control_socket(
         procs,
         "gatepass-sim",
         "scanner",
+        "--interactive",
         "--model",
         "grow-gm65",
         "--link",
