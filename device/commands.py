@@ -75,7 +75,7 @@ class CommandRunner:
             reason=command.reason,
             note=command.note,
         )
-        ids = await self.rt.record(decision.events, state, priority=True)
+        ids = await self.rt.record_or_hold(decision.events, state, priority=True)
         self.rt.signals.show(decision.signal)
         if decision.outcome != Outcome.GRANT:
             return CommandOutcome.REFUSED, f"refused: {decision.reason.value}"

@@ -19,6 +19,7 @@ from device.link.mqtt import Inbound, MqttClient
 from device.presence import heard, peer_filters
 from device.publisher import Drainer
 from device.runtime import Runtime
+from device.store.db import StoreError
 from protocol import messages, topics
 from protocol.errors import (
     MessageError,
@@ -82,6 +83,8 @@ class InboundRouter:
         except (MessageError, TopicError) as exc:
             self.refused += 1
             logger.warning("refused %s: %s: %s", item.topic[:120], type(exc).__name__, exc)
+        except StoreError as exc:  # applied in memory; a full disk is the store's fault to show
+            logger.error("could not store what %s brought: %s", item.topic[:120], exc)
 
     def _park(self, item: Inbound, exc: UntrustedMessage) -> None:
         """Keep the latest untrusted config or list: a newer manifest may make it verifiable."""

@@ -104,7 +104,10 @@ class LaneFlow:
     async def _save_wrong_digits(self, attempt: ScanAttempt) -> None:
         """A wrong try counts even if the person walks away: persist the counter now."""
         if not isinstance(attempt.result, PassError):
-            await self.rt.store.save_state(self.rt.state, [attempt.result.ref])
+            try:
+                await self.rt.store.save_state(self.rt.state, [attempt.result.ref])
+            except StoreError as exc:  # kept in memory; the decision's commit retries it
+                logger.warning("wrong-digit count not stored: %s", exc)
 
     async def _digits(self) -> str | None:
         """Four digits typed within the step timeout ('*' clears), or None."""
@@ -148,16 +151,14 @@ class LaneFlow:
         return peak if peak is not None else fault
 
     async def _finish(self, decision: Decision, state: GateState, attempt: ScanAttempt) -> Decision:
-        """Commit, then act: the relay moves only after the commit returned."""
+        """Commit, then act: the relay moves only after the commit returned, or, when the store
+        cannot write (a full SD card), once the decision is held in memory to commit later: the
+        lane keeps deciding and shows the store's fault in its status (Runtime.record_or_hold)."""
         touched = [] if isinstance(attempt.result, PassError) else [attempt.result.ref]
         try:
-            ids = await self.rt.record(decision.events, state, touched)
+            ids = await self.rt.record_or_hold(decision.events, state, touched)
         except OutboxFull:
             await self.rt.alarm(AlarmKind.OUTBOX_FULL, once=True)
-            self.rt.signals.show(Signal.FAULT)
-            return replace(decision, outcome=Outcome.DENY, reason=ReasonCode.DEVICE_FAULT)
-        except StoreError:
-            logger.exception("decision not recorded; the lane stays shut")
             self.rt.signals.show(Signal.FAULT)
             return replace(decision, outcome=Outcome.DENY, reason=ReasonCode.DEVICE_FAULT)
         self.decisions += 1

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,12 +25,26 @@ from device.core.events import Settled, Stamp, Unsendable, settle
 from device.core.model import EventDraft, Lane
 from device.core.state import GateState
 from device.ports import Clock
+from device.store.db import StoreError
 from device.store.outbox import DeadLetter, GateStore, OutboxFull
 from device.trust import TrustStore
 from protocol.messages import AlarmKind, DeviceState, GateEvent, LaneDirection, Mode, Policy
 from protocol.takeovers import Takeovers
 
 logger = logging.getLogger(__name__)
+
+HELD_MAX = 2000  # decisions kept in memory while the store cannot write (a full SD card)
+STORE = "store"  # the name the store's health has in the status (a device among the others)
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """Events the store could not take, kept to commit once it can (numbered then)."""
+
+    drafts: Sequence[EventDraft]
+    ids: list[str]
+    stamp: Stamp
+    touched: tuple[str, ...]
 
 
 @dataclass
@@ -62,6 +77,8 @@ class Runtime:
     # Set while no person's scan is being verified or committed; the backlog drain waits on it.
     calm: asyncio.Event = field(default_factory=asyncio.Event)
     _urgent: int = 0
+    # Decisions made while the store could not write, oldest first; committed by flush_held.
+    held: deque[Held] = field(default_factory=lambda: deque(maxlen=HELD_MAX))
 
     def __post_init__(self) -> None:
         self.calm.set()
@@ -148,8 +165,64 @@ class Runtime:
     ) -> list[str]:
         """Commit events (and the state they change) to the outbox; raises StoreError. Returns
         the events' ids in the drafts' order (an unsendable one is kept as a dead letter)."""
+        ids = [str(uuid.uuid4()) for _ in drafts]
+        await self._commit_drafts(drafts, ids, self._stamp(), state, touched, priority=priority)
+        return ids
+
+    async def record_or_hold(
+        self,
+        drafts: Sequence[EventDraft],
+        state: GateState | None = None,
+        touched: Iterable[str] = (),
+        *,
+        priority: bool = False,
+    ) -> list[str]:
+        """``record``, but a store that cannot write (a full disk, I/O errors) does not stop
+        the lane: the events wait in memory (``held``, bounded), the state applies, the store
+        shows as faulty in the status, and ``flush_held`` commits them once it can. A full
+        outbox (the configured cap) still raises OutboxFull."""
+        ids = [str(uuid.uuid4()) for _ in drafts]
+        stamp, refs = self._stamp(), tuple(touched)
+        try:
+            await self._commit_drafts(drafts, ids, stamp, state, refs, priority=priority)
+        except OutboxFull:
+            raise
+        except StoreError as exc:
+            self._hold(Held(drafts, ids, stamp, refs), exc)
+            if state is not None:
+                self.state = state
+        return ids
+
+    def _hold(self, held: Held, exc: StoreError) -> None:
+        if len(self.held) == self.held.maxlen:
+            logger.error("store still failing: the oldest held decision is dropped")
+        self.held.append(held)
+        if self.health.get(STORE, (DeviceState.OK, ""))[0] != DeviceState.FAULT:
+            logger.error("the store cannot write (%s): holding decisions in memory", exc)
+        self.health[STORE] = (DeviceState.FAULT, f"cannot write: {exc}"[:128])
+        self.status_changed.set()
+
+    async def flush_held(self) -> None:
+        """Commit what was held while the store failed, oldest first, renumbered now (nothing
+        held was ever sent); the store is ok again once all is in."""
+        while self.held:
+            first = self.held[0]
+            try:
+                await self._commit_drafts(
+                    first.drafts, first.ids, first.stamp, self.state, first.touched, priority=True
+                )
+            except StoreError as exc:
+                self.health[STORE] = (DeviceState.FAULT, f"cannot write: {exc}"[:128])
+                return
+            self.held.popleft()
+        if STORE in self.health:
+            del self.health[STORE]
+            logger.warning("the store writes again: every held decision is committed")
+            self.status_changed.set()
+
+    def _stamp(self) -> Stamp:
         clock = self.clock_view()
-        stamp = Stamp(
+        return Stamp(
             site=self.settings.gate.site,
             gate=self.settings.gate.id,
             boot_id=self.boot_id,
@@ -159,15 +232,24 @@ class Runtime:
             offline=not self.link_up,
             mode=self.mode,
         )
+
+    async def _commit_drafts(
+        self,
+        drafts: Sequence[EventDraft],
+        ids: list[str],
+        stamp: Stamp,
+        state: GateState | None,
+        touched: Iterable[str],
+        *,
+        priority: bool,
+    ) -> None:
         async with self._commit:  # [1]
-            ids = [str(uuid.uuid4()) for _ in drafts]
             events, refused = self._settle(drafts, ids, stamp)
             await self.store.record(events, state, touched, priority=priority, refused=refused)
         if state is not None:
             self.state = state
         self.wake.set()
         self.status_changed.set()
-        return ids
 
     def _settle(
         self, drafts: Sequence[EventDraft], ids: list[str], stamp: Stamp
@@ -193,7 +275,7 @@ class Runtime:
         self._raised.add(kind)
         draft = EventDraft(granted=None, reason=None, alarm=kind, note=note)
         try:
-            await self.record([draft], priority=True)
+            await self.record_or_hold([draft], priority=True)
         except OutboxFull:
             # even the reserve is used up: say so in the log; the status shows the depth
             logger.error("outbox full, %s alarm not recorded (%s)", kind.value, note or "")

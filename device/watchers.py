@@ -24,6 +24,7 @@ from device.ports import (
     Thermometer,
 )
 from device.runtime import Runtime
+from device.store.db import StoreError
 from protocol.messages import AlarmKind, DeviceState, OverrideReason
 
 logger = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ async def open_by_hand(rt: Runtime, reason: OverrideReason | None) -> None:
     decision, state = override(
         rt.state, rt.lane(clock), clock.now, operator=operator, reason=reason
     )
-    ids = await rt.record(decision.events, state, priority=True)
+    ids = await rt.record_or_hold(decision.events, state, priority=True)
     rt.signals.show(decision.signal)
     if decision.outcome == Outcome.GRANT:
         rt.relay.open(decision.open_ms, ids[0])
@@ -132,7 +133,8 @@ async def upkeep_loop(rt: Runtime) -> None:
 
 
 async def upkeep(rt: Runtime) -> None:
-    """One round of upkeep."""
+    """One round of upkeep: what a failing store held goes in first."""
+    await rt.flush_held()
     clock = rt.clock_view()
     settled = rt.started is None or rt.clock.monotonic() - rt.started >= SETTLE_S
     stale = settled and _stale(rt, clock.now)
@@ -148,7 +150,10 @@ async def upkeep(rt: Runtime) -> None:
             rt.clear_alarm(kind)
     if clock.trusted and clock.now > rt.floor:
         rt.floor = clock.now
-        await rt.store.raise_time_floor(clock.now)
+        try:
+            await rt.store.raise_time_floor(clock.now)
+        except StoreError as exc:  # a full disk: the floor in memory holds; stored next round
+            logger.warning("time floor not stored: %s", exc)
     rt.state = rt.state.pruned(clock.now, keep_s=2 * 86400)
 
 

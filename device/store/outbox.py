@@ -316,13 +316,16 @@ def _dead_letters(conn: sqlite3.Connection, limit: int) -> list[DeadLetter]:
 
 
 def _transaction(conn: sqlite3.Connection, write: Callable[[], None]) -> None:
-    """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any error."""
+    """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any error (SQLite has already rolled
+    back after some, a full disk among them: then there is nothing to roll back, and the error
+    that says why is the one raised)."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         write()
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         raise
 
 
