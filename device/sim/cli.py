@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import shlex
+import signal
 import socket
 import socketserver
 import sys
@@ -118,6 +119,20 @@ def _announce(path: str) -> None:
     _say(f"PTY {path}")
 
 
+class _Terminated(Exception):
+    """SIGTERM: stop like ``quit`` (exit 0, no traceback)."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
+class _ControlServer(socketserver.ThreadingUnixStreamServer):
+    # a connected client never holds up the exit: its thread is a daemon and is not joined
+    daemon_threads = True
+    block_on_close = False
+
+
 def _serve_control(sim: Simulator, path: Path) -> socketserver.BaseServer:
     """Answer command lines on a Unix socket, one answer line per command."""
 
@@ -129,7 +144,7 @@ def _serve_control(sim: Simulator, path: Path) -> socketserver.BaseServer:
 
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
-    server = socketserver.ThreadingUnixStreamServer(str(path), Handler)
+    server = _ControlServer(str(path), Handler)
     threading.Thread(target=server.serve_forever, name="sim-control", daemon=True).start()
     return server
 
@@ -139,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.device == "send":
         return send_command(args.socket, args.words)
+    signal.signal(signal.SIGTERM, _terminate)  # a stop as clean as ``quit``, clients or not
     sim = make_simulator(args)
     sim.start()
     server = _serve_control(sim, args.control) if args.control else None
@@ -149,10 +165,12 @@ def main(argv: list[str] | None = None) -> int:
                 break
             if line:
                 _say(sim.command(line))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Terminated):
         pass
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the cleanup below is not cut short
         if server is not None:
             server.shutdown()
+            server.server_close()
         sim.stop()
     return 0
