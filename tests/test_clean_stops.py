@@ -72,11 +72,9 @@ def connected(path: Path, command: str) -> Iterator[socket.socket]:
         yield sock
 
 
-def spawn(argv: list[str], **kwargs: object) -> subprocess.Popen[str]:
-    return subprocess.Popen(  # type: ignore[call-overload, no-any-return]
-        argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        **kwargs,
-    )
+def spawn(argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    pipe = subprocess.PIPE
+    return subprocess.Popen(argv, stdin=pipe, stdout=pipe, stderr=pipe, text=True, env=env)
 
 
 @pytest.mark.parametrize("device", ["scanner", "thermometer"])
@@ -151,7 +149,8 @@ def test_server_stops_cleanly_with_a_client_connected(tmp_path: Path) -> None:
         while True:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
                 break
-            assert proc.poll() is None and time.monotonic() < deadline, "the server never listened"
+            assert proc.poll() is None, "the server ended before it listened"
+            assert time.monotonic() < deadline, "the server never listened"
             time.sleep(0.1)
         with socket.create_connection(("127.0.0.1", port), 5) as client:
             client.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")

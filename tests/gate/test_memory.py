@@ -33,7 +33,7 @@ from tests.support.site import TestSite
 
 GATE = "east-in"
 SCANS = int(os.environ.get("GATEPASS_SOAK_SCANS", "50000"))
-WARM_UP = 5000
+WARM_UP = 3000
 PASSES = 300  # distinct people (the state maps hold one entry per pass)
 ACK_EVERY = 500
 MAX_GROWTH_KB = 5 * 1024
