@@ -55,8 +55,9 @@ def pct(values: list[float], q: float) -> float:
 
 
 def _opened_since(pin: Any, before: int) -> bool:
-    """The relay pin changed since ``before`` state changes and is high now."""
-    return len(pin.states) > before and bool(pin.state)
+    """The relay pin changed since ``before`` state changes and is high now (``changes`` counts
+    them all; ``states`` keeps only the last ones, device/hardware/gpio/devices.py)."""
+    return int(pin.changes) > before and bool(pin.state)
 
 
 async def scan_to_relay(lane: BenchLane, count: int, floor: Floor) -> list[float]:
@@ -67,7 +68,7 @@ async def scan_to_relay(lane: BenchLane, count: int, floor: Floor) -> list[float
     out: list[float] = []
     for _ in range(count):
         text = lane.site.pass_text()
-        before = len(pin.states)
+        before = int(pin.changes)
         answer = await asyncio.to_thread(lane.scanner.command, f"send {shlex.quote(text)}")
         sent = float(answer.rsplit(" ", 1)[1])  # the simulator's clock: last byte written
         await lane.until(partial(_opened_since, pin, before))

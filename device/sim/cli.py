@@ -129,6 +129,13 @@ def _announce(path: str) -> None:
     _say(f"PTY {path}")
 
 
+class _ControlServer(socketserver.ThreadingUnixStreamServer):
+    """The control socket; a connected client never holds up the exit (daemon, not joined)."""
+
+    daemon_threads = True
+    block_on_close = False
+
+
 def _serve_control(sim: Simulator, path: Path) -> socketserver.BaseServer:
     """Answer command lines on a Unix socket, one answer line per command."""
 
@@ -140,8 +147,7 @@ def _serve_control(sim: Simulator, path: Path) -> socketserver.BaseServer:
 
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
-    server = socketserver.ThreadingUnixStreamServer(str(path), Handler)
-    server.daemon_threads = True  # a client still connected never holds the exit
+    server = _ControlServer(str(path), Handler)
     threading.Thread(target=server.serve_forever, name="sim-control", daemon=True).start()
     return server
 
@@ -181,10 +187,12 @@ def main(argv: list[str] | None = None) -> int:
             while True:
                 signal.pause()
     except _Stopped:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, signal.SIG_IGN)  # a second signal must not break the cleanup
+        pass
     finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, signal.SIG_IGN)  # a second signal must not cut the cleanup short
         if server is not None:
             server.shutdown()
+            server.server_close()
         sim.stop()
     return 0

@@ -84,9 +84,21 @@ class SimControl:
 
 
 async def serve(control: SimControl, path: Path) -> None:
-    """Serve the control socket at ``path`` until cancelled."""
+    """Serve the control socket at ``path`` until cancelled.
+
+    A stop with a client still connected must end quietly: asyncio runs each client's handler
+    as a task of its own, and on Python 3.11 a handler task that ends cancelled makes the
+    stream protocol's done callback raise (``Exception in callback
+    StreamReaderProtocol.connection_made…``, a CancelledError traceback at ERROR). So the
+    handlers are ours to end: on the way out every connection is closed, which ends its
+    handler's read, and a handler cut short mid-command returns instead of re-raising.
+    """
+    handlers: set[asyncio.Task[None]] = set()
 
     async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        handlers.add(task)
         try:
             while line := await reader.readline():
                 answer = await control.command(line.decode("utf-8", "replace").strip())
@@ -94,10 +106,20 @@ async def serve(control: SimControl, path: Path) -> None:
                 await writer.drain()
         except ConnectionError:
             pass  # the client went away; nothing to answer
+        except asyncio.CancelledError:
+            pass  # the lane is stopping (see above): nobody awaits this task
         finally:
+            handlers.discard(task)
             writer.close()
 
     await asyncio.to_thread(path.unlink, missing_ok=True)
     server = await asyncio.start_unix_server(client, path=str(path))
-    async with server:
+    try:
         await server.serve_forever()
+    finally:
+        server.close()  # no new clients; then end the connected ones, then wait for the rest
+        for task in list(handlers):
+            task.cancel()
+        if handlers:
+            await asyncio.wait(list(handlers), timeout=1.0)
+        await server.wait_closed()

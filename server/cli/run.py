@@ -58,15 +58,13 @@ def refuse_root_passphrase(environ: Mapping[str, str]) -> None:
 
 
 def serve(settings: ServerSettings) -> int:
-    """Run the API with uvicorn until interrupted."""
-    import uvicorn
-
+    """Run the API with uvicorn until SIGTERM or SIGINT (a graceful stop: 0)."""
     from server.app import create_app
-    from server.http.serving import uvicorn_config
+    from server.http.serving import Server, uvicorn_config
 
     if not (settings.data_dir / "keys").exists() and settings.database_url is None:
         raise CommandError(f"{settings.data_dir} holds no site: run gatepass-server init first")
-    uvicorn.Server(uvicorn_config(create_app(settings, settle_heap=True), settings)).run()
+    Server(uvicorn_config(create_app(settings, settle_heap=True), settings)).run()
     return 0
 
 

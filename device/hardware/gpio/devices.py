@@ -4,15 +4,22 @@
 itself is tested), and ``SimPanel`` plays the person and the staff: it presses the button,
 types on the keypad matrix, opens the door and turns the key by driving those mock pins, and
 reads back what the relay and LEDs do.
+
+Those mock pins keep a bounded history: gpiozero's ``MockPin`` appends every state change to
+``states`` for ever, and the keypad's scan switches its four row pins every 10 ms, so a
+simulated lane (the demo, a training lane, left running for days) grew by about 85 KB a second.
+``BoundedMockPin`` keeps the last ``PIN_HISTORY`` changes in a deque (tests still read
+``pin.states``) and counts every change in ``changes``.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from gpiozero.pins.mock import MockConnectedPin, MockFactory
+from gpiozero.pins.mock import MockConnectedPin, MockFactory, MockPin, PinState
 
 from device.hardware.gpio.inputs import GpiozeroButton, GpiozeroDoorContact, GpiozeroModeSwitch
 from device.hardware.gpio.keymatrix import KEYMAP_3X4
@@ -22,6 +29,39 @@ from device.hardware.gpio.pins import PinMap
 from device.ports import Button, Buzzer, DoorContact, Indicator, Keypad, ModeSwitch, Relay
 
 KEY_HOLD_S = 0.15  # a human press; the matrix scan needs it stable for its settle time
+PIN_HISTORY = 1000  # state changes each mock pin remembers (the keypad rows: 10 s of scanning)
+
+
+class _BoundedHistory:
+    """Mixin over gpiozero's mock pins: ``states`` is a deque of the last ``PIN_HISTORY``
+    changes (gpiozero only appends to it and iterates it), ``changes`` counts them all."""
+
+    states: deque[PinState]
+    changes: int
+
+    def clear_states(self) -> None:
+        super().clear_states()  # type: ignore[misc]  # sets _last_change and a one-item list
+        self.states = deque(self.states, maxlen=PIN_HISTORY)
+        self.changes = 0
+
+    def _change_state(self, value: bool) -> bool:
+        changed: bool = super()._change_state(value)  # type: ignore[misc]
+        if changed:
+            self.changes += 1
+        return changed
+
+
+class BoundedMockPin(_BoundedHistory, MockPin):  # type: ignore[misc]
+    """gpiozero's ``MockPin`` with a bounded state history."""
+
+
+class BoundedMockConnectedPin(_BoundedHistory, MockConnectedPin):  # type: ignore[misc]
+    """gpiozero's ``MockConnectedPin`` (a keypad row wired to a column) with a bounded history."""
+
+
+def sim_factory() -> MockFactory:
+    """The pin factory of a simulated lane: mock pins whose histories stay bounded."""
+    return MockFactory(pin_class=BoundedMockPin)
 
 
 @dataclass
@@ -48,13 +88,13 @@ class GpioDevices:
 
 def build_gpio(pins: PinMap, *, sim: bool) -> GpioDevices:
     """The lane's GPIO devices; call with the event loop running (inputs bind to it)."""
-    factory: Any = MockFactory() if sim else None
+    factory: Any = sim_factory() if sim else None
     loop = asyncio.get_running_loop()
     keypad = None
     if pins.keypad_rows is not None and pins.keypad_cols is not None:
         if sim:
             for row in pins.keypad_rows:
-                factory.pin(row, pin_class=MockConnectedPin)
+                factory.pin(row, pin_class=BoundedMockConnectedPin)
         keypad = GpiozeroKeypad(pins.keypad_rows, pins.keypad_cols, pin_factory=factory, loop=loop)
     return GpioDevices(
         relay=GpiozeroRelay(pins.relay, active_high=pins.relay_active_high, pin_factory=factory),
