@@ -70,7 +70,7 @@ class ServerSettings(BaseModel):
     mqtt_host: str | None = None
     mqtt_port: Annotated[int, Field(ge=1, le=65535)] = 1883
     mqtt_tls_ca: Path | None = None  # CA file of the broker's TLS listener (then use its port)
-    mqtt_keepalive_s: Annotated[int, Field(ge=5, le=600)] = 30
+    mqtt_keepalive_s: Annotated[int, Field(ge=5, le=600)] = 8  # silence noticed in 2 x this
     mqtt_session_expiry_s: Annotated[int, Field(ge=3600, le=30 * _DAY)] = 2 * _DAY
     gate_offline_after_s: Annotated[int, Field(ge=10, le=_DAY)] = 60
     revocation_stale_after_s: Annotated[int, Field(ge=60, le=7 * _DAY)] = 900

@@ -71,7 +71,7 @@ class MqttSettings:
     subscriptions: tuple[str, ...]  # subscribed again on every connect
     will_topic: str
     will_payload: bytes
-    keepalive_s: int = 30
+    keepalive_s: int = 8  # a broker that stops answering is noticed within 2 x this
     session_expiry_s: int = 7 * 86400
     tls_ca: Path | None = None
     reconnect_min_s: float = 1.0
@@ -121,6 +121,7 @@ class MqttClient:
         self.room = asyncio.Event()
         self._room_below: int | None = None  # the window the drainer waits under, if it waits
         self._follow: frozenset[str] = frozenset()  # filters besides the settings' (peers)
+        self._down_at: float | None = None  # monotonic time the link went down, while down
         self._client = self._make_client()
 
     def _make_client(self) -> paho.Client:
@@ -362,7 +363,20 @@ class MqttClient:
             self.connected.clear()
             self._fail_pending()
         self.changes.put_nowait(up)
-        logger.info("broker link %s", "up" if up else "down")
+        self._log_window(up)
+
+    def _log_window(self, up: bool) -> None:
+        """Log each change of the link, and how long it was down (a frozen or restarted
+        broker, a partition): the window the gate decided offline."""
+        if not up:
+            self._down_at = self._monotonic()
+            logger.warning("broker link down: deciding offline")
+            return
+        down, self._down_at = self._down_at, None
+        if down is None:
+            logger.info("broker link up")
+        else:
+            logger.warning("broker link up after %.1f s down", self._monotonic() - down)
 
     def _register(self, mid: int) -> asyncio.Future[bool]:
         """A future for ``mid``'s PUBACK, already resolved if the PUBACK came first."""

@@ -59,7 +59,7 @@ class MqttSettings:
     subscriptions: tuple[str, ...]
     will_topic: str
     will_payload: bytes
-    keepalive_s: int = 30
+    keepalive_s: int = 8  # a broker that stops answering is noticed within 2 x this
     session_expiry_s: int = 2 * 86400
     tls_ca: Path | None = None
     reconnect_min_s: int = 1
@@ -108,6 +108,7 @@ class MqttClient:
         self._on_messages = on_messages
         self._on_connection = on_connection
         self.takeovers = Takeovers()  # of this session (the link's monitor raises the alert)
+        self._down_at: float | None = None  # monotonic time the link went down, while down
         self._loop = asyncio.get_running_loop()
         self._generation = 0  # written and read on paho's thread; read by ack() on the loop
         self._pending: dict[int, asyncio.Future[bool]] = {}
@@ -313,7 +314,15 @@ class MqttClient:
         self.state.connected, self.state.session_present = True, session_present
         self.state.connects += 1
         self.connected.set()
-        logger.info("broker link up (session present: %s)", session_present)
+        down, self._down_at = self._down_at, None
+        if down is None:
+            logger.info("broker link up (session present: %s)", session_present)
+        else:  # the window the link was down, for the log (a frozen or restarted broker)
+            logger.warning(
+                "broker link up after %.1f s down (session present: %s)",
+                time.monotonic() - down,
+                session_present,
+            )
         self._on_connection(True)
 
     def _disconnected(self, reason: str) -> None:
@@ -323,6 +332,7 @@ class MqttClient:
         self.subscribed.clear()
         self._fail_pending()
         if was_up:
+            self._down_at = time.monotonic()
             logger.warning("broker link down: %s", reason)
             self._on_connection(False)
 
