@@ -99,7 +99,13 @@ async def lane_factory(
         policy: dict[str, Any] | None = None, trust: bool = True, **sections: Any
     ) -> Lane:
         site = TestSite(now=int(time.time()))
-        server = FakeServer(broker.host, broker.port, broker_accounts["server"], site=site.site)
+        server = FakeServer(
+            broker.host,
+            broker.port,
+            broker_accounts["server"],
+            site=site.site,
+            control_key=site.control_key,
+        )
         server.start()
         cleanups.append(server.stop)
         if trust:
