@@ -7,9 +7,11 @@
   ``time`` topic, signed with a control key, with the nonce and its clock in milliseconds.
   An answer is taken only if it verifies, carries a nonce asked for within ``max_rtt_s``, and
   the round trip was at most ``max_rtt_s``; the true time is then known within half the round
-  trip, and it anchors the wall clock (device.core.clock). The gate asks at every connect,
-  when the server says it is online, every ``RETRY_S`` while the clock is untrusted and the
-  link up, and every ``resync_s`` otherwise.
+  trip, and it anchors the wall clock (device.core.clock). An answer slower than the anchor
+  it would replace, and too rough to vouch by itself, leaves that anchor in place (a slow
+  round trip during a reconnect must not take away what a quick one proved). The gate asks at
+  every connect, when the server says it is online, every ``RETRY_S`` while the clock is
+  untrusted and the link up, and every ``resync_s`` otherwise.
 
 The server's retained status takes no part: it may be minutes old and is not signed.
 """
@@ -116,10 +118,13 @@ class TimeSync:
             logger.warning("time answer after %.2f s: too slow to set the clock by", rtt)
             return False
         was = self.rt.server_synced
-        self.rt.anchor = anchor
-        self.taken += 1
         wall = self.rt.clock.wall()
         agrees = anchored(anchor, wall, received, c.max_server_skew_s)
+        current = self.rt.anchor
+        if current is None or agrees or anchor.error <= current.error:
+            self.rt.anchor = anchor  # a rougher answer never replaces a finer one it can't prove
+            self.taken += 1
+        agrees = self.rt.server_synced
         if agrees != was:
             offset = wall - (received + anchor.offset)
             logger.info(
