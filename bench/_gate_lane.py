@@ -123,7 +123,9 @@ async def open_lane(
     )
     broker.start()
     site = TestSite(now=int(time.time()))
-    server = FakeServer(broker.host, broker.port, accounts["server"], site=site.site)
+    server = FakeServer(
+        broker.host, broker.port, accounts["server"], site=site.site, control_key=site.control_key
+    )
     server.start()
     server.publish(server.site_topic(TopicKind.MANIFEST), site.manifest(1), retain=True)
     server.publish(server.site_topic(TopicKind.REVOCATIONS_FULL), site.full(1), retain=True)

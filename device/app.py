@@ -21,18 +21,19 @@ from device import status, systemd, watchers
 from device.actuators import RelayOwner, Signals
 from device.commands import CommandRunner, apply_mode
 from device.config import GateSettings
-from device.hardware.clock import SystemClock
+from device.hardware.clock import SystemClock, build_sync
 from device.hardware.factory import build_scanner, build_thermometer
 from device.hardware.gpio.devices import GpioDevices, SimPanel, build_gpio
 from device.hardware.gpio.pins import PinMap
 from device.inbound import InboundRouter
 from device.lane import LaneFlow
 from device.link.mqtt import MqttClient, MqttSettings
-from device.ports import Clock, QrScanner, Thermometer
+from device.ports import Clock, QrScanner, SystemSync, Thermometer
 from device.presence import PresenceSender, peer_filters
 from device.publisher import Drainer
 from device.runtime import Runtime
 from device.store.outbox import GateStore
+from device.timesync import TimeSync
 from device.trust import TrustStore
 from protocol import topics
 from protocol.keys import public_from_raw
@@ -56,6 +57,7 @@ class Gate:
     router: InboundRouter
     panel: SimPanel | None
     presence: PresenceSender
+    timesync: TimeSync
 
 
 def pin_map(settings: GateSettings) -> PinMap:
@@ -80,13 +82,14 @@ def subscriptions(settings: GateSettings) -> tuple[str, ...]:
     ]
     own = [
         str(topics.gate_topic(site, gate, kind))
-        for kind in (TopicKind.CONFIG, TopicKind.ACKS, TopicKind.COMMANDS)
+        for kind in (TopicKind.CONFIG, TopicKind.ACKS, TopicKind.COMMANDS, TopicKind.TIME)
     ]
     return (*shared, *own)  # the peers' presence: link.follow, from the signed config
 
 
-async def build(settings: GateSettings, clock: Clock) -> Gate:
-    """Open the store, restore trust, build the hardware and the link (nothing runs yet)."""
+async def build(settings: GateSettings, clock: Clock, os_sync: SystemSync | None = None) -> Gate:
+    """Open the store, restore trust, build the hardware and the link (nothing runs yet);
+    ``os_sync`` replaces the one ``[clock] os_sync`` names (tests)."""
     data = Path(settings.gate.data_dir)
     store = await GateStore.open(
         data / "gate.db", max_events=settings.outbox.max_events, reseed=int(clock.wall() * 1000)
@@ -125,10 +128,13 @@ async def build(settings: GateSettings, clock: Clock) -> Gate:
     )
     link.follow(peer_filters(settings.gate.site, trust.applied.config))
     drainer = Drainer(rt, link)
-    router = InboundRouter(rt, link, drainer, CommandRunner(rt, link))
+    timesync = TimeSync(rt, link, os_sync or build_sync(settings.clock.os_sync))
+    router = InboundRouter(rt, link, drainer, CommandRunner(rt, link), timesync)
     presence = PresenceSender(rt, link)
     lane = LaneFlow(rt, scanner, thermometer, gpio.keypad, presence=presence)
-    return Gate(rt, gpio, scanner, thermometer, link, lane, drainer, router, panel, presence)
+    return Gate(
+        rt, gpio, scanner, thermometer, link, lane, drainer, router, panel, presence, timesync
+    )
 
 
 def mqtt_settings(settings: GateSettings, will_topic: str, will: bytes) -> MqttSettings:
@@ -212,6 +218,7 @@ def _start_tasks(tg: asyncio.TaskGroup, gate: Gate, control: Path | None) -> Non
         "prune": gate.drainer.prune(),
         "status": status.publish_loop(rt, gate.link),
         "connection": _connection_loop(gate),
+        "timesync": gate.timesync.run(),
         "watchdog": systemd.watchdog(lambda: _healthy(tg_tasks)),
     }
     if g.door is not None:
@@ -232,7 +239,8 @@ def _healthy(tasks: dict[str, asyncio.Task[None]]) -> bool:
 
 
 async def _connection_loop(gate: Gate) -> None:
-    """Follow the broker link: offline flag on events, resend after a reconnect."""
+    """Follow the broker link: offline flag on events, resend and ask the time after a
+    reconnect."""
     while True:
         up = await gate.link.changes.get()
         gate.rt.link_up = up
@@ -240,6 +248,7 @@ async def _connection_loop(gate: Gate) -> None:
         if up:
             gate.drainer.on_reconnect()
             gate.presence.flush()
+            gate.timesync.poke()
 
 
 def _stop(runner: asyncio.Task[None]) -> None:

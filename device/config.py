@@ -107,10 +107,17 @@ class OutboxSection(_Section, frozen=True, kw_only=True):
 
 
 class ClockSection(_Section, frozen=True, kw_only=True):
-    """Whether a battery-backed RTC is fitted (a Pi 4 has none; design.md 4.2 clock rules)."""
+    """What vouches for the clock (design.md 4.2 clock rules, docs/gate.md "Clock trust"): a
+    battery-backed RTC (a Pi 4 has none), the OS's own synchronisation (``os_sync``: the
+    kernel's NTP state, or ``none``), and the server's signed time answers, asked at connect,
+    every ``resync_s`` and every few seconds while the clock is untrusted, taken only with a
+    round trip up to ``max_rtt_s`` and a difference up to ``max_server_skew_s``."""
 
     rtc: bool = False
+    os_sync: Literal["kernel", "none"] = "kernel"
     max_server_skew_s: Annotated[int, msgspec.Meta(ge=1, le=3600)] = 120
+    max_rtt_s: Annotated[float, msgspec.Meta(ge=0.05, le=30.0)] = 2.0
+    resync_s: Annotated[int, msgspec.Meta(ge=30, le=86400)] = 600
 
 
 class GateSettings(_Section, frozen=True, kw_only=True):

@@ -3,7 +3,10 @@
 Acks delete outbox rows; manifest, revocation lists and config go through the trust store
 (signed, newer, stored; a new config re-subscribes to the peers it names); commands go to
 ``device.commands``; the named peers' presence updates anti-passback (``device.presence``:
-never locks, never retained, times clamped); the server's status vouches for the clock. A
+never locks, never retained, times clamped); the server's signed time answers go to
+``device.timesync``. The server's status vouches for nothing (it may be a retained one minutes
+old, and it is unsigned): its ``online`` only makes the gate ask the time and resend what the
+server has not acknowledged at once, as after a reconnect (the server may have lost it). A
 message that is malformed, unsigned, old, oversize, retained where nothing may be retained, or
 from a gate that is no peer, is refused with a logged reason, and the last good state is kept.
 """
@@ -14,12 +17,12 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from device.commands import CommandRunner
-from device.core.clock import synced_with
 from device.link.mqtt import Inbound, MqttClient
 from device.presence import heard, peer_filters
 from device.publisher import Drainer
 from device.runtime import Runtime
 from device.store.db import StoreError
+from device.timesync import TimeSync
 from protocol import messages, topics
 from protocol.errors import (
     MessageError,
@@ -29,7 +32,7 @@ from protocol.errors import (
     TopicError,
     UntrustedMessage,
 )
-from protocol.messages import Ack, ServerStatus
+from protocol.messages import Ack, Lifecycle, ServerStatus
 from protocol.topics import Topic, TopicKind
 
 logger = logging.getLogger(__name__)
@@ -39,9 +42,15 @@ class InboundRouter:
     """Routes each inbound message by its topic kind."""
 
     def __init__(
-        self, rt: Runtime, link: MqttClient, drainer: Drainer, commands: CommandRunner
+        self,
+        rt: Runtime,
+        link: MqttClient,
+        drainer: Drainer,
+        commands: CommandRunner,
+        timesync: TimeSync,
     ) -> None:
         self.rt, self.link, self.drainer, self.commands = rt, link, drainer, commands
+        self.timesync = timesync
         self.refused = 0
         self._parked: dict[TopicKind, Inbound] = {}  # signed before we knew the signer's key
         self._handlers: dict[TopicKind, Callable[[Topic, bytes], Awaitable[None]]] = {
@@ -53,6 +62,7 @@ class InboundRouter:
             TopicKind.COMMANDS: self._command,
             TopicKind.PRESENCE: self._presence,
             TopicKind.SERVER_STATUS: self._server_status,
+            TopicKind.TIME: self._time,
         }
 
     async def run(self) -> None:
@@ -110,6 +120,8 @@ class InboundRouter:
     async def _manifest(self, topic: Topic, payload: bytes) -> None:
         manifest = await self.rt.trust.on_manifest(payload)
         await self._vouch(manifest.issued_at)
+        if not self.rt.server_synced:
+            self.timesync.poke()  # an answer that came before the control key is known is lost
         parked, self._parked = list(self._parked.values()), {}
         for item in parked:
             await self.handle(item)
@@ -150,14 +162,17 @@ class InboundRouter:
         await self.rt.store.save_state(self.rt.state, [ref])
 
     async def _server_status(self, topic: Topic, payload: bytes) -> None:
+        """``online``: ask the time and resend the unacknowledged at once (the server may have
+        come back with a broker that lost our events); the clock's trust is left alone."""
         status = messages.decode(TopicKind.SERVER_STATUS, payload, ServerStatus)
-        wall = self.rt.clock.wall()
-        synced = synced_with(status.at, wall, self.rt.settings.clock.max_server_skew_s)
-        if synced != self.rt.server_synced:
-            self.rt.server_synced = synced
-            self.rt.status_changed.set()
-        if synced:
-            await self._vouch(int(wall))
+        if status.state != Lifecycle.ONLINE:
+            return
+        self.timesync.poke()
+        if self.drainer.sent > self.drainer.acked:
+            self.drainer.on_reconnect()
+
+    async def _time(self, topic: Topic, payload: bytes) -> None:
+        await self.timesync.on_answer(payload)
 
     async def _vouch(self, known_good: int) -> None:
         """Signed server data (or the server's clock) proves the time is at least this."""

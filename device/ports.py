@@ -38,6 +38,7 @@ __all__ = [
     "Scan",
     "ScanRejected",
     "ScannerEvent",
+    "SystemSync",
     "Thermometer",
     "ThermometerEvent",
 ]
@@ -340,4 +341,15 @@ class Clock(Protocol):
 
     def monotonic(self) -> float:
         """Seconds from an arbitrary start, never going back."""
+        ...
+
+
+@runtime_checkable
+class SystemSync(Protocol):
+    """Whether the operating system keeps the wall clock synchronised (NTP through
+    systemd-timesyncd or chrony): one vouch for the clock (device.core.clock)."""
+
+    def synchronised(self, max_error_s: float) -> bool:
+        """True if the OS says its clock is synchronised with an error of at most
+        ``max_error_s``; False if it is not, or cannot say."""
         ...

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from device.actuators import RelayOwner, Signals
 from device.config import GateSettings
-from device.core.clock import ClockView, judge
+from device.core.clock import Anchor, ClockView, anchored, judge
 from device.core.events import Settled, Stamp, Unsendable, settle
 from device.core.model import EventDraft, Lane
 from device.core.state import GateState
@@ -63,7 +63,8 @@ class Runtime:
     key_lockdown: bool = False
     link_up: bool = False
     takeovers: Takeovers = field(default_factory=Takeovers)  # of the broker session (the link's)
-    server_synced: bool = False
+    anchor: Anchor | None = None  # the last signed time answer taken (device.timesync)
+    os_synced: bool = False  # the OS said its clock is synchronised, at the last look
     floor: int = 0
     health: dict[str, tuple[DeviceState, str]] = field(default_factory=dict)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -97,13 +98,24 @@ class Runtime:
 
     # --- what the core needs -----------------------------------------------------------------
 
+    @property
+    def server_synced(self) -> bool:
+        """A signed server answer still vouches for the wall clock (it has not moved away)."""
+        skew = self.settings.clock.max_server_skew_s
+        return anchored(self.anchor, self.clock.wall(), self.clock.monotonic(), skew)
+
+    @server_synced.setter
+    def server_synced(self, value: bool) -> None:
+        if not value:
+            self.anchor = None  # forget the answer (tests; nothing else takes trust away)
+
     def clock_view(self) -> ClockView:
         """The time to decide with, never below the persisted floor."""
         return judge(
             self.clock.wall(),
             self.floor,
             rtc=self.settings.clock.rtc,
-            server_synced=self.server_synced,
+            synced=self.os_synced or self.server_synced,
         )
 
     @property

@@ -1,10 +1,10 @@
 """Payload models for every topic, each with a ``schema`` version, decoded strictly.
 
-Gate-to-server messages (status, events, command results) and acks are compact JSON; what the
-server tells a gate to *do* or *trust* (config, commands) is signed CBOR (protocol.signed), as
-are the manifest and revocation lists (their own modules). Decoding refuses unknown fields,
-wrong types, NaN and infinities, out-of-range values and payloads over the topic's cap, each
-with its own MessageError subclass.
+Gate-to-server messages (status, events, command results, time requests) and acks are compact
+JSON; what the server tells a gate to *do* or *trust* (config, commands, the time) is signed
+CBOR (protocol.signed), as are the manifest and revocation lists (their own modules).
+Decoding refuses unknown fields, wrong types, NaN and infinities, out-of-range values and
+payloads over the topic's cap, each with its own MessageError subclass.
 
 Times: JSON messages carry unix milliseconds (``at``); signed CBOR carries unix seconds, as
 CWT does.
@@ -56,14 +56,18 @@ __all__ = [
     "Refusal",
     "ServerStatus",
     "TemperatureReading",
+    "TimeAnswer",
+    "TimeRequest",
     "decode",
     "encode",
     "encode_checked",
     "event_seq",
     "open_command",
     "open_config",
+    "open_time",
     "seal_command",
     "seal_config",
+    "seal_time",
     "seq_from_properties",
     "seq_property",
 ]
@@ -429,6 +433,32 @@ class Command(_Model, frozen=True, kw_only=True):
             raise ValueError("set_mode needs a mode")
 
 
+class TimeRequest(_Model, frozen=True, kw_only=True):
+    """A gate asks the server for the time; the answer carries ``nonce`` back, signed.
+
+    ``at`` is the gate's own wall clock when it asked (for the server's log only: the gate
+    measures the round trip on its monotonic clock)."""
+
+    schema: Literal[1] = 1
+    site: Id
+    gate: Id
+    nonce: Hex32
+    at: Ms
+
+
+class TimeAnswer(_Model, frozen=True, kw_only=True):
+    """The server's time for one request: signed with a ``control`` key, addressed to the gate
+    and carrying its nonce, so it can be neither forged nor replayed to another request.
+    ``at_ms`` is the server's clock in unix milliseconds when it signed (signed CBOR carries
+    seconds elsewhere; a time answer needs the milliseconds)."""
+
+    schema: Literal[1] = 1
+    site: Id
+    gate: Id
+    nonce: Hex32
+    at_ms: UInt
+
+
 _JSON_MODELS: dict[TopicKind, type[msgspec.Struct]] = {
     TopicKind.STATUS: GateStatus,
     TopicKind.EVENTS: GateEvent,
@@ -436,6 +466,7 @@ _JSON_MODELS: dict[TopicKind, type[msgspec.Struct]] = {
     TopicKind.ACKS: Ack,
     TopicKind.COMMAND_RESULTS: CommandResult,
     TopicKind.SERVER_STATUS: ServerStatus,
+    TopicKind.TIME_REQUESTS: TimeRequest,
 }
 
 
@@ -508,6 +539,11 @@ def seal_command(command: Command, key: PrivateKey) -> bytes:
     return seal(command, key)
 
 
+def seal_time(answer: TimeAnswer, key: PrivateKey) -> bytes:
+    """Sign a time answer with a ``control`` key."""
+    return seal(answer, key)
+
+
 def open_config(
     data: bytes, keys: Mapping[bytes, PublicKey], *, site: str, gate: str
 ) -> GateConfig:
@@ -522,6 +558,13 @@ def open_command(data: bytes, keys: Mapping[bytes, PublicKey], *, site: str, gat
     command = open_sealed(data, Command, keys, cap=SPECS[TopicKind.COMMANDS].max_payload)
     _check_address(command.site, command.gate, site, gate)
     return command
+
+
+def open_time(data: bytes, keys: Mapping[bytes, PublicKey], *, site: str, gate: str) -> TimeAnswer:
+    """Verify and decode a time answer for this gate (the nonce is the gate's to match)."""
+    answer = open_sealed(data, TimeAnswer, keys, cap=SPECS[TopicKind.TIME].max_payload)
+    _check_address(answer.site, answer.gate, site, gate)
+    return answer
 
 
 def _check_address(got_site: str, got_gate: str, site: str, gate: str) -> None:

@@ -1,6 +1,7 @@
 """Every MQTT topic of the system, built and parsed here and nowhere else (design.md 5).
 
-``gatepass/v1/{site}/gates/{gate}/{status|events|presence|acks|config|commands|command-results}``,
+``gatepass/v1/{site}/gates/{gate}/{status|events|presence|acks|config|commands|command-results|
+time-requests|time}``,
 ``gatepass/v1/{site}/trust/manifest``, ``gatepass/v1/{site}/revocations/{full|delta}`` and
 ``gatepass/v1/{site}/server/status``. Ids are lower-case ``[a-z0-9-]``, 1-32 characters, no
 leading or trailing hyphen, so they can never contain a wildcard or a level separator.
@@ -61,6 +62,8 @@ class TopicKind(StrEnum):
     CONFIG = "config"
     COMMANDS = "commands"
     COMMAND_RESULTS = "command-results"
+    TIME_REQUESTS = "time-requests"
+    TIME = "time"
     MANIFEST = "trust/manifest"
     REVOCATIONS_FULL = "revocations/full"
     REVOCATIONS_DELTA = "revocations/delta"
@@ -86,6 +89,8 @@ SPECS: dict[TopicKind, TopicSpec] = {
     TopicKind.CONFIG: TopicSpec(True, Direction.SERVER_TO_GATE, True, 16 * KIB),
     TopicKind.COMMANDS: TopicSpec(True, Direction.SERVER_TO_GATE, False, 2 * KIB),
     TopicKind.COMMAND_RESULTS: TopicSpec(True, Direction.GATE_TO_SERVER, False, 2 * KIB),
+    TopicKind.TIME_REQUESTS: TopicSpec(True, Direction.GATE_TO_SERVER, False, 512),
+    TopicKind.TIME: TopicSpec(True, Direction.SERVER_TO_GATE, False, 1 * KIB),
     TopicKind.MANIFEST: TopicSpec(False, Direction.SERVER_TO_ALL, True, 16 * KIB),
     TopicKind.REVOCATIONS_FULL: TopicSpec(False, Direction.SERVER_TO_ALL, True, 4096 * KIB),
     TopicKind.REVOCATIONS_DELTA: TopicSpec(False, Direction.SERVER_TO_ALL, False, 256 * KIB),
@@ -186,9 +191,10 @@ def matches(topic: str, topic_filter: str) -> bool:
 def gate_acl(site: str) -> list[tuple[str, str]]:
     """Mosquitto ACL ``pattern`` rules for gate accounts (username = gate id, ``%u``).
 
-    A gate writes only its own status, events, presence and command results, and reads only
-    its own config, commands and acks, plus the site's manifest, revocations and server
-    status. Its peers' presence is granted per gate by ``peer_acl``; no gate reads events.
+    A gate writes only its own status, events, presence, command results and time requests,
+    and reads only its own config, commands, acks and time answers, plus the site's manifest,
+    revocations and server status. Its peers' presence is granted per gate by ``peer_acl``;
+    no gate reads events.
     """
     validate_id(site, "site")
     own = f"{PREFIX}/{site}/gates/%u"

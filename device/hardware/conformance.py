@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from device import ports
-    from device.hardware.clock import SystemClock
+    from device.hardware.clock import KernelSync, NoSync, SystemClock
     from device.hardware.drivers.modbus import ModbusThermometer
     from device.hardware.drivers.scanner import GrowScanner, LineScanner
     from device.hardware.drivers.thermometer import GyThermometer
-    from device.hardware.fakes.clock import FakeClock
+    from device.hardware.fakes.clock import FakeClock, FixedSync
     from device.hardware.fakes.drivers import FakeScanner, FakeThermometer
     from device.hardware.fakes.gpio import (
         FakeButton,
@@ -44,6 +44,7 @@ def _conformance(  # pragma: no cover - a typing check, not code to run
     door: GpiozeroDoorContact | FakeDoorContact,
     switch: GpiozeroModeSwitch | FakeModeSwitch,
     clock: SystemClock | FakeClock,
+    sync: KernelSync | NoSync | FixedSync,
     thermometer: GyThermometer | ModbusThermometer | FakeThermometer,
     scanner: GrowScanner | LineScanner | FakeScanner,
 ) -> None:
@@ -56,5 +57,6 @@ def _conformance(  # pragma: no cover - a typing check, not code to run
     _d: ports.DoorContact = door
     _s: ports.ModeSwitch = switch
     _c: ports.Clock = clock
+    _y: ports.SystemSync = sync
     _t: ports.Thermometer = thermometer
     _q: ports.QrScanner = scanner

@@ -28,6 +28,11 @@ Sizing (mosquitto 2.0.11, the version Debian 12 ships), also in docs/operations.
   broker keeps streaming to the server while a batch commits (its PUBACKs follow the commit);
 * ``autosave_interval`` 60 s: what a SIGKILLed broker can lose is at most a minute of queued
   messages, which the gates' outboxes resend (their rows leave only on the server's ack).
+  ``autosave_on_changes`` stays off: in mosquitto 2.0 each message queued for an offline
+  client counts as a change and each save writes the whole database, so saving "on change"
+  would rewrite tens of MB every few dozen events during a server outage. A session the broker
+  lost costs little instead: the server subscribes again at every connect and the gates resend
+  their unacknowledged events when its ``online`` status arrives (issue 15, item 2).
 """
 
 from __future__ import annotations

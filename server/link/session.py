@@ -7,7 +7,10 @@ publishing service every ``POLL_S`` for a new manifest, a new revocation seq (or
 due) and changed gate configs, so a revocation made anywhere (API, CLI) reaches connected gates
 within about a second; a lock the ingest records, or an unlock through the API, pokes it to
 look at once. The monitor checks time-based conditions every ``MONITOR_S``, and whether the
-server's own session was taken over again and again (``session_takeover``).
+server's own session was taken over again and again (``session_takeover``). The gates' time
+requests bypass the ingest (nothing is stored): the timekeeper answers each one at once, signed
+(server.services.gates.timing), and then PUBACKs it. Every connect subscribes again, whatever
+the broker says about the session (a broker killed before its autosave has lost it).
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ from importlib.metadata import version
 from pathlib import Path
 
 from protocol import messages
+from protocol.errors import MessageError, TopicError
 from protocol.messages import Lifecycle, ServerStatus
-from protocol.topics import TopicKind, all_gates, site_topic
+from protocol.topics import TopicKind, all_gates, parse_topic, site_topic
 from server.link.ingest import Ingest
 from server.link.mqtt import Inbound, MqttClient, MqttSettings
 from server.records import ConfigVersion, Published
@@ -31,6 +35,7 @@ from server.services.gates import publishing
 from server.services.gates.broker_accounts import PASSWORD_FILE, SERVER_ACCOUNT
 from server.services.gates.port import LinkReport
 from server.services.gates.publishing import MANIFEST, REVOCATIONS, Update
+from server.services.gates.timing import TimeAnswers
 from server.services.registry.site import site_id
 
 logger = logging.getLogger(__name__)
@@ -39,6 +44,8 @@ POLL_S = 0.5
 MONITOR_S = 5.0
 DRAIN_S = 5.0
 INGESTED = (TopicKind.EVENTS, TopicKind.STATUS, TopicKind.COMMAND_RESULTS)
+ANSWERED = (TopicKind.TIME_REQUESTS,)  # handled by the link itself, never stored
+_TIME_LEVEL = "/" + TopicKind.TIME_REQUESTS.value
 
 
 class LinkConfigError(Exception):
@@ -83,7 +90,7 @@ def _mqtt_settings(env: Env, site: str, password: str) -> MqttSettings:
         username=SERVER_ACCOUNT,
         password=password,
         client_id=SERVER_ACCOUNT,  # what the broker enforces (use_username_as_clientid)
-        subscriptions=tuple(all_gates(site, kind) for kind in INGESTED),
+        subscriptions=tuple(all_gates(site, kind) for kind in INGESTED + ANSWERED),
         will_topic=status_topic,
         will_payload=_status(site, Lifecycle.OFFLINE, env.clock.now()),
         keepalive_s=s.mqtt_keepalive_s,
@@ -103,6 +110,8 @@ class ServerLink:
             settings, on_messages=self._on_messages, on_connection=self._on_connection
         )
         self.ingest = Ingest(env, site, self.mqtt, on_revocations=self.poke)
+        self.times = TimeAnswers(env, site)
+        self._time_requests: asyncio.Queue[Inbound] = asyncio.Queue(maxsize=1000)
         self._force = asyncio.Event()
         self._poke = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -141,6 +150,7 @@ class ServerLink:
             ("ingest", self.ingest.run),
             ("publisher", self._publisher),
             ("monitor", self._monitor),
+            ("timekeeper", self._timekeeper),
         ):
             self._tasks.append(asyncio.create_task(work(), name=f"mqtt-{name}"))
 
@@ -176,8 +186,35 @@ class ServerLink:
         )
 
     def _on_messages(self, items: list[Inbound]) -> None:
-        """A burst of inbound messages from the adapter, on the loop: straight to ingest."""
+        """A burst of inbound messages from the adapter, on the loop: time requests to the
+        timekeeper, everything else straight to ingest."""
+        if any(m.topic.endswith(_TIME_LEVEL) for m in items):
+            for m in items:
+                if m.topic.endswith(_TIME_LEVEL):
+                    self._ask_time(m)
+            items = [m for m in items if not m.topic.endswith(_TIME_LEVEL)]
         self.ingest.submit(items)
+
+    def _ask_time(self, message: Inbound) -> None:
+        try:
+            self._time_requests.put_nowait(message)
+        except asyncio.QueueFull:  # a flood: the gates ask again in a few seconds
+            self.mqtt.ack(message)
+
+    async def _timekeeper(self) -> None:
+        """Answer each time request at once, signed; then PUBACK it."""
+        while True:
+            message = await self._time_requests.get()
+            try:
+                if parse_topic(message.topic).kind in ANSWERED:
+                    answer = await self.times.answer(message.topic, message.payload)
+                    if answer is not None:
+                        self.mqtt.publish(*answer)
+            except (MessageError, TopicError) as exc:
+                logger.warning("time request on %s refused: %s", message.topic[:120], exc)
+            except Exception:  # no control key, the database busy: the gate asks again
+                logger.exception("time request on %s not answered", message.topic[:120])
+            self.mqtt.ack(message)
 
     def _on_connection(self, up: bool) -> None:
         if up:

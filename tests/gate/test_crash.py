@@ -79,7 +79,13 @@ def test_kill_nine_during_a_storm(
     tmp_path: Path, broker: Mosquitto, broker_accounts: dict[str, str]
 ) -> None:
     site = TestSite(now=int(time.time()))
-    server = FakeServer(broker.host, broker.port, broker_accounts["server"], site=site.site)
+    server = FakeServer(
+        broker.host,
+        broker.port,
+        broker_accounts["server"],
+        site=site.site,
+        control_key=site.control_key,
+    )
     server.start()
     server.publish(server.site_topic(TopicKind.MANIFEST), site.manifest(1), retain=True)
     server.publish(server.site_topic(TopicKind.REVOCATIONS_FULL), site.full(1), retain=True)

@@ -151,6 +151,7 @@ async def test_a_just_started_gate_waits_before_calling_its_clock_untrusted(
     lane: Lane = await lane_factory(policy={"temperature_required": False})
     rt = lane.gate.rt
     assert rt.started is not None
+    lane.server.answer_time = False
     rt.server_synced = False  # nothing vouches for the clock any more
     await watchers.upkeep(rt)
     assert AlarmKind.CLOCK_UNTRUSTED not in rt._raised

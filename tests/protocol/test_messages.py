@@ -76,6 +76,10 @@ SAMPLES = [
         TopicKind.SERVER_STATUS,
         ServerStatus(site="gw01", state=Lifecycle.ONLINE, at=1, software="0.1"),
     ),
+    (
+        TopicKind.TIME_REQUESTS,
+        messages.TimeRequest(site="gw01", gate="east-in", nonce="ab" * 16, at=1),
+    ),
 ]
 
 
@@ -225,3 +229,17 @@ def test_signed_command_round_trips() -> None:
 def test_commands_carry_what_their_kind_needs(changes: dict[str, object]) -> None:
     with pytest.raises((ValueError, msgspec.ValidationError)):
         command(**changes)
+
+
+def test_a_time_answer_opens_only_with_a_control_key_and_for_its_own_gate() -> None:
+    key, other = generate_ed25519(), generate_ed25519()
+    keys = {kid_for(key): key.public_key()}
+    answer = messages.TimeAnswer(
+        site="gw01", gate="east-in", nonce="cd" * 16, at_ms=1_800_000_000_123
+    )
+    sealed = messages.seal_time(answer, key)
+    assert messages.open_time(sealed, keys, site="gw01", gate="east-in") == answer
+    with pytest.raises(errors.WrongSiteMessage):
+        messages.open_time(sealed, keys, site="gw01", gate="east-out")
+    with pytest.raises(errors.UntrustedMessage):
+        messages.open_time(messages.seal_time(answer, other), keys, site="gw01", gate="east-in")

@@ -115,10 +115,11 @@ def test_gate_acl_confines_a_gate_to_its_own_topics() -> None:
     writes = {t for a, t in rules if a == "write"}
     assert writes == {
         f"gatepass/v1/gw01/gates/%u/{k}"
-        for k in ("status", "events", "presence", "command-results")
+        for k in ("status", "events", "presence", "command-results", "time-requests")
     }
     reads = {t for a, t in rules if a == "read"}
     assert "gatepass/v1/gw01/gates/%u/commands" in reads
+    assert "gatepass/v1/gw01/gates/%u/time" in reads  # its own signed time answers only
     assert not any("/+/" in t or "#" in t for _, t in rules)  # no gate reads other gates
 
 

@@ -2,7 +2,9 @@
 
 Publishes the retained manifest, revocation list and the gate's config, records every event
 once (by event id) and acks each gate with the highest contiguous seq it has, like the real
-ingest. ``ack`` can be switched off to leave events in the gate's outbox.
+ingest. ``ack`` can be switched off to leave events in the gate's outbox. Given the site's
+``control_key`` it answers the gates' time requests, signed, as the real server does
+(``answer_time`` switches that off; ``time_offset_s`` makes its clock wrong on purpose).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -31,6 +34,10 @@ class FakeServer:
     password: str
     site: str = "gw01"
     ack: bool = True
+    control_key: Any = None
+    answer_time: bool = True
+    time_offset_s: float = 0.0
+    time_answers: int = 0
     events: list[GateEvent] = field(default_factory=list)
     results: list[messages.CommandResult] = field(default_factory=list)
     arrived: queue.Queue[GateEvent] = field(default_factory=queue.Queue)
@@ -50,7 +57,10 @@ class FakeServer:
         connected = threading.Event()
 
         def on_connect(client: mqtt.Client, *args: object) -> None:
-            for kind in (TopicKind.EVENTS, TopicKind.COMMAND_RESULTS):  # again after a reconnect
+            kinds = [TopicKind.EVENTS, TopicKind.COMMAND_RESULTS]
+            if self.control_key is not None:
+                kinds.append(TopicKind.TIME_REQUESTS)
+            for kind in kinds:  # again after a reconnect
                 client.subscribe(topics.all_gates(self.site, kind), qos=1)
             connected.set()
 
@@ -76,12 +86,12 @@ class FakeServer:
                     self.gate_topic(gate, TopicKind.ACKS), messages.encode(ack), qos=1
                 )
 
-    def announce(self) -> None:
-        """The retained server status: it vouches for the gates' clocks."""
+    def announce(self, at_ms: int | None = None) -> None:
+        """The retained server status (``at_ms``: as if published then)."""
         status = messages.ServerStatus(
             site=self.site,
             state=messages.Lifecycle.ONLINE,
-            at=int(time.time() * 1000),
+            at=int(time.time() * 1000) if at_ms is None else at_ms,
             software="test",
         )
         self.publish(self.site_topic(TopicKind.SERVER_STATUS), messages.encode(status), retain=True)
@@ -102,6 +112,9 @@ class FakeServer:
 
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
         topic = topics.parse_topic(msg.topic)
+        if topic.kind == TopicKind.TIME_REQUESTS:
+            self._answer_time(topic, bytes(msg.payload))
+            return
         if topic.kind == TopicKind.COMMAND_RESULTS:
             self.results.append(
                 messages.decode(topic.kind, bytes(msg.payload), messages.CommandResult)
@@ -123,6 +136,20 @@ class FakeServer:
                 top += 1
             self._contiguous[event.gate] = top
             self._dirty.add(event.gate)
+
+    def _answer_time(self, topic: topics.Topic, payload: bytes) -> None:
+        if not self.answer_time or topic.gate is None:
+            return
+        request = messages.decode(TopicKind.TIME_REQUESTS, payload, messages.TimeRequest)
+        answer = messages.TimeAnswer(
+            site=self.site,
+            gate=topic.gate,
+            nonce=request.nonce,
+            at_ms=int((time.time() + self.time_offset_s) * 1000),
+        )
+        self.time_answers += 1
+        sealed = messages.seal_time(answer, self.control_key)
+        self.client.publish(self.gate_topic(topic.gate, TopicKind.TIME), sealed, qos=1)
 
     def next_event(self, timeout: float = TIMEOUT, *, kind: str | None = None) -> GateEvent:
         """The next event to arrive (of ``kind`` decision/alarm if given)."""

@@ -1,4 +1,4 @@
-"""A fake of ``device.ports.Clock`` that moves only when told to (tests)."""
+"""Fakes of ``device.ports.Clock`` (moves only when told to) and ``SystemSync`` (tests)."""
 
 from __future__ import annotations
 
@@ -26,3 +26,14 @@ class FakeClock:
     def set_wall(self, wall: float) -> None:
         """Make the wall clock jump (NTP step, dead RTC); monotonic is untouched."""
         self._wall = wall
+
+
+class FixedSync:
+    """A stand-in for tests and the bench: synchronised or not, as set."""
+
+    def __init__(self, synced: bool = False) -> None:
+        self.synced = synced
+
+    def synchronised(self, max_error_s: float) -> bool:
+        """What the test set."""
+        return self.synced

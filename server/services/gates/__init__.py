@@ -7,6 +7,7 @@
 * ``commands``: signed commands to one lane, the one road for the API and the console;
 * ``health``: liveness and health from each lane's status, and the link's monitor;
 * ``publishing``: what is published to the lanes, signed (manifest, revocations, configs);
+* ``timing``: signed answers to the lanes' time requests (their clock's trust);
 * ``port``: what these services need from the running broker link (server.link implements it).
 
 Must not import paho, fastapi or anything of server.link, api or web.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from device.core.clock import ClockView, judge, synced_with
+from device.core.clock import Anchor, ClockView, anchored, judge, sample
 
 FLOOR = 1_790_000_000
 
@@ -22,10 +22,21 @@ FLOOR = 1_790_000_000
     ids=["rtc", "server", "unvouched", "1970", "backwards", "plus-a-year"],
 )
 def test_judge(wall: float, rtc: bool, server: bool, expected: ClockView) -> None:
-    assert judge(wall, FLOOR, rtc=rtc, server_synced=server) == expected
+    assert judge(wall, FLOOR, rtc=rtc, synced=server) == expected
 
 
-def test_server_sync_tolerance() -> None:
-    assert synced_with(FLOOR * 1000 + 5000, FLOOR, 10)
-    assert not synced_with(FLOOR * 1000 + 15000, FLOOR, 10)
-    assert not synced_with(FLOOR * 1000 - 15000, FLOOR, 10)
+def test_a_server_answer_anchors_the_wall_clock_with_half_the_round_trip_as_error() -> None:
+    # asked at monotonic 100.0, answered at 100.4: the server said FLOOR + 5 s
+    anchor = sample(FLOOR * 1000 + 5000, 0.4, 100.4, max_rtt_s=2.0)
+    assert anchor == Anchor(offset=FLOOR + 5.2 - 100.4, error=0.2)
+    assert anchored(anchor, FLOOR + 5.2, 100.4, 10)  # our clock agrees
+    assert anchored(anchor, FLOOR + 15.0, 100.4, 10)  # 9.8 s off + 0.2 s error: still within
+    assert not anchored(anchor, FLOOR + 15.2, 100.4, 10)  # 10.2 s: outside
+    assert anchored(anchor, FLOOR + 605.2, 700.4, 10)  # ten minutes on, both clocks ran
+    assert not anchored(anchor, FLOOR + 905.2, 700.4, 10)  # the wall clock jumped since
+    assert not anchored(None, FLOOR, 0.0, 10)
+
+
+def test_a_slow_or_impossible_round_trip_anchors_nothing() -> None:
+    assert sample(FLOOR * 1000, 2.5, 100.0, max_rtt_s=2.0) is None
+    assert sample(FLOOR * 1000, -0.1, 100.0, max_rtt_s=2.0) is None

@@ -70,7 +70,7 @@ def test_a_gate_cannot_speak_for_others_or_read_what_is_not_its_own(link_site: L
         forged = [gate_topic(SITE, "east-out", k) for k in TopicKind if SPECS[k].per_gate]
         forged += [
             gate_topic(SITE, "east-in", k)
-            for k in (TopicKind.CONFIG, TopicKind.COMMANDS, TopicKind.ACKS)
+            for k in (TopicKind.CONFIG, TopicKind.COMMANDS, TopicKind.ACKS, TopicKind.TIME)
         ]
         forged += [
             site_topic(SITE, k)
@@ -91,7 +91,7 @@ def test_a_gate_cannot_speak_for_others_or_read_what_is_not_its_own(link_site: L
         attacker.publish(presence, b"presence")
         got = victim.get()  # a peer (one zone) hears presence only, and no event of another gate
         assert (got.topic, got.payload) == (presence, b"presence")
-        for kind in (TopicKind.CONFIG, TopicKind.COMMANDS, TopicKind.ACKS):
+        for kind in (TopicKind.CONFIG, TopicKind.COMMANDS, TopicKind.ACKS, TopicKind.TIME):
             server.publish(str(gate_topic(SITE, "east-out", kind)), b"for east-out only")
         victim.publish(str(gate_topic(SITE, "east-out", TopicKind.STATUS)), b"east-out status")
         server.publish("gatepass/v1/gw02/gates/east-in/config", b"another site")

@@ -60,7 +60,7 @@ async def test_events_are_stored_once_and_acked_after_commit(link_site: LinkSite
     async with running_link(link_site) as link, running_gates(link_site, "east-in") as (gate,):
         await gate.decide(40, pass_ref="0123456789abcdef")
         await gate.drained()
-        assert len(link.mqtt.state.granted) == 3
+        assert len(link.mqtt.state.granted) == 4  # events, status, command results, time
         assert set(link.mqtt.state.granted.values()) == {1}  # QoS 1 granted on every filter
     stored = await rows(link_site, sa.select(events).order_by(events.c.seq))
     assert [r["event_id"] for r in stored] == gate.committed

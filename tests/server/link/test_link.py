@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import queue
+import time
 import uuid
 from typing import Any
 
@@ -11,6 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from protocol import messages
+from protocol.keys import kid_for
+from protocol.manifest import KeyUse
 from protocol.messages import (
     Ack,
     AlarmKind,
@@ -38,6 +42,7 @@ from server.services.ingest import commit as ingesting
 from server.services.ingest.model import Accepted
 from server.services.live import Hub
 from server.services.paging import Page
+from server.services.passes.keys import signing_key
 from server.store.schema import audit_log, events
 from server.store.schema_gates import alerts as alerts_table
 from server.store.schema_gates import dead_letters, gate_ingest, seq_gaps
@@ -493,3 +498,44 @@ async def test_the_staff_pages_services_show_the_real_link(link_site: LinkSite) 
     assert after[0].acked is True
     assert len(request_id) == 36
     assert len(lockdown_id) == 36
+
+
+async def test_a_time_request_is_answered_signed_with_the_nonce_and_nothing_is_stored(
+    link_site: LinkSite,
+) -> None:
+    env = link_site.env()
+    try:
+        async with env.db.read() as conn:
+            _row, key = await signing_key(
+                conn, env.keys_dir, use=KeyUse.CONTROL, now=env.clock.now()
+            )
+    finally:
+        await env.db.close()
+    keys = {kid_for(key): key.public_key()}
+    async with running_link(link_site) as link:
+        client = raw(link_site, "east-in")
+        try:
+            assert client.subscribe(str(gate_topic(SITE, "east-in", TopicKind.TIME))) == [1]
+            nonce = uuid.uuid4().hex
+            asked = messages.TimeRequest(
+                site=SITE, gate="east-in", nonce=nonce, at=int(time.time() * 1000)
+            )
+            topic = str(gate_topic(SITE, "east-in", TopicKind.TIME_REQUESTS))
+            before = time.time()
+            client.publish(topic, messages.encode(asked))
+            got = await asyncio.to_thread(client.get)
+            answer = messages.open_time(got.payload, keys, site=SITE, gate="east-in")
+            assert answer.nonce == nonce
+            assert before * 1000 - 1 <= answer.at_ms <= time.time() * 1000 + 1
+            assert not got.retain
+            # another gate's name in the body: refused, not answered
+            other = messages.TimeRequest(site=SITE, gate="east-out", nonce=nonce, at=1)
+            await asyncio.sleep(0.6)  # past the per-gate interval
+            client.publish(topic, messages.encode(other))
+            with pytest.raises(queue.Empty):
+                client.get(timeout=1.0)
+        finally:
+            client.close()
+        assert link.times.answered == 1
+    stored = await rows(link_site, sa.select(dead_letters))
+    assert stored == []  # a time request is no event, not even a dead letter
