@@ -106,8 +106,11 @@ class Runtime:
 
     @server_synced.setter
     def server_synced(self, value: bool) -> None:
-        if not value:
-            self.anchor = None  # forget the answer (tests; nothing else takes trust away)
+        """Only forgetting is possible (tests; nothing else takes trust away): trust comes
+        from a signed answer's anchor or the OS, never from being told so."""
+        if value:
+            raise ValueError("set an anchor (a signed time answer) or os_synced instead")
+        self.anchor = None
 
     def clock_view(self) -> ClockView:
         """The time to decide with, never below the persisted floor."""
