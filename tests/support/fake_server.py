@@ -33,6 +33,7 @@ class FakeServer:
     ack: bool = True
     events: list[GateEvent] = field(default_factory=list)
     results: list[messages.CommandResult] = field(default_factory=list)
+    statuses: dict[str, messages.GateStatus] = field(default_factory=dict)  # the latest per gate
     arrived: queue.Queue[GateEvent] = field(default_factory=queue.Queue)
     _ids: set[str] = field(default_factory=set)
     _seqs: dict[str, set[int]] = field(default_factory=dict)
@@ -50,7 +51,8 @@ class FakeServer:
         connected = threading.Event()
 
         def on_connect(client: mqtt.Client, *args: object) -> None:
-            for kind in (TopicKind.EVENTS, TopicKind.COMMAND_RESULTS):  # again after a reconnect
+            kinds = (TopicKind.EVENTS, TopicKind.COMMAND_RESULTS, TopicKind.STATUS)
+            for kind in kinds:  # again after a reconnect
                 client.subscribe(topics.all_gates(self.site, kind), qos=1)
             connected.set()
 
@@ -102,6 +104,11 @@ class FakeServer:
 
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
         topic = topics.parse_topic(msg.topic)
+        if topic.kind == TopicKind.STATUS:
+            if msg.payload:  # a cleared retained status is empty
+                status = messages.decode(topic.kind, bytes(msg.payload), messages.GateStatus)
+                self.statuses[status.gate] = status
+            return
         if topic.kind == TopicKind.COMMAND_RESULTS:
             self.results.append(
                 messages.decode(topic.kind, bytes(msg.payload), messages.CommandResult)

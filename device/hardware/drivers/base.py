@@ -250,7 +250,7 @@ class SerialDriver(Generic[E]):
                 if time.monotonic() - checked >= PATH_CHECK_S:
                     checked = time.monotonic()
                     if link.gone():
-                        raise PortError(f"{link.url} is gone (unplugged)")
+                        raise PortError(f"device path gone (unplugged): {link.url}")
         finally:
             link.close()
 
