@@ -202,8 +202,7 @@ class DeviceHealth(_Model, frozen=True, kw_only=True):
     # since the gate started, so a server of before still reads a healthy gate's status.
     since: Ms | msgspec.UnsetType = msgspec.UNSET
     last_error: (
-        Annotated[str, msgspec.Meta(pattern=PRINTABLE_PATTERN, max_length=128)]
-        | msgspec.UnsetType
+        Annotated[str, msgspec.Meta(pattern=PRINTABLE_PATTERN, max_length=128)] | msgspec.UnsetType
     ) = msgspec.UNSET
 
 

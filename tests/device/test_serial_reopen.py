@@ -4,6 +4,7 @@ of a scanner that never sends anything (no heartbeat to miss)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import Callable
@@ -67,7 +68,7 @@ def test_a_silent_scanner_whose_path_vanishes_is_offline_within_2s(
         async with Running(build_scanner("line", str(link))) as r:
             await r.next(DeviceStatus, where=lambda e: e.state == DeviceState.OK)
             start = time.monotonic()
-            link.unlink()
+            await asyncio.to_thread(link.unlink)
             offline = await r.next(DeviceStatus, where=lambda e: e.state == "offline")
             took = time.monotonic() - start
             os.symlink(sim.path, link)  # the udev name is back

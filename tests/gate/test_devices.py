@@ -45,7 +45,9 @@ async def test_a_pulled_scanner_is_reported_within_10s_and_reopened_when_back(
     await lane.until(lambda: _state(lane, "scanner") == DeviceState.OFFLINE, 10)
     assert time.monotonic() - pulled < 10
     lost = _device(lane, "scanner")
-    assert lost is not None and lost.last_error and lost.since
+    assert lost is not None
+    assert lost.last_error
+    assert lost.since
     alarm = await lane.alarm()
     assert alarm.alarm == AlarmKind.DEVICE_OFFLINE
     assert alarm.note.startswith("scanner: ")
@@ -55,7 +57,8 @@ async def test_a_pulled_scanner_is_reported_within_10s_and_reopened_when_back(
     back = _device(lane, "scanner")
     assert back is not None
     assert back.last_error == lost.last_error  # kept for the page after the recovery
-    assert isinstance(back.since, int) and back.since >= lost.since  # type: ignore[operator]
+    assert isinstance(back.since, int)
+    assert back.since >= lost.since  # type: ignore[operator]
     recovered = await lane.alarm()
     assert recovered.alarm == AlarmKind.DEVICE_RECOVERED
     assert recovered.note.startswith("scanner: ")

@@ -66,7 +66,6 @@ def test_a_status_raises_then_resolves_device_fault(site: Site) -> None:
         since=1_800_000_000_000,
         last_error="device path gone (unplugged): /dev/ttyACM0",
     )
-    ok = DeviceHealth(name="scanner", state=DeviceState.OK, detail="grow-gm805 at 9600 baud")
 
     async def scenario(env: Env) -> list[Any]:
         await _report(env, _status(lost, DeviceHealth(name="relay", state=DeviceState.OK)))

@@ -108,8 +108,7 @@ def open_link(url: str, baud: int, *, timeout: float = READ_TIMEOUT_S) -> Serial
             return _open_one(path, baud, timeout)
         except PortError as exc:
             error = error or exc
-    assert error is not None  # noqa: S101 - resolve() returns at least one path
-    raise error
+    raise error or PortError(f"cannot open {url}")
 
 
 def _open_one(url: str, baud: int, timeout: float) -> SerialLink:
