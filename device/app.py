@@ -210,6 +210,7 @@ def _start_tasks(tg: asyncio.TaskGroup, gate: Gate, control: Path | None) -> Non
         "scanner": gate.scanner.run(),
         "thermometer": gate.thermometer.run(),
         "thermometer-health": watchers.thermometer_health(rt, gate.thermometer),
+        "scanner-health": watchers.scanner_health(rt, gate.scanner),
         "lane": gate.lane.run(),
         "button": watchers.button_loop(rt, g.button, g.keypad),
         "upkeep": watchers.upkeep_loop(rt),
@@ -229,6 +230,7 @@ def _start_tasks(tg: asyncio.TaskGroup, gate: Gate, control: Path | None) -> Non
         from device.sim.control import SimControl, serve
 
         tasks["sim-control"] = serve(SimControl(gate.panel, rt.relay), control)
+    watchers.gpio_health(rt, g)
     for name, coro in tasks.items():
         tg_tasks[name] = tg.create_task(coro, name=name)
 

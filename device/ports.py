@@ -196,6 +196,10 @@ class QrScanner(Protocol):
         """Ask for one scan (command-trigger mode); a no-op for continuous scanners."""
         ...
 
+    def statuses(self) -> AsyncIterator[DeviceStatus]:
+        """Each health change, on a channel of its own (the lane reads ``events()``)."""
+        ...
+
     def events(self) -> AsyncIterator[ScannerEvent]:
         """Scans, rejected scans, state changes and rejected frames, in order."""
         ...

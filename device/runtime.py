@@ -67,6 +67,8 @@ class Runtime:
     os_synced: bool = False  # the OS said its clock is synchronised, at the last look
     floor: int = 0
     health: dict[str, tuple[DeviceState, str]] = field(default_factory=dict)
+    # Per device: when it entered its current state (wall ms) and its last error ("" if none).
+    health_marks: dict[str, tuple[int, str]] = field(default_factory=dict)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     status_changed: asyncio.Event = field(default_factory=asyncio.Event)
     _raised: set[AlarmKind] = field(default_factory=set)
@@ -208,14 +210,30 @@ class Runtime:
                 self.state = state
         return ids
 
+    def set_health(self, name: str, state: DeviceState, detail: str) -> DeviceState | None:
+        """Record a device's health (and when it entered that state); returns the state before.
+
+        A state other than ok keeps ``detail`` as the device's last error, shown after it
+        recovers too."""
+        before = self.health.get(name)
+        since, error = self.health_marks.get(name, (0, ""))
+        if before is None or before[0] != state:
+            since = int(self.clock.wall() * 1000)
+        if state != DeviceState.OK:
+            error = detail
+        self.health[name] = (state, detail)
+        self.health_marks[name] = (since, error)
+        if before is None or before != (state, detail):
+            self.status_changed.set()
+        return None if before is None else before[0]
+
     def _hold(self, held: Held, exc: StoreError) -> None:
         if len(self.held) == self.held.maxlen:
             logger.error("store still failing: the oldest held decision is dropped")
         self.held.append(held)
         if self.health.get(STORE, (DeviceState.OK, ""))[0] != DeviceState.FAULT:
             logger.error("the store cannot write (%s): holding decisions in memory", exc)
-        self.health[STORE] = (DeviceState.FAULT, f"cannot write: {exc}"[:128])
-        self.status_changed.set()
+        self.set_health(STORE, DeviceState.FAULT, f"cannot write: {exc}"[:128])
 
     async def flush_held(self) -> None:
         """Commit what was held while the store failed, oldest first, renumbered now (nothing
@@ -227,11 +245,12 @@ class Runtime:
                     first.drafts, first.ids, first.stamp, self.state, first.touched, priority=True
                 )
             except StoreError as exc:
-                self.health[STORE] = (DeviceState.FAULT, f"cannot write: {exc}"[:128])
+                self.set_health(STORE, DeviceState.FAULT, f"cannot write: {exc}"[:128])
                 return
             self.held.popleft()
         if STORE in self.health:
-            del self.health[STORE]
+            del self.health[STORE]  # listed while it fails only (the server ends its alert)
+            self.health_marks.pop(STORE, None)
             logger.warning("the store writes again: every held decision is committed")
             self.status_changed.set()
 

@@ -11,7 +11,7 @@ import msgspec
 from device.link.mqtt import MqttClient
 from device.runtime import Runtime
 from protocol import topics
-from protocol.messages import DeviceHealth, GateStatus, Lifecycle, encode
+from protocol.messages import DeviceHealth, DeviceState, GateStatus, Lifecycle, encode
 from protocol.topics import TopicKind
 
 logger = logging.getLogger(__name__)
@@ -28,10 +28,8 @@ def status_topic(rt: Runtime) -> str:
 async def build(rt: Runtime, state: Lifecycle) -> GateStatus:
     """The status document as of now."""
     applied = rt.trust.applied
-    devices = [
-        DeviceHealth(name=name, state=health, detail=detail[:128] or None)
-        for name, (health, detail) in sorted(rt.health.items())
-    ]
+    devices = [_device(rt, name, health, detail) for name, (health, detail) in rt.health.items()]
+    devices.sort(key=lambda d: d.name)
     return GateStatus(
         site=rt.settings.gate.site,
         gate=rt.settings.gate.id,
@@ -49,6 +47,19 @@ async def build(rt: Runtime, state: Lifecycle) -> GateStatus:
         revocation_seq=applied.revocations.seq if applied.revocations else None,
         config_version=applied.config.version if applied.config else None,
         devices=devices[:16],
+    )
+
+
+def _device(rt: Runtime, name: str, state: DeviceState, detail: str) -> DeviceHealth:
+    """One device's row; ``since`` and ``last_error`` only once it has had an error."""
+    since, error = rt.health_marks.get(name, (0, ""))
+    told = bool(error) or state != DeviceState.OK
+    return DeviceHealth(
+        name=name,
+        state=state,
+        detail=detail[:128] or None,
+        since=since if told and since else msgspec.UNSET,
+        last_error=error[:128] if error else msgspec.UNSET,
     )
 
 

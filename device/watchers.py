@@ -14,6 +14,7 @@ import logging
 from device.commands import apply_mode
 from device.core.model import Outcome
 from device.core.override import attributed_operator, override
+from device.hardware.gpio.devices import GpioDevices
 from device.ports import (
     Button,
     ButtonPress,
@@ -21,6 +22,7 @@ from device.ports import (
     DoorContact,
     Keypad,
     ModeSwitch,
+    QrScanner,
     Thermometer,
 )
 from device.runtime import Runtime
@@ -114,11 +116,28 @@ async def thermometer_health(rt: Runtime, thermometer: Thermometer) -> None:
             await device_changed(rt, item)
 
 
+async def scanner_health(rt: Runtime, scanner: QrScanner) -> None:
+    """Follow the scanner's health on its own channel: the lane reads the scans, and a person
+    in the flow must not delay the news that the scanner is gone."""
+    async for status in scanner.statuses():
+        await device_changed(rt, status)
+
+
+def gpio_health(rt: Runtime, gpio: GpioDevices) -> None:
+    """The GPIO devices are listed as ok: a pin driver reports no failure, so ok is all there
+    is to say (no error is invented; a relay that does not switch is not seen from the pin)."""
+    fitted = {"relay": gpio.relay, "button": gpio.button, "keypad": gpio.keypad}
+    for name, device in fitted.items():
+        if device is not None and name not in rt.health:
+            rt.set_health(name, DeviceState.OK, "gpio")
+
+
 async def device_changed(rt: Runtime, status: DeviceStatus) -> None:
-    """Record a peripheral going offline or coming back, and update the status."""
-    before = rt.health.get(status.device, (DeviceState.OK, ""))[0]
-    rt.health[status.device] = (status.state, status.detail)
-    rt.status_changed.set()
+    """Record a peripheral going offline or coming back, and update the status.
+
+    The alarm's note starts with the device's name and a colon: the server files the alert
+    under that name, the same subject the status's device list holds and ends."""
+    before = rt.set_health(status.device, status.state, status.detail) or DeviceState.OK
     if status.state != DeviceState.OK and before == DeviceState.OK:
         await rt.alarm(AlarmKind.DEVICE_OFFLINE, f"{status.device}: {status.detail}"[:200])
     elif status.state == DeviceState.OK and before != DeviceState.OK:

@@ -201,6 +201,13 @@ class DeviceHealth(_Model, frozen=True, kw_only=True):
     name: Id
     state: DeviceState
     detail: Annotated[str, msgspec.Meta(pattern=PRINTABLE_PATTERN, max_length=128)] | None = None
+    # When the device entered ``state`` (gate's wall clock, ms) and the last error it reported
+    # (kept after it recovers). Both unset (left out of the JSON) for a device that has been ok
+    # since the gate started, so a server of before still reads a healthy gate's status.
+    since: Ms | msgspec.UnsetType = msgspec.UNSET
+    last_error: (
+        Annotated[str, msgspec.Meta(pattern=PRINTABLE_PATTERN, max_length=128)] | msgspec.UnsetType
+    ) = msgspec.UNSET
 
 
 class GateStatus(_Model, frozen=True, kw_only=True):

@@ -77,6 +77,17 @@ async def resolve(conn: Connection, *, kind: str, gate: str | None, subject: str
     return (await conn.execute(query)).rowcount
 
 
+async def open_subjects(conn: Connection, *, kind: str, gate: str) -> list[str]:
+    """Subjects of this gate's alerts of ``kind`` that are open and not resolved."""
+    query = sa.select(alerts.c.subject).where(
+        alerts.c.kind == kind,
+        alerts.c.gate == gate,
+        alerts.c.acked_at.is_(None),
+        alerts.c.resolved_at.is_(None),
+    )
+    return [row.subject for row in await conn.execute(query)]
+
+
 async def acknowledge(conn: Connection, *, alert_id: int, by: str, note: str, now: int) -> int:
     """A staff member has seen the alert and says what they did."""
     query = (

@@ -40,6 +40,7 @@ class FakeServer:
     time_answers: int = 0
     events: list[GateEvent] = field(default_factory=list)
     results: list[messages.CommandResult] = field(default_factory=list)
+    statuses: dict[str, messages.GateStatus] = field(default_factory=dict)  # the latest per gate
     arrived: queue.Queue[GateEvent] = field(default_factory=queue.Queue)
     _ids: set[str] = field(default_factory=set)
     _seqs: dict[str, set[int]] = field(default_factory=dict)
@@ -57,7 +58,7 @@ class FakeServer:
         connected = threading.Event()
 
         def on_connect(client: mqtt.Client, *args: object) -> None:
-            kinds = [TopicKind.EVENTS, TopicKind.COMMAND_RESULTS]
+            kinds = [TopicKind.EVENTS, TopicKind.COMMAND_RESULTS, TopicKind.STATUS]
             if self.control_key is not None:
                 kinds.append(TopicKind.TIME_REQUESTS)
             for kind in kinds:  # again after a reconnect
@@ -114,6 +115,11 @@ class FakeServer:
         topic = topics.parse_topic(msg.topic)
         if topic.kind == TopicKind.TIME_REQUESTS:
             self._answer_time(topic, bytes(msg.payload))
+            return
+        if topic.kind == TopicKind.STATUS:
+            if msg.payload:  # a cleared retained status is empty
+                status = messages.decode(topic.kind, bytes(msg.payload), messages.GateStatus)
+                self.statuses[status.gate] = status
             return
         if topic.kind == TopicKind.COMMAND_RESULTS:
             self.results.append(

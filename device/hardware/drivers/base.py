@@ -1,7 +1,10 @@
 """pyserial transport and the supervised reader thread every serial driver shares.
 
 Ports are opened with ``serial.serial_for_url``, so configuration may name ``/dev/serial0``, a
-``/dev/serial/by-path/...`` or udev name, a pty, ``loop://`` or ``socket://host:port``.
+``/dev/serial/by-id/...`` or udev name, a pty, ``loop://`` or ``socket://host:port``, or a glob
+(``/dev/ttyACM*``) resolved again at every (re)open, so a device that comes back under a new
+name is found. While a session runs, a device path that disappears (the USB cable pulled) ends
+it within ``PATH_CHECK_S`` even if the device never sends anything.
 ``SerialException`` and ``OSError`` become ``PortError`` here and nowhere else. A driver runs
 its blocking session (handshake, then read loop) on one thread; when the session fails (port
 gone, device silent, no handshake) the thread reports ``offline``, closes the port and
@@ -11,7 +14,9 @@ reopens it with back-off until ``run()`` is cancelled.
 from __future__ import annotations
 
 import asyncio
+import glob
 import logging
+import os
 import queue
 import threading
 import time
@@ -29,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 E = TypeVar("E")
 READ_TIMEOUT_S = 0.02
+PATH_CHECK_S = 1.0
+_GLOB_CHARS = frozenset("*?[")
 
 
 class SerialLink:
@@ -37,6 +44,12 @@ class SerialLink:
     def __init__(self, port: Any, url: str) -> None:
         self.port = port
         self.url = url
+        # the name opened and the device node behind it: both must stay (a udev link goes too)
+        self._paths = (url, os.path.realpath(url)) if url.startswith("/") else ()
+
+    def gone(self) -> bool:
+        """True when the device path opened (or the node it led to) no longer exists."""
+        return any(not os.path.exists(path) for path in self._paths)
 
     def read(self, size: int = 256) -> bytes:
         """Whatever arrives within the read timeout (possibly nothing)."""
@@ -76,8 +89,29 @@ class SerialLink:
             logger.debug("closing %s: %s", self.url, exc)
 
 
+def resolve(url: str) -> list[str]:
+    """The paths ``url`` names now: itself, or a glob's matches in order (none: PortError)."""
+    if not url.startswith("/") or not _GLOB_CHARS & set(url):
+        return [url]
+    matches = sorted(glob.glob(url))
+    if not matches:
+        raise PortError(f"no device matches {url}")
+    return matches
+
+
 def open_link(url: str, baud: int, *, timeout: float = READ_TIMEOUT_S) -> SerialLink:
-    """Open ``url`` at ``baud`` 8N1 with exclusive access where the platform supports it."""
+    """Open ``url`` (the first of a glob's matches that opens) at ``baud`` 8N1, with exclusive
+    access where the platform supports it."""
+    error: PortError | None = None
+    for path in resolve(url):
+        try:
+            return _open_one(path, baud, timeout)
+        except PortError as exc:
+            error = error or exc
+    raise error or PortError(f"cannot open {url}")
+
+
+def _open_one(url: str, baud: int, timeout: float) -> SerialLink:
     try:
         port = serial.serial_for_url(
             url, baudrate=baud, timeout=timeout, write_timeout=1.0, do_not_open=True
@@ -107,6 +141,7 @@ class SerialDriver(Generic[E]):
         self._state = DeviceState.OFFLINE
         self._bridge: EventBridge[E | _WorkerExit] = EventBridge(on_item=self._on_item)
         self._out: EventBridge[E] = EventBridge()
+        self._statuses: EventBridge[DeviceStatus] = EventBridge(maxsize=16)
         self._commands: queue.SimpleQueue[bytes] = queue.SimpleQueue()
         self._backoff_max = backoff_max
         self._stop = threading.Event()
@@ -120,6 +155,12 @@ class SerialDriver(Generic[E]):
     async def events(self) -> AsyncIterator[E]:
         """Every event the driver produced, in order."""
         async for item in self._out.stream():
+            yield item
+
+    async def statuses(self) -> AsyncIterator[DeviceStatus]:
+        """Each health change, also on a channel of its own: a consumer busy with the events
+        (the lane, with a person in the flow) does not delay the news of a lost device."""
+        async for item in self._statuses.stream():
             yield item
 
     async def run(self) -> None:
@@ -145,6 +186,7 @@ class SerialDriver(Generic[E]):
             return
         if isinstance(item, DeviceStatus):
             self._state = item.state
+            self._statuses.put_nowait(item)
         self._handle_on_loop(item)
         self._out.put_nowait(item)
 
@@ -200,9 +242,14 @@ class SerialDriver(Generic[E]):
             detail = self.handshake_from_thread(link)
             self._state_is_ok = True
             self._status_from_thread(DeviceState.OK, detail)
+            checked = time.monotonic()
             while not self._stop.is_set():
                 self._drain_commands_from_thread(link)
                 self.pump_from_thread(link, time.monotonic())
+                if time.monotonic() - checked >= PATH_CHECK_S:
+                    checked = time.monotonic()
+                    if link.gone():
+                        raise PortError(f"device path gone (unplugged): {link.url}")
         finally:
             link.close()
 

@@ -81,6 +81,7 @@ class FakeScanner:
         self._max = max_payload
         self._debounce = Debouncer(debounce)
         self._queue: asyncio.Queue[ScannerEvent] = asyncio.Queue()
+        self._statuses: asyncio.Queue[DeviceStatus] = asyncio.Queue()
 
     def present(self, payload: bytes | str) -> None:
         """A code read by the scanner."""
@@ -95,11 +96,18 @@ class FakeScanner:
     def set_state(self, state: DeviceState, detail: str = "") -> None:
         """Report a health change."""
         self.state = state
-        self._queue.put_nowait(DeviceStatus(self.name, state, detail, time.monotonic()))
+        status = DeviceStatus(self.name, state, detail, time.monotonic())
+        self._queue.put_nowait(status)
+        self._statuses.put_nowait(status)
 
     async def run(self) -> None:
         """Nothing to supervise: wait to be cancelled."""
         await asyncio.Event().wait()
+
+    async def statuses(self) -> AsyncIterator[DeviceStatus]:
+        """Each health change set with ``set_state``."""
+        while True:
+            yield await self._statuses.get()
 
     async def trigger(self) -> None:
         """Count trigger requests."""

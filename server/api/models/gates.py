@@ -74,6 +74,8 @@ class DeviceOut(Public):
     name: str
     state: str
     detail: str | None = None
+    since: int | None = None  # ms: when it entered this state (only once it has had an error)
+    last_error: str | None = None
 
 
 class LaneStatusOut(Public):

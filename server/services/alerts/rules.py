@@ -13,6 +13,7 @@ from protocol.reasons import ReasonCode
 from server.records import Alert, EventData
 from server.services.alerts.kinds import AlertKind
 from server.services.alerts.raising import condition, ended, occurred
+from server.store import alerts as alert_store
 from server.store.db import Connection
 
 _ALARMS = {
@@ -43,7 +44,9 @@ def _subject(row: EventData, alarm: AlarmKind) -> str:
     gate's status raises, so the two land on one alert.
     """
     if alarm in (AlarmKind.DEVICE_OFFLINE, AlarmKind.DEVICE_RECOVERED):
-        return str(row.note or "device")
+        # the note is "<device>: <detail>": the device's name is the subject the status's
+        # device list holds and ends, so the alarm and the status land on one alert
+        return device_subject(row.note)
     if alarm == AlarmKind.STORE_CORRUPT:
         return "store"
     if alarm in (AlarmKind.DOOR_FORCED, AlarmKind.DOOR_HELD_OPEN):
@@ -51,6 +54,12 @@ def _subject(row: EventData, alarm: AlarmKind) -> str:
     if alarm in (AlarmKind.FEVER_CONFIRMED, AlarmKind.SUSPECTED_LENDING):
         return str(row.pass_ref or "")
     return ""
+
+
+def device_subject(note: str | None) -> str:
+    """The device a device alarm's note names (the text before its first colon)."""
+    name = (note or "").split(":", 1)[0].strip()
+    return name or "device"
 
 
 async def on_event(conn: Connection, row: EventData, *, now: int) -> list[Alert]:
@@ -122,20 +131,7 @@ async def on_status(
                     now=now,
                 )
             )
-    for device in status.devices:
-        bad = device.state in (DeviceState.FAULT, DeviceState.OFFLINE)
-        raised.append(
-            await _hold(
-                conn,
-                AlertKind.DEVICE_FAULT,
-                gate=gate,
-                subject=device.name,
-                holds=bad,
-                now=now,
-                state=device.state.value,
-                detail=device.detail,
-            )
-        )
+    raised.extend(await _on_devices(conn, status, now=now))
     if status.outbox_depth >= backlog:
         raised.append(
             await condition(
@@ -147,6 +143,38 @@ async def on_status(
     takeovers = status.takeovers if isinstance(status.takeovers, int) else 0
     raised.append(await on_takeovers(conn, takeovers, gate=gate, subject="", now=now))
     return [a for a in raised if a is not None]
+
+
+async def _on_devices(conn: Connection, status: GateStatus, *, now: int) -> list[Alert | None]:
+    """Hold ``device_fault`` per device the status lists as faulty or offline; end it for a
+    device back to ok, and (online only) for any subject the status no longer lists as bad (a
+    device the gate lists only while it fails, like its store, or a subject of before)."""
+    gate, raised = status.gate, []
+    bad = set()
+    for device in status.devices:
+        failing = device.state in (DeviceState.FAULT, DeviceState.OFFLINE)
+        if failing:
+            bad.add(device.name)
+        detail: dict[str, Any] = {"state": device.state.value, "detail": device.detail}
+        if isinstance(device.since, int):
+            detail["since"] = device.since
+        raised.append(
+            await _hold(
+                conn,
+                AlertKind.DEVICE_FAULT,
+                gate=gate,
+                subject=device.name,
+                holds=failing,
+                now=now,
+                **detail,
+            )
+        )
+    if status.state == Lifecycle.ONLINE:
+        kind = AlertKind.DEVICE_FAULT
+        for subject in await alert_store.open_subjects(conn, kind=kind.value, gate=gate):
+            if subject not in bad:
+                await ended(conn, kind, gate=gate, subject=subject, now=now)
+    return raised
 
 
 async def on_takeovers(
