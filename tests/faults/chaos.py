@@ -21,7 +21,8 @@ last committed seq at the end). At the end the storm stops, the outboxes drain, 
 server's SQLite is compared with what each gate committed: decided = sum of last seqs; lost =
 seqs 1..last not stored; duplicated = rows beyond the first per (gate, seq) or per event id.
 RSS slope = a least-squares fit of /proc/PID/status VmRSS over the longest-lived incarnation of
-each process; tracebacks = lines containing "Traceback" in each process's stderr or log.
+each process, past its first WARMUP_S; tracebacks = lines containing "Traceback" in each
+process's stderr or log.
 
 ``python -m tests.faults.chaos --duration SECONDS [--seed N] [--out FILE]`` prints the table.
 """
@@ -31,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import os
 import random
 import signal
@@ -69,6 +71,7 @@ GAP_S = (2.0, 5.0)  # quiet time after a fault healed, before the next one
 RECOVERY_LIMIT_S = 90.0  # a fault not healed by then counts as unhealed; the soak goes on
 DRAIN_LIMIT_S = 120.0
 SAMPLE_S = 1.0
+WARMUP_S = 20.0  # RSS samples left out of the fit at the start of each process's life
 
 
 @dataclass
@@ -207,9 +210,8 @@ class Soak:
             rows = conn.execute("SELECT gate, MAX(seq) FROM events GROUP BY gate").fetchall()
         return {g: int(s) for g, s in rows}
 
-    async def healed(self, lanes: list[str], marks: dict[str, int]) -> float | None:
-        """Seconds until a lane in ``lanes`` has an event above its mark stored."""
-        start = time.monotonic()
+    async def healed(self, lanes: list[str], marks: dict[str, int], start: float) -> float | None:
+        """Seconds from ``start`` until a lane in ``lanes`` has an event above its mark stored."""
         while time.monotonic() - start < RECOVERY_LIMIT_S:
             try:
                 got = await asyncio.to_thread(self.stored_max)
@@ -224,36 +226,41 @@ class Soak:
         """Apply the fault, hold it, end it; then measure how long until scans are stored."""
         broker, hold = self.site.broker, fault.hold_s
         lane = self.lanes.get(fault.target)
+        affected = [fault.target] if fault.target else list(self.lanes)
         if fault.kind == "broker-kill":
             await asyncio.to_thread(broker.kill)
-            await asyncio.sleep(hold)
-            await asyncio.to_thread(broker.start)
         elif fault.kind == "broker-freeze":
             assert broker.process is not None
             broker.process.send_signal(signal.SIGSTOP)
-            await asyncio.sleep(hold)
-            broker.process.send_signal(signal.SIGCONT)
         elif fault.kind == "server-kill":
             await asyncio.to_thread(self.server.end, signal.SIGKILL)
-            await asyncio.sleep(hold)
-            self.server.start()
         elif fault.kind == "gate-kill":
             assert lane is not None
             await asyncio.to_thread(lane.kill)
-            await asyncio.sleep(hold)
-            await asyncio.to_thread(lane.spawn)
         elif fault.kind == "partition":
             self.proxy.cut()
-            await asyncio.sleep(hold)
-            self.proxy.restore()
         elif fault.kind == "device-pull":
             assert lane is not None
             lane.scanner.command("unplug")
-            await asyncio.sleep(hold)
-            lane.scanner.command("replug")
-        affected = [fault.target] if fault.target else list(self.lanes)
+        await asyncio.sleep(hold)
         marks = {g: (await asyncio.to_thread(self.lanes[g].outbox))[1] for g in affected}
-        fault.recovery_s = await self.healed(affected, marks)
+        ended = time.monotonic()  # the fault ends: restart, SIGCONT, network back, replug
+        if fault.kind == "broker-kill":
+            await asyncio.to_thread(broker.start)
+        elif fault.kind == "broker-freeze":
+            assert broker.process is not None
+            broker.process.send_signal(signal.SIGCONT)
+        elif fault.kind == "server-kill":
+            self.server.start()
+        elif fault.kind == "gate-kill":
+            assert lane is not None
+            await asyncio.to_thread(lane.spawn)
+        elif fault.kind == "partition":
+            self.proxy.restore()
+        elif fault.kind == "device-pull":
+            assert lane is not None
+            lane.scanner.command("replug")
+        fault.recovery_s = await self.healed(affected, marks, ended)
 
     async def drain(self) -> bool:
         """Until every outbox is empty (everything acknowledged), or DRAIN_LIMIT_S."""
@@ -295,6 +302,7 @@ def count(path: Path | None, lines: list[str] | None = None) -> int:
 async def soak(root: Path, duration_s: float, seed: int) -> Result:
     """Build the site in ``root``, run the storm and the faults for ``duration_s``, measure."""
     rng = random.Random(seed)
+    logging.getLogger("deploy.demo.proxy").setLevel(logging.ERROR)  # refusals while cut
     result = Result(seed=seed, duration_s=duration_s)
     site = await build(root / "site", SITE_GATES)
     texts = await prepare(site, LANES)
@@ -372,9 +380,11 @@ async def account(run: Soak, result: Result) -> None:
         span = samples[-1][0] - samples[0][0]
         if role not in longest or span > longest[role][-1][0] - longest[role][0][0]:
             longest[role] = samples
-    for role, samples in sorted(longest.items()):
-        span = samples[-1][0] - samples[0][0]
-        result.rss[role] = (slope(samples), span, samples[0][1], samples[-1][1])
+    for role, life in sorted(longest.items()):
+        warm = [s for s in life if s[0] - life[0][0] >= WARMUP_S]
+        fit = warm if len(warm) >= 10 else life
+        span = fit[-1][0] - fit[0][0]
+        result.rss[role] = (slope(fit), span, fit[0][1], fit[-1][1])
 
 
 def _s(value: float | None) -> str:
