@@ -56,8 +56,10 @@ unit: sysdeps $(STAMP)
 bench: sysdeps $(STAMP)  ## measure, print a table and write docs/benchmarks.md
 	$(BIN)/python -m bench
 
-# make chaos [DURATION=600] [SEED=n] [OUT=file]: see tests/faults/chaos.py, docs/reliability.md
-CHAOS_ARGS := --duration $(or $(DURATION),600) $(if $(SEED),--seed $(SEED)) $(if $(OUT),--out $(OUT))
+# make chaos [DURATION=600] [SEED=n] [OUT=file] [GATE_DEFAULTS=1]: tests/faults/chaos.py,
+# docs/reliability.md
+CHAOS_ARGS := --duration $(or $(DURATION),600) $(if $(SEED),--seed $(SEED)) \
+	$(if $(OUT),--out $(OUT)) $(if $(filter 1,$(GATE_DEFAULTS)),--gate-defaults)
 
 chaos: sysdeps $(STAMP)  ## the fault soak: kills, freezes, a partition, device pulls; one table
 	$(BIN)/python -m tests.faults.chaos $(CHAOS_ARGS)

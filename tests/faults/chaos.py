@@ -24,7 +24,9 @@ RSS slope = a least-squares fit of /proc/PID/status VmRSS over the longest-lived
 each process, past its first WARMUP_S; tracebacks = lines containing "Traceback" in each
 process's stderr or log.
 
-``python -m tests.faults.chaos --duration SECONDS [--seed N] [--out FILE]`` prints the table.
+``python -m tests.faults.chaos --duration SECONDS [--seed N] [--out FILE] [--gate-defaults]``
+prints the table (and the faults as they happen); its exit status is 1 if an event was lost or
+stored twice or a process died.
 """
 
 from __future__ import annotations
@@ -91,6 +93,7 @@ class Result:
 
     seed: int
     duration_s: float  # the schedule's length as asked
+    quick: bool = True  # gates tuned to reconnect and resend within 2 s
     ran_s: float = 0.0  # from the first fault's schedule to the storm's stop
     faults: list[Fault] = field(default_factory=list)
     decided: dict[str, int] = field(default_factory=dict)  # per gate: last committed seq
@@ -170,7 +173,7 @@ class Server:
 class Soak:
     """The running site: broker, server, proxy, lanes, the storm and the samplers."""
 
-    def __init__(self, site: LinkSite, root: Path, proxy: CutProxy) -> None:
+    def __init__(self, site: LinkSite, root: Path, proxy: CutProxy, quick: bool) -> None:
         self.site, self.root, self.proxy = site, root, proxy
         self.server = Server(site, root / "server.log")
         self.lanes = {
@@ -178,6 +181,7 @@ class Soak:
                 site.gate_file(g),
                 root / "lanes" / g,
                 broker_port=proxy.listen_port if g == PROXIED else None,
+                quick=quick,
             )
             for g in LANES
         }
@@ -299,17 +303,20 @@ def count(path: Path | None, lines: list[str] | None = None) -> int:
     return sum("Traceback" in line for line in text)
 
 
-async def soak(root: Path, duration_s: float, seed: int) -> Result:
-    """Build the site in ``root``, run the storm and the faults for ``duration_s``, measure."""
+async def soak(root: Path, duration_s: float, seed: int, quick: bool = True) -> Result:
+    """Build the site in ``root``, run the storm and the faults for ``duration_s``, measure.
+
+    ``quick``: the gates reconnect and resend after at most 2 s (as the other fault tests);
+    otherwise they keep ``gate add``'s defaults (reconnect back-off up to 30 s, resend 15 s)."""
     rng = random.Random(seed)
     logging.getLogger("deploy.demo.proxy").setLevel(logging.ERROR)  # refusals while cut
-    result = Result(seed=seed, duration_s=duration_s)
+    result = Result(seed=seed, duration_s=duration_s, quick=quick)
     site = await build(root / "site", SITE_GATES)
     texts = await prepare(site, LANES)
     site.broker.start()
     proxy = CutProxy(free_port(), site.broker.port)
     await proxy.start()
-    run = Soak(site, root, proxy)
+    run = Soak(site, root, proxy, quick)
     sampler = threading.Thread(target=run.sample, daemon=True)
     storms: asyncio.Future[list[int]] | None = None
     try:
@@ -398,7 +405,8 @@ def render(result: Result) -> str:
     lines = [
         f"Seed {result.seed}; {result.duration_s:.0f} s asked, {result.ran_s:.0f} s of storm "
         f"and faults; {len(result.faults)} faults; outboxes drained at the end: "
-        f"{'yes' if result.drained else 'NO'}.",
+        f"{'yes' if result.drained else 'NO'}; gate reconnect and resend: "
+        f"{'at most 2 s (quick)' if result.quick else 'the defaults (up to 30 s, 15 s)'}.",
         "",
         "| measure | value |",
         "|---|---|",
@@ -433,10 +441,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=600.0, help="seconds of faults")
     parser.add_argument("--seed", type=int, default=None, help="the schedule's random seed")
     parser.add_argument("--out", type=Path, default=None, help="also write the table here")
+    parser.add_argument(
+        "--gate-defaults",
+        action="store_true",
+        help="keep the gates' default reconnect back-off and resend delay (not 2 s)",
+    )
     args = parser.parse_args(argv)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1 << 30)
     with tempfile.TemporaryDirectory(prefix="gatepass-chaos-") as tmp:
-        result = asyncio.run(soak(Path(tmp), args.duration, seed))
+        result = asyncio.run(soak(Path(tmp), args.duration, seed, not args.gate_defaults))
     table = render(result)
     print(table, end="")
     if args.out is not None:

@@ -33,17 +33,20 @@ class Lane:
     control: Path | None = None  # the simulated panel's control socket (device/sim/control.py)
 
     @classmethod
-    def from_gate_file(cls, gate_file: Path, root: Path, broker_port: int | None = None) -> Lane:
-        """Point the provisioned file at simulators and make resends quick for the test (and
-        at another broker port, a proxy's, if given)."""
+    def from_gate_file(
+        cls, gate_file: Path, root: Path, broker_port: int | None = None, quick: bool = True
+    ) -> Lane:
+        """Point the provisioned file at simulators and (``quick``) make reconnects and resends
+        quick for the test; and at another broker port, a proxy's, if given."""
         raw = tomllib.loads(gate_file.read_text())
         if broker_port is not None:
             raw["broker"]["port"] = broker_port
         raw["gate"]["data_dir"] = str(root / "data")
         raw["scanner"]["port"] = str(root / "scanner")
         raw["thermometer"]["port"] = str(root / "thermo")
-        raw["broker"]["reconnect_max_s"] = 2.0
-        raw["outbox"] = {"resend_after_s": 2.0}
+        if quick:
+            raw["broker"]["reconnect_max_s"] = 2.0
+            raw["outbox"] = {"resend_after_s": 2.0}
         root.mkdir(parents=True, exist_ok=True)
         return cls(
             gate=raw["gate"]["id"], config=write_gate_toml(root / "gate.toml", raw), root=root
