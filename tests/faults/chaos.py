@@ -26,7 +26,7 @@ process's stderr or log.
 
 ``python -m tests.faults.chaos --duration SECONDS [--seed N] [--out FILE] [--gate-defaults]``
 prints the table (and the faults as they happen); its exit status is 1 if an event was lost or
-stored twice or a process died.
+stored twice, a process died or logged a traceback, or the outboxes did not drain.
 """
 
 from __future__ import annotations
@@ -458,6 +458,8 @@ def main(argv: list[str] | None = None) -> int:
         not sum(result.lost.values())
         and not sum(result.duplicated.values())
         and all(result.alive.values())
+        and result.drained
+        and not sum(result.tracebacks.values())
     )
     return 0 if ok else 1
 
