@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 APT_PACKAGES := mosquitto mosquitto-clients zbar-tools poppler-utils fonts-wqy-microhei chromium shellcheck
 
-.PHONY: test lint typecheck imports unit bench demo sysdeps venv clean
+.PHONY: test lint typecheck imports unit bench chaos demo sysdeps venv clean
 
 # make demo [DURATION=90] [TRAFFIC=0] [PORT=8080]: see README.md and deploy/demo/
 DEMO_ARGS := $(if $(DURATION),--duration $(DURATION)) $(if $(filter 0,$(TRAFFIC)),--no-traffic) \
@@ -55,6 +55,14 @@ unit: sysdeps $(STAMP)
 
 bench: sysdeps $(STAMP)  ## measure, print a table and write docs/benchmarks.md
 	$(BIN)/python -m bench
+
+# make chaos [DURATION=600] [SEED=n] [OUT=file] [GATE_DEFAULTS=1]: tests/faults/chaos.py,
+# docs/reliability.md
+CHAOS_ARGS := --duration $(or $(DURATION),600) $(if $(SEED),--seed $(SEED)) \
+	$(if $(OUT),--out $(OUT)) $(if $(filter 1,$(GATE_DEFAULTS)),--gate-defaults)
+
+chaos: sysdeps $(STAMP)  ## the fault soak: kills, freezes, a partition, device pulls; one table
+	$(BIN)/python -m tests.faults.chaos $(CHAOS_ARGS)
 
 demo: sysdeps $(STAMP)  ## a whole simulated site with live traffic; Ctrl-C stops it
 	$(BIN)/python -m deploy.demo $(DEMO_ARGS)

@@ -33,14 +33,20 @@ class Lane:
     control: Path | None = None  # the simulated panel's control socket (device/sim/control.py)
 
     @classmethod
-    def from_gate_file(cls, gate_file: Path, root: Path) -> Lane:
-        """Point the provisioned file at simulators and make resends quick for the test."""
+    def from_gate_file(
+        cls, gate_file: Path, root: Path, broker_port: int | None = None, quick: bool = True
+    ) -> Lane:
+        """Point the provisioned file at simulators and (``quick``) make reconnects and resends
+        quick for the test; and at another broker port, a proxy's, if given."""
         raw = tomllib.loads(gate_file.read_text())
+        if broker_port is not None:
+            raw["broker"]["port"] = broker_port
         raw["gate"]["data_dir"] = str(root / "data")
         raw["scanner"]["port"] = str(root / "scanner")
         raw["thermometer"]["port"] = str(root / "thermo")
-        raw["broker"]["reconnect_max_s"] = 2.0
-        raw["outbox"] = {"resend_after_s": 2.0}
+        if quick:
+            raw["broker"]["reconnect_max_s"] = 2.0
+            raw["outbox"] = {"resend_after_s": 2.0}
         root.mkdir(parents=True, exist_ok=True)
         return cls(
             gate=raw["gate"]["id"], config=write_gate_toml(root / "gate.toml", raw), root=root
@@ -51,6 +57,10 @@ class Lane:
         self.thermo = ThermometerSim("gy-mcu90614", link=self.root / "thermo")
         self.scanner.start()
         self.thermo.start()
+        self.spawn()
+
+    def spawn(self) -> None:
+        """Start the daemon process (the simulators already running) and wait for READY."""
         extra = [] if self.control is None else ["--sim-control", str(self.control)]
         argv = [str(GATE_CLI), "run", "--config", str(self.config), *extra]
         self.proc = subprocess.Popen(
@@ -91,6 +101,16 @@ class Lane:
         self.scanner.stop()
         self.thermo.stop()
         return code
+
+    def kill(self) -> None:
+        """SIGKILL the daemon only (a crash or a power cut of the Pi): the simulators stay."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(10)
+        self.reader.join(5)
+        for pipe in (self.proc.stdout, self.proc.stderr):
+            if pipe is not None:
+                pipe.close()
 
     def storm(self, passes: list[str], stop: threading.Event) -> int:
         """Present the passes in turn every 150 ms until ``stop``; returns how many."""

@@ -45,14 +45,14 @@ STORM_POLICY = {
 }
 
 
-async def prepare(site: LinkSite) -> list[str]:
+async def prepare(site: LinkSite, gates: tuple[str, ...] = GATES) -> list[str]:
     """The storm's policy on both lanes (no temperature, no digits, no anti-passback, short
     relay pulses), and sixteen residents' passes: both lanes grant them, and each gate also
     records its peer's grants (presence), as on a real site."""
     env = site.env()
     texts = []
     try:
-        for gate in ("east-in", "east-out"):
+        for gate in gates:
             await gate_policy.set_policy(env, CLI_ACTOR, gate, STORM_POLICY)
         household = await registry.save_household(
             env,
