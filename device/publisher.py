@@ -78,8 +78,10 @@ class Drainer:
         self.pace = Pace(rt.settings.outbox.drain_rate)
 
     async def start(self) -> None:
-        """Everything below the store's floor is already acked."""
+        """Everything below the store's floor is already acked; what a previous run left in
+        the outbox may have been sent already, so it goes with its seq property."""
         self.acked = self.sent = self._pruned = await self.rt.store.floor_seq() - 1
+        self._silent_upto = self.rt.store.next_seq - 1
 
     async def on_ack(self, seq: int) -> None:
         """The server committed every seq up to ``seq``; the rows go in the next prune."""
@@ -135,7 +137,9 @@ class Drainer:
         self.rt.status_changed.set()
 
     def on_reconnect(self) -> None:
-        """After a reconnect, everything unacked is sent again."""
+        """After a reconnect (or the server's announcing itself), everything unacked is sent
+        again, with its seq property: the server may have seen and refused it already."""
+        self._silent_upto = max(self._silent_upto, self.sent)
         self.sent = self.acked
         self.rt.wake.set()
 
