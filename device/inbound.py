@@ -168,8 +168,7 @@ class InboundRouter:
         if status.state != Lifecycle.ONLINE:
             return
         self.timesync.poke()
-        if self.drainer.sent > self.drainer.acked:
-            self.drainer.on_reconnect()
+        self.drainer.on_reconnect()  # whatever was sent before this status is sent again
 
     async def _time(self, topic: Topic, payload: bytes) -> None:
         await self.timesync.on_answer(payload)
