@@ -2,7 +2,7 @@
 
 Started and stopped by the app's lifespan when ``mqtt_host`` is set. On every (re)connect it
 publishes its retained ``online`` status and republishes everything retained (a broker killed
-with SIGKILL may have lost its retained messages since the last autosave); then it asks the
+with SIGKILL may have lost its retained messages since its last save); then it asks the
 publishing service every ``POLL_S`` for a new manifest, a new revocation seq (or a heartbeat
 due) and changed gate configs, so a revocation made anywhere (API, CLI) reaches connected gates
 within about a second; a lock the ingest records, or an unlock through the API, pokes it to
@@ -10,7 +10,7 @@ look at once. The monitor checks time-based conditions every ``MONITOR_S``, and 
 server's own session was taken over again and again (``session_takeover``). The gates' time
 requests bypass the ingest (nothing is stored): the timekeeper answers each one at once, signed
 (server.services.gates.timing), and then PUBACKs it. Every connect subscribes again, whatever
-the broker says about the session (a broker killed before its autosave has lost it).
+the broker says about the session (a broker killed before it saved has lost it).
 """
 
 from __future__ import annotations

@@ -8,9 +8,14 @@ import re
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from protocol.messages import LaneDirection
 from protocol.topics import SPECS, TopicKind, gate_topic, site_topic
@@ -139,6 +144,51 @@ def test_persistence_is_written_where_configured(link_site: LinkSite) -> None:
     link_site.broker.stop()  # SIGTERM saves the in-memory database
     assert link_site.broker.persistence_file.stat().st_size > 0
     link_site.broker.start()
+
+
+def _session_client(site: LinkSite) -> tuple[mqtt.Client, queue.Queue[bool], queue.Queue[str]]:
+    """The server's account with a lasting session, as the server connects (clean_start off)."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="server", protocol=mqtt.MQTTv5)
+    client.username_pw_set("server", server_password(site))
+    present: queue.Queue[bool] = queue.Queue()
+    topics: queue.Queue[str] = queue.Queue()
+    client.on_connect = lambda c, u, flags, rc, p: present.put(flags.session_present)
+    client.on_message = lambda c, u, msg: topics.put(msg.topic)
+    client.on_subscribe = lambda c, u, mid, codes, p: present.put(True)
+    expiry = Properties(PacketTypes.CONNECT)
+    expiry.SessionExpiryInterval = 3600
+    client.connect(site.broker.host, site.broker.port, clean_start=False, properties=expiry)
+    client.loop_start()
+    return client, present, topics
+
+
+def test_a_broker_killed_hard_keeps_the_sessions_it_saved_on_change(link_site: LinkSite) -> None:
+    """Issue 15, item 2: sessions are saved on change, not on a 60-s timer a SIGKILL beats."""
+    events = str(gate_topic(SITE, "east-in", TopicKind.EVENTS))
+    server, present, topics = _session_client(link_site)
+    gate, _ = connect(link_site, "east-in")
+    try:
+        assert present.get(timeout=5) is False
+        server.subscribe(events, qos=1)
+        assert present.get(timeout=5) is True  # the SUBACK
+        for _ in range(30):  # enough changes (queued and acknowledged) for a save
+            gate.publish(events, b"{}")
+        for _ in range(30):
+            assert topics.get(timeout=5) == events
+        time.sleep(0.5)
+        link_site.broker.kill()
+        server.loop_stop()
+        gate.close()
+        link_site.broker.start()
+        server, present, topics = _session_client(link_site)
+        assert present.get(timeout=10) is True  # nothing subscribed again
+        gate, _ = connect(link_site, "east-in")
+        gate.publish(events, b"{}")
+        assert topics.get(timeout=5) == events
+    finally:
+        server.disconnect()
+        server.loop_stop()
+        gate.close()
 
 
 def test_cli_provisions_gates_that_the_gate_accepts(tmp_path: Path) -> None:
