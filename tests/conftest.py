@@ -55,3 +55,18 @@ def mqtt_client(
     yield make
     for client in made:
         client.close()
+
+
+# Tests whose bounds are about time (recovery, soak, the browser's live updates, the demo) run
+# alone, after the rest ran on every core (Makefile ``unit``): a neighbour's load must not be
+# what fails them.
+SERIAL_DIRS = ("faults", "demo", "ui")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the time-bound tests ``serial``: the slow ones and everything in SERIAL_DIRS."""
+    root = Path(__file__).parent
+    for item in items:
+        part = item.path.relative_to(root).parts[0]
+        if part in SERIAL_DIRS or item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.serial)
