@@ -127,7 +127,10 @@ def _add_pass_commands(sub: Any, data: argparse.ArgumentParser) -> None:
     passes_sub.add_parser("locks", parents=[data], help="list the passes locked now")
     unlock = passes_sub.add_parser("unlock", parents=[data], help="clear a pass's lock")
     unlock.add_argument("ref", type=_pass_ref, help="the pass's 16-hex ref")
-    unlock.add_argument("--note", default="", help="why (kept with the lock, up to 500 chars)")
+    unlock.add_argument(
+        "--reason", default="", help="required: the ID check made (kept and audited, 500 chars)"
+    )
+    unlock.add_argument("--note", default="", help=argparse.SUPPRESS)  # the older name
 
 
 def _pass_ref(value: str) -> str:

@@ -22,8 +22,7 @@ def _when(at: int) -> str:
 async def passes_command(env: Env, args: argparse.Namespace) -> int:
     """``gatepass-server passes locks|unlock``."""
     if args.action == "unlock":
-        note = (args.note or "").strip() or None
-        lock = await pass_locks.unlock(env, CLI_ACTOR, args.ref, note)
+        lock = await pass_locks.unlock(env, CLI_ACTOR, args.ref, args.reason or args.note)
         print(say("passes.unlocked", ref=lock.ref))
         return 0
     held = await pass_locks.active(env, CLI_ACTOR)

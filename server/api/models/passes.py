@@ -52,9 +52,16 @@ class BulkRevokeIn(Strict):
 
 
 class UnlockIn(Strict):
-    """Why staff clear a pass's lock (optional)."""
+    """Why staff clear a pass's lock (the ID check they made): required, in ``reason`` (``note``
+    is its older name and is still read)."""
 
+    reason: Note | None = None
     note: Note | None = None
+
+    @property
+    def why(self) -> str | None:
+        """The reason given, under either name."""
+        return self.reason if self.reason and self.reason.strip() else self.note
 
 
 class LockOut(Public):

@@ -78,8 +78,9 @@ async def active_locks(env: EnvDep, actor: StaffDep) -> list[LockOut]:
 async def unlock(
     ref: RefPath, body: UnlockIn, request: Request, env: EnvDep, actor: StaffDep
 ) -> LockOut:
-    """Clear a pass's lock (staff of its zone or admins); every lane hears it signed."""
-    lock = await pass_locks.unlock(env, actor, ref, body.note)
+    """Clear a pass's lock (staff of its zone or admins) after an ID check; ``reason`` is
+    required (422 ``unlock_reason_required`` without it). Every lane hears it signed."""
+    lock = await pass_locks.unlock(env, actor, ref, body.why)
     link = link_of(request)
     if link is not None:
         link.poke()  # publish the new list now, not at the next poll

@@ -80,9 +80,10 @@ async def revoke(
 async def unlock(
     *, request: Request, env: EnvDep, actor: StaffPage, ref: str, note: Field = "", back: Field = ""
 ) -> Response:
-    """Clear a pass's lock after wrong phone digits (staff of its zone); every lane hears it."""
+    """Clear a pass's lock after wrong phone digits (staff of its zone) with the reason they
+    must give (the ID check); every lane hears it."""
     row = await pass_locks.holder_of(env, actor, ref)
-    await pass_locks.unlock(env, actor, ref, note.strip() or None)
+    await pass_locks.unlock(env, actor, ref, note)
     return RedirectResponse("/ui/" if back == "dashboard" else _holder_page(row), status_code=303)
 
 
