@@ -19,11 +19,12 @@ import secrets
 from dataclasses import dataclass, field
 
 from protocol.claims import PassClaims, PassKind, printable
+from protocol.cose import PrivateKey
 from protocol.errors import MessageError
 from protocol.manifest import KeyUse
 from protocol.passes import issue
 from protocol.phonetag import phone_tag
-from server.records import Pass
+from server.records import Key, Pass, Resident
 from server.services import audit
 from server.services.context import Actor, Env
 from server.services.errors import Conflict, Forbidden, Invalid, NotFound
@@ -99,22 +100,56 @@ def _printed(holder: Holder) -> tuple[str | None, str]:
     return holder.unit, name
 
 
-async def sign_for(
-    conn: Connection, env: Env, actor: Actor, holder: Holder, *, expires: int
-) -> Pass:
-    """Build the claims for ``holder``, sign them, store and audit the pass; returns its row.
-    Nothing is written when the holder's text cannot be printed (Unprintable)."""
-    unit, name = _printed(holder)
+@dataclass(slots=True)
+class Signing:
+    """What the passes of one transaction are signed with, read once (a bulk issue of thousands
+    would otherwise read the site, the signing key and the tag keys for every pass)."""
+
+    now: int
+    site: str
+    key_row: Key
+    key: PrivateKey
+    tag_keys: dict[tuple[int, ...], tuple[int, bytes]] = field(default_factory=dict)
+
+    async def tag_key(
+        self, conn: Connection, env: Env, zones: tuple[int, ...]
+    ) -> tuple[int, bytes]:
+        """The phone-tag key version and key for a pass valid in ``zones``."""
+        if zones not in self.tag_keys:
+            self.tag_keys[zones] = await phone_keys.tag_key(conn, env.keys_dir, zones)
+        return self.tag_keys[zones]
+
+
+async def signing(conn: Connection, env: Env) -> Signing:
+    """The site, the pass-signing key and an empty tag-key cache, at the env's now."""
     now = env.clock.now()
     key_row, key = await signing_key(conn, env.keys_dir, use=KeyUse.PASS, now=now)
+    return Signing(now=now, site=await _site_id(conn), key_row=key_row, key=key)
+
+
+async def sign_for(
+    conn: Connection,
+    env: Env,
+    actor: Actor,
+    holder: Holder,
+    *,
+    expires: int,
+    using: Signing | None = None,
+) -> Pass:
+    """Build the claims for ``holder``, sign them, store and audit the pass; returns its row.
+    Nothing is written when the holder's text cannot be printed (Unprintable). ``using`` is
+    what a bulk issue read once for all its passes."""
+    unit, name = _printed(holder)
+    using = using or await signing(conn, env)
+    now, key_row, key = using.now, using.key_row, using.key
     expires = min(expires, key_row.verify_until)
     pass_id = secrets.token_bytes(12)
     tag, version = None, None
     if holder.phone is not None:
-        version, phone_key = await phone_keys.tag_key(conn, env.keys_dir, holder.zones[:MAX_ZONES])
+        version, phone_key = await using.tag_key(conn, env, holder.zones[:MAX_ZONES])
         tag = phone_tag(phone_key, pass_id, last4(holder.phone))
     claims = PassClaims(
-        site=await _site_id(conn),
+        site=using.site,
         pass_id=pass_id,
         kind=holder.kind,
         issued_at=now,
@@ -172,6 +207,11 @@ async def resident_holder(conn: Connection, actor: Actor, resident_id: int) -> H
     row = await people.get_resident(conn, resident_id=resident_id, scope=actor.scope)
     if row is None:
         raise NotFound(f"resident {resident_id}")
+    return holder_of(row)
+
+
+def holder_of(row: Resident) -> Holder:
+    """The pass subject for a resident row (with its household's zone and label)."""
     return Holder(
         kind=PassKind.RESIDENT,
         column="resident_id",
