@@ -49,7 +49,8 @@ async def _measure(root: Path) -> tuple[float, float, int, int]:
     finally:
         await env.db.close()
     assert len(first.issued) == RESIDENTS, first.skipped[:3]
-    assert not second.issued and second.already_had == RESIDENTS
+    assert not second.issued
+    assert second.already_had == RESIDENTS
     return first_s, second_s, len(first.issued), second.already_had
 
 

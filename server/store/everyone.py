@@ -3,14 +3,42 @@ pass, and the live passes of a place's households (issue 16 item 5)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
 from server.records import Pass, Resident
 from server.store.db import Connection
-from server.store.query import in_scope, records
-from server.store.schema import households, passes, residents
+from server.store.query import in_scope, records, values_of
+from server.store.schema import audit_log, households, passes, residents
+
+_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRow:
+    """One audit row of a bulk operation (the same columns as server.store.audit.append)."""
+
+    at: int
+    actor: str
+    action: str
+    target: str | None
+    address: str | None
+    detail: dict[str, Any]
+
+
+async def insert_passes(conn: Connection, rows: list[Pass]) -> None:
+    """Record many issued passes (their ids are the database's), a chunk per statement."""
+    for start in range(0, len(rows), _CHUNK):
+        chunk = [values_of(r, passes, without=("id",)) for r in rows[start : start + _CHUNK]]
+        await conn.execute(sa.insert(passes), chunk)
+
+
+async def append_audits(conn: Connection, rows: list[AuditRow]) -> None:
+    """Append many audit rows inside the caller's transaction."""
+    for start in range(0, len(rows), _CHUNK):
+        await conn.execute(sa.insert(audit_log), [asdict(r) for r in rows[start : start + _CHUNK]])
 
 
 def _place(

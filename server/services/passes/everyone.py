@@ -123,26 +123,27 @@ async def _issue_in(
     )
     using = await issuing.signing(conn, env)
     have = await place_store.residents_with_live_pass(conn, now=using.now)
-    result = Everyone()
+    signed: list[issuing.Signed] = []
+    skipped: list[issuing.NotIssued] = []
     already = 0
     for row in rows:
         if row.status == MOVED_OUT:
-            result.skipped.append(issuing.NotIssued(row.id, row.household_id, MOVED_OUT))
+            skipped.append(issuing.NotIssued(row.id, row.household_id, MOVED_OUT))
             continue
         if row.id in have:
             already += 1
             continue
         holder = issuing.holder_of(row)
+        expires = using.now + days * _DAY
         try:
-            made = await issuing.sign_for(
-                conn, env, actor, holder, expires=using.now + days * _DAY, using=using
+            signed.append(
+                await issuing.build(conn, env, actor, holder, expires=expires, using=using)
             )
         except issuing.Unprintable as exc:
             logger.warning("passes for everyone: resident %d left out (%s)", row.id, exc.code)
-            result.skipped.append(issuing.NotIssued(row.id, row.household_id, issuing.UNPRINTABLE))
-            continue
-        result.issued.append(made.ref)
-    return Everyone(issued=result.issued, already_had=already, skipped=result.skipped)
+            skipped.append(issuing.NotIssued(row.id, row.household_id, issuing.UNPRINTABLE))
+    await issuing.store_many(conn, actor, signed, now=using.now)
+    return Everyone(issued=[s.row.ref for s in signed], already_had=already, skipped=skipped)
 
 
 def clean_reason(reason: str | None) -> str:
