@@ -418,6 +418,26 @@ async def renew(env: Env, actor: Actor, pass_row: int) -> Pass:
         return new
 
 
+async def reissue_resident(
+    conn: Connection, env: Env, actor: Actor, resident_id: int, reason: str
+) -> list[Pass]:
+    """Inside an open transaction: a fresh pass for each live pass of a resident, from what the
+    registry says now (a changed phone's tag, or a card PIN when the phone was removed), each
+    valid as long as the one it replaces; the old ones are revoked (``reason``, then the new
+    ref). The gate then asks for the new digits: the old card no longer opens."""
+    using = await signing(conn, env)
+    live = await pass_store.active_passes(conn, now=using.now, resident_id=resident_id)
+    if not live:
+        return []
+    holder = await resident_holder(conn, actor, resident_id)
+    made = []
+    for old in live:
+        new = await sign_for(conn, env, actor, holder, expires=old.expires, using=using)
+        await revoke_in(conn, env, actor, [old], f"{reason}: reissued as {new.ref}")
+        made.append(new)
+    return made
+
+
 async def cutoff_household(env: Env, actor: Actor, household_id: int, reason: str) -> int:
     """Kill every pass of a household issued before now (move-out, phone change)."""
     now = env.clock.now()
