@@ -238,3 +238,11 @@ def test_a_phone_edited_by_api_or_page_reissues_the_live_passes(
     (pin_pass,) = _live(api, son)
     assert _claims(_text_of(api, pin_pass["ref"])).proof == HolderProof.CARD_PIN
     assert _rows(api.site, sa.select(card_pins.c.ref)) == [{"ref": pin_pass["ref"]}]
+
+
+def test_erasing_a_resident_leaves_no_pin_and_no_link(api: Api, household: dict[str, int]) -> None:
+    api.post("/api/v1/passes", json={"resident_id": household["granny"]})
+    r = api.delete(f"/api/v1/residents/{household['granny']}")
+    assert r.status_code == 200, r.text
+    (stored,) = _rows(api.site, sa.select(card_pins))
+    assert (stored["resident_id"], stored["pending"]) == (None, None)
