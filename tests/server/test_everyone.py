@@ -349,3 +349,30 @@ def test_the_cli_refuses_bad_arguments(
     assert words in done.stderr
     assert "Traceback" not in done.stderr
     assert _pass_count(untouched_site) == 0
+
+
+@pytest.mark.parametrize(
+    ("url", "form"),
+    [
+        ("/ui/passes/everyone", {"unit": "1"}),
+        ("/ui/passes/everyone", {"zone": "nowhere"}),
+        ("/ui/passes/everyone", {"zone": "1; DROP TABLE passes"}),
+        ("/ui/passes/everyone", {"building": "x" * 65}),
+        ("/ui/passes/everyone", {"building": "1\u20282"}),
+        ("/ui/passes/revoke-place", {"building": "1", "reason": " "}),
+        ("/ui/passes/revoke-place", {"building": "", "reason": "x"}),
+        ("/ui/passes/revoke-place", {"building": "1", "reason": "x" * 201}),
+        ("/ui/passes/revoke-place", {"building": "1", "reason": "a\x00b"}),
+    ],
+)
+def test_the_page_refuses_malformed_forms(api: Api, url: str, form: dict[str, str]) -> None:
+    from tests.ui.conftest import form_post
+
+    _make(api)
+    api.post("/api/v1/passes", json={"resident_id": 1})
+    before = _live_per_resident(api.site)
+    r = form_post(api, url, form)
+    assert r.status_code == 422, r.text[:300]
+    assert "<html" in r.text  # an error page in the reader's language, not a traceback
+    assert "x" * 65 not in r.text
+    assert _live_per_resident(api.site) == before
