@@ -14,13 +14,14 @@ import random
 from dataclasses import replace
 
 from device.core.decision import decide
-from device.core.model import Decision, Outcome, ScanAttempt, Signal, Step, Temperature
+from device.core.model import Decision, Outcome, Prompt, ScanAttempt, Signal, Step, Temperature
 from device.core.state import GateState
 from device.ports import Keypad, QrScanner, Reading, ReadingError, ReadingFault, Scan, Thermometer
 from device.presence import PresenceSender
 from device.runtime import Runtime
 from device.store.db import StoreError
 from device.store.outbox import OutboxFull
+from device.wording import prompt_text
 from protocol.claims import PassClaims
 from protocol.errors import PassError
 from protocol.messages import AlarmKind
@@ -54,6 +55,7 @@ class LaneFlow:
         self.rt, self.scanner, self.thermometer, self.keypad = rt, scanner, thermometer, keypad
         self.presence = presence  # tells the peer lanes of each grant (anti-passback)
         self.decisions = 0
+        self.prompt: Prompt | None = None  # the digits the lane is asking for now, if any
 
     async def run(self) -> None:
         """Take scans one at a time (a scan arriving mid-flow waits for the next person)."""
@@ -78,8 +80,20 @@ class LaneFlow:
                 if decision.final:
                     return await self._finish(decision, state, attempt)
             self.rt.signals.show(decision.signal)
+            self._ask(decision.prompt)
             self.rt.state = state
             attempt = await self._collect(decision, attempt)
+
+    def _ask(self, prompt: Prompt | None) -> None:
+        """Name the digits asked for (the phone's last four or the card PIN) on the display and
+        in the log, in the catalogs' words."""
+        self.prompt = prompt
+        if prompt is not None:
+            logger.info("lane asks: %s (%s)", prompt_text(prompt), prompt_text(prompt, "en"))
+
+    def prompt_text(self, language: str = "zh-CN") -> str | None:
+        """What the lane's display says now about the digits it asks for, if it asks."""
+        return None if self.prompt is None else prompt_text(self.prompt, language)
 
     async def _collect(self, decision: Decision, attempt: ScanAttempt) -> ScanAttempt:
         """Gather the input the decision asked for (or note that its step timed out)."""
@@ -154,6 +168,7 @@ class LaneFlow:
         """Commit, then act: the relay moves only after the commit returned, or, when the store
         cannot write (a full SD card), once the decision is held in memory to commit later: the
         lane keeps deciding and shows the store's fault in its status (Runtime.record_or_hold)."""
+        self.prompt = None
         touched = [] if isinstance(attempt.result, PassError) else [attempt.result.ref]
         try:
             ids = await self.rt.record_or_hold(decision.events, state, touched)

@@ -3,7 +3,13 @@
 CWT keys: 1 iss (site), 4 exp, 5 nbf, 6 iat, 7 cti (12 random bytes, no personal data), and the
 private-use map -65537 with small integer keys: 1 schema version, 2 type, 3 household, 4 zones,
 5 unit label, 6 short display name, 7 phone tag, 8 phone-key version, 9 visitor host household,
-10 visitor uses, 11 time-of-day windows in minutes.
+10 visitor uses, 11 time-of-day windows in minutes, 12 holder proof (issue 16).
+
+Holder proof (12): what the four digits tagged in 7 are. Absent (every pass from before, and
+every pass of a holder with a phone): the last four digits of the registered phone. 1: the card
+PIN printed on the tear-off strip of the card of a resident without a phone. The tag is the same
+keyed tag either way; the claim only tells the gate which to ask for. A pass never carries an
+explicit 0, so an older pass's bytes are unchanged and it stays valid.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from protocol.schema import ID_PATTERN, PRINTABLE_PATTERN, convert
 
 __all__ = [
     "CLAIMS_SCHEMA",
+    "HolderProof",
     "PassClaims",
     "PassKind",
     "decode_claims",
@@ -43,6 +50,13 @@ class PassKind(IntEnum):
     STAFF = 2
 
 
+class HolderProof(IntEnum):
+    """What the holder types on the keypad to match the pass's tag."""
+
+    PHONE = 0  # the last four digits of the registered phone
+    CARD_PIN = 1  # the card PIN printed on the card's tear-off strip
+
+
 _Time = Annotated[int, msgspec.Meta(ge=0, le=2**40)]
 _Small = Annotated[int, msgspec.Meta(ge=0, le=2**31)]
 _Minute = Annotated[int, msgspec.Meta(ge=0, le=MINUTES_PER_DAY)]
@@ -50,7 +64,7 @@ _UNSET = msgspec.UNSET
 _Unset = msgspec.UnsetType
 _PRINTABLE = re.compile(PRINTABLE_PATTERN)
 _APP_KEYS = {"v": 1, "t": 2, "hh": 3, "z": 4, "u": 5, "n": 6, "ph": 7, "pk": 8, "host": 9}
-_APP_KEYS |= {"uses": 10, "tw": 11}
+_APP_KEYS |= {"uses": 10, "tw": 11, "hp": 12}
 _CWT_KEYS = {"iss": 1, "exp": 4, "nbf": 5, "iat": 6, "cti": 7, "app": APP_CLAIM}
 
 
@@ -80,6 +94,7 @@ class _App(msgspec.Struct, forbid_unknown_fields=True, rename=lambda n: str(_APP
         ]
         | msgspec.UnsetType
     ) = _UNSET
+    hp: Annotated[int, msgspec.Meta(ge=1, le=1)] | msgspec.UnsetType = _UNSET
 
 
 class _Cwt(msgspec.Struct, forbid_unknown_fields=True, rename=lambda n: str(_CWT_KEYS[n])):
@@ -113,6 +128,7 @@ class PassClaims:
     uses: int | None = None
     time_windows: tuple[tuple[int, int], ...] = ()
     schema: int = CLAIMS_SCHEMA
+    proof: HolderProof = HolderProof.PHONE
 
     @property
     def ref(self) -> str:
@@ -135,6 +151,7 @@ def _rule_violation(c: PassClaims) -> str | None:
         (not c.zones, "a pass names at least one zone"),
         ((c.phone_tag is None) != (c.phone_key_version is None), "ph and pk go together"),
         (c.phone_tag is not None and len(c.phone_tag) != PHONE_TAG_LENGTH, "ph is 4 bytes"),
+        (c.proof != HolderProof.PHONE and c.phone_tag is None, "a card PIN needs its tag (ph)"),
         (c.kind == PassKind.RESIDENT and c.household is None, "a resident pass names a household"),
         (c.kind == PassKind.VISITOR and c.host is None, "a visitor pass names a host household"),
         (c.kind != PassKind.VISITOR and (c.host, c.uses) != (None, None), "host/uses: visitors"),
@@ -162,6 +179,7 @@ def encode_claims(claims: PassClaims) -> bytes:
         9: claims.host,
         10: claims.uses,
         11: [list(w) for w in claims.time_windows] or None,
+        12: int(claims.proof) if claims.proof != HolderProof.PHONE else None,
     }
     app |= {k: v for k, v in optional.items() if v is not None}
     cwt = {
@@ -226,4 +244,5 @@ def _from_wire(w: _Cwt) -> PassClaims:
         uses=_opt(app.uses),
         time_windows=windows,
         schema=app.v,
+        proof=HolderProof.PHONE if app.hp is _UNSET else HolderProof(app.hp),
     )

@@ -55,9 +55,14 @@ class Cast:
     desk_household: int = 0  # the household the desk's walk-in visitor is visiting
 
     def in_zone(self, zone: str) -> list[Holder]:
-        """Residents (not under observation) of one zone."""
+        """Residents (not under observation) of one zone who can answer the keypad: a resident
+        without a phone has a card PIN, printed on their card, which the demo never sees."""
         held = {h.text for h in self.observed}
-        return [h for h in self.residents if h.zone == zone and h.text not in held]
+        return [
+            h
+            for h in self.residents
+            if h.zone == zone and h.text not in held and h.last4 is not None
+        ]
 
 
 def first_login(base: str, user: str, one_time: str, password: str) -> Api:

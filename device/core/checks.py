@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from device.core.context import Context, Result, ask, deny
-from device.core.model import Outcome, Signal, Step
-from protocol.claims import PassKind
+from device.core.model import Outcome, Prompt, Signal, Step
+from protocol.claims import HolderProof, PassKind
 from protocol.messages import AlarmKind, LaneDirection, PhoneCheck
 from protocol.phonetag import digits_match
 from protocol.reasons import ReasonCode
@@ -65,8 +65,15 @@ def digits_required(ctx: Context) -> bool:
     return rule == PhoneCheck.ALWAYS
 
 
+def prompt_for(ctx: Context) -> Prompt:
+    """Which digits the pass is tagged with: its card PIN (a resident without a phone, holder
+    proof 1) or the last four digits of its registered phone (every other pass)."""
+    return Prompt.CARD_PIN if ctx.claims.proof == HolderProof.CARD_PIN else Prompt.PHONE_DIGITS
+
+
 def phone_digits(ctx: Context) -> Result | None:
-    """The holder must type the last four digits of the pass's registered phone."""
+    """The holder must type the last four digits of the pass's registered phone, or the card
+    PIN printed for a holder without a phone: the same keyed tag, the same tries and lock."""
     if not digits_required(ctx):
         return None
     if ctx.claims.phone_key_version not in ctx.lane.phone_keys:
@@ -74,7 +81,7 @@ def phone_digits(ctx: Context) -> Result | None:
     if not ctx.attempt.digits:
         if ctx.attempt.timed_out == Step.DIGITS:
             return deny(ctx, ReasonCode.TIMEOUT)
-        return ask(ctx, Outcome.NEED_DIGITS, Signal.ENTER_DIGITS)
+        return ask(ctx, Outcome.NEED_DIGITS, Signal.ENTER_DIGITS, prompt=prompt_for(ctx))
     keys = dict(ctx.lane.phone_keys)
     if digits_match(ctx.claims, keys, ctx.attempt.digits[-1]):
         return None
@@ -90,7 +97,7 @@ def _wrong_digits(ctx: Context) -> Result:
         return deny(ctx, ReasonCode.PASS_LOCKED, alarm=AlarmKind.SUSPECTED_LENDING, state=locked)
     if ctx.attempt.timed_out == Step.DIGITS:
         return deny(ctx, ReasonCode.PHONE_MISMATCH, state=state)
-    return ask(ctx, Outcome.NEED_DIGITS, Signal.WRONG_DIGITS, state)
+    return ask(ctx, Outcome.NEED_DIGITS, Signal.WRONG_DIGITS, state, prompt_for(ctx))
 
 
 def temperature(ctx: Context) -> Result | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from device.core.model import Decision, EventDraft, Lane, Outcome, ScanAttempt, Signal
+from device.core.model import Decision, EventDraft, Lane, Outcome, Prompt, ScanAttempt, Signal
 from device.core.state import GateState
 from protocol.claims import PassClaims
 from protocol.messages import AlarmKind, ClockPolicy
@@ -89,7 +89,14 @@ def grant(ctx: Context, alarm: AlarmKind | None = None) -> Result:
     return decision, ctx.state.with_grant(ctx.ref, lane.direction, lane.gate, ctx.now)
 
 
-def ask(ctx: Context, outcome: Outcome, signal: Signal, state: GateState | None = None) -> Result:
-    """Not final: ask for digits or a (new) temperature reading."""
+def ask(
+    ctx: Context,
+    outcome: Outcome,
+    signal: Signal,
+    state: GateState | None = None,
+    prompt: Prompt | None = None,
+) -> Result:
+    """Not final: ask for digits (``prompt`` says which) or a (new) temperature reading."""
     reason = ReasonCode.PHONE_MISMATCH if signal == Signal.WRONG_DIGITS else ReasonCode.OK
-    return Decision(outcome, reason, signal), ctx.state if state is None else state
+    decision = Decision(outcome, reason, signal, prompt=prompt)
+    return decision, ctx.state if state is None else state

@@ -47,6 +47,14 @@ class Signal(Enum):
     FAULT = "fault"
 
 
+class Prompt(Enum):
+    """Which four digits the lane asks for, named on its display and in its log (the wording is
+    in the gate's catalogs, device/messages): the pass's holder-proof claim decides."""
+
+    PHONE_DIGITS = "phone_digits"  # the last four digits of the registered phone
+    CARD_PIN = "card_pin"  # the PIN on the card's tear-off strip (a resident without a phone)
+
+
 @dataclass(frozen=True, slots=True)
 class Temperature:
     """One temperature measurement as the core sees it (body = object + offset): the driver's
@@ -127,6 +135,7 @@ class Decision:
     signal: Signal
     open_ms: int = 0
     events: tuple[EventDraft, ...] = ()
+    prompt: Prompt | None = None  # with NEED_DIGITS: which digits to type
 
     @property
     def final(self) -> bool:

@@ -122,12 +122,52 @@ def _add_staff_commands(sub: Any, data: argparse.ArgumentParser) -> None:
 
 
 def _add_pass_commands(sub: Any, data: argparse.ArgumentParser) -> None:
-    passes = sub.add_parser("passes", help="passes locked after wrong phone digits")
+    passes = sub.add_parser(
+        "passes", help="passes for everyone, revoking a unit or building, locks and unlock"
+    )
     passes_sub = passes.add_subparsers(dest="action", required=True)
+    place = argparse.ArgumentParser(add_help=False)
+    place.add_argument("--zone", type=_label, help="zone number or name (default: every zone)")
+    place.add_argument("--building", type=_label, help="building, e.g. 1 or 1号楼")
+    place.add_argument("--unit", type=_label, help="unit of that building, e.g. 2")
+    place.add_argument("--json", action="store_true", help="print one JSON object last")
+    issue = passes_sub.add_parser(
+        "issue",
+        parents=[data, place],
+        help="a pass for each resident (not moved out) without a live pass; twice issues nothing",
+    )
+    issue.add_argument("--days", type=_days, help="validity in days (default: the site's)")
+    revoke = passes_sub.add_parser(
+        "revoke", parents=[data, place], help="revoke every live pass of a building or unit"
+    )
+    revoke.add_argument("--reason", required=True, type=_reason, help="why (required, audited)")
     passes_sub.add_parser("locks", parents=[data], help="list the passes locked now")
     unlock = passes_sub.add_parser("unlock", parents=[data], help="clear a pass's lock")
     unlock.add_argument("ref", type=_pass_ref, help="the pass's 16-hex ref")
-    unlock.add_argument("--note", default="", help="why (kept with the lock, up to 500 chars)")
+    unlock.add_argument(
+        "--reason", default="", help="required: the ID check made (kept and audited, 500 chars)"
+    )
+    unlock.add_argument("--note", default="", help=argparse.SUPPRESS)  # the older name
+
+
+def _label(value: str) -> str:
+    """A zone, building or unit as typed: at most 32 characters, no control characters."""
+    text = value.strip()
+    if not text or len(text) > 32 or any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in text):
+        raise argparse.ArgumentTypeError("1 to 32 characters, no control characters")
+    return text
+
+
+def _days(value: str) -> int:
+    if len(value) > 3 or not value.isascii() or not value.isdigit() or not 1 <= int(value) <= 366:
+        raise argparse.ArgumentTypeError("a whole number of days from 1 to 366")
+    return int(value)
+
+
+def _reason(value: str) -> str:
+    if len(value) > 200 or any(ord(c) < 32 for c in value):
+        raise argparse.ArgumentTypeError("at most 200 characters, no control characters")
+    return value
 
 
 def _pass_ref(value: str) -> str:

@@ -30,6 +30,7 @@ from server.records.gates import (
     SeqGap,
 )
 from server.records.passes import (
+    CardPin,
     HeldPass,
     HouseholdCutoff,
     HouseholdHold,
@@ -62,6 +63,7 @@ __all__ = [
     "Alert",
     "AuditEntry",
     "BrokerAccount",
+    "CardPin",
     "ConfigVersion",
     "DeadLetter",
     "DeletionReceipt",

@@ -108,3 +108,16 @@ class Manifest(Record, frozen=True, kw_only=True):
     seq: int
     issued_at: int
     signed: bytes
+
+
+class CardPin(Record, frozen=True, kw_only=True):
+    """The card PIN of a pass of a resident without a phone: only its keyed hash is kept, and
+    the PIN itself (``pending``) only until the card is printed."""
+
+    ref: str
+    resident_id: int | None
+    key_version: int
+    pin_hash: bytes
+    pending: str | None
+    created_at: int
+    printed_at: int | None

@@ -17,6 +17,7 @@ from server.records import (
 from server.store.db import Connection
 from server.store.query import PageRequest, fetch_page, in_scope, insert_new, record, records
 from server.store.schema import (
+    card_pins,
     counters,
     household_cutoffs,
     households,
@@ -96,7 +97,11 @@ async def detach_holder(conn: Connection, *, column: str, holder_id: int) -> int
     query = (
         sa.update(passes).where(passes.c[column] == holder_id).values({column: None, "text": None})
     )
-    return (await conn.execute(query)).rowcount
+    changed = (await conn.execute(query)).rowcount
+    if column == "resident_id":  # their card PINs: neither the link nor an unprinted PIN stays
+        pins = sa.update(card_pins).where(card_pins.c.resident_id == holder_id)
+        await conn.execute(pins.values(resident_id=None, pending=None))
+    return changed
 
 
 async def revoked_refs(conn: Connection, *, now: int) -> list[str]:

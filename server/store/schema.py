@@ -194,6 +194,18 @@ pass_locks = sa.Table(  # revision 0102: locks after wrong phone digits, spread 
     sa.Index("ix_pass_locks_ref_cleared_at", "ref", "cleared_at"),
 )
 
+card_pins = sa.Table(  # revision 0104: card PINs of residents without a phone (issue 16)
+    "card_pins",
+    metadata,
+    sa.Column("ref", sa.String(16), primary_key=True),  # the pass whose tag the PIN matches
+    sa.Column("resident_id", sa.Integer, nullable=True, index=True),
+    sa.Column("key_version", sa.Integer, nullable=False),  # the phone-tag key of the hash
+    sa.Column("pin_hash", sa.LargeBinary(32), nullable=False),  # keyed: HMAC-SHA256
+    sa.Column("pending", sa.String(4), nullable=True),  # the PIN until its card is printed
+    sa.Column("created_at", _now, nullable=False),
+    sa.Column("printed_at", _now, nullable=True),
+)
+
 counters = sa.Table(
     "counters",
     metadata,

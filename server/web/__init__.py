@@ -20,6 +20,7 @@ from server.web.routes import (
     households,
     imports,
     live,
+    passes,
     residents,
     visitors,
 )
@@ -36,6 +37,7 @@ ROUTERS = (
     followup.router,
     events.router,
     imports.router,
+    passes.router,
 )
 
 

@@ -27,6 +27,7 @@ from server.store.schema_gates import alerts
 from tests.server.conftest import Api, Site, seed
 
 SEQ = pass_store.REVOCATION_SEQ
+WHY = {"reason": "ID card checked at the desk"}
 
 
 class Lane:
@@ -162,7 +163,7 @@ def test_unlock_clears_audits_lists_and_refuses_a_second_time(
     assert _listed(site) == ([], [RefTime(bytes.fromhex(ref), site.clock.now())])
     audits = _rows(site, sa.select(audit_log).where(audit_log.c.action == "pass.unlock"))
     assert [(a["actor"], a["target"]) for a in audits] == [("east-desk", f"pass:{ref}")]
-    again = api.post(f"/api/v1/passes/{ref}/unlock", json={})
+    again = api.post(f"/api/v1/passes/{ref}/unlock", json=WHY)
     assert again.status_code == 409
     assert again.json()["code"] == locks.NOT_LOCKED
     assert api.get("/api/v1/passes/locks").json() == []
@@ -176,14 +177,14 @@ def test_unlock_clears_audits_lists_and_refuses_a_second_time(
 def test_unlock_access(api: Api, locked: dict[str, Any]) -> None:
     ref = locked["ref"]
     api.use("west-desk")  # staff of another zone: the pass is not theirs to see
-    assert api.post(f"/api/v1/passes/{ref}/unlock", json={}).status_code == 404
+    assert api.post(f"/api/v1/passes/{ref}/unlock", json=WHY).status_code == 404
     api.use("east-desk")
-    no_csrf = api.client.post(f"/api/v1/passes/{ref}/unlock", json={})
+    no_csrf = api.client.post(f"/api/v1/passes/{ref}/unlock", json=WHY)
     assert no_csrf.status_code == 403
-    cross = api.post(f"/api/v1/passes/{ref}/unlock", json={}, headers={"origin": "http://evil"})
+    cross = api.post(f"/api/v1/passes/{ref}/unlock", json=WHY, headers={"origin": "http://evil"})
     assert cross.status_code == 403
     api.use(None)
-    assert api.post(f"/api/v1/passes/{ref}/unlock", json={}).status_code == 401
+    assert api.post(f"/api/v1/passes/{ref}/unlock", json=WHY).status_code == 401
     assert len(_rows(api.site, sa.select(pass_locks).where(pass_locks.c.cleared_at.is_(None)))) == 1
 
 
@@ -202,7 +203,7 @@ def test_unlock_access(api: Api, locked: dict[str, Any]) -> None:
 )
 def test_malformed_refs_are_refused(api: Api, locked: dict[str, Any], ref: str) -> None:
     api.use("east-desk")
-    r = api.post(f"/api/v1/passes/{ref}/unlock", json={})
+    r = api.post(f"/api/v1/passes/{ref}/unlock", json=WHY)
     assert r.status_code in (404, 422), r.text
 
 
@@ -253,7 +254,7 @@ def test_cli_lists_and_unlocks(
     assert locked["ref"] in capsys.readouterr().out
     assert main(["passes", "unlock", locked["ref"], "--note", "checked", "--data", data]) == 0
     assert f"Pass {locked['ref']} unlocked" in capsys.readouterr().out
-    assert main(["passes", "unlock", locked["ref"], "--data", data]) == 1
+    assert main(["passes", "unlock", locked["ref"], "--reason", "ID", "--data", data]) == 1
     assert "is not locked" in capsys.readouterr().err
     monkeypatch.setenv("GATEPASS_LANG", "zh-CN")
     assert main(["passes", "locks", "--data", data]) == 0
@@ -262,6 +263,7 @@ def test_cli_lists_and_unlocks(
         main(["passes", "unlock", "not-a-ref", "--data", data])
     audits = _rows(api.site, sa.select(audit_log).where(audit_log.c.action == "pass.unlock"))
     assert [a["actor"] for a in audits] == [CLI_ACTOR.name]
+    assert audits[0]["detail"]["reason"] == "checked"
 
 
 def test_one_lane_cannot_lock_a_zone_out_one_pass_after_another(
@@ -280,3 +282,43 @@ def test_one_lane_cannot_lock_a_zone_out_one_pass_after_another(
     assert [(a["gate"], a["severity"]) for a in flood] == [("east-in", "high")]
     api.site.clock.advance(3601)  # an hour later the lane's reports lock again
     assert locked["east"].report(refs[-1])["changed"] is True
+
+
+@pytest.mark.parametrize("body", [{}, {"reason": ""}, {"reason": "   \t"}, {"note": " "}])
+def test_an_unlock_needs_a_reason(api: Api, locked: dict[str, Any], body: Any) -> None:
+    """Issue 16 item 7: no unlock without saying which ID check was made (localised refusal)."""
+    api.use("east-desk")
+    url = f"/api/v1/passes/{locked['ref']}/unlock"
+    r = api.post(url, json=body)
+    assert r.status_code == 422, r.text
+    assert r.json()["code"] == locks.REASON_REQUIRED
+    assert api.get("/api/v1/passes/locks").json()[0]["cleared_at"] is None
+    assert not _rows(api.site, sa.select(audit_log).where(audit_log.c.action == "pass.unlock"))
+    r = api.post(url, json={"reason": "  身份证已核验  "})
+    assert r.status_code == 200, r.text
+    assert r.json()["clear_note"] == "身份证已核验"
+    (audit,) = _rows(api.site, sa.select(audit_log).where(audit_log.c.action == "pass.unlock"))
+    assert audit["detail"]["reason"] == "身份证已核验"
+
+
+def test_the_cli_and_the_page_refuse_an_unlock_without_a_reason(
+    api: Api, locked: dict[str, Any], capsys: pytest.CaptureFixture[str], monkeypatch: Any
+) -> None:
+    data = str(api.site.settings.data_dir)
+    monkeypatch.delenv("GATEPASS_LANG", raising=False)
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")
+    assert main(["passes", "unlock", locked["ref"], "--data", data]) == 1
+    assert "请填写解锁原因" in capsys.readouterr().err
+    monkeypatch.setenv("LANG", "en_US.UTF-8")
+    assert main(["passes", "unlock", locked["ref"], "--reason", " ", "--data", data]) == 1
+    assert "the reason is required" in capsys.readouterr().err
+    api.use("east-desk")
+    page = api.post(f"/ui/passes/{locked['ref']}/unlock", data={"note": "  "})
+    assert page.status_code == 422
+    assert "the reason is required" in page.text or "原因为必填项" in page.text
+    assert api.get("/api/v1/passes/locks").json()[0]["cleared_at"] is None
+    done = api.post(
+        f"/ui/passes/{locked['ref']}/unlock", data={"note": "ID seen"}, follow_redirects=False
+    )
+    assert done.status_code == 303
+    assert api.get("/api/v1/passes/locks").json() == []

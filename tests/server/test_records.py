@@ -37,6 +37,7 @@ TABLE_RECORDS: dict[type[records.Record], tuple[sa.Table, set[str], set[str]]] =
     records.HeldPass: (schema.passes, set(), {"text", "pass_id"}),
     records.HouseholdCutoff: (schema.household_cutoffs, set(), set()),
     records.PassLock: (schema.pass_locks, set(), set()),
+    records.CardPin: (schema.card_pins, set(), set()),
     records.Key: (schema.keys, set(), set()),
     records.PhoneKey: (schema.phone_keys, set(), set()),
     records.Manifest: (schema.manifests, set(), set()),

@@ -59,6 +59,8 @@ MATRIX: dict[tuple[str, str], tuple[Any, Any, Any]] = {
         OK,
     ),  # staff: visitor passes only (here a resident pass)
     ("POST", "/api/v1/passes/revoke"): (401, 403, OK),
+    ("POST", "/api/v1/passes/everyone"): (401, 403, OK),
+    ("POST", "/api/v1/passes/revoke-place"): (401, 403, OK),
     ("GET", "/api/v1/passes/locks"): (401, OK, OK),
     ("POST", "/api/v1/passes/{ref}/unlock"): (401, OK, OK),  # 409 here: the pass is not locked
     ("GET", "/api/v1/passes/{pass_id}/qr.svg"): (401, OK, OK),
@@ -124,7 +126,9 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/passes/bulk"): {"household_ids": [1]},
     ("POST", "/api/v1/passes/{pass_id}/revoke"): {"reason": "lost"},
     ("POST", "/api/v1/passes/revoke"): {"pass_ids": [1], "reason": "lost"},
-    ("POST", "/api/v1/passes/{ref}/unlock"): {"note": "checked"},
+    ("POST", "/api/v1/passes/{ref}/unlock"): {"reason": "ID checked"},
+    ("POST", "/api/v1/passes/everyone"): {"building": "3"},
+    ("POST", "/api/v1/passes/revoke-place"): {"building": "3", "reason": "lost"},
     ("POST", "/api/v1/staff"): {
         "username": "zz",
         "display_name": "Z",

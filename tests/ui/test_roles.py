@@ -49,6 +49,9 @@ MATRIX: dict[tuple[str, str], tuple[Any, Any, Any]] = {
     ("POST", "/ui/passes/{pass_id}/renew"): ADMIN,
     ("POST", "/ui/passes/{pass_id}/revoke"): (LOGIN, 403, OK),  # staff: visitor passes only
     ("POST", "/ui/passes/{ref}/unlock"): STAFF,  # 409 here: the pass is not locked
+    ("GET", "/ui/passes"): ADMIN,
+    ("POST", "/ui/passes/everyone"): ADMIN,
+    ("POST", "/ui/passes/revoke-place"): ADMIN,
     ("GET", "/ui/visitors"): STAFF,
     ("POST", "/ui/visitors"): STAFF,
     ("GET", "/ui/visitors/{visitor_id}"): STAFF,

@@ -38,6 +38,25 @@ class BulkIssueIn(Strict):
     days: int | None = Field(default=None, ge=1, le=366)
 
 
+class EveryoneIn(Strict):
+    """Passes for everyone, once: every resident of the site, or of a zone, a building or a unit
+    of it, who has no live pass (a unit needs its building)."""
+
+    zone_id: RowId | None = None
+    building: text(32) | None = None  # type: ignore[valid-type]
+    unit: text(32) | None = None  # type: ignore[valid-type]
+    days: int | None = Field(default=None, ge=1, le=366)
+
+
+class PlaceRevokeIn(Strict):
+    """Revoke every live pass of a building, or of one unit of it; the reason is required."""
+
+    zone_id: RowId | None = None
+    building: text(32, 1)  # type: ignore[valid-type]
+    unit: text(32) | None = None  # type: ignore[valid-type]
+    reason: Note | None = None
+
+
 class RevokeIn(Strict):
     """Why a pass is revoked."""
 
@@ -52,9 +71,16 @@ class BulkRevokeIn(Strict):
 
 
 class UnlockIn(Strict):
-    """Why staff clear a pass's lock (optional)."""
+    """Why staff clear a pass's lock (the ID check they made): required, in ``reason`` (``note``
+    is its older name and is still read)."""
 
+    reason: Note | None = None
     note: Note | None = None
+
+    @property
+    def why(self) -> str | None:
+        """The reason given, under either name."""
+        return self.reason if self.reason and self.reason.strip() else self.note
 
 
 class LockOut(Public):
@@ -102,6 +128,14 @@ class NotIssuedOut(Public):
     resident_id: int
     household_id: int
     reason: str
+
+
+class EveryoneOut(Public):
+    """What a run issued: counts, and whom it left out and why (moved_out, unprintable_holder)."""
+
+    issued: int
+    already_had: int
+    skipped: list[NotIssuedOut]
 
 
 class BulkIssued(Public):

@@ -13,11 +13,14 @@ from server.api.models.passes import (
     BulkIssueIn,
     BulkRevokeIn,
     CountOut,
+    EveryoneIn,
+    EveryoneOut,
     LockOut,
     NotIssuedOut,
     PassIssued,
     PassIssueIn,
     PassOut,
+    PlaceRevokeIn,
     RevokeIn,
     UnlockIn,
 )
@@ -25,10 +28,10 @@ from server.api.types import IdPath, PageNo, PageSize, RefPath, SearchText
 from server.http.deps import AdminDep, EnvDep, StaffDep, link_of
 from server.services.errors import Invalid
 from server.services.paging import Page
+from server.services.passes import everyone, printing
 from server.services.passes import issuing as passes
 from server.services.passes import listing as pass_listing
 from server.services.passes import locks as pass_locks
-from server.services.passes import printing
 from server.services.registry import places as registry
 
 router = APIRouter(prefix="/api/v1", tags=["passes"])
@@ -78,8 +81,9 @@ async def active_locks(env: EnvDep, actor: StaffDep) -> list[LockOut]:
 async def unlock(
     ref: RefPath, body: UnlockIn, request: Request, env: EnvDep, actor: StaffDep
 ) -> LockOut:
-    """Clear a pass's lock (staff of its zone or admins); every lane hears it signed."""
-    lock = await pass_locks.unlock(env, actor, ref, body.note)
+    """Clear a pass's lock (staff of its zone or admins) after an ID check; ``reason`` is
+    required (422 ``unlock_reason_required`` without it). Every lane hears it signed."""
+    lock = await pass_locks.unlock(env, actor, ref, body.why)
     link = link_of(request)
     if link is not None:
         link.poke()  # publish the new list now, not at the next poll
@@ -117,6 +121,32 @@ async def issue_bulk(body: BulkIssueIn, env: EnvDep, actor: AdminDep) -> BulkIss
         issued=[PassIssued.model_validate(r) for r in result.issued],
         skipped=[NotIssuedOut.model_validate(r) for r in result.skipped],
     )
+
+
+@router.post("/passes/everyone")
+async def issue_everyone(body: EveryoneIn, env: EnvDep, actor: AdminDep) -> EveryoneOut:
+    """Passes for everyone, once: a pass for each resident of the site (or of a zone, building
+    or unit) who has no live pass; a second call issues nothing. One transaction."""
+    place = everyone.place_of(body.zone_id, body.building, body.unit)
+    result = await everyone.issue_everyone(env, actor, place, days=body.days)
+    return EveryoneOut(
+        issued=len(result.issued),
+        already_had=result.already_had,
+        skipped=[NotIssuedOut.model_validate(r) for r in result.skipped],
+    )
+
+
+@router.post("/passes/revoke-place")
+async def revoke_place(
+    body: PlaceRevokeIn, request: Request, env: EnvDep, actor: AdminDep
+) -> CountOut:
+    """Revoke every live pass of a building or one unit of it, with the required reason."""
+    place = everyone.place_of(body.zone_id, body.building, body.unit)
+    count = await everyone.revoke_place(env, actor, place, body.reason)
+    link = link_of(request)
+    if link is not None and count:
+        link.poke()  # publish the new list now, not at the next poll
+    return CountOut(count=count)
 
 
 async def _building_households(

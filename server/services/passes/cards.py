@@ -54,6 +54,7 @@ INSTRUCTION = (
     "按提示输入登记手机后四位",
     "Show at the gate; keep it dry",
 )
+PIN_INSTRUCTION = (INSTRUCTION[0], "按提示输入卡片密码", INSTRUCTION[2])
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,10 @@ class Card:
     name: str
     valid_from: int
     valid_until: int
+    pin: str | None = None  # a resident without a phone: the card PIN, printed this once
+
+
+PIN_STRIP_H = 12 * mm  # the tear-off strip of a card PIN, across the text column
 
 
 def qr(text: str) -> segno.QRCode:
@@ -171,7 +176,7 @@ def _draw_card(
         (6.5, "有效期 Valid"),
         (6.5, _date(card.valid_from, offset_min)),
         (6.5, "至 " + _date(card.valid_until, offset_min)),
-        *((5.5, line) for line in INSTRUCTION),
+        *((5.5, line) for line in (INSTRUCTION if card.pin is None else PIN_INSTRUCTION)),
     ]
     top = y + CARD_H - margin - 7
     for size, line in lines:
@@ -179,6 +184,30 @@ def _draw_card(
         canvas.setFillColorRGB(0, 0, 0)
         canvas.drawString(left, top, _fit(canvas, line, size, width))
         top -= size + 3.2
+    if card.pin is not None:
+        _draw_pin_strip(canvas, card.pin, left=left - margin / 2, right=x + CARD_W, y=y)
+
+
+def _draw_pin_strip(canvas: Canvas, pin: str, *, left: float, right: float, y: float) -> None:
+    """The card PIN on a strip at the foot of the text column, below a dashed cut line: the
+    holder tears it off and keeps it apart from the card."""
+    canvas.saveState()
+    canvas.setFillColorRGB(1, 1, 1)
+    canvas.rect(left, y + 0.4, right - left - 0.4, PIN_STRIP_H, stroke=0, fill=1)
+    canvas.setDash(2, 1.5)
+    canvas.setLineWidth(0.5)
+    canvas.setStrokeColorRGB(0, 0, 0)
+    canvas.line(left, y + PIN_STRIP_H, right, y + PIN_STRIP_H)
+    canvas.setFillColorRGB(0, 0, 0)
+    width = right - left - 2 * mm
+    for size, text, at in (
+        (5, "沿虚线撕下 Tear off here", PIN_STRIP_H - 2.3 * mm),
+        (6.5, "卡片密码 / Card PIN:", PIN_STRIP_H - 5.2 * mm),
+        (14, pin, 1.3 * mm),
+    ):
+        canvas.setFont(font(), size)
+        canvas.drawString(left + 1 * mm, y + at, _fit(canvas, text, size, width))
+    canvas.restoreState()
 
 
 def cards_pdf(

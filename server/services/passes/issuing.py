@@ -14,16 +14,20 @@ issues everyone else.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import secrets
 from dataclasses import dataclass, field
+from typing import Any
 
-from protocol.claims import PassClaims, PassKind, printable
+from protocol.claims import HolderProof, PassClaims, PassKind, printable
+from protocol.cose import PrivateKey
 from protocol.errors import MessageError
 from protocol.manifest import KeyUse
 from protocol.passes import issue
 from protocol.phonetag import phone_tag
-from server.records import Pass
+from server.records import CardPin, Key, Pass, Resident
 from server.services import audit
 from server.services.context import Actor, Env
 from server.services.errors import Conflict, Forbidden, Invalid, NotFound
@@ -31,6 +35,8 @@ from server.services.passes import phone_keys
 from server.services.passes.keys import signing_key
 from server.services.text import display_name, last4
 from server.store import accounts, people, registry
+from server.store import card_pins as pin_store
+from server.store import everyone as place_store
 from server.store import passes as pass_store
 from server.store.db import Connection
 
@@ -99,22 +105,90 @@ def _printed(holder: Holder) -> tuple[str | None, str]:
     return holder.unit, name
 
 
-async def sign_for(
-    conn: Connection, env: Env, actor: Actor, holder: Holder, *, expires: int
-) -> Pass:
-    """Build the claims for ``holder``, sign them, store and audit the pass; returns its row.
-    Nothing is written when the holder's text cannot be printed (Unprintable)."""
-    unit, name = _printed(holder)
+@dataclass(slots=True)
+class Signing:
+    """What the passes of one transaction are signed with, read once (a bulk issue of thousands
+    would otherwise read the site, the signing key and the tag keys for every pass)."""
+
+    now: int
+    site: str
+    key_row: Key
+    key: PrivateKey
+    tag_keys: dict[tuple[int, ...], tuple[int, bytes]] = field(default_factory=dict)
+
+    async def tag_key(
+        self, conn: Connection, env: Env, zones: tuple[int, ...]
+    ) -> tuple[int, bytes]:
+        """The phone-tag key version and key for a pass valid in ``zones``."""
+        if zones not in self.tag_keys:
+            self.tag_keys[zones] = await phone_keys.tag_key(conn, env.keys_dir, zones)
+        return self.tag_keys[zones]
+
+
+async def signing(conn: Connection, env: Env) -> Signing:
+    """The site, the pass-signing key and an empty tag-key cache, at the env's now."""
     now = env.clock.now()
     key_row, key = await signing_key(conn, env.keys_dir, use=KeyUse.PASS, now=now)
+    return Signing(now=now, site=await _site_id(conn), key_row=key_row, key=key)
+
+
+PIN_DOMAIN = b"PG-PIN-STORE1"  # the server's keyed hash of a card PIN (never the gate's tag)
+
+
+def draw_pin() -> str:
+    """A random 4-digit card PIN (``secrets``: every value equally likely, 0000 included)."""
+    return f"{secrets.randbelow(10_000):04d}"
+
+
+def pin_hash(key: bytes, pass_id: bytes, pin: str) -> bytes:
+    """What the server keeps of a card PIN: HMAC-SHA256 under the phone-tag key, bound to the
+    pass (a stolen database alone does not give the PINs away)."""
+    return hmac.new(key, PIN_DOMAIN + pass_id + pin.encode("ascii"), hashlib.sha256).digest()
+
+
+def needs_pin(holder: Holder) -> bool:
+    """A resident without a registered phone proves they hold the card with its PIN."""
+    return holder.kind == PassKind.RESIDENT and holder.phone is None
+
+
+@dataclass(frozen=True, slots=True)
+class Signed:
+    """A signed pass not yet stored: its row (id 0), its card PIN row if any, its holder."""
+
+    row: Pass
+    pin: CardPin | None
+    holder_ref: str
+
+
+async def build(
+    conn: Connection, env: Env, actor: Actor, holder: Holder, *, expires: int, using: Signing
+) -> Signed:
+    """Build the claims for ``holder`` and sign them; nothing is written. A resident without a
+    phone gets a card PIN: the pass carries its tag and says so (holder proof 1)."""
+    unit, name = _printed(holder)
+    now, key_row, key = using.now, using.key_row, using.key
     expires = min(expires, key_row.verify_until)
     pass_id = secrets.token_bytes(12)
-    tag, version = None, None
-    if holder.phone is not None:
-        version, phone_key = await phone_keys.tag_key(conn, env.keys_dir, holder.zones[:MAX_ZONES])
-        tag = phone_tag(phone_key, pass_id, last4(holder.phone))
+    tag, version, pin = None, None, None
+    proof = HolderProof.PHONE
+    if holder.phone is not None or needs_pin(holder):
+        version, phone_key = await using.tag_key(conn, env, holder.zones[:MAX_ZONES])
+        if holder.phone is not None:
+            tag = phone_tag(phone_key, pass_id, last4(holder.phone))
+        else:
+            secret = draw_pin()
+            tag, proof = phone_tag(phone_key, pass_id, secret), HolderProof.CARD_PIN
+            pin = CardPin(
+                ref=pass_id[:8].hex(),
+                resident_id=holder.holder_id,
+                key_version=version,
+                pin_hash=pin_hash(phone_key, pass_id, secret),
+                pending=secret,
+                created_at=now,
+                printed_at=None,
+            )
     claims = PassClaims(
-        site=await _site_id(conn),
+        site=using.site,
         pass_id=pass_id,
         kind=holder.kind,
         issued_at=now,
@@ -128,6 +202,7 @@ async def sign_for(
         phone_key_version=version,
         host=holder.host,
         uses=holder.uses,
+        proof=proof,
     )
     try:
         text = issue(claims, key)
@@ -135,36 +210,78 @@ async def sign_for(
         raise Unprintable(f"the pass's claims are refused: {exc}", code=UNPRINTABLE) from None
     held_by: dict[str, int | None] = {"resident_id": None, "visitor_id": None, "staff_id": None}
     held_by[holder.column] = holder.holder_id
-    row = await pass_store.insert_pass(
-        conn,
-        Pass(
-            id=0,
-            ref=claims.ref,
-            kind=holder.kind.name.lower(),
-            resident_id=held_by["resident_id"],
-            visitor_id=held_by["visitor_id"],
-            staff_id=held_by["staff_id"],
-            household_id=holder.household or holder.host,
-            zones=list(claims.zones),
-            kid=key_row.kid,
-            issued_by=actor.name,
-            issued_at=now,
-            not_before=now,
-            expires=expires,
-            revoked_at=None,
-            revoked_by=None,
-            revoke_reason=None,
-            renewed_from=None,
-            pass_id=pass_id,
-            text=text,
-        ),
+    row = Pass(
+        id=0,
+        ref=claims.ref,
+        kind=holder.kind.name.lower(),
+        resident_id=held_by["resident_id"],
+        visitor_id=held_by["visitor_id"],
+        staff_id=held_by["staff_id"],
+        household_id=holder.household or holder.host,
+        zones=list(claims.zones),
+        kid=key_row.kid,
+        issued_by=actor.name,
+        issued_at=now,
+        not_before=now,
+        expires=expires,
+        revoked_at=None,
+        revoked_by=None,
+        revoke_reason=None,
+        renewed_from=None,
+        pass_id=pass_id,
+        text=text,
     )
-    holder_ref = f"{holder.column}:{holder.holder_id}"
-    target = f"pass:{claims.ref}"
+    return Signed(row=row, pin=pin, holder_ref=f"{holder.column}:{holder.holder_id}")
+
+
+def _issue_audit(actor: Actor, signed: Signed) -> dict[str, Any]:
+    detail: dict[str, Any] = {"kind": signed.row.kind, "holder": signed.holder_ref}
+    if signed.pin is not None:
+        detail["proof"] = "card_pin"
+    return detail
+
+
+async def sign_for(
+    conn: Connection,
+    env: Env,
+    actor: Actor,
+    holder: Holder,
+    *,
+    expires: int,
+    using: Signing | None = None,
+) -> Pass:
+    """Build the claims for ``holder``, sign them, store and audit the pass; returns its row.
+    Nothing is written when the holder's text cannot be printed (Unprintable). ``using`` is
+    what a bulk issue read once for all its passes."""
+    using = using or await signing(conn, env)
+    signed = await build(conn, env, actor, holder, expires=expires, using=using)
+    row = await pass_store.insert_pass(conn, signed.row)
+    await pin_store.insert_pins(conn, [signed.pin] if signed.pin else [])
+    target = f"pass:{row.ref}"
     await audit.record(
-        conn, actor, "pass.issue", at=now, target=target, kind=row.kind, holder=holder_ref
+        conn, actor, "pass.issue", at=using.now, target=target, **_issue_audit(actor, signed)
     )
     return row
+
+
+async def store_many(conn: Connection, actor: Actor, signed: list[Signed], *, now: int) -> None:
+    """Store and audit many signed passes in a few statements (a bulk issue of thousands)."""
+    await place_store.insert_passes(conn, [s.row for s in signed])
+    await pin_store.insert_pins(conn, [s.pin for s in signed if s.pin is not None])
+    await place_store.append_audits(
+        conn,
+        [
+            place_store.AuditRow(
+                at=now,
+                actor=actor.name,
+                action="pass.issue",
+                target=f"pass:{s.row.ref}",
+                address=actor.address,
+                detail=_issue_audit(actor, s),
+            )
+            for s in signed
+        ],
+    )
 
 
 async def resident_holder(conn: Connection, actor: Actor, resident_id: int) -> Holder:
@@ -172,6 +289,11 @@ async def resident_holder(conn: Connection, actor: Actor, resident_id: int) -> H
     row = await people.get_resident(conn, resident_id=resident_id, scope=actor.scope)
     if row is None:
         raise NotFound(f"resident {resident_id}")
+    return holder_of(row)
+
+
+def holder_of(row: Resident) -> Holder:
+    """The pass subject for a resident row (with its household's zone and label)."""
     return Holder(
         kind=PassKind.RESIDENT,
         column="resident_id",
@@ -254,6 +376,7 @@ async def revoke_in(conn: Connection, env: Env, actor: Actor, rows: list[Pass], 
     )
     if changed:
         await pass_store.bump_counter(conn, name=pass_store.REVOCATION_SEQ)
+        await pin_store.forget_pending(conn, refs=[r.ref for r in rows])  # never to be printed
     for row in rows:
         if row.revoked_at is None:
             await audit.record(
@@ -293,6 +416,26 @@ async def renew(env: Env, actor: Actor, pass_row: int) -> Pass:
         new = await sign_for(conn, env, actor, holder, expires=env.clock.now() + days * _DAY)
         await revoke_in(conn, env, actor, [old], f"renewed as {new.ref}")
         return new
+
+
+async def reissue_resident(
+    conn: Connection, env: Env, actor: Actor, resident_id: int, reason: str
+) -> list[Pass]:
+    """Inside an open transaction: a fresh pass for each live pass of a resident, from what the
+    registry says now (a changed phone's tag, or a card PIN when the phone was removed), each
+    valid as long as the one it replaces; the old ones are revoked (``reason``, then the new
+    ref). The gate then asks for the new digits: the old card no longer opens."""
+    using = await signing(conn, env)
+    live = await pass_store.active_passes(conn, now=using.now, resident_id=resident_id)
+    if not live:
+        return []
+    holder = await resident_holder(conn, actor, resident_id)
+    made = []
+    for old in live:
+        new = await sign_for(conn, env, actor, holder, expires=old.expires, using=using)
+        await revoke_in(conn, env, actor, [old], f"{reason}: reissued as {new.ref}")
+        made.append(new)
+    return made
 
 
 async def cutoff_household(env: Env, actor: Actor, household_id: int, reason: str) -> int:

@@ -4,8 +4,9 @@ A gate locks a pass after too many wrong phone digits and says so in its decisio
 ``pass_locked``). Gates take no locks from one another: the ingest records the lock here, bumps
 the revocation seq in the same transaction, and the signed list carries it to every lane
 (protocol.revocation ``locks``). Staff of the pass's zone, or an admin, clear it with ``unlock``
-(audited); the list then carries an unlock for ``UNLOCK_KEPT_S``, which voids each lane's own
-lock of that pass up to the unlock's time.
+after an ID check, with the reason they must give (audited); the list then carries an unlock
+for ``UNLOCK_KEPT_S``, which voids each lane's own lock of that pass up to the unlock's time; a
+lane that applies it counts wrong digit entries for that pass anew.
 
 A lock is taken only from a lane of one of the pass's zones (a lane of another zone never asks
 for the pass's digits), never from a replayed seq, and not from a report older than the last
@@ -36,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 UNLOCK_KEPT_S = 30 * 86400  # how long a list carries an unlock (an offline lane's catch-up)
 NOT_LOCKED = "not_locked"  # the error code of NotLocked
+REASON_REQUIRED = "unlock_reason_required"  # the error code of an unlock without a reason
 MAX_NOTE = 500
 LOCKS_PER_LANE_HOUR = 10  # three wrong tries each: 30 people mistyping in an hour at one lane
 
@@ -105,9 +107,13 @@ async def on_event(
     return lock
 
 
-async def unlock(env: Env, actor: Actor, ref: str, note: str | None = None) -> PassLock:
-    """Clear a pass's lock (staff of its zone, or an admin); every lane hears it signed."""
-    if note is not None and len(note) > MAX_NOTE:
+async def unlock(env: Env, actor: Actor, ref: str, reason: str | None) -> PassLock:
+    """Clear a pass's lock (staff of its zone, or an admin) after an ID check; every lane hears
+    it signed. ``reason`` (what was checked) is required: empty or blank is refused."""
+    note = (reason or "").strip()
+    if not note:
+        raise Invalid("say why the pass is unlocked (the ID check)", code=REASON_REQUIRED)
+    if len(note) > MAX_NOTE:
         raise Invalid(f"a note is at most {MAX_NOTE} characters")
     now = env.clock.now()
     async with env.db.write() as conn:
@@ -118,7 +124,9 @@ async def unlock(env: Env, actor: Actor, ref: str, note: str | None = None) -> P
             raise NotLocked(f"pass {ref} is not locked", code=NOT_LOCKED, ref=ref)
         await pass_store.clear_lock(conn, lock_id=lock.id, at=now, by=actor.name, note=note)
         await pass_store.bump_counter(conn, name=pass_store.REVOCATION_SEQ)
-        await audit.record(conn, actor, "pass.unlock", at=now, target=f"pass:{ref}", lock=lock.id)
+        await audit.record(
+            conn, actor, "pass.unlock", at=now, target=f"pass:{ref}", lock=lock.id, reason=note
+        )
     return replace(lock, cleared_at=now, cleared_by=actor.name, clear_note=note)
 
 

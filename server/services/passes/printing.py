@@ -9,13 +9,14 @@ from server.records import PrintablePass
 from server.services import audit
 from server.services.context import Actor, Env
 from server.services.errors import Conflict, NotFound
+from server.services.passes import pins
 from server.services.passes.cards import Card, cards_pdf, qr_png, qr_svg
 from server.store import passes as pass_store
 
 MAX_BULK_CARDS = 5000
 
 
-def _card(row: PrintablePass) -> Card:
+def _card(row: PrintablePass, pin: str | None = None) -> Card:
     return Card(
         text=row.text or "",  # printable() selects only passes that still have a text
         kind=row.kind,
@@ -23,6 +24,7 @@ def _card(row: PrintablePass) -> Card:
         name=row.holder_name or "",
         valid_from=row.not_before,
         valid_until=row.expires,
+        pin=pin,
     )
 
 
@@ -47,10 +49,15 @@ async def qr_image(env: Env, actor: Actor, pass_row: int, kind: str) -> bytes:
 
 
 async def card(env: Env, actor: Actor, pass_row: int) -> bytes:
-    """A one-card PDF for a pass."""
+    """A one-card PDF for a pass (a PIN card takes its PIN, or is reissued: server.services.
+    passes.pins)."""
     row = await _one(env, actor, pass_row)
+    async with env.db.write() as conn:
+        rows, taken = await pins.for_print(conn, env, actor, [row])
     return await asyncio.to_thread(
-        cards_pdf, [_card(row)], utc_offset_min=env.settings.card_utc_offset_min
+        cards_pdf,
+        [_card(r, taken.get(r.ref)) for r in rows],
+        utc_offset_min=env.settings.card_utc_offset_min,
     )
 
 
@@ -68,6 +75,7 @@ async def sheet(
         )
         if len(rows) > MAX_BULK_CARDS:
             raise Conflict(f"{len(rows)} cards: print at most {MAX_BULK_CARDS} at once")
+        rows, taken = await pins.for_print(conn, env, actor, rows)
         target = f"building:{building}" if building else None
         await audit.record(
             conn,
@@ -79,6 +87,8 @@ async def sheet(
             cards=len(rows),
         )
     pdf = await asyncio.to_thread(
-        cards_pdf, [_card(r) for r in rows], utc_offset_min=env.settings.card_utc_offset_min
+        cards_pdf,
+        [_card(r, taken.get(r.ref)) for r in rows],
+        utc_offset_min=env.settings.card_utc_offset_min,
     )
     return pdf, len(rows)

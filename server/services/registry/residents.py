@@ -14,6 +14,7 @@ from server.services.changes import KEEP, Keep, pick
 from server.services.context import Actor, Env
 from server.services.errors import Conflict, Forbidden, Invalid, NotFound
 from server.services.paging import Page
+from server.services.passes import issuing
 from server.services.staff.throttle import Limit, count_attempt
 from server.services.text import NOTE_MAX, clean_name, clean_text, normalise_phone
 from server.store import passes as pass_store
@@ -145,6 +146,9 @@ async def save(env: Env, actor: Actor, resident_id: int | None, fields: Resident
                 changed = changed_resident(_data(current), fields, now)
                 await people.save_resident(conn, resident_id, changed)
                 action = "resident.update"
+                if (changed.phone, changed.household_id) != (current.phone, current.household_id):
+                    # the passes carry the old phone's tag (or unit): reissue, revoke the old
+                    await issuing.reissue_resident(conn, env, actor, resident_id, "phone changed")
             target = f"resident:{resident_id}"
             await audit.record(conn, actor, action, at=now, target=target, fields=fields.present())
             row = await people.get_resident(conn, resident_id=resident_id)

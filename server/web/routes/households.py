@@ -3,6 +3,7 @@ and issuing, renewing, revoking and unlocking passes."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
@@ -22,6 +23,7 @@ from server.web.guard import AdminPage, PageRoute, StaffPage
 from server.web.render import page
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
+_CONSOLE = re.compile(r"/ui/console/[a-z0-9-]{1,32}")
 Field = Annotated[str, Form(max_length=200)]
 
 
@@ -80,10 +82,15 @@ async def revoke(
 async def unlock(
     *, request: Request, env: EnvDep, actor: StaffPage, ref: str, note: Field = "", back: Field = ""
 ) -> Response:
-    """Clear a pass's lock after wrong phone digits (staff of its zone); every lane hears it."""
+    """Clear a pass's lock after wrong phone digits (staff of its zone) with the reason they
+    must give (the ID check); every lane hears it."""
     row = await pass_locks.holder_of(env, actor, ref)
-    await pass_locks.unlock(env, actor, ref, note.strip() or None)
-    return RedirectResponse("/ui/" if back == "dashboard" else _holder_page(row), status_code=303)
+    await pass_locks.unlock(env, actor, ref, note)
+    if back == "dashboard":
+        return RedirectResponse("/ui/", status_code=303)
+    if _CONSOLE.fullmatch(back):  # the lane's console the scan was seen on
+        return RedirectResponse(back, status_code=303)
+    return RedirectResponse(_holder_page(row), status_code=303)
 
 
 def _holder_page(row: Pass) -> str:
