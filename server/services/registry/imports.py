@@ -1,222 +1,167 @@
-"""``import residents``: validate a whole register, then write all of it or nothing.
+"""``import residents``: the office's register, previewed, then reconciled with the registry.
 
-Every row is checked (required fields, text rules, phone format, role, duplicate people in the
-file, unknown household or zone) before anything is written. Then one write transaction creates
-missing households (rows that name a zone), adds new residents and updates changed ones. The
-stable key of a resident is (building, unit, room, name), so importing the same file twice
-changes nothing the second time. With ``skip_invalid`` the valid rows are written and the
-invalid ones reported; without it, any invalid row means nothing is written. The file itself is
-read by a worker process with memory and time limits (server.services.registry.sandbox), never
-on the event loop; a file it refuses writes nothing either.
+Every import is first a preview (``dry_run``): the file is read by a limited worker process
+(server.services.registry.sandbox, never on the event loop), every row is checked
+(server.services.registry.register_rows) and the plan is made against the registry
+(server.services.registry.reconcile): new people, changed phones and fields, people gone since
+the last import, home-observation changes, conflicts with edits made in the UI, people erased
+under the privacy rules (held back unless their row is confirmed) and rejected rows. Applying
+makes the plan again inside one write transaction and carries it out: households and people
+added, fields updated, a changed phone reissuing that person's live passes (the old ones
+revoked), people gone marked moved out and their passes revoked, observation started or ended
+(the revocation list's sequence moves, so the gates' holds and the follow-up list follow at
+once). Rejected rows mean nothing is written, unless ``skip_invalid`` takes the rest. Row
+numbers are the spreadsheet's (the header is row 1).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from server.records import Household, Resident, ResidentData
+from msgspec.structs import replace
+
+from server.records import ImportBaseline, Resident, ResidentData
 from server.services import audit
 from server.services.context import Actor, Env
-from server.services.errors import Invalid
+from server.services.errors import Forbidden
+from server.services.passes.issuing import resident_holder, revoke_in, sign_for
+from server.services.registry import erased
 from server.services.registry.places import household_label
-from server.services.registry.residents import (
-    ResidentFields,
-    changed_resident,
-    clean_resident,
-    new_resident,
+from server.services.registry.reconcile import (
+    MOVED_OUT,
+    OBSERVING,
+    NewPerson,
+    Options,
+    Plan,
+    Registry,
+    Update,
+    observation_bounds,
+    plan,
 )
+from server.services.registry.register_rows import Person, RowError, loose_key, parse_row
 from server.services.registry.sandbox import Limits, read_register
 from server.services.registry.spreadsheet import Table
-from server.services.text import TextError, clean_label
+from server.services.text import mask_name, mask_phone
+from server.store import imports as store
+from server.store import passes as pass_store
 from server.store import people, registry
 from server.store.db import Connection
 
 logger = logging.getLogger(__name__)
 
-ROLE_WORDS = {
-    "owner": ("业主", "户主", "产权人", "owner", "householder"),
-    "tenant": ("租户", "租客", "承租人", "tenant", "renter"),
-    "family": ("家属", "家庭成员", "成员", "亲属", "其他", "family", "member", "relative", ""),
-}
-_ROLES = {word: role for role, words in ROLE_WORDS.items() for word in words}
 Progress = Callable[[str, int, int], None]
+DAY = 86400
 
 
 @dataclass(frozen=True, slots=True)
-class RowError:
-    """One problem in one row; the message names the column, never the value."""
+class Line:
+    """One person in the preview: the row, the flat, the masked name and what happens."""
 
-    row: int
-    column: str
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
-class Person:
-    """A validated row."""
-
-    row: int
-    address: tuple[str, str, str]
-    zone: str | None
-    fields: ResidentFields
+    row: int | None
+    label: str
+    name: str
+    detail: str = ""  # a stable word: the field in conflict, started/ended, the masked phones
 
 
 @dataclass
 class ImportReport:
-    """The outcome: counts and every row error; ``written`` is False when nothing was saved."""
+    """What an import found and did (or, for a preview, would do)."""
 
     rows: int = 0
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    moved_out: int = 0
+    observation: int = 0
+    conflicts: int = 0
     households_created: int = 0
+    passes_reissued: int = 0
+    passes_revoked: int = 0
     errors: list[RowError] = field(default_factory=list)
+    new: list[Line] = field(default_factory=list)
+    phones: list[Line] = field(default_factory=list)
+    changed: list[Line] = field(default_factory=list)
+    gone: list[Line] = field(default_factory=list)
+    observations: list[Line] = field(default_factory=list)
+    conflict_lines: list[Line] = field(default_factory=list)
+    erased_rows: list[Line] = field(default_factory=list)
     written: bool = False
+    dry_run: bool = False
+    nothing_to_do: bool = False  # the registry already matches the file
+    held_back: bool = False  # rows were rejected, so nothing was written
+
+    def as_json(self) -> dict[str, object]:
+        """The machine-readable summary (``--json``): counts and the rejected rows."""
+        return {
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "moved_out": self.moved_out,
+            "observation": self.observation,
+            "conflicts": self.conflicts,
+            "households_created": self.households_created,
+            "passes_reissued": self.passes_reissued,
+            "written": self.written,
+            "dry_run": self.dry_run,
+            "rejected": [
+                {"row": e.row, "column": e.column, "reason": e.reason} for e in self.errors
+            ],
+        }
 
 
-def _get(table: Table, row: list[str], name: str) -> str:
-    index = table.columns.get(name)
-    return row[index] if index is not None and index < len(row) else ""
-
-
-def parse_row(table: Table, number: int, row: list[str]) -> Person | RowError:
-    """Validate one row into a Person, or the first RowError found."""
-    column = "building"
-    try:
-        building = clean_label(_get(table, row, "building"), "building")
-        column = "unit"
-        unit = clean_label(_get(table, row, "unit"), "unit", required=False)
-        column = "room"
-        room = clean_label(_get(table, row, "room"), "room")
-        column = "role"
-        role = _ROLES.get(_get(table, row, "role").strip().casefold())
-        if role is None:
-            return RowError(number, "role", "role must be owner/业主, tenant/租户 or family/家属")
-        column = "name/phone/note"
-        fields = clean_resident(
-            ResidentFields(
-                name=_get(table, row, "name"),
-                phone=_get(table, row, "phone") or None,
-                note=_get(table, row, "note") or None,
-                role=role,
-            )
-        )
-        zone = _get(table, row, "zone") or None
-    except (TextError, Invalid) as exc:
-        where = "phone" if "phone" in str(exc) else column
-        return RowError(number, where, str(exc))
-    return Person(number, (building, unit, room), zone, fields)
-
-
-def validate(table: Table, progress: Progress | None = None) -> tuple[list[Person], list[RowError]]:
-    """Check every row and find duplicate people within the file."""
-    people_ok: list[Person] = []
+def check(table: Table) -> tuple[list[Person], list[RowError], set[tuple[str, str, str, str]]]:
+    """Every row checked; the (address, name) of each rejected row, which stays protected."""
+    persons: list[Person] = []
     errors: list[RowError] = []
-    seen: dict[tuple[str, str, str, str], int] = {}
-    for i, (number, row) in enumerate(table.rows, start=1):
-        result = parse_row(table, number, row)
+    protected: set[tuple[str, str, str, str]] = set()
+    names = list(table.columns)
+    for number, row in table.rows:
+        cells = {name: row[i] if i < len(row) else "" for i, name in enumerate(names)}
+        result = parse_row(number, cells)
         if isinstance(result, RowError):
             errors.append(result)
+            protected.add(loose_key(cells))
         else:
-            key = (*result.address, str(result.fields.name))
-            if key in seen:
-                errors.append(
-                    RowError(number, "name", f"duplicate person: same as row {seen[key]}")
-                )
-            else:
-                seen[key] = number
-                people_ok.append(result)
-        if progress and (i % 250 == 0 or i == len(table.rows)):
-            progress("validate", i, len(table.rows))
-    return people_ok, errors
+            persons.append(result)
+    return persons, errors, protected
 
 
-async def _resolve(
-    conn: Connection, persons: list[Person]
-) -> tuple[dict[tuple[str, str, str], Household], dict[str, int], list[RowError]]:
-    """Check households and zones against the registry."""
-    households = await registry.households_by_address(conn)
-    zones = {z.name: z.id for z in await registry.list_zones(conn, scope=None)}
-    zones |= {str(z): z for z in list(zones.values())}
-    errors = []
-    for p in persons:
-        if p.zone is not None and p.zone not in zones:
-            errors.append(RowError(p.row, "zone", "unknown zone"))
-        elif p.address not in households and p.zone is None:
-            errors.append(
-                RowError(
-                    p.row,
-                    "building/unit/room",
-                    "unknown household (add a zone column to create it)",
-                )
-            )
-    return households, zones, errors
-
-
-Households = dict[tuple[str, str, str], Household]
-
-
-async def _write(
-    conn: Connection,
-    persons: list[Person],
-    *,
-    households: Households,
-    zones: dict[str, int],
-    now: int,
-    report: ImportReport,
-    progress: Progress | None,
-) -> None:
-    existing: dict[tuple[int, str], Resident | None] = dict(await people.resident_keys(conn))
-    new_rows: list[ResidentData] = []
-    for i, p in enumerate(persons, start=1):
-        household = households.get(p.address)
-        if household is None:
-            assert p.zone is not None
-            building, unit, room = p.address
-            household = await registry.insert_household(
-                conn,
-                zone_id=zones[p.zone],
-                building=building,
-                unit=unit,
-                room=room,
-                label=household_label(*p.address),
-                now=now,
-            )
-            households[p.address] = household
-            report.households_created += 1
-        key = (household.id, str(p.fields.name))
-        fields = dataclasses.replace(p.fields, household_id=household.id)
-        current = existing.get(key)
-        if key not in existing:
-            new_rows.append(new_resident(fields, now))
-            existing[key] = None  # validate() refused a second row of this person in the file
-        elif current is not None and _differs(current, fields):
-            await people.save_resident(conn, current.id, changed_resident(current, fields, now))
-            report.updated += 1
-        else:
-            report.unchanged += 1
-        if progress and (i % 250 == 0 or i == len(persons)):
-            progress("write", i, len(persons))
-    await people.insert_residents(conn, new_rows)
-    report.created = len(new_rows)
-
-
-def _differs(current: Resident, fields: ResidentFields) -> bool:
-    """Whether the register's row changes anything the resident has on file."""
-    return any(getattr(current, f) != getattr(fields, f) for f in fields.present())
+async def load(conn: Connection, env: Env) -> Registry:
+    """The registry as the import sees it, in the caller's transaction."""
+    households = await store.all_households(conn)
+    erased_set = await store.erased(conn)
+    return Registry(
+        zones=await registry.list_zones(conn, scope=None),
+        households={(h.building, h.unit, h.room): h for h in households},
+        residents=await store.all_residents(conn),
+        baselines=await store.baselines(conn),
+        erased=erased_set,
+        erased_key=erased.load_key(env.keys_dir) if erased_set else None,
+    )
 
 
 def _limits(env: Env) -> Limits:
-    """The worker's limits, from the settings."""
     settings = env.settings
     return Limits(
         memory_bytes=settings.import_worker_memory_mb * 1024 * 1024,
         seconds=settings.import_worker_seconds,
         workers=settings.import_workers,
+    )
+
+
+def _options(env: Env, zone: str | None, confirm_rows: set[int] | frozenset[int]) -> Options:
+    offset = env.settings.card_utc_offset_min * 60  # the site's local time (UTC+8 by default)
+    today_start = (env.clock.now() + offset) // DAY * DAY - offset
+    return Options(
+        zone=zone.strip() if zone and zone.strip() else None,
+        confirm_rows=frozenset(confirm_rows),
+        observation_days=env.settings.observation_days,
+        today_start=today_start,
+        utc_offset_min=env.settings.card_utc_offset_min,
     )
 
 
@@ -226,49 +171,262 @@ async def import_residents(
     path: Path,
     *,
     skip_invalid: bool = False,
+    dry_run: bool = False,
+    zone: str | None = None,
+    confirm_rows: set[int] | frozenset[int] = frozenset(),
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Import a register file; see the module docstring for the all-or-nothing rule."""
+    """Preview (``dry_run``) or apply a register file; see the module docstring."""
+    if not actor.is_admin:
+        raise Forbidden("admins only")
     table = await read_register(path, _limits(env))
-    persons, errors = validate(table, progress)
-    report = ImportReport(rows=len(table.rows))
+    if progress:
+        progress("check", 0, len(table.rows))
+    persons, errors, protected = check(table)
+    if progress:
+        progress("check", len(table.rows), len(table.rows))
+    options = _options(env, zone, confirm_rows)
+    now = env.clock.now()
+    if dry_run:
+        async with env.db.read() as conn:
+            the_plan = plan(
+                await load(conn, env),
+                persons,
+                rejected=errors,
+                protected=protected,
+                options=options,
+                now=now,
+            )
+        return _report(the_plan, rows=len(table.rows), dry_run=True)
     async with env.db.write() as conn:
-        households, zones, unresolved = await _resolve(conn, persons)
-        bad_rows = {e.row for e in unresolved}
-        report.errors = sorted(errors + unresolved, key=lambda e: e.row)
-        if report.errors and not skip_invalid:
-            return report
-        persons = [p for p in persons if p.row not in bad_rows]
-        await _write(
-            conn,
+        the_plan = plan(
+            await load(conn, env),
             persons,
-            households=households,
-            zones=zones,
-            now=env.clock.now(),
-            report=report,
-            progress=progress,
+            rejected=errors,
+            protected=protected,
+            options=options,
+            now=now,
+        )
+        report = _report(the_plan, rows=len(table.rows), dry_run=False)
+        if the_plan.rejected and not skip_invalid:
+            report.held_back = True
+            return report
+        if not the_plan.changes_anything:
+            return report
+        await _apply(
+            conn, env, actor, the_plan=the_plan, options=options, report=report, progress=progress
         )
         await audit.record(
             conn,
             actor,
             "import.residents",
-            at=env.clock.now(),
+            at=now,
             target=f"file:{path.name[:40]}",
             rows=report.rows,
             created=report.created,
             updated=report.updated,
+            moved_out=report.moved_out,
             invalid=len(report.errors),
         )
         report.written = True
     return report
 
 
-async def preview_residents(env: Env, path: Path) -> ImportReport:
-    """Validate a register file against the registry without writing (the UI's report step)."""
-    table = await read_register(path, _limits(env))
-    persons, errors = validate(table)
-    async with env.db.read() as conn:
-        _, _, unresolved = await _resolve(conn, persons)
-    return ImportReport(
-        rows=len(table.rows), errors=sorted(errors + unresolved, key=lambda e: e.row)
+async def preview_residents(
+    env: Env,
+    actor: Actor,
+    path: Path,
+    *,
+    zone: str | None = None,
+    confirm_rows: set[int] | frozenset[int] = frozenset(),
+) -> ImportReport:
+    """The preview of a register file: what applying it would do, nothing written."""
+    return await import_residents(
+        env, actor, path, dry_run=True, zone=zone, confirm_rows=confirm_rows
     )
+
+
+def _line(row: int | None, label: str, name: str, detail: str = "") -> Line:
+    return Line(row, label, mask_name(name), detail)
+
+
+def _report(the_plan: Plan, *, rows: int, dry_run: bool) -> ImportReport:
+    """The report of a plan (before it is applied: what it does)."""
+    report = ImportReport(rows=rows, dry_run=dry_run, errors=the_plan.rejected)
+    labels = {a: household_label(*a) for a in the_plan.new_households}
+    for n in the_plan.new:
+        label = labels.get(n.person.address) or household_label(*n.person.address)
+        report.new.append(_line(n.person.row, label, n.person.name))
+        if n.observation and n.observation[0]:
+            report.observations.append(_line(n.person.row, label, n.person.name, "started"))
+    for u in the_plan.matched:
+        _describe(report, u)
+    report.gone = [_line(None, r.label, r.name) for r in the_plan.gone]
+    report.erased_rows = [
+        Line(e.row, "", "", "erased") for e in the_plan.rejected if e.reason == "erased_person"
+    ]
+    report.created = len(the_plan.new)
+    report.updated = len(the_plan.updated)
+    report.unchanged = the_plan.unchanged
+    report.moved_out = len(the_plan.gone)
+    report.observation = the_plan.observation_changes
+    report.conflicts = len(the_plan.conflicts)
+    report.households_created = len(the_plan.new_households)
+    report.nothing_to_do = not the_plan.changes_anything
+    return report
+
+
+def _describe(report: ImportReport, u: Update) -> None:
+    """The preview lines of one matched person."""
+    row, label, name = u.person.row, u.resident.label, u.resident.name
+    if "phone" in u.changes:
+        masked = f"{mask_phone(u.resident.phone) or '-'} → {mask_phone(u.person.phone) or '-'}"
+        report.phones.append(_line(row, label, name, masked))
+    other = sorted(set(u.changes) - {"phone", "observation"})
+    if other or u.returned:
+        report.changed.append(_line(row, label, name, ",".join(other + ["returned"] * u.returned)))
+    if "observation" in u.changes:
+        started = u.changes["observation"][0]  # type: ignore[index]
+        report.observations.append(_line(row, label, name, "started" if started else "ended"))
+    for f in u.conflicts:
+        report.conflict_lines.append(_line(row, label, name, f))
+
+
+async def _apply(
+    conn: Connection,
+    env: Env,
+    actor: Actor,
+    *,
+    the_plan: Plan,
+    options: Options,
+    report: ImportReport,
+    progress: Progress | None,
+) -> None:
+    """Carry the plan out in the caller's write transaction."""
+    now = env.clock.now()
+    households = await _add_households(conn, the_plan, now)
+    await _add_people(conn, the_plan.new, households, options, now)
+    if progress:
+        progress("write", len(the_plan.new), len(the_plan.new) + len(the_plan.matched))
+    held = False
+    for u in the_plan.updated:
+        await people.save_resident(conn, u.resident.id, _changed(u, options, now))
+        held = held or "observation" in u.changes or u.returned
+        if "phone" in u.changes:
+            report.passes_reissued += await _reissue(conn, env, actor, u.resident.id, now)
+    for r in the_plan.gone:
+        await people.save_resident(conn, r.id, _moved_out(r, now))
+        live = await pass_store.active_passes(conn, now=now, resident_id=r.id)
+        report.passes_revoked += await revoke_in(conn, env, actor, live, "moved out (import)")
+        held = held or r.status == OBSERVING
+    await store.put_baselines(conn, the_plan.baselines)
+    await store.forget_erased(
+        conn, fingerprints=[n.fingerprint for n in the_plan.new if n.fingerprint]
+    )
+    if held or the_plan.observation_changes:
+        await pass_store.bump_counter(conn, name=pass_store.REVOCATION_SEQ)
+    if progress:
+        total = len(the_plan.new) + len(the_plan.matched)
+        progress("write", total, total)
+
+
+async def _add_households(
+    conn: Connection, the_plan: Plan, now: int
+) -> dict[tuple[str, str, str], int]:
+    """Create the new households; every household id by address."""
+    ids = {a: h.id for a, h in (await registry.households_by_address(conn)).items()}
+    for address, zone_id in the_plan.new_households.items():
+        building, unit, room = address
+        row = await registry.insert_household(
+            conn,
+            zone_id=zone_id,
+            building=building,
+            unit=unit,
+            room=room,
+            label=household_label(*address),
+            now=now,
+        )
+        ids[address] = row.id
+    return ids
+
+
+async def _add_people(
+    conn: Connection,
+    new: list[NewPerson],
+    households: dict[tuple[str, str, str], int],
+    options: Options,
+    now: int,
+) -> None:
+    """Insert the new residents and their baselines."""
+    values = []
+    for n in new:
+        observed = bool(n.observation and n.observation[0])
+        start, end = observation_bounds(n.observation, options) if observed else (None, None)  # type: ignore[arg-type]
+        data = ResidentData(
+            household_id=households[n.person.address],
+            name=n.person.name,
+            phone=n.person.phone,
+            role=n.person.role,
+            status=OBSERVING if observed else "normal",
+            observation_start=start,
+            observation_end=end,
+            consent_version=None,
+            consent_at=None,
+            note=n.person.note,
+            created_at=now,
+            updated_at=now,
+        )
+        values.append({f: getattr(data, f) for f in ResidentData.__struct_fields__})
+    ids = await store.insert_resident_ids(conn, values)
+    await store.put_baselines(
+        conn,
+        [
+            ImportBaseline(
+                resident_id=i,
+                phone=v["phone"],
+                role=v["role"],
+                note=v["note"],
+                observed=v["status"] == OBSERVING,
+                observation_start=v["observation_start"],
+                imported_at=now,
+            )
+            for i, v in zip(ids, values, strict=True)
+        ],
+    )
+
+
+def _data(row: Resident) -> ResidentData:
+    return ResidentData(**{f: getattr(row, f) for f in ResidentData.__struct_fields__})
+
+
+def _changed(u: Update, options: Options, now: int) -> ResidentData:
+    """The resident's row with the file's changes applied (a returning person is active again)."""
+    data = replace(_data(u.resident), updated_at=now)
+    for name in ("phone", "role", "note"):
+        if name in u.changes:
+            data = replace(data, **{name: u.changes[name]})
+    if u.returned and "observation" not in u.changes:
+        data = replace(data, status="normal", observation_start=None, observation_end=None)
+    if "observation" in u.changes:
+        wanted = u.changes["observation"]
+        start, end = observation_bounds(wanted, options)  # type: ignore[arg-type]
+        status = OBSERVING if wanted[0] else "normal"  # type: ignore[index]
+        data = replace(data, status=status, observation_start=start, observation_end=end)
+    return data
+
+
+def _moved_out(r: Resident, now: int) -> ResidentData:
+    return replace(
+        _data(r), status=MOVED_OUT, observation_start=None, observation_end=None, updated_at=now
+    )
+
+
+async def _reissue(conn: Connection, env: Env, actor: Actor, resident_id: int, now: int) -> int:
+    """New passes (with the new phone's tag) for every live pass of a resident; the old ones
+    revoked, so the gate asks for the new digits."""
+    live = await pass_store.active_passes(conn, now=now, resident_id=resident_id)
+    for old in live:
+        holder = await resident_holder(conn, actor, resident_id)
+        new = await sign_for(conn, env, actor, holder, expires=old.expires)
+        await revoke_in(conn, env, actor, [old], f"phone changed: reissued as {new.ref}")
+    return len(live)

@@ -1,0 +1,78 @@
+"""SQL of the register import: what each import wrote per resident (its baseline), the keyed
+fingerprints of erased residents, and the registry as one import sees it (tables of 0103)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from server.records import Household, ImportBaseline, Resident
+from server.store.db import Connection
+from server.store.query import records
+from server.store.schema import erased_fingerprints, households, import_baselines, residents
+
+
+async def all_households(conn: Connection) -> list[Household]:
+    """Every household (an import matches rows to them by address)."""
+    return records(Household, await conn.execute(sa.select(households)))
+
+
+async def all_residents(conn: Connection) -> list[Resident]:
+    """Every resident with their household's zone and label, moved-out ones included."""
+    joined = residents.join(households, residents.c.household_id == households.c.id)
+    query = sa.select(*residents.c, households.c.zone_id, households.c.label).select_from(joined)
+    return records(Resident, await conn.execute(query))
+
+
+async def baselines(conn: Connection) -> dict[int, ImportBaseline]:
+    """What the last import wrote, by resident id."""
+    rows = records(ImportBaseline, await conn.execute(sa.select(import_baselines)))
+    return {b.resident_id: b for b in rows}
+
+
+async def put_baselines(conn: Connection, rows: list[ImportBaseline]) -> None:
+    """Insert or replace the baselines of these residents."""
+    if not rows:
+        return
+    ids = [r.resident_id for r in rows]
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        await conn.execute(
+            sa.delete(import_baselines).where(import_baselines.c.resident_id.in_(chunk))
+        )
+    values: list[dict[str, Any]] = [
+        {f: getattr(r, f) for f in ImportBaseline.__struct_fields__} for r in rows
+    ]
+    await conn.execute(sa.insert(import_baselines), values)
+
+
+async def erased(conn: Connection) -> set[str]:
+    """Every fingerprint of an erased resident."""
+    return set((await conn.scalars(sa.select(erased_fingerprints.c.fingerprint))).all())
+
+
+async def add_erased(conn: Connection, *, fingerprint: str, at: int) -> None:
+    """Remember an erased resident's fingerprint (once)."""
+    exists = sa.select(erased_fingerprints.c.fingerprint).where(
+        erased_fingerprints.c.fingerprint == fingerprint
+    )
+    if await conn.scalar(exists) is None:
+        await conn.execute(sa.insert(erased_fingerprints).values(fingerprint=fingerprint, at=at))
+
+
+async def forget_erased(conn: Connection, *, fingerprints: list[str]) -> None:
+    """Drop fingerprints of people the operator chose to register again."""
+    if fingerprints:
+        query = sa.delete(erased_fingerprints).where(
+            erased_fingerprints.c.fingerprint.in_(fingerprints)
+        )
+        await conn.execute(query)
+
+
+async def insert_resident_ids(conn: Connection, values: list[dict[str, Any]]) -> list[int]:
+    """Insert residents in batches, returning their ids in the order given (new import rows)."""
+    if not values:
+        return []
+    query = sa.insert(residents).returning(residents.c.id, sort_by_parameter_order=True)
+    return [int(i) for i in (await conn.scalars(query, values)).all()]
