@@ -70,9 +70,23 @@ async def forget_erased(conn: Connection, *, fingerprints: list[str]) -> None:
         await conn.execute(query)
 
 
-async def insert_resident_ids(conn: Connection, values: list[dict[str, Any]]) -> list[int]:
-    """Insert residents in batches, returning their ids in the order given (new import rows)."""
+async def insert_residents(
+    conn: Connection, values: list[dict[str, Any]]
+) -> dict[tuple[int, str, str | None], int]:
+    """Insert new residents in one statement; their ids by (household, name, phone), which the
+    import keeps unique among the people it adds (one writer: every id above the old maximum is
+    one of them)."""
     if not values:
-        return []
-    query = sa.insert(residents).returning(residents.c.id, sort_by_parameter_order=True)
-    return [int(i) for i in (await conn.scalars(query, values)).all()]
+        return {}
+    before = await conn.scalar(sa.select(sa.func.max(residents.c.id))) or 0
+    await conn.execute(sa.insert(residents), values)
+    query = sa.select(
+        residents.c.id, residents.c.household_id, residents.c.name, residents.c.phone
+    ).where(residents.c.id > before)
+    return {(r.household_id, r.name, r.phone): r.id for r in await conn.execute(query)}
+
+
+async def insert_households(conn: Connection, values: list[dict[str, Any]]) -> None:
+    """Insert new households in one statement."""
+    if values:
+        await conn.execute(sa.insert(households), values)

@@ -334,20 +334,23 @@ async def _add_households(
     conn: Connection, the_plan: Plan, now: int
 ) -> dict[tuple[str, str, str], int]:
     """Create the new households; every household id by address."""
-    ids = {a: h.id for a, h in (await registry.households_by_address(conn)).items()}
-    for address, zone_id in the_plan.new_households.items():
-        building, unit, room = address
-        row = await registry.insert_household(
-            conn,
-            zone_id=zone_id,
-            building=building,
-            unit=unit,
-            room=room,
-            label=household_label(*address),
-            now=now,
-        )
-        ids[address] = row.id
-    return ids
+    await store.insert_households(
+        conn,
+        [
+            {
+                "zone_id": zone_id,
+                "building": address[0],
+                "unit": address[1],
+                "room": address[2],
+                "label": household_label(*address),
+                "hold_until": None,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for address, zone_id in the_plan.new_households.items()
+        ],
+    )
+    return {a: h.id for a, h in (await registry.households_by_address(conn)).items()}
 
 
 async def _add_people(
@@ -377,7 +380,8 @@ async def _add_people(
             updated_at=now,
         )
         values.append({f: getattr(data, f) for f in ResidentData.__struct_fields__})
-    ids = await store.insert_resident_ids(conn, values)
+    added = await store.insert_residents(conn, values)
+    ids = [added[(v["household_id"], v["name"], v["phone"])] for v in values]
     await store.put_baselines(
         conn,
         [

@@ -313,7 +313,9 @@ def plan(
     """The plan for checked rows against the registry (see the module docstring)."""
     result = Plan(rejected=list(rejected))
     zones = zone_ids(registry.zones)
-    persons, twins = duplicates(persons)
+    unknown = [p for p in persons if p.zone is not None and p.zone.casefold() not in zones]
+    result.rejected += [RowError(p.row, "zone", Reason.UNKNOWN_ZONE) for p in unknown]
+    persons, twins = duplicates(p for p in persons if p not in unknown)
     result.rejected += twins
     by_key: dict[tuple[int, str], list[Resident]] = defaultdict(list)
     for r in registry.residents:
