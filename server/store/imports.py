@@ -12,6 +12,8 @@ from server.store.db import Connection
 from server.store.query import records
 from server.store.schema import erased_fingerprints, households, import_baselines, residents
 
+CHUNK = 2000  # rows a statement: bounded work between the event loop's turns
+
 
 async def all_households(conn: Connection) -> list[Household]:
     """Every household (an import matches rows to them by address)."""
@@ -44,7 +46,8 @@ async def put_baselines(conn: Connection, rows: list[ImportBaseline]) -> None:
     values: list[dict[str, Any]] = [
         {f: getattr(r, f) for f in ImportBaseline.__struct_fields__} for r in rows
     ]
-    await conn.execute(sa.insert(import_baselines), values)
+    for start in range(0, len(values), CHUNK):
+        await conn.execute(sa.insert(import_baselines), values[start : start + CHUNK])
 
 
 async def erased(conn: Connection) -> set[str]:
@@ -73,13 +76,14 @@ async def forget_erased(conn: Connection, *, fingerprints: list[str]) -> None:
 async def insert_residents(
     conn: Connection, values: list[dict[str, Any]]
 ) -> dict[tuple[int, str, str | None], int]:
-    """Insert new residents in one statement; their ids by (household, name, phone), which the
+    """Insert new residents (a chunk a statement); their ids by (household, name, phone), which the
     import keeps unique among the people it adds (one writer: every id above the old maximum is
     one of them)."""
     if not values:
         return {}
     before = await conn.scalar(sa.select(sa.func.max(residents.c.id))) or 0
-    await conn.execute(sa.insert(residents), values)
+    for start in range(0, len(values), CHUNK):  # the event loop gets a turn between chunks
+        await conn.execute(sa.insert(residents), values[start : start + CHUNK])
     query = sa.select(
         residents.c.id, residents.c.household_id, residents.c.name, residents.c.phone
     ).where(residents.c.id > before)
@@ -87,6 +91,6 @@ async def insert_residents(
 
 
 async def insert_households(conn: Connection, values: list[dict[str, Any]]) -> None:
-    """Insert new households in one statement."""
-    if values:
-        await conn.execute(sa.insert(households), values)
+    """Insert new households, a chunk a statement."""
+    for start in range(0, len(values), CHUNK):
+        await conn.execute(sa.insert(households), values[start : start + CHUNK])

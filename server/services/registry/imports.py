@@ -16,6 +16,7 @@ numbers are the spreadsheet's (the header is row 1).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -92,6 +93,7 @@ class ImportReport:
     dry_run: bool = False
     nothing_to_do: bool = False  # the registry already matches the file
     held_back: bool = False  # rows were rejected, so nothing was written
+    plan: Plan | None = field(default=None, repr=False)  # what the report was made from
 
     def as_json(self) -> dict[str, object]:
         """The machine-readable summary (``--json``): counts and the rejected rows."""
@@ -113,8 +115,19 @@ class ImportReport:
         }
 
 
-def check(table: Table) -> tuple[list[Person], list[RowError], set[tuple[str, str, str, str]]]:
-    """Every row checked; the (address, name) of each rejected row, which stays protected."""
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """The rows checked: people, rejected rows, and the (address, name) each rejected row names
+    (protected from being taken for gone)."""
+
+    rows: int
+    persons: list[Person]
+    errors: list[RowError]
+    protected: set[tuple[str, str, str, str]]
+
+
+def check(table: Table) -> Checked:
+    """Every row of the table checked."""
     persons: list[Person] = []
     errors: list[RowError] = []
     protected: set[tuple[str, str, str, str]] = set()
@@ -127,7 +140,7 @@ def check(table: Table) -> tuple[list[Person], list[RowError], set[tuple[str, st
             protected.add(loose_key(cells))
         else:
             persons.append(result)
-    return persons, errors, protected
+    return Checked(len(table.rows), persons, errors, protected)
 
 
 async def load(conn: Connection, env: Env) -> Registry:
@@ -182,32 +195,24 @@ async def import_residents(
     table = await read_register(path, _limits(env))
     if progress:
         progress("check", 0, len(table.rows))
-    persons, errors, protected = check(table)
+    # [1] checking and planning are CPU work proportional to the file: in a thread, so the event
+    # loop (the UI, the API, MQTT ingest) keeps its turns while a 100,000-row file is planned
+    checked = await asyncio.to_thread(check, table)
     if progress:
         progress("check", len(table.rows), len(table.rows))
     options = _options(env, zone, confirm_rows)
     now = env.clock.now()
     if dry_run:
         async with env.db.read() as conn:
-            the_plan = plan(
-                await load(conn, env),
-                persons,
-                rejected=errors,
-                protected=protected,
-                options=options,
-                now=now,
-            )
-        return _report(the_plan, rows=len(table.rows), dry_run=True)
+            registry_now = await load(conn, env)
+        preview = await asyncio.to_thread(_planned, registry_now, checked, options, now)
+        preview.dry_run = True
+        return preview
     async with env.db.write() as conn:
-        the_plan = plan(
-            await load(conn, env),
-            persons,
-            rejected=errors,
-            protected=protected,
-            options=options,
-            now=now,
-        )
-        report = _report(the_plan, rows=len(table.rows), dry_run=False)
+        registry_now = await load(conn, env)
+        report = await asyncio.to_thread(_planned, registry_now, checked, options, now)  # [1]
+        the_plan = report.plan
+        assert the_plan is not None
         if the_plan.rejected and not skip_invalid:
             report.held_back = True
             return report
@@ -244,6 +249,21 @@ async def preview_residents(
     return await import_residents(
         env, actor, path, dry_run=True, zone=zone, confirm_rows=confirm_rows
     )
+
+
+def _planned(registry_now: Registry, checked: Checked, options: Options, now: int) -> ImportReport:
+    """The plan and its report (CPU only: runs in a worker thread)."""
+    the_plan = plan(
+        registry_now,
+        checked.persons,
+        rejected=checked.errors,
+        protected=checked.protected,
+        options=options,
+        now=now,
+    )
+    report = _report(the_plan, rows=checked.rows, dry_run=False)
+    report.plan = the_plan
+    return report
 
 
 def _line(row: int | None, label: str, name: str, detail: str = "") -> Line:
