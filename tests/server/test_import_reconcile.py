@@ -260,6 +260,29 @@ class Clock8:
         return self.midnight(local.year, local.month, local.day)
 
 
+def test_the_gates_hold_an_imported_observation_at_once(tmp_path: Path) -> None:
+    """A 是 row holds the person's pass in the next revocation list; a 否 later releases it."""
+    from server.services.passes.revocations import build_full
+
+    site = one_zone_site(tmp_path)
+    run_import(site, write_csv(tmp_path / "a.csv", REGISTER))
+    wang = by_name(site, "王强")[0]
+    ref = _issue(site, wang["id"])
+
+    async def holds(env: Env) -> tuple[int, list[str]]:
+        async with env.db.read() as conn:
+            full = await build_full(conn, now=env.clock.now(), next_update_s=3600)
+        return full.seq, [h.ref.hex() for h in full.pass_holds]
+
+    seq, held = site.run(holds)
+    assert held == [ref]
+    rows = [list(r) for r in REGISTER]
+    rows[3][6] = "否"
+    run_import(site, write_csv(tmp_path / "b.csv", rows))
+    later, held = site.run(holds)
+    assert (later > seq, held) == (True, [])
+
+
 def test_the_observation_period_is_a_site_setting(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         make_settings(tmp_path / "bad", observation_days=0)

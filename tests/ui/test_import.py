@@ -55,3 +55,26 @@ def test_wrong_files_are_refused(api: Api) -> None:
     assert list(uploads_dir(api).iterdir()) == []
     api.use("east-desk")
     assert upload(api, "list.csv", GOOD.encode()).status_code == 403
+
+
+def test_the_preview_in_english_with_a_zone(api: Api) -> None:
+    """The reader's language: reasons and columns in English; a zone chosen on the page."""
+    api.use("admin")
+    api.client.cookies.set("gatepass_lang", "en")
+    no_zone = GOOD.replace(",east\n", ",\n")
+    report = form_post(
+        api,
+        "/ui/import",
+        {"zone": "west"},
+        files={
+            "file": ("r.csv", (no_zone + "5,1,503,王五,13800005003,也许,\n").encode(), "text/csv")
+        },
+    )
+    assert report.status_code == 200
+    assert "<td>4</td><td>Relation (身份)</td><td>is not a known relation" in report.text
+    assert "New people" in report.text
+    token = re.search(r'action="/ui/import/([0-9a-f]{32})"', report.text).group(1)  # type: ignore[union-attr]
+    done = form_post(api, f"/ui/import/{token}", {"zone": "west", "skip_invalid": "yes"})
+    assert "Import finished" in done.text
+    found = api.get("/api/v1/residents", params={"q": "陈"}).json()
+    assert {r["zone_id"] for r in found["items"]} == {2}
