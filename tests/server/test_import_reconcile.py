@@ -405,6 +405,7 @@ def test_a_ui_edit_is_a_conflict_not_overwritten(tmp_path: Path) -> None:
     report = run_import(site, write_csv(tmp_path / "b.csv", rows))
     assert report.conflicts == 1
     assert [(line.row, line.detail) for line in report.conflict_lines] == [(6, "phone")]
+    assert report.as_json()["conflict_rows"] == [{"row": 6, "column": "phone"}]
     assert by_name(site, "赵敏")[0]["phone"] == "+8613500135000"  # not overwritten
     again = run_import(site, write_csv(tmp_path / "b.csv", rows))
     assert again.conflicts == 1  # shown until the file or the record is corrected
@@ -456,3 +457,22 @@ def test_an_import_starts_on_the_import_day(tmp_path: Path) -> None:
     site.clock.advance(3 * 86400)
     assert run_import(site, path).nothing_to_do
     assert by_name(site, "王强")[0]["observation_start"] == start
+
+
+def test_a_column_the_file_lacks_changes_nothing(tmp_path: Path) -> None:
+    """A role and a note changed at the desk, then a register with no 身份 and no 备注 columns:
+    the role and note stay (no conflict); the phone, which the file has, is compared."""
+    site = one_zone_site(tmp_path)
+    run_import(site, write_csv(tmp_path / "a.csv", REGISTER[:1]))
+    zhang = by_name(site, "张伟")[0]
+
+    async def desk(env: Env) -> None:
+        fields = residents.ResidentFields(role="tenant", note="desk note")
+        await residents.save(env, CLI_ACTOR, zhang["id"], fields)
+
+    site.run(desk)
+    lean = [[r[0], r[1], r[2], r[3], r[4]] for r in REGISTER[:1]]
+    report = run_import(site, write_csv(tmp_path / "b.csv", lean, headers=HEADERS[:5]))
+    assert (report.conflicts, report.updated, report.unchanged) == (0, 0, 1)
+    after = by_name(site, "张伟")[0]
+    assert (after["role"], after["note"]) == ("tenant", "desk note")

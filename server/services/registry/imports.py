@@ -20,6 +20,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from dataclasses import replace as replace_options
 from pathlib import Path
 
 from msgspec.structs import replace
@@ -109,6 +110,9 @@ class ImportReport:
             "passes_reissued": self.passes_reissued,
             "written": self.written,
             "dry_run": self.dry_run,
+            "conflict_rows": [
+                {"row": line.row, "column": line.detail} for line in self.conflict_lines
+            ],
             "rejected": [
                 {"row": e.row, "column": e.column, "reason": e.reason} for e in self.errors
             ],
@@ -200,7 +204,7 @@ async def import_residents(
     checked = await asyncio.to_thread(check, table)
     if progress:
         progress("check", len(table.rows), len(table.rows))
-    options = _options(env, zone, confirm_rows)
+    options = replace_options(_options(env, zone, confirm_rows), columns=frozenset(table.columns))
     now = env.clock.now()
     if dry_run:
         async with env.db.read() as conn:

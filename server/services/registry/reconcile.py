@@ -57,6 +57,7 @@ class Options:
     observation_days: int = 14
     today_start: int = 0  # local midnight of the import day, unix seconds
     utc_offset_min: int = 480
+    columns: frozenset[str] = frozenset(("phone", "role", "note"))  # what the file has
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +183,9 @@ def _same(name: str, wanted: object, have: object) -> bool:
 
 
 def _file_values(person: Person, options: Options) -> dict[str, object]:
-    values: dict[str, object] = {"phone": person.phone, "role": person.role, "note": person.note}
+    """The fields the file says something about (a column it lacks changes nothing)."""
+    given = {"phone": person.phone, "role": person.role, "note": person.note}
+    values: dict[str, object] = {k: v for k, v in given.items() if k in options.columns}
     observation = file_observation(person, options)
     if observation is not None:
         values["observation"] = observation
