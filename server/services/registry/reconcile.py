@@ -18,7 +18,6 @@ that no row names (a rejected row still protects its person).
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -27,12 +26,16 @@ from msgspec.structs import replace
 
 from server.records import Household, ImportBaseline, Resident, Zone
 from server.services.registry.erased import fingerprint
+from server.services.registry.field_decisions import (
+    MOVED_OUT,
+    Observation,
+    Options,
+    Update,
+    decide,
+    file_observation,
+)
 from server.services.registry.register_rows import Person, Reason, RowError
 
-MOVED_OUT = "moved_out"
-OBSERVING = "home_observation"
-FIELDS = ("phone", "role", "note", "observation")
-Observation = tuple[bool, int | None]  # (under observation, its start)
 Address = tuple[str, str, str]
 
 
@@ -49,18 +52,6 @@ class Registry:
 
 
 @dataclass(frozen=True, slots=True)
-class Options:
-    """The operator's choices: default zone, rows confirmed, observation length, today."""
-
-    zone: str | None = None
-    confirm_rows: frozenset[int] = frozenset()
-    observation_days: int = 14
-    today_start: int = 0  # local midnight of the import day, unix seconds
-    utc_offset_min: int = 480
-    columns: frozenset[str] = frozenset(("phone", "role", "note"))  # what the file has
-
-
-@dataclass(frozen=True, slots=True)
 class NewPerson:
     """A row that adds a person (and maybe their household)."""
 
@@ -68,24 +59,6 @@ class NewPerson:
     zone_id: int
     observation: Observation | None
     fingerprint: str | None = None  # set when an erased person is confirmed back
-
-
-@dataclass(frozen=True, slots=True)
-class Update:
-    """A matched person: the fields the file changes, what stays for a conflict."""
-
-    person: Person
-    resident: Resident
-    changes: dict[str, object]  # field -> new value (observation: Observation)
-    conflicts: tuple[str, ...]
-    baseline: ImportBaseline  # what the import writes as its baseline for this resident
-    stored: ImportBaseline | None  # the baseline the last import wrote
-    returned: bool  # was moved out, is in the register again
-
-    @property
-    def writes(self) -> bool:
-        """Whether the resident's row changes."""
-        return bool(self.changes) or self.returned
 
 
 @dataclass
@@ -138,120 +111,6 @@ def zone_ids(zones: list[Zone]) -> dict[str, int]:
     """Zone names and numbers (as text) to zone ids."""
     found = {z.name.casefold(): z.id for z in zones}
     return found | {str(z.id): z.id for z in zones}
-
-
-def _local_start(day: dt.date, utc_offset_min: int) -> int:
-    midnight = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
-    return int(midnight.timestamp()) - utc_offset_min * 60
-
-
-def file_observation(person: Person, options: Options) -> Observation | None:
-    """The observation a row asks for: None when the file does not say."""
-    if person.observed is None:
-        return None
-    if not person.observed:
-        return (False, None)
-    start = None if person.start is None else _local_start(person.start, options.utc_offset_min)
-    return (True, start)
-
-
-def observation_bounds(wanted: Observation, options: Options) -> tuple[int | None, int | None]:
-    """The (start, end) written for an observation the file asks for."""
-    if not wanted[0]:
-        return None, None
-    start = wanted[1] if wanted[1] is not None else options.today_start
-    return start, start + options.observation_days * 86400
-
-
-def _current_observation(resident: Resident) -> Observation:
-    if resident.status == OBSERVING:
-        return (True, resident.observation_start)
-    return (False, None)
-
-
-def _same_observation(wanted: Observation, have: Observation) -> bool:
-    """Equal, where a 是 without a date matches any observation already on file."""
-    if wanted[0] != have[0]:
-        return False
-    return not wanted[0] or wanted[1] is None or wanted[1] == have[1]
-
-
-def _same(name: str, wanted: object, have: object) -> bool:
-    if name == "observation":
-        return _same_observation(wanted, have)  # type: ignore[arg-type]
-    return wanted == have
-
-
-def _file_values(person: Person, options: Options) -> dict[str, object]:
-    """The fields the file says something about (a column it lacks changes nothing)."""
-    given = {"phone": person.phone, "role": person.role, "note": person.note}
-    values: dict[str, object] = {k: v for k, v in given.items() if k in options.columns}
-    observation = file_observation(person, options)
-    if observation is not None:
-        values["observation"] = observation
-    return values
-
-
-def _current_values(resident: Resident) -> dict[str, object]:
-    return {
-        "phone": resident.phone,
-        "role": resident.role,
-        "note": resident.note,
-        "observation": _current_observation(resident),
-    }
-
-
-def _baseline_values(baseline: ImportBaseline) -> dict[str, object]:
-    return {
-        "phone": baseline.phone,
-        "role": baseline.role,
-        "note": baseline.note,
-        "observation": (baseline.observed, baseline.observation_start),
-    }
-
-
-def decide(
-    person: Person, resident: Resident, baseline: ImportBaseline | None, options: Options, now: int
-) -> Update:
-    """The three-way decision for every field of one matched person."""
-    wanted = _file_values(person, options)
-    have = _current_values(resident)
-    base = _baseline_values(baseline) if baseline is not None else None
-    changes: dict[str, object] = {}
-    conflicts: list[str] = []
-    written = dict(base) if base is not None else dict(have)
-    for name, value in wanted.items():
-        if _same(name, value, have[name]):
-            written[name] = have[name]  # the file and the registry agree
-        elif base is not None and _same(name, base[name], have[name]):
-            changes[name] = value  # only the file changed it
-            written[name] = value
-        elif base is not None and _same(name, value, base[name]):
-            pass  # only the UI changed it: the UI's value stays
-        else:
-            conflicts.append(name)  # both changed, or never imported: not overwritten
-    observation: Observation = written["observation"]  # type: ignore[assignment]
-    observed, start = observation[0], observation[1] if observation[0] else None
-    if "observation" in changes:
-        start = observation_bounds(changes["observation"], options)[0]  # type: ignore[arg-type]
-    new_base = ImportBaseline(
-        resident_id=resident.id,
-        phone=written["phone"],  # type: ignore[arg-type]
-        role=written["role"],  # type: ignore[arg-type]
-        note=written["note"],  # type: ignore[arg-type]
-        observed=bool(observed),
-        observation_start=start,
-        imported_at=now,
-    )
-    return Update(
-        person,
-        resident,
-        changes,
-        tuple(conflicts),
-        new_base,
-        baseline,
-        resident.status == MOVED_OUT,
-    )
 
 
 def duplicates(persons: Iterable[Person]) -> tuple[list[Person], list[RowError]]:
