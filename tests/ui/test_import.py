@@ -78,3 +78,12 @@ def test_the_preview_in_english_with_a_zone(api: Api) -> None:
     assert "Import finished" in done.text
     found = api.get("/api/v1/residents", params={"q": "陈"}).json()
     assert {r["zone_id"] for r in found["items"]} == {2}
+
+
+def test_skipping_every_row_writes_nothing_and_says_so(api: Api) -> None:
+    api.use("admin")
+    report = upload(api, "r.csv", ("楼栋,单元,房号,姓名,手机,身份,片区\n" + BAD_ROW).encode())
+    token = re.search(r'action="/ui/import/([0-9a-f]{32})"', report.text).group(1)  # type: ignore[union-attr]
+    done = form_post(api, f"/ui/import/{token}", {"skip_invalid": "yes"})
+    assert "未写入任何内容" in done.text
+    assert "导入完成" not in done.text

@@ -142,7 +142,8 @@ async def import_residents(
         report = await asyncio.to_thread(_planned, registry_now, checked, options, now)  # [1]
         the_plan = report.plan
         assert the_plan is not None
-        if the_plan.rejected and not skip_invalid:
+        nothing_left = not (the_plan.new or the_plan.matched)  # every row was rejected
+        if the_plan.rejected and (not skip_invalid or nothing_left):
             report.held_back = True
             return report
         if not the_plan.changes_anything:
