@@ -476,3 +476,24 @@ def test_a_column_the_file_lacks_changes_nothing(tmp_path: Path) -> None:
     assert (report.conflicts, report.updated, report.unchanged) == (0, 0, 1)
     after = by_name(site, "张伟")[0]
     assert (after["role"], after["note"]) == ("tenant", "desk note")
+
+
+def test_english_headers(tmp_path: Path) -> None:
+    site = one_zone_site(tmp_path)
+    headers = [
+        "Building",
+        "Unit",
+        "Room",
+        "Name",
+        "Mobile",
+        "Relation",
+        "Home observation",
+        "Note",
+        "Return date",
+    ]
+    rows = [[*r, ""] for r in REGISTER]
+    rows[0][6], rows[0][8] = "yes", "2026-11-25"
+    report = run_import(site, write_csv(tmp_path / "en.csv", rows, headers=headers))
+    assert (report.created, report.observation, report.errors) == (6, 2, [])
+    zhang = next(p for p in by_name(site, "张伟") if p["phone"] == "+8613800138001")
+    assert zhang["observation_start"] == Clock8(START).midnight(2026, 11, 25)
