@@ -497,3 +497,23 @@ def test_english_headers(tmp_path: Path) -> None:
     assert (report.created, report.observation, report.errors) == (6, 2, [])
     zhang = next(p for p in by_name(site, "张伟") if p["phone"] == "+8613800138001")
     assert zhang["observation_start"] == Clock8(START).midnight(2026, 11, 25)
+
+
+def test_moved_out_people_are_listed_by_their_status(tmp_path: Path) -> None:
+    """The office finds who an import marked moved out (API filter and the residents page)."""
+    from fastapi.testclient import TestClient
+
+    from server.app import create_app
+    from tests.server.conftest import STRONG, ready_accounts
+
+    site = one_zone_site(tmp_path)
+    run_import(site, write_csv(tmp_path / "a.csv", REGISTER))
+    run_import(site, write_csv(tmp_path / "b.csv", [*REGISTER[:-2], REGISTER[-1]]))
+    site.run(ready_accounts)
+    with TestClient(create_app(site.settings, clock=site.clock)) as client:
+        login = {"username": "admin", "password": STRONG}
+        assert client.post("/api/v1/auth/login", json=login).status_code == 200
+        found = client.get("/api/v1/residents", params={"status": "moved_out"}).json()
+        assert [r["name"] for r in found["items"]] == ["赵敏"]
+        page = client.get("/ui/residents", params={"status": "moved_out"}).text
+        assert "已迁出" in page
