@@ -55,6 +55,7 @@ class ServerSettings(BaseModel):
     import_worker_seconds: Annotated[int, Field(ge=5, le=3600)] = 120
     import_workers: Annotated[int, Field(ge=1, le=16)] = 2
     pass_validity_days: Annotated[int, Field(ge=1, le=366)] = 365
+    observation_days: Annotated[int, Field(ge=1, le=90)] = 14  # home observation from an import
     staff_pass_validity_days: Annotated[int, Field(ge=1, le=366)] = 90
     visitor_max_hours: Annotated[int, Field(ge=1, le=72)] = 24
     key_lead_days: Annotated[int, Field(ge=0, le=60)] = 7

@@ -62,10 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="import a register file")
     imp_sub = imp.add_subparsers(dest="what", required=True)
     residents = imp_sub.add_parser("residents", parents=[data], help="residents from CSV or XLSX")
-    residents.add_argument("file", type=Path)
-    residents.add_argument(
-        "--skip-invalid", action="store_true", help="write the valid rows, report the rest"
-    )
+    _import_options(residents)
     keys = sub.add_parser("keys", help="signing keys")
     keys_sub = keys.add_subparsers(dest="action", required=True)
     keys_sub.add_parser("list", parents=[data], help="list keys; is the root key encrypted?")
@@ -93,6 +90,31 @@ def build_parser() -> argparse.ArgumentParser:
     _add_pass_commands(sub, data)
     _add_link_commands(sub, data)
     return parser
+
+
+def _import_options(residents: argparse.ArgumentParser) -> None:
+    """``import residents``: preview, zone, confirmed rows, JSON (docs/office.md)."""
+    residents.add_argument("file", type=Path)
+    residents.add_argument(
+        "--skip-invalid", action="store_true", help="write the valid rows, report the rest"
+    )
+    residents.add_argument(
+        "--dry-run", action="store_true", help="preview what the import would do; write nothing"
+    )
+    residents.add_argument(
+        "--zone", help="zone (name or number) for rows without one; new households go there"
+    )
+    residents.add_argument(
+        "--confirm-row",
+        type=int,
+        action="append",
+        default=[],
+        metavar="N",
+        help="register again the erased person of spreadsheet row N (repeat)",
+    )
+    residents.add_argument(
+        "--json", action="store_true", help="print one JSON object as the last line"
+    )
 
 
 def _passphrase_fd(parser: argparse.ArgumentParser) -> None:

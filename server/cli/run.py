@@ -10,7 +10,7 @@ import argparse
 from collections.abc import Mapping
 from typing import Any
 
-from server.cli import gates, passes, site, staff
+from server.cli import gates, imports, passes, site, staff
 from server.cli.errors import CommandError
 from server.cli.messages import explain
 from server.cli.passphrase import PASSPHRASE_ENV
@@ -70,7 +70,7 @@ def serve(settings: ServerSettings) -> int:
 
 _COMMANDS: dict[str, Any] = {
     "init": site.init,
-    "import": site.import_register,
+    "import": imports.import_register,
     "keys": site.keys,
     "retention": site.retention,
     "gate": gates.gate,

@@ -1,4 +1,5 @@
-"""CLI subcommands of the site: ``init``, ``import residents``, ``keys`` and ``retention``.
+"""CLI subcommands of the site: ``init``, ``keys`` and ``retention`` (``import`` is in
+server.cli.imports).
 
 Registered in server.cli.run; they run with the database opened (and, but for ``init``,
 migrated), as the CLI actor, and raise service errors the dispatcher turns into a message and
@@ -14,7 +15,6 @@ import time
 from typing import TextIO
 
 from server.cli import passphrase
-from server.cli.errors import CommandError
 from server.services.context import CLI_ACTOR, Env
 
 PROGRESS_WIDTH = 30
@@ -63,27 +63,6 @@ async def init(env: Env, args: argparse.Namespace) -> int:
     )
     print(f"admin user: {result.admin}")
     print(f"one-time password (shown once, change it at first login): {result.password}")
-    return 0
-
-
-async def import_register(env: Env, args: argparse.Namespace) -> int:
-    from server.services.registry.imports import import_residents
-
-    if not args.file.is_file():
-        raise CommandError(f"{args.file} is not a file")
-    report = await import_residents(
-        env, CLI_ACTOR, args.file, skip_invalid=args.skip_invalid, progress=ProgressBar()
-    )
-    for error in report.errors:
-        print(f"row {error.row}: {error.column}: {error.message}")
-    print(
-        f"{report.rows} rows: {report.created} created, {report.updated} updated, "
-        f"{report.unchanged} unchanged, {report.households_created} households created, "
-        f"{len(report.errors)} invalid"
-    )
-    if not report.written:
-        print("nothing was written: fix the rows above, or use --skip-invalid")
-        return 1
     return 0
 
 

@@ -137,3 +137,15 @@ class DeletionReceipt(Record, frozen=True, kw_only=True):
     subject: str
     actor: str
     passes_revoked: int
+
+
+class ImportBaseline(Record, frozen=True, kw_only=True):
+    """What the last import wrote for one resident, to tell a UI edit from a file change."""
+
+    resident_id: int
+    phone: str | None
+    role: str
+    note: str | None
+    observed: bool
+    observation_start: int | None
+    imported_at: int

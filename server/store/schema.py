@@ -80,7 +80,8 @@ residents = sa.Table(
     sa.Column("note", sa.String(500), nullable=True),
     sa.Column("created_at", _now, nullable=False),
     sa.Column("updated_at", _now, nullable=False),
-    sa.UniqueConstraint("household_id", "name"),
+    # not unique: two people of one name in one flat are two residents (migration 0103)
+    sa.Index("ix_residents_household_id_name", "household_id", "name"),
 )
 
 staff = sa.Table(
@@ -317,4 +318,30 @@ site_settings = sa.Table(
     metadata,
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.JSON, nullable=False),
+)
+
+
+import_baselines = sa.Table(  # what the last import wrote per resident (migration 0103)
+    "import_baselines",
+    metadata,
+    sa.Column(
+        "resident_id",
+        sa.Integer,
+        sa.ForeignKey("residents.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    sa.Column("phone", sa.String(20), nullable=True),
+    sa.Column("role", sa.String(8), nullable=False),
+    sa.Column("note", sa.String(500), nullable=True),
+    sa.Column("observed", sa.Boolean, nullable=False),
+    sa.Column("observation_start", _now, nullable=True),
+    sa.Column("imported_at", _now, nullable=False),
+)
+
+erased_fingerprints = sa.Table(  # keyed (address, name) of erased residents (migration 0103)
+    "erased_fingerprints",
+    metadata,
+    sa.Column("fingerprint", sa.String(64), primary_key=True),
+    sa.Column("at", _now, nullable=False),
 )

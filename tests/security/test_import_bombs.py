@@ -194,7 +194,7 @@ def test_the_cli_refuses_in_one_translated_line(
     site: Site, tmp_path: Path, name: str, build: Any, language: str, message: str
 ) -> None:
     """``gatepass-server import residents FILE``: one line in the operator's language, exit
-    status 1, no traceback, nothing written."""
+    status 2 (nothing written), no traceback."""
     path = tmp_path / name
     path.write_bytes(build())
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "LANG"))}
@@ -215,7 +215,7 @@ def test_the_cli_refuses_in_one_translated_line(
         timeout=100,
         check=False,
     )
-    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.returncode == 2, result.stdout + result.stderr
     assert result.stderr.splitlines() == [f"gatepass-server: {message}"]
     assert "Traceback" not in result.stdout + result.stderr
     assert "rows:" not in result.stdout  # no report: nothing was read

@@ -67,13 +67,17 @@ def test_import_keys_and_retention_commands(
     rows = people(40)
     rows[3][4] = "not a phone"
     register = write_xlsx(tmp_path / "r.xlsx", HEADERS_ZH, rows)
+    monkeypatch.setenv("LANG", "en_US.UTF-8")
+    monkeypatch.delenv("GATEPASS_LANG", raising=False)
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
     assert main(["import", "residents", str(register)]) == 1
     out = capsys.readouterr()
-    assert "row 5: phone:" in out.out
-    assert "nothing was written" in out.out
-    assert "validate [" in out.err
-    assert main(["import", "residents", str(register), "--skip-invalid"]) == 0
-    assert "39 created" in capsys.readouterr().out
+    assert "row 5, Phone (联系电话): is not a mobile number" in out.out
+    assert "Nothing was written" in out.out
+    assert "check [" in out.err
+    assert main(["import", "residents", str(register), "--skip-invalid"]) == 1  # one rejected
+    assert "40 rows: 39 new" in capsys.readouterr().out
     assert main(["keys", "rotate", "pass"]) == 0
     listing = capsys.readouterr().out
     assert listing.startswith("new pass key")

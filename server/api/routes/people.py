@@ -39,7 +39,7 @@ async def search_residents(
     q: SearchText = None,
     phone: SearchText = None,
     household_id: OptionalId = None,
-    status: Literal["normal", "home_observation"] | None = None,
+    status: Literal["normal", "home_observation", "moved_out"] | None = None,
     page: PageNo = 1,
     size: PageSize = 50,
     sort: Literal["id", "name", "household", "status", "updated"] = "id",

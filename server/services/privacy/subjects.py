@@ -2,7 +2,9 @@
 
 Export returns every record linked to a resident in machine-readable form. Erasure revokes the
 resident's passes (so gates deny them after the next list), detaches and wipes the pass texts,
-deletes the resident row and writes a receipt with a pseudonymous subject.
+deletes the resident row and writes a receipt with a pseudonymous subject. It also keeps a keyed
+fingerprint of (address, name) (server.services.registry.erased), so a re-import of the office's
+register does not re-create the person unless the operator confirms that row.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from server.services import audit
 from server.services.context import Actor, Env
 from server.services.errors import Forbidden, NotFound
 from server.services.passes.issuing import revoke_in
+from server.services.registry import erased
 from server.store import followup as followup_store
 from server.store import passes as pass_store
-from server.store import people, privacy
+from server.store import people, privacy, registry
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +66,13 @@ async def erase_resident(env: Env, actor: Actor, resident_id: int) -> DeletionRe
     _admin(actor)
     now = env.clock.now()
     async with env.db.write() as conn:
-        if await people.get_resident(conn, resident_id=resident_id, scope=actor.scope) is None:
+        resident = await people.get_resident(conn, resident_id=resident_id, scope=actor.scope)
+        if resident is None:
             raise NotFound(f"resident {resident_id}")
+        household = await registry.get_household(conn, household_id=resident.household_id)
+        if household is not None:  # a re-import must not bring them back unasked
+            address = (household.building, household.unit, household.room)
+            await erased.remember(conn, env.keys_dir, address=address, name=resident.name, at=now)
         live = await pass_store.active_passes(conn, now=now, resident_id=resident_id)
         revoked = await revoke_in(conn, env, actor, live, "personal data erased")
         await pass_store.detach_holder(conn, column="resident_id", holder_id=resident_id)

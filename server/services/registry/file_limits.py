@@ -59,6 +59,7 @@ class Problem(StrEnum):
     TABLE_TOO_LARGE = "table_too_large"
     UNREADABLE = "unreadable"
     NO_HEADER = "no_header"
+    NO_ROWS = "no_rows"
     WORKER_MEMORY = "worker_memory"
     WORKER_TIME = "worker_time"
     BUSY = "import_busy"

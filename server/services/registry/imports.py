@@ -1,222 +1,109 @@
-"""``import residents``: validate a whole register, then write all of it or nothing.
+"""``import residents``: the office's register, previewed, then reconciled with the registry.
 
-Every row is checked (required fields, text rules, phone format, role, duplicate people in the
-file, unknown household or zone) before anything is written. Then one write transaction creates
-missing households (rows that name a zone), adds new residents and updates changed ones. The
-stable key of a resident is (building, unit, room, name), so importing the same file twice
-changes nothing the second time. With ``skip_invalid`` the valid rows are written and the
-invalid ones reported; without it, any invalid row means nothing is written. The file itself is
-read by a worker process with memory and time limits (server.services.registry.sandbox), never
-on the event loop; a file it refuses writes nothing either.
+Every import is first a preview (``dry_run``): the file is read by a limited worker process
+(server.services.registry.sandbox, never on the event loop), every row is checked
+(server.services.registry.register_rows) and the plan is made against the registry
+(server.services.registry.reconcile): new people, changed phones and fields, people gone since
+the last import, home-observation changes, conflicts with edits made in the UI, people erased
+under the privacy rules (held back unless their row is confirmed) and rejected rows. Applying
+makes the plan again inside one write transaction and carries it out: households and people
+added, fields updated, a changed phone reissuing that person's live passes (the old ones
+revoked), people gone marked moved out and their passes revoked, observation started or ended
+(the revocation list's sequence moves, so the gates' holds and the follow-up list follow at
+once). Rejected rows mean nothing is written, unless ``skip_invalid`` takes the rest. Row
+numbers are the spreadsheet's (the header is row 1).
 """
 
 from __future__ import annotations
 
-import dataclasses
+import asyncio
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import replace as replace_options
 from pathlib import Path
 
-from server.records import Household, Resident, ResidentData
 from server.services import audit
 from server.services.context import Actor, Env
-from server.services.errors import Invalid
-from server.services.registry.places import household_label
-from server.services.registry.residents import (
-    ResidentFields,
-    changed_resident,
-    clean_resident,
-    new_resident,
-)
+from server.services.errors import Forbidden
+from server.services.registry import erased
+from server.services.registry.field_decisions import Options
+from server.services.registry.import_apply import Progress, apply
+from server.services.registry.import_report import ImportReport, Line, report_of
+from server.services.registry.reconcile import Registry, plan
+from server.services.registry.register_rows import Person, RowError, loose_key, parse_row
 from server.services.registry.sandbox import Limits, read_register
 from server.services.registry.spreadsheet import Table
-from server.services.text import TextError, clean_label
-from server.store import people, registry
+from server.store import imports as store
+from server.store import registry
 from server.store.db import Connection
+
+__all__ = ["Checked", "ImportReport", "Line", "RowError", "check", "import_residents", "load"]
 
 logger = logging.getLogger(__name__)
 
-ROLE_WORDS = {
-    "owner": ("业主", "户主", "产权人", "owner", "householder"),
-    "tenant": ("租户", "租客", "承租人", "tenant", "renter"),
-    "family": ("家属", "家庭成员", "成员", "亲属", "其他", "family", "member", "relative", ""),
-}
-_ROLES = {word: role for role, words in ROLE_WORDS.items() for word in words}
-Progress = Callable[[str, int, int], None]
+DAY = 86400
 
 
 @dataclass(frozen=True, slots=True)
-class RowError:
-    """One problem in one row; the message names the column, never the value."""
+class Checked:
+    """The rows checked: people, rejected rows, and the (address, name) each rejected row names
+    (protected from being taken for gone)."""
 
-    row: int
-    column: str
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
-class Person:
-    """A validated row."""
-
-    row: int
-    address: tuple[str, str, str]
-    zone: str | None
-    fields: ResidentFields
+    rows: int
+    persons: list[Person]
+    errors: list[RowError]
+    protected: set[tuple[str, str, str, str]]
 
 
-@dataclass
-class ImportReport:
-    """The outcome: counts and every row error; ``written`` is False when nothing was saved."""
-
-    rows: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    households_created: int = 0
-    errors: list[RowError] = field(default_factory=list)
-    written: bool = False
-
-
-def _get(table: Table, row: list[str], name: str) -> str:
-    index = table.columns.get(name)
-    return row[index] if index is not None and index < len(row) else ""
-
-
-def parse_row(table: Table, number: int, row: list[str]) -> Person | RowError:
-    """Validate one row into a Person, or the first RowError found."""
-    column = "building"
-    try:
-        building = clean_label(_get(table, row, "building"), "building")
-        column = "unit"
-        unit = clean_label(_get(table, row, "unit"), "unit", required=False)
-        column = "room"
-        room = clean_label(_get(table, row, "room"), "room")
-        column = "role"
-        role = _ROLES.get(_get(table, row, "role").strip().casefold())
-        if role is None:
-            return RowError(number, "role", "role must be owner/业主, tenant/租户 or family/家属")
-        column = "name/phone/note"
-        fields = clean_resident(
-            ResidentFields(
-                name=_get(table, row, "name"),
-                phone=_get(table, row, "phone") or None,
-                note=_get(table, row, "note") or None,
-                role=role,
-            )
-        )
-        zone = _get(table, row, "zone") or None
-    except (TextError, Invalid) as exc:
-        where = "phone" if "phone" in str(exc) else column
-        return RowError(number, where, str(exc))
-    return Person(number, (building, unit, room), zone, fields)
-
-
-def validate(table: Table, progress: Progress | None = None) -> tuple[list[Person], list[RowError]]:
-    """Check every row and find duplicate people within the file."""
-    people_ok: list[Person] = []
+def check(table: Table) -> Checked:
+    """Every row of the table checked."""
+    persons: list[Person] = []
     errors: list[RowError] = []
-    seen: dict[tuple[str, str, str, str], int] = {}
-    for i, (number, row) in enumerate(table.rows, start=1):
-        result = parse_row(table, number, row)
+    protected: set[tuple[str, str, str, str]] = set()
+    names = list(table.columns)
+    for number, row in table.rows:
+        cells = {name: row[i] if i < len(row) else "" for i, name in enumerate(names)}
+        result = parse_row(number, cells)
         if isinstance(result, RowError):
             errors.append(result)
+            protected.add(loose_key(cells))
         else:
-            key = (*result.address, str(result.fields.name))
-            if key in seen:
-                errors.append(
-                    RowError(number, "name", f"duplicate person: same as row {seen[key]}")
-                )
-            else:
-                seen[key] = number
-                people_ok.append(result)
-        if progress and (i % 250 == 0 or i == len(table.rows)):
-            progress("validate", i, len(table.rows))
-    return people_ok, errors
+            persons.append(result)
+    return Checked(len(table.rows), persons, errors, protected)
 
 
-async def _resolve(
-    conn: Connection, persons: list[Person]
-) -> tuple[dict[tuple[str, str, str], Household], dict[str, int], list[RowError]]:
-    """Check households and zones against the registry."""
-    households = await registry.households_by_address(conn)
-    zones = {z.name: z.id for z in await registry.list_zones(conn, scope=None)}
-    zones |= {str(z): z for z in list(zones.values())}
-    errors = []
-    for p in persons:
-        if p.zone is not None and p.zone not in zones:
-            errors.append(RowError(p.row, "zone", "unknown zone"))
-        elif p.address not in households and p.zone is None:
-            errors.append(
-                RowError(
-                    p.row,
-                    "building/unit/room",
-                    "unknown household (add a zone column to create it)",
-                )
-            )
-    return households, zones, errors
-
-
-Households = dict[tuple[str, str, str], Household]
-
-
-async def _write(
-    conn: Connection,
-    persons: list[Person],
-    *,
-    households: Households,
-    zones: dict[str, int],
-    now: int,
-    report: ImportReport,
-    progress: Progress | None,
-) -> None:
-    existing: dict[tuple[int, str], Resident | None] = dict(await people.resident_keys(conn))
-    new_rows: list[ResidentData] = []
-    for i, p in enumerate(persons, start=1):
-        household = households.get(p.address)
-        if household is None:
-            assert p.zone is not None
-            building, unit, room = p.address
-            household = await registry.insert_household(
-                conn,
-                zone_id=zones[p.zone],
-                building=building,
-                unit=unit,
-                room=room,
-                label=household_label(*p.address),
-                now=now,
-            )
-            households[p.address] = household
-            report.households_created += 1
-        key = (household.id, str(p.fields.name))
-        fields = dataclasses.replace(p.fields, household_id=household.id)
-        current = existing.get(key)
-        if key not in existing:
-            new_rows.append(new_resident(fields, now))
-            existing[key] = None  # validate() refused a second row of this person in the file
-        elif current is not None and _differs(current, fields):
-            await people.save_resident(conn, current.id, changed_resident(current, fields, now))
-            report.updated += 1
-        else:
-            report.unchanged += 1
-        if progress and (i % 250 == 0 or i == len(persons)):
-            progress("write", i, len(persons))
-    await people.insert_residents(conn, new_rows)
-    report.created = len(new_rows)
-
-
-def _differs(current: Resident, fields: ResidentFields) -> bool:
-    """Whether the register's row changes anything the resident has on file."""
-    return any(getattr(current, f) != getattr(fields, f) for f in fields.present())
+async def load(conn: Connection, env: Env) -> Registry:
+    """The registry as the import sees it, in the caller's transaction."""
+    households = await store.all_households(conn)
+    erased_set = await store.erased(conn)
+    return Registry(
+        zones=await registry.list_zones(conn, scope=None),
+        households={(h.building, h.unit, h.room): h for h in households},
+        residents=await store.all_residents(conn),
+        baselines=await store.baselines(conn),
+        erased=erased_set,
+        erased_key=erased.load_key(env.keys_dir) if erased_set else None,
+    )
 
 
 def _limits(env: Env) -> Limits:
-    """The worker's limits, from the settings."""
     settings = env.settings
     return Limits(
         memory_bytes=settings.import_worker_memory_mb * 1024 * 1024,
         seconds=settings.import_worker_seconds,
         workers=settings.import_workers,
+    )
+
+
+def _options(env: Env, zone: str | None, confirm_rows: set[int] | frozenset[int]) -> Options:
+    offset = env.settings.card_utc_offset_min * 60  # the site's local time (UTC+8 by default)
+    today_start = (env.clock.now() + offset) // DAY * DAY - offset
+    return Options(
+        zone=zone.strip() if zone and zone.strip() else None,
+        confirm_rows=frozenset(confirm_rows),
+        observation_days=env.settings.observation_days,
+        today_start=today_start,
+        utc_offset_min=env.settings.card_utc_offset_min,
     )
 
 
@@ -226,49 +113,84 @@ async def import_residents(
     path: Path,
     *,
     skip_invalid: bool = False,
+    dry_run: bool = False,
+    zone: str | None = None,
+    confirm_rows: set[int] | frozenset[int] = frozenset(),
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Import a register file; see the module docstring for the all-or-nothing rule."""
+    """Preview (``dry_run``) or apply a register file; see the module docstring."""
+    if not actor.is_admin:
+        raise Forbidden("admins only")
     table = await read_register(path, _limits(env))
-    persons, errors = validate(table, progress)
-    report = ImportReport(rows=len(table.rows))
+    if progress:
+        progress("check", 0, len(table.rows))
+    # [1] checking and planning are CPU work proportional to the file: in a thread, so the event
+    # loop (the UI, the API, MQTT ingest) keeps its turns while a 100,000-row file is planned
+    checked = await asyncio.to_thread(check, table)
+    if progress:
+        progress("check", len(table.rows), len(table.rows))
+    options = replace_options(_options(env, zone, confirm_rows), columns=frozenset(table.columns))
+    now = env.clock.now()
+    if dry_run:
+        async with env.db.read() as conn:
+            registry_now = await load(conn, env)
+        preview = await asyncio.to_thread(_planned, registry_now, checked, options, now)
+        preview.dry_run = True
+        return preview
     async with env.db.write() as conn:
-        households, zones, unresolved = await _resolve(conn, persons)
-        bad_rows = {e.row for e in unresolved}
-        report.errors = sorted(errors + unresolved, key=lambda e: e.row)
-        if report.errors and not skip_invalid:
+        registry_now = await load(conn, env)
+        report = await asyncio.to_thread(_planned, registry_now, checked, options, now)  # [1]
+        the_plan = report.plan
+        assert the_plan is not None
+        nothing_left = not (the_plan.new or the_plan.matched)  # every row was rejected
+        if the_plan.rejected and (not skip_invalid or nothing_left):
+            report.held_back = True
             return report
-        persons = [p for p in persons if p.row not in bad_rows]
-        await _write(
-            conn,
-            persons,
-            households=households,
-            zones=zones,
-            now=env.clock.now(),
-            report=report,
-            progress=progress,
+        if not the_plan.changes_anything:
+            return report
+        await apply(
+            conn, env, actor, the_plan=the_plan, options=options, report=report, progress=progress
         )
         await audit.record(
             conn,
             actor,
             "import.residents",
-            at=env.clock.now(),
+            at=now,
             target=f"file:{path.name[:40]}",
             rows=report.rows,
             created=report.created,
             updated=report.updated,
+            moved_out=report.moved_out,
             invalid=len(report.errors),
         )
         report.written = True
     return report
 
 
-async def preview_residents(env: Env, path: Path) -> ImportReport:
-    """Validate a register file against the registry without writing (the UI's report step)."""
-    table = await read_register(path, _limits(env))
-    persons, errors = validate(table)
-    async with env.db.read() as conn:
-        _, _, unresolved = await _resolve(conn, persons)
-    return ImportReport(
-        rows=len(table.rows), errors=sorted(errors + unresolved, key=lambda e: e.row)
+async def preview_residents(
+    env: Env,
+    actor: Actor,
+    path: Path,
+    *,
+    zone: str | None = None,
+    confirm_rows: set[int] | frozenset[int] = frozenset(),
+) -> ImportReport:
+    """The preview of a register file: what applying it would do, nothing written."""
+    return await import_residents(
+        env, actor, path, dry_run=True, zone=zone, confirm_rows=confirm_rows
     )
+
+
+def _planned(registry_now: Registry, checked: Checked, options: Options, now: int) -> ImportReport:
+    """The plan and its report (CPU only: runs in a worker thread)."""
+    the_plan = plan(
+        registry_now,
+        checked.persons,
+        rejected=checked.errors,
+        protected=checked.protected,
+        options=options,
+        now=now,
+    )
+    report = report_of(the_plan, rows=checked.rows, dry_run=False)
+    report.plan = the_plan
+    return report

@@ -12,6 +12,7 @@ event loop.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import logging
 import unicodedata
@@ -56,6 +57,23 @@ ALIASES = {
     "role": ("身份", "关系", "与户主关系", "人员类型", "类型", "role", "relation", "type"),
     "zone": ("片区", "小区", "区域", "分区", "zone", "area"),
     "note": ("备注", "note", "notes", "remark", "remarks"),
+    "observation": (
+        "是否居家观察",
+        "居家观察",
+        "是否隔离",
+        "homeobservation",
+        "observation",
+        "underobservation",
+    ),
+    "returned": ("返京日期", "返回日期", "返京时间", "returned", "returndate", "returnedon"),
+    "observation_start": (
+        "观察起始日期",
+        "观察开始日期",
+        "观察起始时间",
+        "observationstart",
+        "observationfrom",
+        "observationstartdate",
+    ),
 }
 _LOOKUP = {alias: field for field, names in ALIASES.items() for alias in names}
 
@@ -80,6 +98,8 @@ def header_key(cell: str) -> str | None:
 def _cell(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, dt.datetime | dt.date):  # a date cell: its day, as offices mean it
+        return value.strftime("%Y-%m-%d")
     if isinstance(value, float) and value.is_integer():
         return str(int(value))  # phone numbers typed as numbers come back as floats
     return str(value).strip()
@@ -169,4 +189,6 @@ def _table(raw: Iterator[list[str]]) -> Table:
             Problem.NO_HEADER,
             "no header row with building (楼栋), room (房号) and name (姓名) columns",
         )
+    if not rows:
+        raise refused(Problem.NO_ROWS, "the file has a header but no rows")
     return Table(columns={key: i for i, key in enumerate(found)}, rows=rows)

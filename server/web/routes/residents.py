@@ -26,7 +26,7 @@ from server.web.render import page
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 Field = Annotated[str, Form(max_length=600)]
-STATUSES = ("normal", "home_observation")
+STATUSES = ("normal", "home_observation", "moved_out")  # moved_out: gone at an import
 _PHONE_REFUSED = {  # refused because Forbidden: (message, status)
     False: ("residents.phone_digits", 422),
     True: ("residents.phone_admin_only", 403),

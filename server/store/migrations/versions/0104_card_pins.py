@@ -1,7 +1,7 @@
 """card pins: the keyed hash of the card PIN of each pass of a resident without a phone
 
 Revision ID: 0104
-Revises: 0102
+Revises: 0103
 Create Date: 2026-12-03
 
 Issue 16 item 6. A resident without a phone gets a random 4-digit card PIN, printed once on the
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0104"
-down_revision = "0102"
+down_revision = "0103"
 branch_labels = None
 depends_on = None
 
