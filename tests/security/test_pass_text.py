@@ -17,7 +17,7 @@ from tests.ui.conftest import form_post
 
 RLO = "\u202e"  # RIGHT-TO-LEFT OVERRIDE
 ZH = Translator("zh-CN")
-NAME_REASON = "name begins or ends with a character a pass cannot print"
+NAME_REASON = ZH("import.reason.name_edge")  # the admin reads Chinese
 
 
 def _home(api: Api, building: str = "7", room: str = "701") -> int:

@@ -17,6 +17,8 @@ import unicodedata
 from dataclasses import dataclass
 
 from server.services.text import (
+    LABEL_TEXT,
+    NAME_EDGE,
     NOTE_MAX,
     TextError,
     clean_label,
@@ -68,6 +70,8 @@ class Reason:
 
     REQUIRED = "required"
     BAD_TEXT = "bad_text"
+    NAME_EDGE = "name_edge"
+    LABEL_TEXT = "label_text"
     BAD_PHONE = "bad_phone"
     BAD_ROLE = "bad_role"
     BAD_OBSERVATION = "bad_observation"
@@ -137,6 +141,16 @@ def _text(cells: dict[str, str], name: str) -> str:
     return cells.get(name, "")
 
 
+def _text_reason(exc: TextError) -> str:
+    """The most specific reason a text rule gives: empty, an unprintable edge or label, else
+    control characters or length."""
+    if "empty" in str(exc):
+        return Reason.REQUIRED
+    return {NAME_EDGE: Reason.NAME_EDGE, LABEL_TEXT: Reason.LABEL_TEXT}.get(
+        exc.code or "", Reason.BAD_TEXT
+    )
+
+
 def _address(cells: dict[str, str]) -> tuple[str, str, str] | RowError:
     column = "building"
     try:
@@ -146,8 +160,7 @@ def _address(cells: dict[str, str]) -> tuple[str, str, str] | RowError:
         column = "room"
         room = clean_label(_text(cells, "room"), "room")
     except TextError as exc:
-        reason = Reason.REQUIRED if "empty" in str(exc) else Reason.BAD_TEXT
-        return RowError(0, column, reason)
+        return RowError(0, column, _text_reason(exc))
     return building, unit, room
 
 
@@ -172,7 +185,7 @@ def _person(cells: dict[str, str]) -> tuple[str, str | None, str, str | None] | 
     try:
         name = clean_name(_text(cells, "name"))
     except TextError as exc:
-        return RowError(0, "name", Reason.REQUIRED if "empty" in str(exc) else Reason.BAD_TEXT)
+        return RowError(0, "name", _text_reason(exc))
     phone_text = _text(cells, "phone").strip()
     try:
         phone = normalise_phone(phone_text) if phone_text else None
