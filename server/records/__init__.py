@@ -40,6 +40,7 @@ from server.records.passes import (
     PassLock,
     PhoneKey,
     PrintablePass,
+    UnitPlace,
 )
 from server.records.registry import (
     DeletionReceipt,
@@ -99,6 +100,7 @@ __all__ = [
     "Site",
     "Staff",
     "StoredSession",
+    "UnitPlace",
     "Visitor",
     "Zone",
 ]

@@ -7,7 +7,9 @@ with ordinary readers (zbarimg in the tests). Chinese text is set in WenQuanYi M
 (Debian ``fonts-wqy-microhei``), embedded as a subset, so every viewer and printer driver shows
 it; without that font the cards fall back to reportlab's built-in CID font ``STSong-Light``,
 which Acrobat-class readers supply but poppler-based printing shows as empty boxes.
-Cards are CR80 size (85.6 x 54 mm), ten to an A4 sheet with cut lines.
+Cards are CR80 size (85.6 x 54 mm), ten to an A4 sheet with cut lines; a strip along each
+card's bottom edge is kept free for a tear-off PIN. The unit label and the name are never cut:
+a long one is set smaller, then on two lines (measured with ``stringWidth``).
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ import io
 import logging
 import multiprocessing
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import IO
 
 import segno
 from reportlab.lib.pagesizes import A4
@@ -43,17 +46,34 @@ CARD_W, CARD_H = 85.6 * mm, 54 * mm
 COLUMNS, ROWS = 2, 5
 QUIET = 4
 PARALLEL_FROM = 64  # below this, starting worker processes costs more than it saves
-QR_SIZE = 46 * mm
-KIND_TITLE = {
-    "resident": "居民通行证 Resident",
-    "visitor": "访客通行证 Visitor",
-    "staff": "工作人员 Staff",
-}
-INSTRUCTION = (
-    "进出请出示此码，配合测温",  # noqa: RUF001 - Chinese punctuation on purpose
-    "按提示输入登记手机后四位",
-    "Show at the gate; keep it dry",
-)
+STRIP_H = 10 * mm  # along the bottom edge: room for the tear-off PIN strip (issue 16 item 6)
+QR_SIZE = 40 * mm
+MARGIN = 2.5 * mm
+MIN_FONT = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class CardWords:
+    """The printed words of a card face (both languages: a card is read by anyone). The CLI
+    and the pages fill them from the catalogs (``cards.face``); the defaults are the same."""
+
+    kinds: tuple[tuple[str, str], ...] = (
+        ("resident", "居民通行证 Resident"),
+        ("visitor", "访客通行证 Visitor"),
+        ("staff", "工作人员 Staff"),
+    )
+    valid: str = "有效期 Valid"
+    until: str = "至 {date}"
+    instruction: tuple[str, ...] = (
+        "进出请出示此码，配合测温",  # noqa: RUF001 - Chinese punctuation on purpose
+        "按提示输入登记手机后四位",
+        "Show at the gate; keep it dry",
+    )
+    nothing: str = "没有可打印的通行证 No passes to print"
+
+    def kind(self, kind: str) -> str:
+        """The title of a pass kind."""
+        return dict(self.kinds).get(kind, kind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,26 +140,40 @@ def qr_matrix(text: str) -> Matrix:
     return tuple(bytes(row) for row in qr(text).matrix)
 
 
+def workers() -> int:
+    """How many processes draw QR symbols (segno's mask selection dominates bulk PDFs)."""
+    return min(os.cpu_count() or 1, 4)
+
+
+def pool() -> ProcessPoolExecutor:
+    """A pool of QR workers, started without fork (the server process has threads)."""
+    context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(max_workers=workers(), mp_context=context)
+
+
 def matrices(texts: list[str]) -> list[Matrix]:
-    """QR matrices for many passes, on every core: segno's mask selection dominates bulk PDFs."""
-    workers = min(os.cpu_count() or 1, 4)
-    if len(texts) < PARALLEL_FROM or workers < 2:
+    """QR matrices for many passes, on every core."""
+    if len(texts) < PARALLEL_FROM or workers() < 2:
         return [qr_matrix(t) for t in texts]
-    context = multiprocessing.get_context("spawn")  # no fork of a threaded server process
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        return list(pool.map(qr_matrix, texts, chunksize=32))
+    with pool() as executor:
+        return list(executor.map(qr_matrix, texts, chunksize=32))
 
 
 def _draw_qr(canvas: Canvas, matrix: Matrix, x: float, y: float, size: float) -> None:
+    """The symbol as one path of module-sized rectangles, in module coordinates (whole
+    numbers keep the page stream, held in memory until the PDF is written, small)."""
     modules = len(matrix) + 2 * QUIET
     cell = size / modules
+    canvas.saveState()
+    canvas.translate(x + QUIET * cell, y + size - QUIET * cell)
+    canvas.scale(cell, -cell)
     path = canvas.beginPath()
     for r, row in enumerate(matrix):
-        top = y + size - (r + QUIET + 1) * cell
         for start, length in _runs(row):
-            path.rect(x + (start + QUIET) * cell, top, length * cell, cell)
+            path.rect(start, r, length, 1)
     canvas.setFillColorRGB(0, 0, 0)
     canvas.drawPath(path, stroke=0, fill=1)
+    canvas.restoreState()
 
 
 def _date(ts: int, offset_min: int) -> str:
@@ -148,62 +182,143 @@ def _date(ts: int, offset_min: int) -> str:
     )
 
 
-def _fit(canvas: Canvas, text: str, size: float, width: float) -> str:
-    """Cut ``text`` so it fits ``width`` at ``size`` points."""
-    while text and canvas.stringWidth(text, font(), size) > width:
-        text = text[:-1]
-    return text
+def text_width(text: str, size: float) -> float:
+    """The width of ``text`` in the card font at ``size`` points."""
+    return float(pdfmetrics.stringWidth(text, font(), size))
+
+
+def shrunk(text: str, size: float, width: float) -> float:
+    """``size``, or the smaller size at which ``text`` fits ``width`` on one line."""
+    return min(size, size * width / max(text_width(text, size), 1e-6))
+
+
+def _split(text: str) -> list[tuple[str, str]]:
+    """The ways to put ``text`` on two lines, after a separator first (``1号楼-1单元-`` /
+    ``101``), else between any two characters."""
+    cuts = [i + 1 for i, c in enumerate(text[:-1]) if c in "-— /·"]
+    cuts = cuts or list(range(1, len(text)))
+    return [(text[:i].rstrip(), text[i:].lstrip()) for i in cuts]
+
+
+def fit_lines(
+    text: str, size: float, width: float, *, min_size: float = 8.0
+) -> tuple[float, list[str]]:
+    """A font size and one or two lines that show all of ``text`` within ``width``: the
+    largest size down to ``min_size`` on one line, else on two lines (at a separator if one
+    fits), else smaller still on two lines. Nothing is ever cut."""
+    wide = text_width
+    at = size
+    while at >= min_size:
+        if wide(text, at) <= width:
+            return at, [text]
+        at -= 0.5
+    splits = _split(text)
+    if not splits:  # one character wider than the column: only smaller helps
+        return _shrink(text, size, width, wide), [text]
+    best = min(splits, key=lambda pair: max(wide(pair[0], size), wide(pair[1], size)))
+    at = size
+    while at > MIN_FONT and max(wide(best[0], at), wide(best[1], at)) > width:
+        at -= 0.5
+    if max(wide(best[0], at), wide(best[1], at)) > width:
+        at = _shrink(max(best, key=lambda line: wide(line, size)), at, width, wide)
+    return at, list(best)
+
+
+def _shrink(text: str, size: float, width: float, wide: Callable[[str, float], float]) -> float:
+    """The size at which ``text`` fits ``width`` (below the legible minimum if it must)."""
+    return min(size, size * width / max(wide(text, size), 1e-6))
 
 
 def _draw_card(
-    canvas: Canvas, card: Card, matrix: Matrix, *, x: float, y: float, offset_min: int
+    canvas: Canvas,
+    card: Card,
+    matrix: Matrix,
+    *,
+    x: float,
+    y: float,
+    offset_min: int,
+    words: CardWords,
 ) -> None:
     canvas.setLineWidth(0.3)
     canvas.setStrokeColorRGB(0.6, 0.6, 0.6)
     canvas.rect(x, y, CARD_W, CARD_H, stroke=1, fill=0)
-    margin = (CARD_H - QR_SIZE) / 2
-    _draw_qr(canvas, matrix, x + margin, y + margin, QR_SIZE)
-    left, width = x + QR_SIZE + 2 * margin, CARD_W - QR_SIZE - 3 * margin
+    area_bottom = y + STRIP_H
+    qr_y = area_bottom + (CARD_H - STRIP_H - QR_SIZE) / 2
+    _draw_qr(canvas, matrix, x + MARGIN, qr_y, QR_SIZE)
+    left, width = x + QR_SIZE + 2 * MARGIN, CARD_W - QR_SIZE - 3 * MARGIN
+    label_size, label = fit_lines(card.unit, 12, width)
+    name_size, name = fit_lines(card.name, 11, width)
     lines = [
-        (7, KIND_TITLE.get(card.kind, card.kind)),
-        (12, card.unit),
-        (12, card.name),
-        (6.5, "有效期 Valid"),
+        (7.0, words.kind(card.kind)),
+        *((label_size, line) for line in label),
+        *((name_size, line) for line in name),
+        (6.5, words.valid),
         (6.5, _date(card.valid_from, offset_min)),
-        (6.5, "至 " + _date(card.valid_until, offset_min)),
-        *((5.5, line) for line in INSTRUCTION),
+        (6.5, words.until.format(date=_date(card.valid_until, offset_min))),
+        *((5.5, line) for line in words.instruction),
     ]
-    top = y + CARD_H - margin - 7
+    top = y + CARD_H - MARGIN
+    canvas.setFillColorRGB(0, 0, 0)
     for size, line in lines:
-        canvas.setFont(font(), size)
-        canvas.setFillColorRGB(0, 0, 0)
-        canvas.drawString(left, top, _fit(canvas, line, size, width))
-        top -= size + 3.2
+        top -= size
+        canvas.setFont(font(), shrunk(line, size, width))
+        canvas.drawString(left, top, line)
+        top -= 2.6
 
 
-def cards_pdf(
-    cards: list[Card], *, utc_offset_min: int = 480, title: str = "gatepass cards"
-) -> bytes:
-    """A PDF of A4 sheets, ten CR80 cards each, in the given order."""
+def new_canvas(out: str | IO[bytes], title: str) -> Canvas:
+    """An A4 canvas with the card font registered."""
     font()
-    out = io.BytesIO()
     canvas = Canvas(out, pagesize=A4, pageCompression=1)
     canvas.setTitle(title)
     canvas.setCreator("gatepass")
+    return canvas
+
+
+def draw_sheets(
+    canvas: Canvas,
+    cards: list[Card],
+    matrices_: Iterable[Matrix],
+    *,
+    utc_offset_min: int,
+    words: CardWords,
+) -> int:
+    """The cards ten to a sheet from a fresh page on; each sheet is finished. Sheets drawn."""
     page_w, page_h = A4
     left = (page_w - COLUMNS * CARD_W) / 2
     bottom = (page_h - ROWS * CARD_H) / 2
     per_page = COLUMNS * ROWS
-    for i, (card, matrix) in enumerate(zip(cards, matrices([c.text for c in cards]), strict=True)):
+    pages = 0
+    for i, (card, matrix) in enumerate(zip(cards, matrices_, strict=True)):
         if i and i % per_page == 0:
             canvas.showPage()
+            pages += 1
         slot = i % per_page
         col, row = slot % COLUMNS, slot // COLUMNS
         x, y = left + col * CARD_W, bottom + (ROWS - 1 - row) * CARD_H
-        _draw_card(canvas, card, matrix, x=x, y=y, offset_min=utc_offset_min)
+        _draw_card(canvas, card, matrix, x=x, y=y, offset_min=utc_offset_min, words=words)
+    if cards:
+        canvas.showPage()
+        pages += 1
+    return pages
+
+
+def cards_pdf(
+    cards: list[Card],
+    *,
+    utc_offset_min: int = 480,
+    title: str = "gatepass cards",
+    words: CardWords | None = None,
+) -> bytes:
+    """A PDF of A4 sheets, ten CR80 cards each, in the given order."""
+    words = words or CardWords()
+    out = io.BytesIO()
+    canvas = new_canvas(out, title)
+    texts = [c.text for c in cards]
+    draw_sheets(canvas, cards, matrices(texts), utc_offset_min=utc_offset_min, words=words)
     if not cards:
         canvas.setFont(font(), 12)
-        canvas.drawString(left, page_h / 2, "没有可打印的通行证 No passes to print")
-    canvas.showPage()
+        canvas.drawString((A4[0] - COLUMNS * CARD_W) / 2, A4[1] / 2, words.nothing)
+        canvas.showPage()
     canvas.save()
     return out.getvalue()
