@@ -34,6 +34,8 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from server.services.passes import qrfast
+
 logger = logging.getLogger(__name__)
 
 CID_FONT = "STSong-Light"
@@ -89,7 +91,9 @@ class Card:
 
 
 def qr(text: str) -> segno.QRCode:
-    """The QR symbol of a pass at error-correction level Q."""
+    """The QR symbol of a pass at error-correction level Q (segno's own mask choice, made
+    faster by server.services.passes.qrfast)."""
+    qrfast.install()
     return segno.make(text, error="q", boost_error=False, micro=False)
 
 
@@ -132,12 +136,22 @@ def _runs(row: Iterable[int]) -> Iterator[tuple[int, int]]:
             start = None
 
 
-Matrix = tuple[bytes, ...]
+@dataclass(frozen=True, slots=True)
+class Symbol:
+    """A QR symbol ready for a page: its size in modules (without the quiet zone) and its
+    dark modules as PDF rectangles in module units, one per horizontal run (``x y w 1 re``)."""
+
+    modules: int
+    path: str
 
 
-def qr_matrix(text: str) -> Matrix:
-    """The module matrix of a pass's QR code (rows of 0/1), picklable for worker processes."""
-    return tuple(bytes(row) for row in qr(text).matrix)
+def qr_symbol(text: str) -> Symbol:
+    """The symbol of a pass, made in a worker process (small to send back: a few kB)."""
+    matrix = qr(text).matrix
+    ops = [
+        f"{start} {r} {length} 1 re" for r, row in enumerate(matrix) for start, length in _runs(row)
+    ]
+    return Symbol(modules=len(matrix), path="\n".join(ops))
 
 
 def workers() -> int:
@@ -151,28 +165,24 @@ def pool() -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers(), mp_context=context)
 
 
-def matrices(texts: list[str]) -> list[Matrix]:
-    """QR matrices for many passes, on every core."""
+def symbols(texts: list[str]) -> list[Symbol]:
+    """QR symbols for many passes, on every core."""
     if len(texts) < PARALLEL_FROM or workers() < 2:
-        return [qr_matrix(t) for t in texts]
+        return [qr_symbol(t) for t in texts]
     with pool() as executor:
-        return list(executor.map(qr_matrix, texts, chunksize=32))
+        return list(executor.map(qr_symbol, texts, chunksize=32))
 
 
-def _draw_qr(canvas: Canvas, matrix: Matrix, x: float, y: float, size: float) -> None:
-    """The symbol as one path of module-sized rectangles, in module coordinates (whole
-    numbers keep the page stream, held in memory until the PDF is written, small)."""
-    modules = len(matrix) + 2 * QUIET
-    cell = size / modules
+def _draw_qr(canvas: Canvas, symbol: Symbol, x: float, y: float, size: float) -> None:
+    """The symbol with its 4-module quiet zone in a ``size`` square at (x, y): its path is
+    drawn in module coordinates (whole numbers keep the page stream, which reportlab holds in
+    memory until the PDF is written, small)."""
+    cell = size / (symbol.modules + 2 * QUIET)
     canvas.saveState()
     canvas.translate(x + QUIET * cell, y + size - QUIET * cell)
     canvas.scale(cell, -cell)
-    path = canvas.beginPath()
-    for r, row in enumerate(matrix):
-        for start, length in _runs(row):
-            path.rect(start, r, length, 1)
     canvas.setFillColorRGB(0, 0, 0)
-    canvas.drawPath(path, stroke=0, fill=1)
+    canvas.addLiteral(symbol.path + "\nf")
     canvas.restoreState()
 
 
@@ -232,7 +242,7 @@ def _shrink(text: str, size: float, width: float, wide: Callable[[str, float], f
 def _draw_card(
     canvas: Canvas,
     card: Card,
-    matrix: Matrix,
+    symbol: Symbol,
     *,
     x: float,
     y: float,
@@ -244,7 +254,7 @@ def _draw_card(
     canvas.rect(x, y, CARD_W, CARD_H, stroke=1, fill=0)
     area_bottom = y + STRIP_H
     qr_y = area_bottom + (CARD_H - STRIP_H - QR_SIZE) / 2
-    _draw_qr(canvas, matrix, x + MARGIN, qr_y, QR_SIZE)
+    _draw_qr(canvas, symbol, x + MARGIN, qr_y, QR_SIZE)
     left, width = x + QR_SIZE + 2 * MARGIN, CARD_W - QR_SIZE - 3 * MARGIN
     label_size, label = fit_lines(card.unit, 12, width)
     name_size, name = fit_lines(card.name, 11, width)
@@ -278,7 +288,7 @@ def new_canvas(out: str | IO[bytes], title: str) -> Canvas:
 def draw_sheets(
     canvas: Canvas,
     cards: list[Card],
-    matrices_: Iterable[Matrix],
+    symbols_: Iterable[Symbol],
     *,
     utc_offset_min: int,
     words: CardWords,
@@ -289,14 +299,14 @@ def draw_sheets(
     bottom = (page_h - ROWS * CARD_H) / 2
     per_page = COLUMNS * ROWS
     pages = 0
-    for i, (card, matrix) in enumerate(zip(cards, matrices_, strict=True)):
+    for i, (card, symbol) in enumerate(zip(cards, symbols_, strict=True)):
         if i and i % per_page == 0:
             canvas.showPage()
             pages += 1
         slot = i % per_page
         col, row = slot % COLUMNS, slot // COLUMNS
         x, y = left + col * CARD_W, bottom + (ROWS - 1 - row) * CARD_H
-        _draw_card(canvas, card, matrix, x=x, y=y, offset_min=utc_offset_min, words=words)
+        _draw_card(canvas, card, symbol, x=x, y=y, offset_min=utc_offset_min, words=words)
     if cards:
         canvas.showPage()
         pages += 1
@@ -315,7 +325,7 @@ def cards_pdf(
     out = io.BytesIO()
     canvas = new_canvas(out, title)
     texts = [c.text for c in cards]
-    draw_sheets(canvas, cards, matrices(texts), utc_offset_min=utc_offset_min, words=words)
+    draw_sheets(canvas, cards, symbols(texts), utc_offset_min=utc_offset_min, words=words)
     if not cards:
         canvas.setFont(font(), 12)
         canvas.drawString((A4[0] - COLUMNS * CARD_W) / 2, A4[1] / 2, words.nothing)

@@ -21,13 +21,13 @@ from server.services.passes.cards import (
     PARALLEL_FROM,
     Card,
     CardWords,
-    Matrix,
+    Symbol,
     draw_sheets,
     fit_lines,
     font,
     new_canvas,
     pool,
-    qr_matrix,
+    qr_symbol,
     shrunk,
     text_width,
     workers,
@@ -115,8 +115,8 @@ def write_delivery_pdf(
 class _Serial:
     """The executor for a single core: symbols drawn in this process, as asked for."""
 
-    def map(self, fn: object, texts: list[str], chunksize: int = 1) -> Iterator[Matrix]:
-        return map(qr_matrix, texts)
+    def map(self, fn: object, texts: list[str], chunksize: int = 1) -> Iterator[Symbol]:
+        return map(qr_symbol, texts)
 
     def __enter__(self) -> _Serial:
         return self
@@ -131,15 +131,15 @@ def _executor() -> ProcessPoolExecutor | _Serial:
 
 def _ahead(
     batches: Iterable[UnitBatch], executor: ProcessPoolExecutor | _Serial
-) -> Iterator[tuple[UnitBatch, Iterator[Matrix]]]:
-    """Each batch with its QR matrices, the next batch's already submitted to the workers."""
-    pending: tuple[UnitBatch, Iterator[Matrix]] | None = None
+) -> Iterator[tuple[UnitBatch, Iterator[Symbol]]]:
+    """Each batch with its QR symbols, the next batch's already submitted to the workers."""
+    pending: tuple[UnitBatch, Iterator[Symbol]] | None = None
     for batch in batches:
         texts = [card.text for card in batch.cards]
         if len(texts) < PARALLEL_FROM // 4:
-            symbols: Iterator[Matrix] = iter([qr_matrix(t) for t in texts])
+            symbols: Iterator[Symbol] = iter([qr_symbol(t) for t in texts])
         else:
-            symbols = executor.map(qr_matrix, texts, chunksize=8)
+            symbols = executor.map(qr_symbol, texts, chunksize=8)
         if pending is not None:
             yield pending
         pending = (batch, symbols)
