@@ -2,7 +2,7 @@
 
 segno applies each of the eight data masks module by module (a closure call per module) and
 scores each result in a Python loop per module. This module gives ``segno.encoder`` two drop-in
-replacements with the same results: ``apply_mask`` flips precomputed module positions (the
+replacements with the same results: ``apply_mask`` XORs each row with a precomputed row (the
 encoding region and the mask pattern depend only on the symbol size), and ``evaluate_mask``
 scores rows and columns with whole-row operations (runs and 2x2 blocks on bit planes held
 as integers, the 1:1:3:1:1 pattern with ``bytes.find`` as segno does). The symbols are
@@ -23,7 +23,7 @@ _N3 = b"\x01\x00\x01\x01\x01\x00\x01"
 _PLANE0 = bytes.maketrans(bytes(range(4)), b"0101")
 _PLANE1 = bytes.maketrans(bytes(range(4)), b"0011")
 #: the positions each mask flips, per symbol size and mask (at most 40 sizes x 8 masks)
-_flips: dict[tuple[int, int, Any], tuple[tuple[int, ...], ...]] = {}
+_flips: dict[tuple[int, int, Any], tuple[int, ...]] = {}
 
 
 def apply_mask(
@@ -33,18 +33,25 @@ def apply_mask(
     height: int,
     is_encoding_region: Callable[[int, int], bool],
 ) -> None:
-    """``encoder.apply_mask``: XOR the mask into the encoding region of ``matrix``."""
+    """``encoder.apply_mask``: XOR the mask into the encoding region of ``matrix``, a row at a
+    time (each module is one byte of 0 or 1 there, so a whole-row XOR never carries)."""
     key = (width, height, mask_pattern.__code__)  # segno makes new closures for every symbol
     flips = _flips.get(key)
     if flips is None:
         flips = tuple(
-            tuple(j for j in range(width) if is_encoding_region(i, j) and mask_pattern(i, j))
+            int.from_bytes(
+                bytes(
+                    1 if is_encoding_region(i, j) and mask_pattern(i, j) else 0
+                    for j in range(width)
+                ),
+                "big",
+            )
             for i in range(height)
         )
         _flips[key] = flips
-    for row, columns in zip(matrix, flips, strict=True):
-        for j in columns:
-            row[j] ^= 1
+    for row, flip in zip(matrix, flips, strict=True):
+        if flip:
+            row[:] = (int.from_bytes(row, "big") ^ flip).to_bytes(width, "big")
 
 
 def evaluate_mask(matrix: Sequence[bytearray], width: int, height: int) -> int:
