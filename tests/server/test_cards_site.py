@@ -105,6 +105,18 @@ def _pages(pdf: Path, tmp: Path) -> list[tuple[list[str], str]]:
     return pages
 
 
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def _screenshot(pdf: Path, page: int, name: str) -> None:
+    """A page of the PDF as a PNG for the office guide (docs/office.md)."""
+    pages = ["-f", str(page), "-l", str(page)]
+    subprocess.run(
+        ["pdftoppm", "-r", "80", "-png", "-singlefile", *pages, str(pdf), str(SCREENSHOTS / name)],
+        check=True,
+    )
+
+
 BUILDINGS = ["1号楼", "2号楼", "10号楼"]  # the order a person reads them, written out
 
 
@@ -145,11 +157,17 @@ def test_whole_site_pdf_orders_by_building_unit_floor_room_and_every_qr_decodes(
             assert card.name not in checklist
         for sheet, chunk in ((1, unit_cards[:10]), (2, unit_cards[10:])):
             decoded, words = pages[unit_index * 3 + sheet]
+            label_of = {p.text: p.label for p in passes}
+            assert sorted(label_of.get(t, t[:20]) for t in decoded) == sorted(
+                c.label for c in chunk
+            )
             assert sorted(decoded) == sorted(c.text for c in chunk)
             for card in chunk:
                 assert card.label in words  # the whole label, never cut
             decoded_in_order += [c.text for c in chunk if c.text in decoded]
     assert decoded_in_order == [p.text for p in expected]
+    _screenshot(out, 1, "cards-checklist")  # docs/office.md
+    _screenshot(out, 2, "cards-sheet")
 
 
 def test_one_building_one_unit_and_english_words(site: Site, tmp_path: Path) -> None:

@@ -8,8 +8,9 @@ with ordinary readers (zbarimg in the tests). Chinese text is set in WenQuanYi M
 it; without that font the cards fall back to reportlab's built-in CID font ``STSong-Light``,
 which Acrobat-class readers supply but poppler-based printing shows as empty boxes.
 Cards are CR80 size (85.6 x 54 mm), ten to an A4 sheet with cut lines; a strip along each
-card's bottom edge is kept free for a tear-off PIN. The unit label and the name are never cut:
-a long one is set smaller, then on two lines (measured with ``stringWidth``).
+card's bottom edge, under the text, is kept free for a tear-off PIN. The unit label and the
+name are never cut: a long one is set smaller, then on two lines (measured with
+``stringWidth``).
 """
 
 from __future__ import annotations
@@ -48,9 +49,9 @@ CARD_W, CARD_H = 85.6 * mm, 54 * mm
 COLUMNS, ROWS = 2, 5
 QUIET = 4
 PARALLEL_FROM = 64  # below this, starting worker processes costs more than it saves
-STRIP_H = 10 * mm  # along the bottom edge: room for the tear-off PIN strip (issue 16 item 6)
-QR_SIZE = 40 * mm
-MARGIN = 2.5 * mm
+STRIP_H = 10 * mm  # under the text, along the bottom edge: room for a tear-off PIN strip
+QR_SIZE = 48 * mm  # modules of 0.66 mm (version 12): 5 pixels each at 200 dpi
+MARGIN = 3 * mm
 MIN_FONT = 5.0
 
 
@@ -248,14 +249,15 @@ def _draw_card(
     y: float,
     offset_min: int,
     words: CardWords,
+    qr_right: bool = False,
 ) -> None:
     canvas.setLineWidth(0.3)
     canvas.setStrokeColorRGB(0.6, 0.6, 0.6)
     canvas.rect(x, y, CARD_W, CARD_H, stroke=1, fill=0)
-    area_bottom = y + STRIP_H
-    qr_y = area_bottom + (CARD_H - STRIP_H - QR_SIZE) / 2
-    _draw_qr(canvas, symbol, x + MARGIN, qr_y, QR_SIZE)
-    left, width = x + QR_SIZE + 2 * MARGIN, CARD_W - QR_SIZE - 3 * MARGIN
+    qr_x = x + CARD_W - MARGIN - QR_SIZE if qr_right else x + MARGIN
+    _draw_qr(canvas, symbol, qr_x, y + (CARD_H - QR_SIZE) / 2, QR_SIZE)
+    width = CARD_W - QR_SIZE - 3 * MARGIN
+    left = x + MARGIN if qr_right else x + QR_SIZE + 2 * MARGIN
     label_size, label = fit_lines(card.unit, 12, width)
     name_size, name = fit_lines(card.name, 11, width)
     lines = [
@@ -273,7 +275,7 @@ def _draw_card(
         top -= size
         canvas.setFont(font(), shrunk(line, size, width))
         canvas.drawString(left, top, line)
-        top -= 2.6
+        top -= 2.2
 
 
 def new_canvas(out: str | IO[bytes], title: str) -> Canvas:
@@ -306,7 +308,16 @@ def draw_sheets(
         slot = i % per_page
         col, row = slot % COLUMNS, slot // COLUMNS
         x, y = left + col * CARD_W, bottom + (ROWS - 1 - row) * CARD_H
-        _draw_card(canvas, card, symbol, x=x, y=y, offset_min=utc_offset_min, words=words)
+        _draw_card(
+            canvas,
+            card,
+            symbol,
+            x=x,
+            y=y,
+            offset_min=utc_offset_min,
+            words=words,
+            qr_right=col % 2 == 1,
+        )
     if cards:
         canvas.showPage()
         pages += 1

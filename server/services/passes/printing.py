@@ -98,6 +98,7 @@ async def sheet(
             households=household_ids or [],
             cards=len(rows),
         )
+    rows.sort(key=lambda r: (address_key(r.building, r.unit, r.room), r.id))
     pdf = await asyncio.to_thread(
         cards_pdf, [_card(r) for r in rows], utc_offset_min=env.settings.card_utc_offset_min
     )
