@@ -51,7 +51,7 @@ async def download(
             env,
             actor,
             selection,
-            folder / "cards.pdf",
+            folder / "delivery.pdf",
             face=face_words(),
             checklist=checklist_words(language_of(request)),
         )
@@ -64,7 +64,7 @@ async def download(
         else "cards-site"
     )
     return FileResponse(
-        folder / "cards.pdf",
+        folder / "delivery.pdf",
         media_type="application/pdf",
         filename=f"{name}.pdf",
         headers={"X-Card-Count": str(printed.cards)},
