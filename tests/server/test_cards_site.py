@@ -311,3 +311,18 @@ def test_fast_mask_choice_makes_the_same_symbols_as_segno() -> None:
 
 def test_card_face_words_come_from_the_catalogs() -> None:
     assert face_words() == CardWords()
+
+
+def test_fast_mask_score_equals_segnos_on_random_matrices() -> None:
+    from segno import encoder
+
+    rng = random.Random(8)
+    stock = qrfast._STOCK_EVALUATE  # the function replaced, kept for this check
+    for _ in range(300):
+        size = rng.choice((21, 25, 29, 45, 57, 65))
+        values = (0, 1) if rng.random() < 0.7 else (0, 1, 2)
+        weights = [rng.random() for _ in values]
+        matrix = tuple(bytearray(rng.choices(values, weights, k=size)) for _ in range(size))
+        assert qrfast.evaluate_mask(matrix, size, size) == stock(matrix, size, size)
+    qrfast.install()
+    assert encoder.evaluate_mask is qrfast.evaluate_mask

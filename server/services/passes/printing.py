@@ -31,8 +31,8 @@ from server.store import passes as pass_store
 from server.store import registry as registry_store
 from server.store.db import Connection
 
-#: one PDF holds at most this many cards (a site of 5,100 takes about 40 s and 250 MB: make bench)
-MAX_BULK_CARDS = 20_000
+#: one PDF holds at most this many cards (5,100 take about 300 MB at the peak: make bench)
+MAX_BULK_CARDS = 10_000
 
 
 def _card(row: PrintablePass) -> Card:

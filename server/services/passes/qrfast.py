@@ -12,6 +12,7 @@ passes); ``install()`` is idempotent and refuses a segno whose functions it does
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -55,20 +56,36 @@ def apply_mask(
 
 
 def evaluate_mask(matrix: Sequence[bytearray], width: int, height: int) -> int:
-    """``encoder.evaluate_mask``: the penalty score N1 + N2 + N3 + N4 of ``matrix``."""
-    rows = [bytes(row) for row in matrix]
-    if width != height or max(b"".join(rows)) > 3:
+    """``encoder.evaluate_mask``: the penalty score N1 + N2 + N3 + N4 of ``matrix``, on the
+    whole symbol at once: its rows (and its columns) laid end to end as one bit string."""
+    flat = b"".join(matrix)
+    if width != height or max(flat) > 3:
         return int(_STOCK_EVALUATE(matrix, width, height))
-    columns = [bytes(column) for column in zip(*rows, strict=True)]
-    inner = (1 << (width - 1)) - 1  # every position but the first
-    row_planes = [_planes(seq) for seq in rows]
-    row_left = [_same_as_left(planes, inner) for planes in row_planes]
-    n1 = sum(_n1(same) for same in row_left)
-    n1 += sum(_n1(_same_as_left(_planes(seq), inner)) for seq in columns)
-    n3 = sum(_n3(seq, width) for seq in (*rows, *columns))
-    dark = sum(sum(row) for row in rows)
-    n4 = 10 * int(abs(float(dark) / (width**2) * 100 - 50) / 5)
-    return n1 + _n2(row_planes, row_left, width) + n3 + n4
+    size = width
+    masks = _masks(size)
+    by_column = b"".join(flat[j::size] for j in range(size))
+    rows, columns = _planes(flat), _planes(by_column)
+    row_left, column_left = _same_as_left(rows, masks[0]), _same_as_left(columns, masks[0])
+    n1 = _n1(row_left) + _n1(column_left)
+    (a, b), full_but_first_row = rows, masks[1]
+    same_as_above = ~((a ^ (a >> size)) | (b ^ (b >> size))) & full_but_first_row
+    n2 = 3 * (row_left & (row_left >> size) & same_as_above).bit_count()
+    light = b"\x00\x00\x00\x00"
+    n3 = _n3(light + light.join(flat[i : i + size] for i in range(0, len(flat), size)) + light)
+    n3 += _n3(
+        light + light.join(by_column[i : i + size] for i in range(0, size * size, size)) + light
+    )
+    n4 = 10 * int(abs(float(sum(flat)) / (size**2) * 100 - 50) / 5)
+    return n1 + n2 + n3 + n4
+
+
+@functools.cache
+def _masks(size: int) -> tuple[int, int]:
+    """For a symbol of ``size`` laid out as one bit string: every module but each row's first;
+    every module but the first row's."""
+    row = (1 << (size - 1)) - 1
+    every_row = sum(row << (size * i) for i in range(size))
+    return every_row, (1 << (size * (size - 1))) - 1
 
 
 def _planes(seq: bytes) -> tuple[int, int]:
@@ -77,7 +94,8 @@ def _planes(seq: bytes) -> tuple[int, int]:
 
 
 def _same_as_left(planes: tuple[int, int], inner: int) -> int:
-    """Bit set where a module equals the one before it (``x >> 1`` moves one module on)."""
+    """Bit set where a module equals the one before it in its row (``x >> 1`` moves one module
+    on; ``inner`` clears each row's first module, so that no run crosses into the next row)."""
     a, b = planes
     return ~((a ^ (a >> 1)) | (b ^ (b >> 1))) & inner
 
@@ -89,28 +107,15 @@ def _n1(same: int) -> int:
     return windows.bit_count() + 2 * (windows & ~(windows >> 1)).bit_count()
 
 
-def _n2(planes: list[tuple[int, int]], same_as_left: list[int], width: int) -> int:
-    """3 points for each 2x2 block of one value, as segno counts them."""
-    full = (1 << width) - 1
-    count = 0
-    for i in range(1, len(planes)):
-        (a0, a1), (b0, b1) = planes[i - 1], planes[i]
-        same_as_above = ~((a0 ^ b0) | (a1 ^ b1)) & full
-        count += (same_as_left[i] & same_as_left[i - 1] & same_as_above).bit_count()
-    return 3 * count
-
-
-def _n3(seq: bytes, size: int) -> int:
-    """40 points per 1:1:3:1:1 pattern with light modules before or after (segno's rule)."""
+def _n3(seq: bytes) -> int:
+    """40 points per 1:1:3:1:1 pattern with four light modules before or after it, as segno
+    counts them in each row and column; here the rows (or columns) are joined by four light
+    modules, which stand for segno's rule that a pattern at either end of a row counts."""
     count = 0
     idx = seq.find(_N3)
     while idx != -1:
         offset = idx + 7
-        if (
-            idx in (0, size - 7)
-            or not any(seq[max(idx - 4, 0) : min(idx, size)])
-            or not any(seq[max(offset, 0) : min(offset + 4, size)])
-        ):
+        if not any(seq[idx - 4 : idx]) or not any(seq[offset : offset + 4]):
             count += 40
         else:
             offset = idx + 4
