@@ -4,10 +4,12 @@ imported from a register and a pass issued to each through the services."""
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
+from reportlab.lib.pagesizes import A4
 
 from server.services.context import CLI_ACTOR, Env
 from server.services.passes import issuing
@@ -57,3 +59,46 @@ async def build(env: Env, folder: Path, layout: Layout) -> int:
     issued = await issuing.issue_households(env, CLI_ACTOR, ids)
     assert not issued.skipped
     return len(issued.issued)
+
+
+def decode_sheets(pdf: Path, tmp: Path) -> list[list[str]]:
+    """Per page of ``pdf`` rendered at 200 dpi (pdftoppm): the QR texts zbarimg reads from
+    each card cut out of the render, in the sheet's order (left to right, top to bottom).
+
+    Each card is read on its own, as a lane's scanner reads it: zbarimg given a whole sheet of
+    ten symbols misses one now and then (18 of 5,100 on a whole site's sheets) although each
+    of those cards, cut from the same render, reads."""
+    from PIL import Image
+
+    from server.services.passes.cards import CARD_H, CARD_W, COLUMNS, ROWS
+
+    scale = 200 / 72
+    page_w, page_h = A4
+    left, top = (page_w - COLUMNS * CARD_W) / 2 * scale, (page_h - ROWS * CARD_H) / 2 * scale
+    subprocess.run(["pdftoppm", "-r", "200", "-png", str(pdf), str(tmp / "sheet")], check=True)
+    pages = []
+    for image in sorted(tmp.glob("sheet-*.png")):
+        texts: list[str] = []
+        with Image.open(image) as sheet:
+            for slot in range(COLUMNS * ROWS):
+                col, row = slot % COLUMNS, slot // COLUMNS
+                x, y = left + col * CARD_W * scale, top + row * CARD_H * scale
+                box = (int(x), int(y), int(x + CARD_W * scale), int(y + CARD_H * scale))
+                sheet.crop(box).save(tmp / "card.png")
+                read = subprocess.run(
+                    [
+                        "zbarimg",
+                        "-q",
+                        "--raw",
+                        "-Sdisable",
+                        "-Sqrcode.enable",
+                        str(tmp / "card.png"),
+                    ],
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                texts += [line for line in read.stdout.splitlines() if line]
+        image.unlink()
+        pages.append(texts)
+    return pages

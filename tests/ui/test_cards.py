@@ -5,7 +5,6 @@ staff member's zones only, and a refusal is a page in the reader's language."""
 from __future__ import annotations
 
 import sqlite3
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, expect, sync_playwright
 
 from server.services.registry.site import initialise
-from tests.server.cardsite import Layout, build
+from tests.server.cardsite import Layout, build, decode_sheets
 from tests.server.conftest import STRONG, Api, Site, ready_accounts
 from tests.ui.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, ServerProcess, new_site
 
@@ -26,20 +25,6 @@ def _texts(data: Path, building: str | None = None) -> set[str]:
             "SELECT p.text, h.building FROM passes p JOIN households h ON h.id = p.household_id"
         ).fetchall()
     return {text for text, b in rows if building in (None, b)}
-
-
-def _decode(pdf: Path, tmp: Path) -> list[str]:
-    subprocess.run(["pdftoppm", "-r", "200", "-png", str(pdf), str(tmp / "pg")], check=True)
-    decoded: list[str] = []
-    for image in sorted(tmp.glob("pg-*.png")):
-        out = subprocess.run(
-            ["zbarimg", "-q", "--raw", "-Sdisable", "-Sqrcode.enable", str(image)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        decoded += [line for line in out.stdout.splitlines() if line]
-    return decoded
 
 
 def test_print_page_scope_and_refusals(api: Api, site: Site, tmp_path: Path) -> None:
@@ -119,4 +104,5 @@ def test_download_a_building_from_the_browser(served: ServerProcess, tmp_path: P
         finally:
             browser.close()
     data = served.settings.data_dir
-    assert sorted(_decode(pdf, tmp_path)) == sorted(_texts(data, "10号楼"))
+    decoded = [text for page in decode_sheets(pdf, tmp_path) for text in page]
+    assert sorted(decoded) == sorted(_texts(data, "10号楼"))
