@@ -161,7 +161,7 @@ def test_whole_site_pdf_orders_by_building_unit_floor_room_and_every_qr_decodes(
     _screenshot(out, 2, "cards-sheet")
 
 
-def test_one_building_one_unit_and_english_words(site: Site, tmp_path: Path) -> None:
+def test_one_building_a_zone_one_unit_and_english_words(site: Site, tmp_path: Path) -> None:
     passes = _site(site, tmp_path, Layout())
     out = tmp_path / "b.pdf"
     done = _cli(site, "--out", str(out), "--building", "10号楼", "--json", lang="en_US.UTF-8")
@@ -173,6 +173,13 @@ def test_one_building_one_unit_and_english_words(site: Site, tmp_path: Path) -> 
     assert "Residents (names masked)" in pages[0][1]
     decoded = {text for page, _ in pages for text in page}
     assert decoded == {p.text for p in passes if p.building == "10号楼"}
+
+    zone = _cli(site, "--out", str(tmp_path / "z.pdf"), "--zone", "east", "--json")
+    assert json.loads(zone.stdout.splitlines()[-1])["cards"] == len(passes)
+    west = _cli(site, "--out", str(tmp_path / "w.pdf"), "--zone", "2", lang="en_US.UTF-8")
+    assert west.returncode == 1  # zone 2 exists and holds no household
+    assert "There is no live resident pass to print" in west.stderr
+    assert not (tmp_path / "w.pdf").exists()
 
     unit = tmp_path / "u.pdf"
     done = _cli(site, "--out", str(unit), "--unit", "2号楼-2单元", "--json")
