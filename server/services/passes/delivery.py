@@ -9,7 +9,7 @@ reportlab keeps until the end is each page's compact drawing code (a few kilobyt
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import IO
@@ -18,7 +18,6 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen.canvas import Canvas
 
 from server.services.passes.cards import (
-    PARALLEL_FROM,
     Card,
     CardWords,
     Symbol,
@@ -35,6 +34,7 @@ from server.services.passes.cards import (
 
 PAGE_W, PAGE_H = float(A4[0]), float(A4[1])
 MARGIN = 40.0
+INLINE_BELOW = 16  # a unit with fewer cards has its symbols made here, not sent to the workers
 ROW_H = 22.0
 NAME_SIZE = 9.0
 #: column widths of the checklist: room, names, cards, delivered (a box), signature
@@ -115,8 +115,10 @@ def write_delivery_pdf(
 class _Serial:
     """The executor for a single core: symbols drawn in this process, as asked for."""
 
-    def map(self, fn: object, texts: list[str], chunksize: int = 1) -> Iterator[Symbol]:
-        return map(qr_symbol, texts)
+    def map(
+        self, fn: Callable[[str], Symbol], texts: list[str], chunksize: int = 1
+    ) -> Iterator[Symbol]:
+        return map(fn, texts)
 
     def __enter__(self) -> _Serial:
         return self
@@ -136,7 +138,7 @@ def _ahead(
     pending: tuple[UnitBatch, Iterator[Symbol]] | None = None
     for batch in batches:
         texts = [card.text for card in batch.cards]
-        if len(texts) < PARALLEL_FROM // 4:
+        if len(texts) < INLINE_BELOW:
             symbols: Iterator[Symbol] = iter([qr_symbol(t) for t in texts])
         else:
             symbols = executor.map(qr_symbol, texts, chunksize=8)
