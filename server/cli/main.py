@@ -88,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("retention", parents=[data], help="apply the retention periods now")
     _add_staff_commands(sub, data)
     _add_pass_commands(sub, data)
+    _add_cards_command(sub, data)
     _add_link_commands(sub, data)
     return parser
 
@@ -190,6 +191,23 @@ def _reason(value: str) -> str:
     if len(value) > 200 or any(ord(c) < 32 for c in value):
         raise argparse.ArgumentTypeError("at most 200 characters, no control characters")
     return value
+
+
+def _add_cards_command(sub: Any, data: argparse.ArgumentParser) -> None:
+    """``cards --out FILE.pdf [--zone Z] [--building B] [--unit U] [--json]`` (issue 16)."""
+    cards = sub.add_parser(
+        "cards",
+        parents=[data],
+        help="the cards of the site, a zone, a building or a unit as one PDF, with a delivery "
+        "checklist per unit",
+    )
+    cards.add_argument("--out", type=Path, required=True, help="the PDF file to write")
+    cards.add_argument("--zone", help="only this zone (number or name)")
+    cards.add_argument("--building", help="only this building, e.g. 1号楼")
+    cards.add_argument(
+        "--unit", help="only this unit: with --building, or as building-unit (1号楼-3单元)"
+    )
+    cards.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
 
 
 def _pass_ref(value: str) -> str:

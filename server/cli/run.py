@@ -2,7 +2,8 @@
 opened and migrated for it and runs over the same services the API uses (actor ``cli``).
 
 The subcommands themselves live beside this module: ``site`` (init, import, keys, retention),
-``gates`` (gate add|remove|rekey, broker-config), ``staff`` and ``passes`` (locks, unlock)."""
+``gates`` (gate add|remove|rekey, broker-config), ``staff``, ``passes`` (locks, unlock) and
+``cards`` (the delivery PDF)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import argparse
 from collections.abc import Mapping
 from typing import Any
 
-from server.cli import gates, imports, passes, site, staff
+from server.cli import cards, gates, imports, passes, site, staff
 from server.cli.errors import CommandError
 from server.cli.messages import explain
 from server.cli.passphrase import PASSPHRASE_ENV
@@ -77,6 +78,7 @@ _COMMANDS: dict[str, Any] = {
     "broker-config": gates.broker_config,
     "staff": staff.staff_command,
     "passes": passes.passes_command,
+    "cards": cards.cards_command,
 }
 
 

@@ -41,6 +41,7 @@ from server.records.passes import (
     PassLock,
     PhoneKey,
     PrintablePass,
+    UnitPlace,
 )
 from server.records.registry import (
     DeletionReceipt,
@@ -103,6 +104,7 @@ __all__ = [
     "Site",
     "Staff",
     "StoredSession",
+    "UnitPlace",
     "Visitor",
     "Zone",
 ]

@@ -39,6 +39,17 @@ class PrintablePass(Pass, frozen=True, kw_only=True):
 
     holder_name: str | None
     label: str | None
+    building: str | None = None
+    unit: str | None = None
+    room: str | None = None
+
+
+class UnitPlace(Record, frozen=True, kw_only=True):
+    """A unit (单元) of a building in a zone, as households name it (cards are per unit)."""
+
+    zone_id: int
+    building: str
+    unit: str
 
 
 class PassHolder(Record, frozen=True, kw_only=True):

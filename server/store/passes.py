@@ -13,6 +13,7 @@ from server.records import (
     PassHolder,
     PassLock,
     PrintablePass,
+    UnitPlace,
 )
 from server.store.db import Connection
 from server.store.query import PageRequest, fetch_page, in_scope, insert_new, record, records
@@ -257,8 +258,12 @@ async def printable(
     pass_rows: list[int] | None = None,
     household_ids: list[int] | None = None,
     building: str | None = None,
+    unit: str | None = None,
+    zone_id: int | None = None,
+    residents_only: bool = False,
 ) -> list[PrintablePass]:
-    """Live passes with their holder's name and unit label, ordered for printing."""
+    """Live passes with their holder's name and unit label (building, unit and room too),
+    ordered for printing; ``residents_only`` keeps the passes of a household's members."""
     holder_name = sa.func.coalesce(residents.c.name, visitors.c.name, staff.c.display_name)
     joined = (
         passes.outerjoin(residents, passes.c.resident_id == residents.c.id)
@@ -267,7 +272,14 @@ async def printable(
         .outerjoin(households, passes.c.household_id == households.c.id)
     )
     query = (
-        sa.select(*passes.c, holder_name.label("holder_name"), households.c.label)
+        sa.select(
+            *passes.c,
+            holder_name.label("holder_name"),
+            households.c.label,
+            households.c.building,
+            households.c.unit,
+            households.c.room,
+        )
         .select_from(joined)
         .where(
             in_scope(_zone_of_pass(), scope),
@@ -282,5 +294,21 @@ async def printable(
         query = query.where(passes.c.household_id.in_(household_ids))
     if building is not None:
         query = query.where(households.c.building == building)
+    if unit is not None:
+        query = query.where(households.c.unit == unit)
+    if zone_id is not None:
+        query = query.where(households.c.zone_id == zone_id)
+    if residents_only:
+        query = query.where(passes.c.resident_id.is_not(None), households.c.id.is_not(None))
     order = (households.c.building, households.c.unit, households.c.room, passes.c.id)
     return records(PrintablePass, await conn.execute(query.order_by(*order)))
+
+
+async def unit_places(conn: Connection, *, scope: frozenset[int] | None) -> list[UnitPlace]:
+    """Every (zone, building, unit) that has a household in ``scope``."""
+    query = (
+        sa.select(households.c.zone_id, households.c.building, households.c.unit)
+        .where(in_scope(households.c.zone_id, scope))
+        .distinct()
+    )
+    return records(UnitPlace, await conn.execute(query))

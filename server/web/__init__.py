@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from server.http.deps import has_policy
 from server.web.routes import (
     auth,
+    cards,
     console,
     dashboard,
     events,
@@ -34,6 +35,7 @@ ROUTERS = (
     residents.router,
     households.router,
     visitors.router,
+    cards.router,
     followup.router,
     events.router,
     imports.router,

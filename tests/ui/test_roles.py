@@ -55,6 +55,8 @@ MATRIX: dict[tuple[str, str], tuple[Any, Any, Any]] = {
     ("GET", "/ui/visitors"): STAFF,
     ("POST", "/ui/visitors"): STAFF,
     ("GET", "/ui/visitors/{visitor_id}"): STAFF,
+    ("GET", "/ui/cards"): STAFF,
+    ("GET", "/ui/cards.pdf"): STAFF,  # the cards of the caller's zones
     ("GET", "/ui/followup"): STAFF,
     ("POST", "/ui/followup/{resident_id}"): STAFF,
     ("GET", "/ui/events"): STAFF,

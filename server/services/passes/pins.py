@@ -57,4 +57,11 @@ async def _reissue(
     new = await issuing.sign_for(conn, env, actor, holder, expires=row.expires, using=using)
     await issuing.revoke_in(conn, env, actor, [row], REPRINTED.format(ref=new.ref))
     fields = msgspec.structs.asdict(new)
-    return PrintablePass(**fields, holder_name=row.holder_name, label=row.label)
+    return PrintablePass(
+        **fields,
+        holder_name=row.holder_name,
+        label=row.label,
+        building=row.building,
+        unit=row.unit,
+        room=row.room,
+    )
