@@ -9,9 +9,11 @@ Real SQLite site, the API in-process, PDFs read back with pdftotext and zbarimg 
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +24,10 @@ import sqlalchemy as sa
 from protocol.claims import HolderProof, PassClaims, decode_claims
 from protocol.passes import unwrap
 from protocol.phonetag import digits_match
-from server.services.context import Env
-from server.services.passes import issuing, phone_keys
+from server.services.context import CLI_ACTOR, Env
+from server.services.passes import issuing, phone_keys, printing
 from server.store.schema import audit_log, card_pins, passes
+from server.web.cardwords import checklist_words, face_words
 from tests.server.conftest import Api, Site
 
 PIN_LINE = re.compile(r"卡片密码 / Card PIN:\s*(\d{4})")
@@ -246,3 +249,46 @@ def test_erasing_a_resident_leaves_no_pin_and_no_link(api: Api, household: dict[
     assert r.status_code == 200, r.text
     (stored,) = _rows(api.site, sa.select(card_pins))
     assert (stored["resident_id"], stored["pending"]) == (None, None)
+
+
+def test_the_offices_delivery_pdf_carries_the_pin_strip_and_reissues_a_reprint(
+    api: Api, household: dict[str, int], tmp_path: Path
+) -> None:
+    """``gatepass-server cards`` (the office's whole-site PDF) prints the PIN like every print."""
+    assert api.post("/api/v1/passes/everyone", json={"building": "5"}).json()["issued"] == 2
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "GATEPASS_"))}
+    env |= {"LANG": "zh_CN.UTF-8", "GATEPASS_DATA": str(api.site.settings.data_dir)}
+    out = tmp_path / "site.pdf"
+
+    def print_site() -> tuple[list[str], list[str]]:
+        done = subprocess.run(
+            [sys.executable, "-m", "server", "cards", "--out", str(out)],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return _pdf(out.read_bytes(), tmp_path)
+
+    (pin,), qrs = print_site()
+    assert len(qrs) == 2
+    card = next(c for c in map(_claims, qrs) if c.proof == HolderProof.CARD_PIN)
+    assert digits_match(card, _keys(api.site, 1), pin)
+    assert all(row["pending"] is None for row in _rows(api.site, sa.select(card_pins)))
+    # printed again (in-process: the site's clock, which the keys were made for): a new PIN, a
+    # new pass, the old one revoked
+    api.site.run(
+        lambda env: printing.delivery_cards(
+            env,
+            CLI_ACTOR,
+            printing.Selection(),
+            out,
+            face=face_words(),
+            checklist=checklist_words("zh-CN"),
+        )
+    )
+    (pin2,), qrs2 = _pdf(out.read_bytes(), tmp_path)
+    again = next(c for c in map(_claims, qrs2) if c.proof == HolderProof.CARD_PIN)
+    assert again.ref != card.ref
+    assert digits_match(again, _keys(api.site, 1), pin2)
