@@ -1,7 +1,7 @@
 """M-02 / C2: the broker SIGKILLed three times during a storm from two gates loses nothing.
 
-The broker runs the project's config (it saves after every 20 changes, so a SIGKILL loses
-what changed since); the gates' outboxes and the server's application-level
+The broker runs the project's config (it saves every 5 s, so a SIGKILL loses what changed
+since); the gates' outboxes and the server's application-level
 acks make up for all of it.
 """
 

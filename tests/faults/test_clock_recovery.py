@@ -135,8 +135,8 @@ async def test_a_broker_killed_before_its_autosave_costs_seconds_not_the_resend(
                 await until(lambda: len(stored) >= 5, within=15)
                 for _ in range(3):
                     site.broker.kill()
-                    # the worst case: a broker killed before its save (after fewer than 20
-                    # changes) has lost every session
+                    # the worst case: a broker killed before its save (within 5 s of the
+                    # sessions) has lost every session
                     site.broker.persistence_file.unlink(missing_ok=True)
                     await asyncio.sleep(3.0)  # the server's back-off grows past the gate's
                     site.broker.start()
