@@ -51,10 +51,10 @@ typecheck: $(STAMP)
 imports: $(STAMP)
 	$(BIN)/lint-imports
 
-# Two passes: most tests on every core, then the time-bound ones (marked ``serial`` by
-# tests/conftest.py: faults, soaks, the demo, the browser) alone, so load is not what fails them.
+# Two passes: most tests on every core (a module's tests on one worker), then the time-bound
+# ones (marked ``serial`` by tests/conftest.py: faults, the soak, the demo) alone.
 unit: sysdeps $(STAMP)
-	$(BIN)/pytest -n $(JOBS) -m "not serial"
+	$(BIN)/pytest -n $(JOBS) --dist loadfile -m "not serial"
 	$(BIN)/pytest -m serial
 
 bench: sysdeps $(STAMP)  ## measure, print a table and write docs/benchmarks.md

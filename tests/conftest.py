@@ -57,16 +57,18 @@ def mqtt_client(
         client.close()
 
 
-# Tests whose bounds are about time (recovery, soak, the browser's live updates, the demo) run
-# alone, after the rest ran on every core (Makefile ``unit``): a neighbour's load must not be
-# what fails them.
-SERIAL_DIRS = ("faults", "demo", "ui")
+# Tests whose bounds are about time (recovery, soak, the demo, a server kept answering) run
+# alone, after the rest ran on every core (Makefile ``unit``): a neighbour's load must not be what
+# fails them. Slow tests whose checks are about correctness (kills, the browser, memory) stay in
+# the parallel pass.
+SERIAL_DIRS = ("faults", "demo")
+SERIAL_FILES = ("security/test_bad_reading.py", "security/test_import_large.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the time-bound tests ``serial``: the slow ones and everything in SERIAL_DIRS."""
+    """Mark the time-bound tests ``serial``: SERIAL_DIRS and SERIAL_FILES."""
     root = Path(__file__).parent
     for item in items:
-        part = item.path.relative_to(root).parts[0]
-        if part in SERIAL_DIRS or item.get_closest_marker("slow"):
+        where = item.path.relative_to(root)
+        if where.parts[0] in SERIAL_DIRS or where.as_posix() in SERIAL_FILES:
             item.add_marker(pytest.mark.serial)

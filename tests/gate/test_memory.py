@@ -104,6 +104,7 @@ async def soak(gate: Gate, passes: list[str], scans: int, start: int) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)  # about 70 s alone; it may share the cores in make test
 async def test_rss_stays_flat_over_50000_scans(tmp_path: Path) -> None:
     site = TestSite(now=int(time.time()))
     passes = [site.pass_text(PassKind.RESIDENT) for _ in range(PASSES)]
