@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -72,3 +73,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         where = item.path.relative_to(root)
         if where.parts[0] in SERIAL_DIRS or where.as_posix() in SERIAL_FILES:
             item.add_marker(pytest.mark.serial)
+
+
+@pytest.fixture(autouse=True)
+def _restore_umask() -> Iterator[None]:
+    """A CLI run in-process sets the process umask to 077 (server/cli/main.py); the next test in
+    the same worker must not inherit it (the broker, as the mosquitto user, then cannot read the
+    files a deploy test makes)."""
+    before = os.umask(0o022)
+    os.umask(before)
+    yield
+    os.umask(before)
