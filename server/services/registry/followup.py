@@ -126,5 +126,7 @@ async def record_call(env: Env, actor: Actor, resident_id: int, **fields: Any) -
         await audit.record(
             conn, actor, "followup.call", at=now, target=target, reached=call.reached
         )
-        await escalate(conn, call, household_id=resident.household_id, day_start=day_start)
+        raised = await escalate(conn, call, household_id=resident.household_id, day_start=day_start)
+    if raised is not None:
+        env.hub.notify("alerts")  # the dashboards show it without a reload
     return call.id
