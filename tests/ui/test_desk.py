@@ -176,6 +176,13 @@ def test_fever_symptoms_and_unanswered_calls_raise_alerts(
     assert "回访发现发热或症状" in api.get("/ui/").text
     page = api.get("/ui/followup").text
     assert "已上报告警" in page
+    api.use("east-desk")  # the zone's staff see their residents' alerts, not the other zone's
+    kinds = {a["kind"] for a in api.get("/api/v1/alerts").json()["items"]}
+    assert kinds == {"followup_symptoms"}
+    assert "回访发现发热或症状" in api.get("/ui/").text
+    api.use("west-desk")
+    kinds = {a["kind"] for a in api.get("/api/v1/alerts").json()["items"]}
+    assert kinds == {"followup_unreached"}
 
 
 @pytest.mark.parametrize(
