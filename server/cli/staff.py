@@ -42,11 +42,15 @@ async def _account(env: Env, username: str) -> Staff:
     raise NotFound(f"no staff account {username}")
 
 
-def _line(row: Staff, zones: dict[int, str]) -> str:
+def _line(row: Staff, zones: dict[int, str], calls_in: list[int]) -> str:
     scope = row.zone_scope
     where = "all zones" if scope is None else ", ".join(zones.get(z, str(z)) for z in scope)
     state = "active" if row.active else "disabled"
-    return f"{row.username:16} {row.role:6} {state:8} {where}"
+    line = f"{row.username:16} {row.role:6} {state:8} {where}"
+    if calls_in:
+        names = ", ".join(zones.get(z, str(z)) for z in calls_in)
+        line += " · " + say("desk.cli.calls_in", zones=names)
+    return line
 
 
 async def _caller(env: Env, args: argparse.Namespace) -> None:
@@ -88,5 +92,5 @@ async def staff_command(env: Env, args: argparse.Namespace) -> int:
     else:
         zones = {z.id: z.name for z in await registry.list_zones(env, CLI_ACTOR)}
         for row in await staff.list_all(env, CLI_ACTOR):
-            print(_line(row, zones))
+            print(_line(row, zones, await callers.get_zones(env, CLI_ACTOR, row.id)))
     return 0

@@ -34,8 +34,16 @@ async def recent_calls(conn: Connection, *, resident_id: int) -> list[FollowupCa
     return records(FollowupCall, await conn.execute(query))
 
 
-async def observation_changes(conn: Connection, *, resident_id: int) -> list[tuple[int, str, str]]:
-    """(time, status set, by whom) of each change of the resident's observation, oldest first."""
+def _time(detail: object, name: str) -> int | None:
+    value = detail.get(name) if isinstance(detail, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+async def observation_changes(
+    conn: Connection, *, resident_id: int
+) -> list[tuple[int, str, str, int | None, int | None]]:
+    """(time, status set, by whom, start, end) of each change of the resident's observation,
+    oldest first; start and end are None in entries written before they were recorded."""
     query = (
         sa.select(audit_log.c.at, audit_log.c.detail, audit_log.c.actor)
         .where(
@@ -47,5 +55,7 @@ async def observation_changes(conn: Connection, *, resident_id: int) -> list[tup
     out = []
     for at, detail, actor in (await conn.execute(query)).all():
         status = detail.get("status") if isinstance(detail, dict) else None
-        out.append((int(at), str(status or ""), str(actor)))
+        out.append(
+            (int(at), str(status or ""), str(actor), _time(detail, "start"), _time(detail, "end"))
+        )
     return out

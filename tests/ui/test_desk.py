@@ -296,6 +296,8 @@ def test_the_resident_page_shows_history_paged(api: Api, observed: dict[str, Any
     assert "36.7" in calls
     changes = first.split('data-panel="observations"', 1)[1].split("</section>", 1)[0]
     assert "居家观察" in changes
+    start = Clockface(api.site.settings.card_utc_offset_min).date(api.site.clock.now() - 2 * DAY)
+    assert f"{start} – " in changes  # the period set, from the audit entry
     assert api.get(f"/ui/residents/{r1}?p=abc").status_code == 422
     assert api.get(f"/ui/residents/{r1}?p=-4").status_code == 200
     assert api.get(f"/ui/residents/{r1}?p=99999999999").status_code == 200
@@ -315,6 +317,18 @@ def test_callers_from_the_command_line(
     capsys.readouterr()
     assert main(["staff", "caller", "east-desk", "--zone", "east"]) == 0
     assert "east-desk calls in: east" in capsys.readouterr().out
+    assert main(["staff", "list"]) == 0
+    listing = capsys.readouterr().out.splitlines()
+    assert listing[1].split() == [
+        "east-desk",
+        "staff",
+        "active",
+        "east",
+        "·",
+        "calls",
+        "in:",
+        "east",
+    ]
     assert main(["staff", "caller", "east-desk", "--zone", "west"]) == 1
     assert "within the account's own zones" in capsys.readouterr().err
     assert main(["staff", "caller", "east-desk"]) == 1
@@ -322,3 +336,10 @@ def test_callers_from_the_command_line(
     assert main(["staff", "caller", "nobody", "--none"]) == 1
     assert main(["staff", "caller", "east-desk", "--none"]) == 0
     assert "no longer a caller" in capsys.readouterr().out
+    assert main(["staff", "list"]) == 0
+    assert capsys.readouterr().out.splitlines()[1].split() == [
+        "east-desk",
+        "staff",
+        "active",
+        "east",
+    ]

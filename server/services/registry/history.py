@@ -20,6 +20,8 @@ class ObservationChange:
     at: int
     status: str
     by: str
+    start: int | None  # the period set (end exclusive); None when not recorded
+    end: int | None
 
 
 @dataclass(frozen=True, slots=True)
