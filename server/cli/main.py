@@ -128,7 +128,7 @@ def _passphrase_fd(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_staff_commands(sub: Any, data: argparse.ArgumentParser) -> None:
-    """``staff list|add|reset-password`` (the way back in without the web UI)."""
+    """``staff list|add|reset-password|caller`` (the way back in without the web UI)."""
     staff = sub.add_parser("staff", help="staff accounts")
     staff_sub = staff.add_subparsers(dest="action", required=True)
     staff_sub.add_parser("list", parents=[data], help="list the accounts")
@@ -142,6 +142,12 @@ def _add_staff_commands(sub: Any, data: argparse.ArgumentParser) -> None:
         "reset-password", parents=[data], help="a new one-time password; ends its sessions"
     )
     reset.add_argument("username")
+    caller = staff_sub.add_parser(
+        "caller", parents=[data], help="mark an account a follow-up caller in its zones"
+    )
+    caller.add_argument("username")
+    caller.add_argument("--zone", action="append", dest="zones", help="zone it calls in (repeat)")
+    caller.add_argument("--none", action="store_true", help="it is no longer a caller")
 
 
 def _add_pass_commands(sub: Any, data: argparse.ArgumentParser) -> None:

@@ -1,21 +1,25 @@
-"""CLI subcommands for staff accounts: ``staff list|add|reset-password``.
+"""CLI subcommands for staff accounts: ``staff list|add|reset-password|caller``.
 
 The way back in when the only admin has forgotten the password (the web UI needs an admin to
 reset one), and a way to script accounts. ``add`` needs ``--zone`` (repeatable) or
 ``--all-zones``: an account's reach is always said, never a default. Registered in
 server.cli.run; they run as the CLI actor (audited as ``cli``) and print a one-time password
 once: the account must change it at its first login, and a reset ends the account's sessions.
+``caller USERNAME --zone Z`` (repeatable) marks an account a follow-up caller in those of its
+zones (it then sees the full numbers on its call list); ``--none`` unmarks it.
 """
 
 from __future__ import annotations
 
 import argparse
 
+from server.cli.messages import say
 from server.records import Staff
 from server.services.context import CLI_ACTOR, Env
 from server.services.errors import Invalid, NotFound
 from server.services.registry import places as registry
 from server.services.staff import accounts as staff
+from server.services.staff import callers
 
 
 async def _zone_ids(env: Env, names: list[str] | None) -> list[int] | None:
@@ -38,16 +42,37 @@ async def _account(env: Env, username: str) -> Staff:
     raise NotFound(f"no staff account {username}")
 
 
-def _line(row: Staff, zones: dict[int, str]) -> str:
+def _line(row: Staff, zones: dict[int, str], calls_in: list[int]) -> str:
     scope = row.zone_scope
     where = "all zones" if scope is None else ", ".join(zones.get(z, str(z)) for z in scope)
     state = "active" if row.active else "disabled"
-    return f"{row.username:16} {row.role:6} {state:8} {where}"
+    line = f"{row.username:16} {row.role:6} {state:8} {where}"
+    if calls_in:
+        names = ", ".join(zones.get(z, str(z)) for z in calls_in)
+        line += " · " + say("desk.cli.calls_in", zones=names)
+    return line
+
+
+async def _caller(env: Env, args: argparse.Namespace) -> None:
+    """``staff caller USERNAME --zone Z ... | --none``."""
+    if bool(args.zones) == args.none:
+        raise Invalid("say the zones (--zone, repeatable) or --none", code="desk.zones_or_none")
+    row = await _account(env, args.username)
+    ids = [] if args.none else await _zone_ids(env, args.zones) or []
+    zones = await callers.set_zones(env, CLI_ACTOR, row.id, ids)
+    if not zones:
+        print(say("desk.cli.caller_none", user=row.username))
+        return
+    names = {z.id: z.name for z in await registry.list_zones(env, CLI_ACTOR)}
+    where = ", ".join(names.get(z, str(z)) for z in zones)
+    print(say("desk.cli.caller_set", user=row.username, zones=where))
 
 
 async def staff_command(env: Env, args: argparse.Namespace) -> int:
-    """``gatepass-server staff list|add|reset-password``."""
-    if args.action == "add":
+    """``gatepass-server staff list|add|reset-password|caller``."""
+    if args.action == "caller":
+        await _caller(env, args)
+    elif args.action == "add":
         row, password = await staff.create(
             env,
             CLI_ACTOR,
@@ -67,5 +92,5 @@ async def staff_command(env: Env, args: argparse.Namespace) -> int:
     else:
         zones = {z.id: z.name for z in await registry.list_zones(env, CLI_ACTOR)}
         for row in await staff.list_all(env, CLI_ACTOR):
-            print(_line(row, zones))
+            print(_line(row, zones, await callers.get_zones(env, CLI_ACTOR, row.id)))
     return 0

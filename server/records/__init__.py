@@ -58,7 +58,13 @@ from server.records.registry import (
     Visitor,
     Zone,
 )
-from server.records.staff import AuditEntry, LoginFailures, Staff, StoredSession
+from server.records.staff import (
+    AuditEntry,
+    FollowupCaller,
+    LoginFailures,
+    Staff,
+    StoredSession,
+)
 
 __all__ = [
     "JSON",
@@ -73,6 +79,7 @@ __all__ = [
     "EventData",
     "EventView",
     "FollowupCall",
+    "FollowupCaller",
     "Gate",
     "Grant",
     "HeldPass",

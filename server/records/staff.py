@@ -50,3 +50,12 @@ class AuditEntry(Record, frozen=True, kw_only=True):
     target: str | None
     address: str | None
     detail: JSONObject
+
+
+class FollowupCaller(Record, frozen=True, kw_only=True):
+    """A zone in which an account is a follow-up caller (sees the full numbers it calls)."""
+
+    staff_id: int
+    zone_id: int
+    granted_at: int
+    granted_by: str

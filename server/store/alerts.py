@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from server.records import Alert, Grant, JSONObject, Refusal
 from server.store.db import Connection
 from server.store.query import PageRequest, fetch_page, insert_new, record, records
-from server.store.schema import events, gates
+from server.store.schema import events, gates, households, residents
 from server.store.schema_gates import alerts
 
 ALERT_SORT = {"id": alerts.c.id, "first_at": alerts.c.first_at, "last_at": alerts.c.last_at}
@@ -98,12 +98,27 @@ async def acknowledge(conn: Connection, *, alert_id: int, by: str, note: str, no
     return (await conn.execute(query)).rowcount
 
 
+RESIDENT_SUBJECT = "resident:"  # alerts about a resident, not a gate (follow-up calls)
+
+
 def _scoped(scope: frozenset[int] | None) -> sa.ColumnElement[bool]:
-    """Alerts of gates in the zones (site-wide alerts, gate None, only for unscoped staff)."""
+    """Alerts of gates in the zones, and gate-less alerts about a resident of the zones (other
+    site-wide alerts, gate None, only for unscoped staff)."""
     if scope is None:
         return sa.true()
-    in_zone = sa.select(gates.c.id).where(gates.c.zone_id.in_(sorted(scope)))
-    return alerts.c.gate.in_(in_zone)
+    zones = sorted(scope)
+    in_zone = sa.select(gates.c.id).where(gates.c.zone_id.in_(zones))
+    subjects = (
+        sa.select(sa.literal(RESIDENT_SUBJECT) + sa.cast(residents.c.id, sa.String))
+        .select_from(residents.join(households, residents.c.household_id == households.c.id))
+        .where(households.c.zone_id.in_(zones))
+    )
+    about_resident = sa.and_(
+        alerts.c.gate.is_(None),
+        alerts.c.subject.like(RESIDENT_SUBJECT + "%"),
+        alerts.c.subject.in_(subjects),
+    )
+    return sa.or_(alerts.c.gate.in_(in_zone), about_resident)
 
 
 async def get(conn: Connection, *, alert_id: int, scope: frozenset[int] | None) -> Alert | None:

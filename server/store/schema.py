@@ -345,3 +345,24 @@ erased_fingerprints = sa.Table(  # keyed (address, name) of erased residents (mi
     sa.Column("fingerprint", sa.String(64), primary_key=True),
     sa.Column("at", _now, nullable=False),
 )
+
+followup_callers = sa.Table(  # zones where an account calls observed residents (migration 0105)
+    "followup_callers",
+    metadata,
+    sa.Column(
+        "staff_id",
+        sa.Integer,
+        sa.ForeignKey("staff.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    sa.Column(
+        "zone_id",
+        sa.Integer,
+        sa.ForeignKey("zones.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    sa.Column("granted_at", _now, nullable=False),
+    sa.Column("granted_by", sa.String(64), nullable=False),
+)

@@ -59,6 +59,8 @@ MATRIX: dict[tuple[str, str], tuple[Any, Any, Any]] = {
     ("GET", "/ui/cards.pdf"): STAFF,  # the cards of the caller's zones
     ("GET", "/ui/followup"): STAFF,
     ("POST", "/ui/followup/{resident_id}"): STAFF,
+    ("POST", "/ui/followup/purpose"): STAFF,  # callers; the service refuses others (403)
+    ("POST", "/ui/followup/export.xlsx"): STAFF,  # callers and admins, as above
     ("GET", "/ui/events"): STAFF,
     ("GET", "/ui/events.csv"): STAFF,
     ("GET", "/ui/audit"): ADMIN,

@@ -35,6 +35,19 @@ class StaffPatch(Strict):
     active: bool | None = None
 
 
+class CallerZonesIn(Strict):
+    """The zones in which an account is a follow-up caller (empty: not a caller)."""
+
+    zones: list[ZoneId] = Field(max_length=64)
+
+
+class CallerZonesOut(Public):
+    """An account's follow-up calling zones."""
+
+    staff_id: int
+    zones: list[int]
+
+
 class StaffOut(Public):
     """A staff account (never the hash)."""
 

@@ -11,6 +11,8 @@ from server.api.models.common import PageOut
 from server.api.models.passes import KeyOut, RetireOut, RevocationOut, RotateIn
 from server.api.models.staff import (
     AuditOut,
+    CallerZonesIn,
+    CallerZonesOut,
     OneTimePassword,
     RetentionOut,
     StaffCreated,
@@ -26,6 +28,7 @@ from server.services.paging import Page
 from server.services.passes import key_admin
 from server.services.privacy import retention
 from server.services.staff import accounts as staff
+from server.services.staff import callers
 
 router = APIRouter(prefix="/api/v1", tags=["admin"])
 KidPath = Annotated[str, Path(pattern=r"^[0-9a-f]{8}$")]
@@ -68,6 +71,22 @@ async def update_staff(
 async def reset_password(staff_id: IdPath, env: EnvDep, actor: AdminDep) -> OneTimePassword:
     """A new one-time password for an account, shown once."""
     return OneTimePassword(one_time_password=await staff.reset_password(env, actor, staff_id))
+
+
+@router.get("/staff/{staff_id}/caller-zones")
+async def get_caller_zones(staff_id: IdPath, env: EnvDep, actor: AdminDep) -> CallerZonesOut:
+    """The zones in which the account is a follow-up caller."""
+    zones = await callers.get_zones(env, actor, staff_id)
+    return CallerZonesOut(staff_id=staff_id, zones=zones)
+
+
+@router.put("/staff/{staff_id}/caller-zones")
+async def set_caller_zones(
+    staff_id: IdPath, body: CallerZonesIn, env: EnvDep, actor: AdminDep
+) -> CallerZonesOut:
+    """Mark the account a follow-up caller in these of its zones (empty: not a caller)."""
+    zones = await callers.set_zones(env, actor, staff_id, body.zones)
+    return CallerZonesOut(staff_id=staff_id, zones=zones)
 
 
 @router.get("/keys")

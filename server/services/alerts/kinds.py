@@ -24,6 +24,8 @@ class AlertKind(StrEnum):
     EVENT_REFUSED = "event_refused"  # a gate's event the server can never store (a dead letter)
     LOCK_FLOOD = "lock_flood"  # one lane reports more locks than a lane plausibly places
     SESSION_TAKEOVER = "session_takeover"  # a broker account's session taken over, again and again
+    FOLLOWUP_SYMPTOMS = "followup_symptoms"  # a follow-up call reports a fever or symptoms
+    FOLLOWUP_UNREACHED = "followup_unreached"  # two unanswered follow-up calls in one day
 
 
 SEVERITY = {
@@ -43,4 +45,6 @@ SEVERITY = {
     AlertKind.EVENT_REFUSED: "medium",
     AlertKind.OUTBOX_BACKLOG: "low",
     AlertKind.CLOCK_UNTRUSTED: "low",
+    AlertKind.FOLLOWUP_SYMPTOMS: "high",
+    AlertKind.FOLLOWUP_UNREACHED: "medium",
 }

@@ -17,6 +17,7 @@ from server.records import FollowupCall, ObservedResident
 from server.services import audit
 from server.services.context import Actor, Env
 from server.services.errors import Invalid, NotFound
+from server.services.registry.escalation import escalate, local_day_start
 from server.services.text import NOTE_MAX, clean_text
 from server.store import followup as store
 from server.store import people
@@ -42,7 +43,9 @@ def days_left(end: int | None, now: int) -> int | None:
     return None if end is None else max(0, math.ceil((end - now) / DAY))
 
 
-def _end(row: ObservedResident) -> int | None:
+def observation_end(row: ObservedResident) -> int | None:
+    """When the observation ends (exclusive; the later of the resident's own end and their
+    household's hold), None when open-ended."""
     ends = [e for e in (row.observation_end, row.hold_until) if e is not None]
     own_open = row.status == "home_observation" and row.observation_end is None
     return None if own_open or not ends else max(ends)
@@ -53,7 +56,8 @@ def _item(
 ) -> CallItem:
     due = not calls
     since = reached_at or row.observation_start or now
-    return CallItem(row, days_left(_end(row), now), calls, due, due and now - since > DAY)
+    left = days_left(observation_end(row), now)
+    return CallItem(row, left, calls, due, due and now - since > DAY)
 
 
 async def call_list(env: Env, actor: Actor, *, day_start: int) -> list[CallItem]:
@@ -99,11 +103,14 @@ def clean_call(
 
 
 async def record_call(env: Env, actor: Actor, resident_id: int, **fields: Any) -> int:
-    """Record a call to a resident in scope (audited: who called whom, not what was said)."""
+    """Record a call to a resident in scope (audited: who called whom, not what was said); a
+    fever, a symptom or the day's second unanswered call raises an alert with it."""
     report = clean_call(**fields)
     now = env.clock.now()
+    day_start = local_day_start(now, env.settings.card_utc_offset_min)
     async with env.db.write() as conn:
-        if await people.get_resident(conn, resident_id=resident_id, scope=actor.scope) is None:
+        resident = await people.get_resident(conn, resident_id=resident_id, scope=actor.scope)
+        if resident is None:
             raise NotFound(f"resident {resident_id}")
         call = await store.insert_call(
             conn,
@@ -119,4 +126,7 @@ async def record_call(env: Env, actor: Actor, resident_id: int, **fields: Any) -
         await audit.record(
             conn, actor, "followup.call", at=now, target=target, reached=call.reached
         )
+        raised = await escalate(conn, call, household_id=resident.household_id, day_start=day_start)
+    if raised is not None:
+        env.hub.notify("alerts")  # the dashboards show it without a reload
     return call.id

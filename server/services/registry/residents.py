@@ -189,6 +189,8 @@ async def set_observation(
             at=now,
             target=f"resident:{resident_id}",
             status=status,
+            start=start,
+            end=end,
         )
         row = await people.get_resident(conn, resident_id=resident_id)
         assert row is not None

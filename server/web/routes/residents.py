@@ -17,7 +17,7 @@ from server.services.paging import Page
 from server.services.passes import listing as pass_listing
 from server.services.passes import locks as pass_locks
 from server.services.privacy import subjects as privacy
-from server.services.registry import lookup, residents
+from server.services.registry import history, lookup, residents
 from server.services.registry import places as registry
 from server.web.format import Clockface
 from server.web.forms import local_date, page_of, pages
@@ -61,9 +61,12 @@ async def search(
     )
 
 
-async def detail_context(env: Env, actor: Actor, resident_id: int) -> dict[str, Any]:
-    """The resident, their household, housemates and passes."""
+async def detail_context(env: Env, actor: Actor, resident_id: int, p: int = 1) -> dict[str, Any]:
+    """The resident, their household, housemates, passes and history (gate events paged)."""
     resident = await residents.get(env, actor, resident_id)
+    p = max(1, p)
+    past = await history.history(env, actor, resident_id, page_of(p, sort="at_ms", descending=True))
+    lanes = {g.id: g.name for g in await registry.list_gates(env, actor)}
     household = await registry.get_household(env, actor, resident.household_id)
     mates, _ = await residents.search(env, actor, Page(1, 50), household_id=household.id)
     held, _ = await pass_listing.search(
@@ -77,13 +80,20 @@ async def detail_context(env: Env, actor: Actor, resident_id: int) -> dict[str, 
         "locked": await pass_locks.locked_refs(env, actor, [p.ref for p in held]),
         "revealed": None,
         "confirm_needed": False,
+        "history": past,
+        "lanes": lanes,
+        "p": p,
+        "pages": pages(past.total),
     }
 
 
 @router.get("/ui/residents/{resident_id}")
-async def detail(*, request: Request, env: EnvDep, actor: StaffPage, resident_id: int) -> Response:
-    """One resident."""
-    return page(request, "resident.html", **await detail_context(env, actor, resident_id))
+async def detail(
+    *, request: Request, env: EnvDep, actor: StaffPage, resident_id: int, p: int = 1
+) -> Response:
+    """One resident, with one page of their gate history (newest first)."""
+    context = await detail_context(env, actor, resident_id, p)
+    return page(request, "resident.html", **context)
 
 
 @router.post("/ui/residents/{resident_id}/observation")
