@@ -29,6 +29,7 @@ from server.records.gates import (
     SentCommand,
     SeqGap,
 )
+from server.records.incidents import AlertAction, CheckRefusal
 from server.records.passes import (
     CardPin,
     HeldPass,
@@ -63,9 +64,11 @@ from server.records.staff import AuditEntry, LoginFailures, Staff, StoredSession
 __all__ = [
     "JSON",
     "Alert",
+    "AlertAction",
     "AuditEntry",
     "BrokerAccount",
     "CardPin",
+    "CheckRefusal",
     "ConfigVersion",
     "DeadLetter",
     "DeletionReceipt",
