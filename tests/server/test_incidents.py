@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from protocol.reasons import ReasonCode
 from server.services.context import CLI_ACTOR, Actor, Env
@@ -16,6 +17,8 @@ from server.services.incidents import overrides, refusals
 from server.services.paging import Page
 from server.services.reports import log
 from server.services.reports.log import EventFilter
+from server.services.text import TextError
+from server.store.schema import events
 from tests.server.conftest import Api, seed
 from tests.server.test_locks import Lane
 from tests.ui.data import make_gates
@@ -121,3 +124,38 @@ def test_an_override_follows_the_lanes_last_scan_within_its_window(api: Api) -> 
     assert [scan.pass_ref for scan in _linked(api).values()] == [ids["ref"], ids["ref"]]
     Lane(api.site, "east-out").report(ids["ref2"], at=now + 100, reason=ReasonCode.OK, granted=True)
     assert len(_linked(api)) == 2  # another lane's scan never explains this lane's override
+
+
+def test_a_refusal_names_the_scan_the_console_showed(api: Api) -> None:
+    ids = _setup(api)
+    lane = Lane(api.site, "east-in")
+    now = api.site.clock.now()
+    lane.report(ids["ref"], at=now - 10, reason=ReasonCode.NO_TEMPERATURE)
+    lane.report(ids["ref2"], at=now - 5, reason=ReasonCode.WRONG_ZONE)  # a newer scan came
+    Lane(api.site, "east-out").report(ids["ref"], at=now - 1, reason=ReasonCode.NO_TEMPERATURE)
+
+    async def event_of(env: Env, ref: str, gate: str) -> str:
+        async with env.db.read() as conn:
+            query = sa.select(events.c.event_id).where(
+                events.c.pass_ref == ref, events.c.gate == gate
+            )
+            return str(await conn.scalar(query))
+
+    shown = api.site.run(lambda env: event_of(env, ids["ref"], "east-in"))
+    elsewhere = api.site.run(lambda env: event_of(env, ids["ref"], "east-out"))
+
+    def attempt(event_id: str) -> Any:
+        return api.site.run(
+            lambda env: refusals.record(env, EAST, "east-in", label="", note="", event_id=event_id)
+        )
+
+    assert attempt(shown).pass_ref == ids["ref"]  # not the newer scan
+    assert attempt("").pass_ref == ids["ref2"]  # no scan named: the lane's last one
+    for wrong in (elsewhere, "not-an-event", "x" * 36):
+        with pytest.raises(Invalid):
+            attempt(wrong)
+    with pytest.raises(TextError):
+        attempt("x" * 37)
+    api.site.clock.advance(refusals.LAST_SCAN_S)
+    with pytest.raises(Invalid):
+        attempt(shown)  # too old by now

@@ -91,6 +91,9 @@ def test_each_action_is_kept_and_audited_and_the_outcome_closes_the_alert(api: A
     api.use("admin")
     reissued = form_post(api, f"{base}/reissue", {})
     assert reissued.status_code == 303
+    again = form_post(api, f"{base}/reissue", {})  # a second press issues nothing more
+    assert again.status_code == 409
+    assert "请勿重复补发" in again.text
     held = _rows(api, sa.select(passes).where(passes.c.resident_id == case["r1"]))
     assert [p["revoked_at"] is not None for p in held] == [True, False]
     assert held[0]["ref"] == case["ref"]
@@ -177,6 +180,7 @@ def test_refused_checks_at_the_console_are_counted_per_household(api: Api) -> No
     assert _rows(api, sa.select(refusals)) == []
 
     case["lane"].report(case["ref"], reason=ReasonCode.NO_TEMPERATURE)
+    assert 'name="scan" value="' in api.get("/ui/console/east-in").text  # the scan it names
     by_scan = form_post(api, "/ui/console/east-in/refusal", {"note": "拒绝测温"})
     assert (by_scan.status_code, by_scan.headers["location"]) == (
         303,

@@ -31,6 +31,7 @@ NOTE_MAX = 500
 NO_PASS = "incident.no_pass"  # noqa: S105 - an error code; codes of refusals, translated by the pages (code.*)
 UNKNOWN_OUTCOME = "incident.outcome"
 NO_HOUSEHOLD = "incident.no_household"
+ALREADY_REVOKED = "incident.revoked"
 
 
 def _note(text: str, *, required: bool = False) -> str | None:
@@ -91,6 +92,8 @@ async def reissue(env: Env, actor: Actor, alert_id: int) -> Pass:
     if not actor.is_admin:
         raise Forbidden("admins revoke and reissue passes")
     old = await _held(env, actor, alert_id)
+    if old.revoked_at is not None:  # a second press: the holder already has the new pass
+        raise Conflict(f"pass {old.ref} is already revoked", code=ALREADY_REVOKED)
     new = await issuing.renew(env, actor, old.id)
     async with env.db.write() as conn:
         alert = await scoped_alert(conn, actor, alert_id)

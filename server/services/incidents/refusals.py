@@ -76,32 +76,46 @@ class Who:
     event_id: str | None
 
 
-async def _who(conn: Connection, env: Env, gate: Gate, label: str) -> Who:
-    """The household picked by ``label``, or else the lane's last scan's pass and household."""
+async def _scan(conn: Connection, env: Env, gate: Gate, event_id: str) -> EventView | None:
+    """The scan the console showed (``event_id``), or else the lane's last one, if recent."""
+    now_ms = env.clock.now() * 1000
+    since_ms = now_ms - LAST_SCAN_S * 1000
+    if not event_id:
+        return await store.last_scan(conn, gate=gate.id, since_ms=since_ms, until_ms=now_ms)
+    shown = await store.event_view(conn, scope=frozenset({gate.zone_id}), event_id=event_id)
+    if shown is None or shown.gate != gate.id or shown.pass_ref is None:
+        return None
+    return shown if since_ms <= shown.at_ms <= now_ms else None
+
+
+async def _who(conn: Connection, env: Env, gate: Gate, label: str, event_id: str) -> Who:
+    """The household picked by ``label``, or else the pass and household of the scan the
+    console showed (``event_id``; empty: the lane's last scan)."""
     if label:
         found = await store.household_by_label(conn, zone_id=gate.zone_id, label=label)
         if found is None:
             raise Invalid("no such household in this lane's zone", code=UNKNOWN_HOUSEHOLD)
         return Who(found, None, None)
-    now_ms = env.clock.now() * 1000
-    scan = await store.last_scan(
-        conn, gate=gate.id, since_ms=now_ms - LAST_SCAN_S * 1000, until_ms=now_ms
-    )
+    scan = await _scan(conn, env, gate, event_id)
     if scan is None or scan.pass_ref is None:
         raise Invalid("no scan at this lane in the last minutes: pick the household", code=NOBODY)
     held = await pass_store.get_pass_by_ref(conn, ref=scan.pass_ref)
     return Who(held.household_id if held else None, scan.pass_ref, scan.event_id)
 
 
-async def record(env: Env, actor: Actor, gate_id: str, *, label: str, note: str) -> CheckRefusal:
-    """Record that someone refused the check at the lane: the household picked by ``label``
-    (empty: the lane's last scan), with a note; audited."""
+async def record(
+    env: Env, actor: Actor, gate_id: str, *, label: str, note: str, event_id: str = ""
+) -> CheckRefusal:
+    """Record that someone refused the check at the lane: the household picked by ``label``,
+    else the scan the console showed (``event_id``, else the lane's last scan) if it is at most
+    ``LAST_SCAN_S`` old, with a note; audited."""
     label = clean_text(label, field="household", max_length=64, required=False)
+    event_id = clean_text(event_id, field="scan", max_length=36, required=False)
     text = clean_text(note, field="note", max_length=NOTE_MAX, required=False) or None
     now = env.clock.now()
     async with env.db.write() as conn:
         gate = await _lane(conn, actor, gate_id)
-        who = await _who(conn, env, gate, label)
+        who = await _who(conn, env, gate, label, event_id)
         row = CheckRefusal(
             id=0,
             at=now,

@@ -167,13 +167,14 @@ async def refusal(
     actor: StaffPage,
     gate_id: str,
     household: Annotated[str, Form(max_length=64)] = "",
+    scan: Annotated[str, Form(max_length=36)] = "",
     note: Note = "",
 ) -> Response:
-    """Record 拒绝检测/劝返: the household typed or picked (empty: the lane's last scan); a
-    refusal of the input is shown on the console with what was typed kept."""
+    """Record 拒绝检测/劝返: the household typed or picked (empty: the scan the panel named,
+    ``scan``); a refusal of the input is shown on the console with what was typed kept."""
     await health.lane(env, actor, gate_id)
     try:
-        await refusals.record(env, actor, gate_id, label=household, note=note)
+        await refusals.record(env, actor, gate_id, label=household, note=note, event_id=scan)
     except (Invalid, TextError) as exc:
         typed = {"household": household, "note": note}
         code = getattr(exc, "code", None) or refusals.BAD_INPUT
