@@ -31,6 +31,7 @@ from tests.ui.browser import (
 from tests.ui.data import add_event
 
 pytestmark = pytest.mark.slow
+Served = tuple[LiveSite, ServerProcess, dict[str, Any]]
 
 
 async def _lending(env: Env) -> dict[str, Any]:
@@ -60,14 +61,14 @@ async def _lending(env: Env) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveSite, ServerProcess]]:
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     root = tmp_path_factory.mktemp("ui-incidents")
     site = new_site(root / "data")
-    site.ids = site.run(_lending)  # type: ignore[attr-defined]
+    ids = site.run(_lending)
     server = ServerProcess(site.settings, root / "server.log")
     try:
         server.wait_ready()
-        yield site, server
+        yield site, server, ids
     finally:
         server.close()
 
@@ -101,10 +102,10 @@ def _login(browser: Browser, url: str, errors: list[str]) -> Page:
 
 
 def test_the_lending_incident_from_the_dashboard_to_its_outcome(
-    browser: Browser, served: tuple[LiveSite, ServerProcess]
+    browser: Browser, served: Served
 ) -> None:
-    site, server = served
-    ref = site.ids["ref"]  # type: ignore[attr-defined]
+    site, server, ids = served
+    ref = ids["ref"]
     errors: list[str] = []
     page = _login(browser, server.url, errors)
     page.locator("a[data-incident]").first.click()
@@ -134,7 +135,7 @@ def test_the_lending_incident_from_the_dashboard_to_its_outcome(
 
     page.locator("form[data-action=reissue] button[type=submit]").click()
     expect(page.locator("p.flash.good")).to_have_text("已作废旧通行证并补发新证。")
-    held = _rows(site, sa.select(passes).where(passes.c.resident_id == site.ids["zhang"]))  # type: ignore[attr-defined]
+    held = _rows(site, sa.select(passes).where(passes.c.resident_id == ids["zhang"]))
     assert [(p["ref"] == ref, p["revoked_at"] is None) for p in held] == [
         (True, False),
         (False, True),
@@ -156,10 +157,8 @@ def test_the_lending_incident_from_the_dashboard_to_its_outcome(
     page.context.close()
 
 
-def test_a_refused_check_is_recorded_at_the_console(
-    browser: Browser, served: tuple[LiveSite, ServerProcess]
-) -> None:
-    site, server = served
+def test_a_refused_check_is_recorded_at_the_console(browser: Browser, served: Served) -> None:
+    site, server, ids = served
     errors: list[str] = []
     page = _login(browser, server.url, errors)
     page.goto(f"{server.url}/ui/console/east-in")
@@ -182,12 +181,12 @@ def test_a_refused_check_is_recorded_at_the_console(
     expect(page.locator("p.flash.good")).to_have_text("已记录拒绝检测。")
 
     stored = _rows(site, sa.select(refusals).order_by(refusals.c.id))
-    h1 = site.ids["h1"]  # type: ignore[attr-defined]
+    h1 = ids["h1"]
     assert [(r["household_id"], r["gate"], r["actor"]) for r in stored] == [
         (h1, "east-in", "admin"),
         (h1, "east-in", "admin"),
     ]
-    assert stored[0]["pass_ref"] == site.ids["ref"]  # type: ignore[attr-defined]
+    assert stored[0]["pass_ref"] == ids["ref"]
     page.goto(f"{server.url}/ui/households/{h1}")
     expect(page.locator("[data-refusals-total]")).to_have_text("2")
     expect(page.locator("[data-panel=refusals]")).to_contain_text("拒绝测温，已劝返")
