@@ -93,7 +93,7 @@ def test_each_action_is_kept_and_audited_and_the_outcome_closes_the_alert(api: A
     assert reissued.status_code == 303
     again = form_post(api, f"{base}/reissue", {})  # a second press issues nothing more
     assert again.status_code == 409
-    assert "请勿重复补发" in again.text
+    assert "不会重复补发" in again.text
     held = _rows(api, sa.select(passes).where(passes.c.resident_id == case["r1"]))
     assert [p["revoked_at"] is not None for p in held] == [True, False]
     assert held[0]["ref"] == case["ref"]

@@ -23,6 +23,7 @@ from server.services.registry import residents
 from server.services.text import clean_text
 from server.store import alerts as alert_store
 from server.store import incidents as store
+from server.store import passes as pass_store
 from server.store.db import Connection
 
 OUTCOMES = ("dissuaded", "educated", "false_alarm")  # 劝返, 批评教育, 误报
@@ -32,6 +33,7 @@ NO_PASS = "incident.no_pass"  # noqa: S105 - an error code; codes of refusals, t
 UNKNOWN_OUTCOME = "incident.outcome"
 NO_HOUSEHOLD = "incident.no_household"
 ALREADY_REVOKED = "incident.revoked"
+NOT_RESIDENT = "incident.not_resident"
 
 
 def _note(text: str, *, required: bool = False) -> str | None:
@@ -87,19 +89,26 @@ async def _held(env: Env, actor: Actor, alert_id: int) -> Pass:
     return held
 
 
-async def reissue(env: Env, actor: Actor, alert_id: int) -> Pass:
-    """Revoke the alert's pass and issue its holder a fresh one (admins, as the desk's renew)."""
+async def reissue(env: Env, actor: Actor, alert_id: int) -> list[Pass]:
+    """Revoke the alert's pass and issue its holder (a resident) a fresh one valid as long, in
+    one transaction with the action (admins, as the desk's renew); a second press is refused."""
     if not actor.is_admin:
         raise Forbidden("admins revoke and reissue passes")
-    old = await _held(env, actor, alert_id)
-    if old.revoked_at is not None:  # a second press: the holder already has the new pass
-        raise Conflict(f"pass {old.ref} is already revoked", code=ALREADY_REVOKED)
-    new = await issuing.renew(env, actor, old.id)
+    held = await _held(env, actor, alert_id)
+    now = env.clock.now()
     async with env.db.write() as conn:
         alert = await scoped_alert(conn, actor, alert_id)
-        note = f"{old.ref} → {new.ref}"
-        await _keep(conn, actor, alert, "reissue", now=env.clock.now(), note=note)
-    return new
+        old = await pass_store.get_pass(conn, pass_row=held.id, scope=actor.scope)
+        if old is None or old.revoked_at is not None or old.expires <= now:
+            raise Conflict(f"pass {held.ref} is no longer live", code=ALREADY_REVOKED)
+        if old.resident_id is None:
+            raise Conflict("only residents' passes are reissued here", code=NOT_RESIDENT)
+        made = await issuing.reissue_resident(
+            conn, env, actor, old.resident_id, f"{alert.kind} (alert {alert.id})"
+        )
+        note = f"{old.ref} → {', '.join(p.ref for p in made)}"
+        await _keep(conn, actor, alert, "reissue", now=now, note=note)
+    return made
 
 
 async def unlock(env: Env, actor: Actor, alert_id: int, reason: str) -> None:
