@@ -29,6 +29,7 @@ from server.records.gates import (
     SentCommand,
     SeqGap,
 )
+from server.records.incidents import AlertAction, CheckRefusal
 from server.records.passes import (
     CardPin,
     HeldPass,
@@ -69,9 +70,11 @@ from server.records.staff import (
 __all__ = [
     "JSON",
     "Alert",
+    "AlertAction",
     "AuditEntry",
     "BrokerAccount",
     "CardPin",
+    "CheckRefusal",
     "ConfigVersion",
     "DeadLetter",
     "DeletionReceipt",

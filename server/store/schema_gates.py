@@ -144,3 +144,42 @@ link_published = sa.Table(
     sa.Column("body", sa.LargeBinary, nullable=True),  # msgpack of the unsigned model (deltas)
     sa.Column("published_at", _now, nullable=False),  # when this seq was first published
 )
+
+# issue 17 (revision 0106): what staff did about an alert (a call, a reissue, an unlock, the
+# outcome that closed it), deleted with the alert
+alert_actions = sa.Table(
+    "alert_actions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "alert_id", sa.Integer, sa.ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("at", _now, nullable=False),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=True),
+    sa.Column("note", sa.String(500), nullable=True),
+    sa.Index("ix_alert_actions_alert_id", "alert_id"),
+)
+
+# issue 17 (revision 0106): refused checks (拒绝检测/劝返) recorded at a lane's console
+refusals = sa.Table(
+    "refusals",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", _now, nullable=False),
+    sa.Column("gate", sa.String(32), nullable=False),
+    sa.Column("zone_id", sa.Integer, nullable=False),
+    sa.Column(
+        "household_id",
+        sa.Integer,
+        sa.ForeignKey("households.id", ondelete="SET NULL"),
+        nullable=True,
+    ),
+    sa.Column("pass_ref", sa.String(16), nullable=True),
+    sa.Column("event_id", sa.String(36), nullable=True),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("note", sa.String(200), nullable=True),
+    sa.Index("ix_refusals_at", "at"),
+    sa.Index("ix_refusals_household_id", "household_id"),
+)

@@ -20,6 +20,7 @@ from server.web.routes import (
     followup,
     households,
     imports,
+    incidents,
     live,
     passes,
     residents,
@@ -40,6 +41,7 @@ ROUTERS = (
     events.router,
     imports.router,
     passes.router,
+    incidents.router,
 )
 
 

@@ -54,6 +54,8 @@ TABLE_RECORDS: dict[type[records.Record], tuple[sa.Table, set[str], set[str]]] =
     records.BrokerAccount: (schema_gates.broker_accounts, set(), set()),
     records.Published: (schema_gates.link_published, set(), set()),
     records.FollowupCaller: (schema.followup_callers, set(), set()),
+    records.AlertAction: (schema_gates.alert_actions, set(), set()),
+    records.CheckRefusal: (schema_gates.refusals, set(), set()),
 }
 
 

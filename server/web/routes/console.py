@@ -15,10 +15,12 @@ from fastapi.responses import RedirectResponse
 
 from server.http.deps import EnvDep, link_of
 from server.services.context import Actor, Env
-from server.services.errors import LinkDown, NotFound, ServiceError
+from server.services.errors import Invalid, LinkDown, NotFound, ServiceError
 from server.services.gates import commands, health
+from server.services.incidents import refusals
 from server.services.paging import Page
 from server.services.reports import log as reports
+from server.services.text import TextError
 from server.web.guard import PageRoute, StaffPage
 from server.web.render import page
 
@@ -42,6 +44,7 @@ async def _console(
     status: int = 200,
     result: str | None = None,
     detail: str | None = None,
+    typed: dict[str, str] | None = None,
 ) -> Response:
     lane = await health.lane(env, actor, gate_id)
     recent, _ = await reports.search(
@@ -59,6 +62,9 @@ async def _console(
         result=result,
         detail=detail,
         recent_commands=await commands.recent(env, actor, gate_id),
+        last_scan=await refusals.last_scan(env, actor, gate_id),
+        households=await refusals.household_labels(env, actor, gate_id),
+        typed=typed or {},
     )
 
 
@@ -151,3 +157,35 @@ async def _command(
     except ServiceError as exc:
         return await _refused(request, env, actor, gate_id, exc)
     return RedirectResponse(f"/ui/console/{gate_id}?sent={sent}", status_code=303)
+
+
+@router.post("/ui/console/{gate_id}/refusal")
+async def refusal(
+    *,
+    request: Request,
+    env: EnvDep,
+    actor: StaffPage,
+    gate_id: str,
+    household: Annotated[str, Form(max_length=64)] = "",
+    scan: Annotated[str, Form(max_length=36)] = "",
+    note: Note = "",
+) -> Response:
+    """Record 拒绝检测/劝返: the household typed or picked (empty: the scan the panel named,
+    ``scan``); a refusal of the input is shown on the console with what was typed kept."""
+    await health.lane(env, actor, gate_id)
+    try:
+        await refusals.record(env, actor, gate_id, label=household, note=note, event_id=scan)
+    except (Invalid, TextError) as exc:
+        typed = {"household": household, "note": note}
+        code = getattr(exc, "code", None) or refusals.BAD_INPUT
+        return await _console(
+            request,
+            env,
+            actor,
+            gate_id,
+            status=422,
+            result="refusal_failed",
+            detail=code,
+            typed=typed,
+        )
+    return RedirectResponse(f"/ui/console/{gate_id}?sent=refusal", status_code=303)

@@ -12,6 +12,7 @@ from server.services import audit
 from server.services.context import Actor, Env
 from server.services.errors import Invalid
 from server.services.gates import health
+from server.services.incidents import overrides
 from server.services.reports import log as reports
 from server.services.reports.log import EventFilter
 from server.web.csvout import to_csv
@@ -72,6 +73,7 @@ async def event_log(*, request: Request, env: EnvDep, actor: StaffPage, p: int =
         request,
         "events.html",
         rows=rows,
+        linked=await overrides.linked_scans(env, actor, rows),
         total=total,
         q=q,
         p=p,

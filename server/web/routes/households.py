@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse
 
 from server.http.deps import EnvDep
 from server.records import Pass
+from server.services.incidents import refusals as refusal_service
 from server.services.paging import Page
 from server.services.passes import issuing as passes
 from server.services.passes import listing as pass_listing
@@ -38,8 +39,16 @@ async def household(
         env, actor, Page(1, 100, "id", True), {"household_id": household_id}, active_only=True
     )
     locked = await pass_locks.locked_refs(env, actor, [p.ref for p in held])
+    refused, refused_total = await refusal_service.of_household(env, actor, household_id)
     return page(
-        request, "household.html", household=row, members=members, passes=held, locked=locked
+        request,
+        "household.html",
+        household=row,
+        members=members,
+        passes=held,
+        locked=locked,
+        refusals=refused,
+        refusals_total=refused_total,
     )
 
 
