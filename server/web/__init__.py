@@ -14,6 +14,7 @@ from server.http.deps import has_policy
 from server.web.routes import (
     auth,
     cards,
+    channels,
     console,
     dashboard,
     events,
@@ -40,6 +41,7 @@ ROUTERS = (
     events.router,
     imports.router,
     passes.router,
+    channels.router,
 )
 
 
