@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -244,10 +245,10 @@ def test_a_500_and_a_refusing_errcode_are_retried_with_backoff(
 
     seen = site.run(go)
     assert seen == [
-        ("pending", 1, "HTTP 500"),
-        ("pending", 1, "HTTP 500"),  # not before the back-off
-        ("pending", 2, "code 310000: sign not match"),
-        ("pending", 2, "code 310000: sign not match"),  # the second wait is twice as long
+        ("pending", 1, "http 500"),
+        ("pending", 1, "http 500"),  # not before the back-off
+        ("pending", 2, "errcode 310000 sign not match"),
+        ("pending", 2, "errcode 310000 sign not match"),  # the second wait is twice as long
         ("sent", 3, None),
     ]
     assert len(sink.received) == 3
@@ -280,7 +281,7 @@ def test_a_message_fails_after_the_last_attempt_and_is_sent_again_from_the_list(
     failed, rows = site.run(go)
     assert failed[0].channel == "wecom-group"
     assert failed[0].delivery.attempts == site.settings.chat_attempts
-    assert failed[0].delivery.error == "HTTP 503"
+    assert failed[0].delivery.error == "http 503"
     assert [(r.state, r.attempts) for r in rows] == [("sent", 1)]
     assert len(sink.received) == 1
 
@@ -346,3 +347,38 @@ def test_a_hanging_robot_does_not_slow_the_alerts(site: Site, place: dict[str, A
         took, waiting = site.run(go)
     assert took < 1.5  # 30 alerts, each in its own transaction, while the robot hangs 10 s
     assert waiting == 30  # queued for the worker, none sent from the raising path
+
+
+def test_one_kind_goes_to_every_enabled_channel_in_its_language(
+    site: Site, place: dict[str, Any]
+) -> None:
+    with (
+        ChatSink(answers=[(200, {"errcode": 0})]) as chinese,
+        ChatSink(answers=[(200, {"code": 0})]) as english,
+        ChatSink(answers=[(200, {"errcode": 0})]) as off,
+        ChatSink(answers=[(200, {"errcode": 0})]) as other_kind,
+    ):
+
+        async def go(env: Env) -> None:
+            await _channel(env, "wecom", chinese.url())
+            fields = _fields("feishu", english.url(), None, ["fever"])
+            await setup.create(env, CLI_ACTOR, replace(fields, name="en", language="en"))
+            fields = _fields("wecom", off.url(), None, ["fever"])
+            await setup.create(env, CLI_ACTOR, replace(fields, name="off", enabled=False))
+            await _channel(env, "dingtalk", other_kind.url(), SECRET, kinds=("door",))
+            await _fever(env, place["ref"], gate="west-in")
+            assert await Courier(env, words).round() == 2
+
+        site.run(go)
+        assert (
+            chinese.received[0]
+            .json()["text"]["content"]
+            .startswith("【门岗告警】发热报警 1 条\n通道：西门入口（west）\n时间：")
+        )
+        assert (
+            english.received[0]
+            .json()["content"]["text"]
+            .startswith("[Gate alert] Fever alert: 1\nLanes: 西门入口 (west)\nTime: ")
+        )
+        assert off.received == []
+        assert other_kind.received == []

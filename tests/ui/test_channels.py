@@ -47,9 +47,7 @@ def _rows(api: Api) -> tuple[list[Any], list[Any], list[Any]]:
             channels = list(await conn.execute(sa.select(chat_channels)))
             routes = list(await conn.execute(sa.select(chat_routes)))
             audits = list(
-                await conn.execute(
-                    sa.select(audit_log).where(audit_log.c.action.like("chat.%"))
-                )
+                await conn.execute(sa.select(audit_log).where(audit_log.c.action.like("chat.%")))
             )
         return channels, routes, audits
 
@@ -95,7 +93,7 @@ def test_an_admin_adds_edits_tests_and_deletes_a_channel(api: Api, robot: ChatSi
     robot.answers = [(200, {"errcode": 300001, "errmsg": "token is not exist"})]
     refused = form_post(api, f"/ui/channels/{channel_id}/test", {})
     assert "测试消息没有发到" in refused.text
-    assert "300001" in refused.text
+    assert "机器人拒收（错误码 300001 token is not exist）" in refused.text
 
     deleted = form_post(api, f"/ui/channels/{channel_id}/delete", {})
     assert deleted.status_code == 303

@@ -75,9 +75,10 @@ def test_channels_a_test_message_a_fever_and_the_failed_list(
     browser: Browser, served: tuple[LiveSite, ServerProcess]
 ) -> None:
     site, server = served
-    with ChatSink(answers=[(200, {"errcode": 0, "errmsg": "ok"})]) as robot, ChatSink(
-        answers=[(500, {})]
-    ) as hook:
+    with (
+        ChatSink(answers=[(200, {"errcode": 0, "errmsg": "ok"})]) as robot,
+        ChatSink(answers=[(500, {})]) as hook,
+    ):
         context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
         page = context.new_page()
         errors: list[str] = []
@@ -122,7 +123,7 @@ def test_channels_a_test_message_a_fever_and_the_failed_list(
         row = page.locator("table[data-table=failed] tbody tr")
         expect(row).to_contain_text("物业系统")
         expect(row).to_contain_text("发热报警")
-        expect(row).to_contain_text("HTTP 500")
+        expect(row).to_contain_text("对方回答 HTTP 500")
         page.screenshot(path=str(SCREENSHOTS / "chat-failed.png"), full_page=True)
 
         hook.answers = [(200, {})]

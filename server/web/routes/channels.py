@@ -13,11 +13,12 @@ from fastapi.responses import RedirectResponse
 from server.http.deps import EnvDep
 from server.services.alerts.channels import setup
 from server.services.alerts.channels.vendors import VENDORS
+from server.services.alerts.channels.wording import why
 from server.services.context import Actor, Env
 from server.web.forms import page_of, pages
 from server.web.guard import AdminPage, PageRoute
 from server.web.i18n import Translator
-from server.web.render import page
+from server.web.render import language_of, page
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -91,7 +92,17 @@ async def failed_page(*, request: Request, env: EnvDep, actor: AdminPage, p: int
     """Messages that failed after their last attempt."""
     number = max(1, min(p, 10_000))
     rows, total = await setup.failed(env, actor, page_of(number, sort="id", descending=True))
-    return page(request, "chat_failed.html", rows=rows, total=total, p=number, pages=pages(total))
+    language = language_of(request)
+    reasons = {r.delivery.id: why(_words, language, r.delivery.error or "") for r in rows}
+    return page(
+        request,
+        "chat_failed.html",
+        rows=rows,
+        reasons=reasons,
+        total=total,
+        p=number,
+        pages=pages(total),
+    )
 
 
 @router.post("/ui/channels/failed/{delivery_id}/retry")
@@ -151,4 +162,5 @@ async def send_test(*, request: Request, env: EnvDep, actor: AdminPage, channel_
     """Post a test message now and say whether the robot took it."""
     error = await setup.send_trial(env, actor, channel_id, _words)
     channel = await setup.get_channel(env, actor, channel_id)
-    return await _list_page(request, env, actor, tested=channel.name, test_error=error)
+    said = None if error is None else why(_words, language_of(request), error)
+    return await _list_page(request, env, actor, tested=channel.name, test_error=said)

@@ -77,7 +77,7 @@ class Courier:
         lanes: dict[str, tuple[str, str]],
     ) -> None:
         if channel is None or not channel.enabled:
-            await self._outcome(row, "channel disabled", final=True)
+            await self._outcome(row, "disabled", final=True)
             return
         settings = self.env.settings
         facts = Facts(

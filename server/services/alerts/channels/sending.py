@@ -2,7 +2,9 @@
 
 No redirect is followed (a robot's URL answers itself; a redirect would send the message, and
 a signed URL, somewhere the admin did not set up). Every failure comes back as a short reason,
-never raised: the worker records it and retries.
+never raised: the worker records it and retries. A reason is ``"<reason> <detail>"``: ``http
+503``, ``errcode 310000 sign not match``, ``not_json``, ``network timed out``; the pages say the
+reason from the catalogs (``chat.why.*``) and show the detail as the robot gave it.
 """
 
 from __future__ import annotations
@@ -34,10 +36,10 @@ def _post(vendor: str, request: Request, timeout_s: float) -> str | None:
         with _OPENER.open(outgoing, timeout=timeout_s) as response:
             return refusal(vendor, response.status, response.read(ANSWER_LIMIT))
     except urllib.error.HTTPError as exc:
-        return f"HTTP {exc.code}"
+        return f"http {exc.code}"
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
-        return f"{type(exc).__name__}: {str(reason)[:150]}"
+        return f"network {str(reason)[:150]}".strip()
 
 
 async def post(vendor: str, request: Request, *, timeout_s: float) -> str | None:

@@ -100,21 +100,22 @@ def webhook_body(text: str, facts: dict[str, Any]) -> dict[str, Any]:
 
 
 def refusal(vendor: str, status: int, body: bytes) -> str | None:
-    """Why the answer is a failure (None: delivered). Non-2xx always fails; the robots also
-    answer 200 with a non-zero code when they refuse."""
+    """Why the answer is a failure (None: delivered), as ``"<reason> <detail>"`` with a reason
+    the catalogs name (``chat.why.<reason>``). Non-2xx always fails; the robots also answer 200
+    with a non-zero code when they refuse."""
     if not 200 <= status < 300:
-        return f"HTTP {status}"
+        return f"http {status}"
     if vendor == "webhook":
         return None
     try:
         answer = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
-        return "answer is not JSON"
+        return "not_json"
     if not isinstance(answer, dict):
-        return "answer is not a JSON object"
+        return "not_json"
     keys = ("errcode",) if vendor in ("wecom", "dingtalk") else ("code", "StatusCode")
     code = next((answer[k] for k in keys if k in answer), None)
     if code == 0:
         return None
     message = answer.get("errmsg") or answer.get("msg") or answer.get("StatusMessage") or ""
-    return f"code {code}: {str(message)[:120]}"
+    return f"errcode {code} {str(message)[:120]}".strip()

@@ -81,6 +81,18 @@ def compose(words: Words, language: str, facts: Facts, *, link: str | None, offs
     return "\n".join(lines)
 
 
+REASONS = frozenset({"http", "errcode", "not_json", "network", "disabled"})
+
+
+def why(words: Words, language: str, error: str) -> str:
+    """A delivery's failure (``"<reason> <detail>"``, server.services.alerts.channels.sending)
+    in the reader's words, the robot's own detail kept as it came."""
+    reason, _, detail = error.partition(" ")
+    if reason not in REASONS:
+        reason, detail = "other", error
+    return words(language, f"chat.why.{reason}", detail=detail)
+
+
 def trial_text(words: Words, language: str, name: str, now: int, offset_min: int) -> str:
     """The text of the admin's "send a test message"."""
     return words(language, "chat.message.test", name=name, time=_time(now, offset_min))
