@@ -164,6 +164,14 @@ async def outcome(
     )
 
 
+async def prune_sent(conn: Connection, *, before: int) -> int:
+    """Forget messages sent before ``before`` (failed ones stay until sent again)."""
+    query = sa.delete(chat_deliveries).where(
+        chat_deliveries.c.state == "sent", chat_deliveries.c.sent_at < before
+    )
+    return (await conn.execute(query)).rowcount
+
+
 async def get_delivery(conn: Connection, delivery_id: int) -> ChatDelivery | None:
     """One delivery."""
     query = sa.select(chat_deliveries).where(chat_deliveries.c.id == delivery_id)

@@ -382,3 +382,20 @@ def test_one_kind_goes_to_every_enabled_channel_in_its_language(
         )
         assert off.received == []
         assert other_kind.received == []
+
+
+def test_sent_messages_are_forgotten_after_the_event_retention(
+    site: Site, place: dict[str, Any], sink: ChatSink
+) -> None:
+    sink.answers = [(200, {"errcode": 0})]
+
+    async def go(env: Env) -> list[int]:
+        courier = Courier(env, words)
+        await _channel(env, "wecom", sink.url())
+        await _fever(env, place["ref"])
+        await courier.round()
+        kept = [await courier.prune(), len(await _deliveries(env))]
+        site.clock.advance(env.settings.retention_event_days * 86400 + 1)
+        return [*kept, await courier.prune(), len(await _deliveries(env))]
+
+    assert site.run(go) == [0, 1, 1, 0]

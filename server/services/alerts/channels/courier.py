@@ -13,7 +13,8 @@ Started and stopped by the app's lifespan (server.app); nothing runs at import. 
    listed on the failed-deliveries page, where an admin can send it again.
 
 The worker wakes when an alert is committed (the live hub's ``alerts`` topic) and looks again
-every ``POLL_S`` on its own, so alerts committed by another process are sent too.
+every ``POLL_S`` on its own, so alerts committed by another process are sent too. Sent
+messages are kept as long as gate events (``retention_event_days``), then forgotten.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from server.store.db import Connection
 logger = logging.getLogger(__name__)
 
 POLL_S = 1.0
+PRUNE_EVERY_S = 3600  # sent messages older than the event retention are forgotten hourly
+DAY = 86400
 NOTICES_PER_ROUND = 1000
 SENDS_PER_ROUND = 20
 
@@ -47,9 +50,13 @@ class Courier:
 
     async def run(self) -> None:
         """Fold and deliver until cancelled (the lifespan cancels it at shutdown)."""
+        pruned_at = 0
         with self.env.hub.listen(frozenset({"alerts"})) as listener:
             while True:
                 try:
+                    if self.env.clock.now() - pruned_at >= PRUNE_EVERY_S:
+                        pruned_at = self.env.clock.now()
+                        await self.prune()
                     await self.round()
                 except Exception:  # a failed round is logged; the next one tries again
                     logger.exception("group-chat round failed; trying again")
@@ -59,6 +66,12 @@ class Courier:
         """One fold and one delivery pass; how many messages were posted."""
         await fold(self.env)
         return await self.deliver()
+
+    async def prune(self) -> int:
+        """Forget sent messages older than ``retention_event_days``; how many."""
+        before = self.env.clock.now() - self.env.settings.retention_event_days * DAY
+        async with self.env.db.write() as conn:
+            return await chat_store.prune_sent(conn, before=before)
 
     async def deliver(self) -> int:
         """Post the messages due now."""
