@@ -185,3 +185,18 @@ def test_the_apps_own_worker_delivers_an_alert(api: Api, robot: ChatSink) -> Non
     failed = api.client.get("/ui/channels/failed")
     assert failed.status_code == 200
     assert "没有发送失败的消息" in failed.text
+
+
+def test_the_pages_in_english(api: Api, robot: ChatSink) -> None:
+    api.use("admin")
+    api.client.cookies.set("gatepass_lang", "en", domain="testserver.local")
+    listed = form_post(api, "/ui/channels", _form(robot, vendor="feishu", secret=""))
+    assert listed.status_code == 200
+    assert "Alerts to the group chat" in listed.text
+    assert "Feishu bot" in listed.text
+    assert "Fever alert" in listed.text
+    refused = form_post(api, "/ui/channels", _form(robot, url="ftp://x", name="b"))
+    assert refused.status_code == 422
+    assert "must be a full address starting with http:// or https://" in refused.text
+    failed = api.client.get("/ui/channels/failed")
+    assert "No message has failed." in failed.text
