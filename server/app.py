@@ -1,6 +1,7 @@
 """The composition root: ``create_app(settings)`` builds the FastAPI app; its lifespan owns
-the database, the background retention job and, when ``mqtt_host`` is set, the MQTT link
-(ingest, publishing, alerts). Nothing happens at import time.
+the database, the background retention job, the group-chat worker (alerts to WeCom, DingTalk,
+Feishu, webhooks) and, when ``mqtt_host`` is set, the MQTT link (ingest, publishing, alerts).
+Nothing happens at import time.
 
 Deny by default: ``create_app`` refuses to build an app in which a route has no access
 policy (server.http.deps.Policy) and is not on the public list.
@@ -27,12 +28,14 @@ from server.config import ServerSettings
 from server.http.deps import PUBLIC_ROUTES, has_policy
 from server.http.middleware import BodyLimit, SecurityHeaders
 from server.link.session import ServerLink
+from server.services.alerts.channels.courier import Courier
 from server.services.context import Actor, Env
 from server.services.errors import ServiceError
 from server.services.privacy.retention import run_retention
 from server.store.db import Database
 from server.store.migrate import upgrade
 from server.web import install as install_web
+from server.web.i18n import Translator
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +68,17 @@ def unguarded_routes() -> list[str]:
     ]
 
 
+def _words(language: str, key: str, **values: Any) -> str:
+    """Catalog text for the group-chat worker (the services do not read the web's catalogs)."""
+    return Translator(language)(key, **values)
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 async def _retention_loop(env: Env) -> None:
     """Run the retention job at start and then every ``retention_interval_s``."""
     while True:
@@ -86,6 +100,7 @@ def _lifespan(settings: ServerSettings, clock: Clock, settle_heap: bool):  # typ
         task = None
         if settings.retention_interval_s:
             task = asyncio.create_task(_retention_loop(env), name="retention-job")
+        courier = asyncio.create_task(Courier(env, _words).run(), name="group-chat")
         if link is not None:
             await link.start()
         if settle_heap:
@@ -95,10 +110,9 @@ def _lifespan(settings: ServerSettings, clock: Clock, settle_heap: bool):  # typ
         finally:
             if link is not None:
                 await link.stop()
+            await _stop(courier)
             if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await _stop(task)
             await db.close()
 
     return lifespan

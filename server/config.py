@@ -20,6 +20,7 @@ logger = logging.getLogger(__name__)
 ENV_PREFIX = "GATEPASS_"
 DATA_ENV = "GATEPASS_DATA"
 _DAY = 86400
+_PUBLIC_URL = r"^(https?://[^\s/?#]+(/[^\s?#]*)?)?$"  # "" or an http(s) address, no query
 # Handled by the CLI, not settings: the data directory, the root key's passphrase for the keys
 # commands (server.cli.passphrase) and the language of the CLI's refusals (server.cli.messages).
 _NOT_SETTINGS = {"DATA", "ROOT_PASSPHRASE", "LANG"}
@@ -77,6 +78,15 @@ class ServerSettings(BaseModel):
     revocation_stale_after_s: Annotated[int, Field(ge=60, le=7 * _DAY)] = 900
     outbox_backlog_events: Annotated[int, Field(ge=10, le=10_000_000)] = 1000
     command_ttl_s: Annotated[int, Field(ge=5, le=3600)] = 30
+    # Alerts to the group chat (issue 17 item 5, docs/operations.md "Alerts in the group chat"):
+    # the address staff reach the server at, for the link in each message ("": no link); one
+    # message per channel and alert kind per window; attempts, first retry delay (doubling) and
+    # the timeout of one post.
+    public_url: Annotated[str, Field(max_length=200, pattern=_PUBLIC_URL)] = ""
+    chat_window_s: Annotated[int, Field(ge=1, le=3600)] = 60
+    chat_attempts: Annotated[int, Field(ge=1, le=20)] = 5
+    chat_retry_s: Annotated[int, Field(ge=1, le=3600)] = 10
+    chat_timeout_s: Annotated[int, Field(ge=1, le=60)] = 5
 
     @property
     def db_url(self) -> str:

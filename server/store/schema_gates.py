@@ -183,3 +183,59 @@ refusals = sa.Table(
     sa.Index("ix_refusals_at", "at"),
     sa.Index("ix_refusals_household_id", "household_id"),
 )
+
+
+# Alerts to the staff's group chat (issue 17 item 5, revision 0107): the channels an admin set
+# up, which alert kinds go to which channel, the notices the raising path enqueues (an insert,
+# never network I/O) and the deliveries the background worker folds them into and sends.
+chat_channels = sa.Table(
+    "chat_channels",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),
+    sa.Column("vendor", sa.String(16), nullable=False),  # wecom, dingtalk, feishu, webhook
+    sa.Column("url", sa.String(500), nullable=False),  # may hold the robot's key: never shown
+    sa.Column("secret", sa.String(200), nullable=True),  # signing secret: never shown
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("created_at", _now, nullable=False),
+    sa.Column("updated_at", _now, nullable=False),
+)
+
+chat_routes = sa.Table(
+    "chat_routes",
+    metadata,
+    sa.Column("channel_id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(32), primary_key=True),
+)
+
+chat_notices = sa.Table(
+    "chat_notices",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("alert_id", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("gate", sa.String(32), nullable=True),
+    sa.Column("at", _now, nullable=False),
+)
+
+chat_deliveries = sa.Table(
+    "chat_deliveries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("channel_id", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("state", sa.String(8), nullable=False),  # pending, sent, failed
+    sa.Column("count", sa.Integer, nullable=False),  # occurrences folded into this message
+    sa.Column("alert_id", sa.Integer, nullable=False),  # the latest one folded in
+    sa.Column("gates", sa.JSON, nullable=False),  # the lanes of the folded occurrences
+    sa.Column("first_at", _now, nullable=False),
+    sa.Column("last_at", _now, nullable=False),
+    sa.Column("not_before", _now, nullable=False),  # one message a window per channel and kind
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_at", _now, nullable=False),
+    sa.Column("sent_at", _now, nullable=True),
+    sa.Column("error", sa.String(200), nullable=True),
+    sa.Index("ix_chat_deliveries_due", "state", "next_at"),
+    sa.Index("ix_chat_deliveries_gather", "channel_id", "kind", "state"),
+)

@@ -14,6 +14,7 @@ from server.http.deps import has_policy
 from server.web.routes import (
     auth,
     cards,
+    channels,
     console,
     dashboard,
     events,
@@ -42,6 +43,7 @@ ROUTERS = (
     imports.router,
     passes.router,
     incidents.router,
+    channels.router,
 )
 
 

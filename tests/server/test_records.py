@@ -13,6 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from server import records
+from server.records import chat
 from server.store import schema, schema_gates
 from server.store.db import Database, sqlite_url
 from server.store.errors import IntegrityViolation, StoreError, Unavailable
@@ -56,6 +57,10 @@ TABLE_RECORDS: dict[type[records.Record], tuple[sa.Table, set[str], set[str]]] =
     records.FollowupCaller: (schema.followup_callers, set(), set()),
     records.AlertAction: (schema_gates.alert_actions, set(), set()),
     records.CheckRefusal: (schema_gates.refusals, set(), set()),
+    chat.ChatChannel: (schema_gates.chat_channels, set(), set()),
+    chat.ChatRoute: (schema_gates.chat_routes, set(), set()),
+    chat.ChatNotice: (schema_gates.chat_notices, set(), set()),
+    chat.ChatDelivery: (schema_gates.chat_deliveries, set(), set()),
 }
 
 

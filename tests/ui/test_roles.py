@@ -74,6 +74,14 @@ MATRIX: dict[tuple[str, str], tuple[Any, Any, Any]] = {
     ("GET", "/ui/import"): ADMIN,
     ("POST", "/ui/import"): ADMIN,
     ("POST", "/ui/import/{token}"): ADMIN,
+    ("GET", "/ui/channels"): ADMIN,
+    ("POST", "/ui/channels"): ADMIN,  # 422: the form lacks its fields
+    ("GET", "/ui/channels/failed"): ADMIN,
+    ("POST", "/ui/channels/failed/{delivery_id}/retry"): ADMIN,
+    ("GET", "/ui/channels/{channel_id}"): ADMIN,
+    ("POST", "/ui/channels/{channel_id}"): ADMIN,
+    ("POST", "/ui/channels/{channel_id}/delete"): ADMIN,
+    ("POST", "/ui/channels/{channel_id}/test"): ADMIN,
     ("POST", "/ui/residents/{resident_id}/delete"): ADMIN,  # last: it may erase
     ("POST", "/ui/logout"): STAFF,
 }
@@ -98,6 +106,8 @@ def _fill(path: str, ids: dict[str, Any]) -> str:
         "ref": ids["ref"],
         "resident_id": ids["r1"],
         "household_id": ids["h1"],
+        "channel_id": 1,
+        "delivery_id": 1,
     }
     return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), path)
 

@@ -5,7 +5,8 @@ counted again on the open alert of the same kind, gate and subject, so one perso
 not flood the list. A *condition* (gate offline, clock untrusted, device fault, backlog, stale
 list) is raised once while it lasts and marked resolved when it ends; it stays listed until a
 staff member acknowledges it (server.services.alerts.desk). docs/operations.md says what each
-kind means and what to do.
+kind means and what to do. A raised alert, and each occurrence counted again, also leaves one
+row for the group chat's worker (server.services.alerts.channels): an insert, no network I/O.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from msgspec.structs import replace
 
 from server.records import Alert, JSONObject
+from server.services.alerts.channels import outbox
 from server.services.alerts.kinds import SEVERITY, AlertKind
 from server.store import alerts as alert_store
 from server.store.db import Connection
@@ -38,6 +40,7 @@ async def occurred(
     found = await alert_store.find_open(conn, kind=kind.value, gate=gate, subject=subject)
     if found is not None:
         await alert_store.repeat(conn, alert_id=found.id, now=now, detail=detail)
+        await outbox.enqueue(conn, found, now=now)
         return replace(found, count=found.count + 1, last_at=now, detail=detail)
     return await _insert(
         conn, kind, gate=gate, subject=subject, now=now, event_id=event_id, detail=detail
@@ -62,6 +65,7 @@ async def condition(
         )
     if found.resolved_at is not None:
         await alert_store.repeat(conn, alert_id=found.id, now=now, detail=detail)
+        await outbox.enqueue(conn, found, now=now)
         return replace(found, resolved_at=None, count=found.count + 1, last_at=now)
     return None
 
@@ -96,5 +100,6 @@ async def _insert(
         event_id=event_id,
         now=now,
     )
+    await outbox.enqueue(conn, alert, now=now)
     logger.warning("alert %s raised: gate %s %s %s", kind.value, gate, subject, detail)
     return alert

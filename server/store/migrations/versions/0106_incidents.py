@@ -1,7 +1,7 @@
 """incidents: what staff did about an alert, and refused checks recorded at the console
 
 Revision ID: 0106
-Revises: 0104
+Revises: 0105
 Create Date: 2026-12-03
 
 Issue 17 items 2 and 3. ``alert_actions``: one row per thing a staff member did about an alert
