@@ -28,6 +28,7 @@ from server.records.gates import (
     Refusal,
     SentCommand,
     SeqGap,
+    ZonePolicy,
 )
 from server.records.passes import (
     CardPin,
@@ -107,4 +108,5 @@ __all__ = [
     "UnitPlace",
     "Visitor",
     "Zone",
+    "ZonePolicy",
 ]

@@ -53,6 +53,7 @@ TABLE_RECORDS: dict[type[records.Record], tuple[sa.Table, set[str], set[str]]] =
     records.ConfigVersion: (schema_gates.gate_configs, set(), set()),
     records.BrokerAccount: (schema_gates.broker_accounts, set(), set()),
     records.Published: (schema_gates.link_published, set(), set()),
+    records.ZonePolicy: (schema_gates.zone_policies, set(), set()),
 }
 
 

@@ -1,6 +1,7 @@
 """A gate's decision policy: the site's defaults (protocol.messages.Policy) plus its overrides.
 
-Overrides are stored per gate and validated strictly against the protocol's Policy model, so a
+Overrides are stored per zone (server.store.zone_policies) and per gate, the gate's on top of
+its zone's (``merge_overrides``), and validated strictly against the protocol's Policy model, so a
 policy that a gate would refuse is refused here first. Changing them makes the link publish a
 new signed config version to that gate.
 """
@@ -11,11 +12,15 @@ import msgspec
 from msgspec.structs import replace
 
 from protocol.messages import Policy
-from server.records import ConfigVersion, JSONObject
+from server.records import ConfigVersion, Gate, JSONObject
 from server.services import audit
 from server.services.context import Actor, Env
 from server.services.errors import Forbidden, Invalid, NotFound
 from server.store import gate_state, registry
+from server.store import zone_policies as zone_store
+from server.store.db import Connection
+
+WEEKLY = "weekday_windows"
 
 
 def effective_policy(overrides: JSONObject | None) -> Policy:
@@ -25,6 +30,31 @@ def effective_policy(overrides: JSONObject | None) -> Policy:
         return msgspec.convert(base | (overrides or {}), Policy, strict=True)
     except msgspec.ValidationError as exc:
         raise Invalid(f"policy: {exc}") from None
+
+
+def merge_overrides(zone: JSONObject | None, lane: JSONObject | None) -> JSONObject:
+    """A lane's overrides on top of its zone's: a key the lane sets wins, except the weekly
+    windows, which merge by day (a weekday the lane names replaces that day of the zone's)."""
+    zone, lane = zone or {}, lane or {}
+    merged = zone | lane
+    if isinstance(zone.get(WEEKLY), list) and isinstance(lane.get(WEEKLY), list):
+        own = {w[0] for w in lane[WEEKLY]}
+        kept = [w for w in zone[WEEKLY] if w[0] not in own]
+        merged[WEEKLY] = sorted(kept + lane[WEEKLY], key=tuple)
+    return merged
+
+
+async def zone_overrides(conn: Connection, zone_id: int) -> JSONObject:
+    """The zone's own overrides ({} when it has none)."""
+    row = await zone_store.get(conn, zone_id=zone_id)
+    return {} if row is None else dict(row.policy)
+
+
+async def lane_policy(conn: Connection, gate: Gate) -> Policy:
+    """What a lane decides with: the site defaults, its zone's overrides, then its own."""
+    config = await gate_state.get_config(conn, gate=gate.id)
+    lane = None if config is None else config.policy
+    return effective_policy(merge_overrides(await zone_overrides(conn, gate.zone_id), lane))
 
 
 def as_dict(policy: Policy) -> JSONObject:
