@@ -165,6 +165,7 @@ def _preview_page(
         target=target,
         action=_place(target),
         changes=edit.preview(target, overrides),
+        names={g.id: g.name for g in target.lanes},
         form={k: v for k, v in form.items() if k != "seen"},
         seen=target.seen,
         conflict=conflict,
