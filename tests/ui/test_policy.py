@@ -290,3 +290,16 @@ def test_the_published_config_carries_the_merged_policy(gates: Api) -> None:
     assert configs["east-out"].apb_logical is True
     assert configs["east-in"].weekday_list == [(5, 540, 660)]
     assert configs["west-in"].apb_minutes == 10
+
+
+def test_the_api_answers_what_the_lane_decides_with_zone_rules_included(gates: Api) -> None:
+    api = gates
+    api.use("admin")
+    assert save(api, ZONE, {"retests": "3"}).status_code == 303
+    answer = api.put("/api/v1/gates/east-in/policy", json={"overrides": {"apb_minutes": 4}})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["overrides"] == {"apb_minutes": 4}
+    assert (body["policy"]["retests"], body["policy"]["apb_minutes"]) == (3, 4)
+    page = api.get(LANE).text  # the page shows the same
+    assert 'value="4"' in page

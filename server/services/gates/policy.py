@@ -64,17 +64,21 @@ def as_dict(policy: Policy) -> JSONObject:
 
 
 async def set_policy(env: Env, actor: Actor, gate: str, overrides: JSONObject) -> Policy:
-    """Replace a gate's policy overrides (admins); the link publishes the new config."""
+    """Replace a gate's policy overrides (admins); the link publishes the new config. Returns
+    what the lane decides with: the site defaults, its zone's overrides, then these."""
     if not actor.is_admin:
         raise Forbidden("admins only")
     unknown = set(overrides) - set(Policy.__struct_fields__)
     if unknown:
         raise Invalid(f"unknown policy keys: {sorted(unknown)}")
-    policy = effective_policy(overrides)
+    effective_policy(overrides)  # refused before anything is written
     now = env.clock.now()
     async with env.db.write() as conn:
-        if await registry.get_gate(conn, gate_id=gate) is None:
+        found = await registry.get_gate(conn, gate_id=gate)
+        if found is None or (actor.scope is not None and found.zone_id not in actor.scope):
             raise NotFound(f"gate {gate}")
+        zone = await zone_overrides(conn, found.zone_id)
+        policy = effective_policy(merge_overrides(zone, overrides))
         row = await gate_state.get_config(conn, gate=gate)
         if row is None:  # never published: the link's next round gives it version 1
             row = ConfigVersion(gate=gate, version=0, fingerprint="", issued_at=0, policy={})
