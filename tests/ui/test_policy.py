@@ -303,3 +303,37 @@ def test_the_api_answers_what_the_lane_decides_with_zone_rules_included(gates: A
     assert (body["policy"]["retests"], body["policy"]["apb_minutes"]) == (3, 4)
     page = api.get(LANE).text  # the page shows the same
     assert 'value="4"' in page
+
+
+def test_the_zone_policy_api(gates: Api) -> None:
+    api = gates
+    api.use("admin")
+    url = "/api/v1/zones/1/policy"
+    put = api.put(url, json={"overrides": {"relay_pulse_ms": 800, "retests": 2}})
+    assert put.status_code == 200, put.text
+    body = put.json()
+    assert body["overrides"] == {"relay_pulse_ms": 800, "retests": 2}
+    assert set(body["lanes"]) == {"east-in", "east-out"}
+    assert body["lanes"]["east-in"]["relay_pulse_ms"] == 800
+    assert 'name="retests" value="2"' in api.get(ZONE).text  # the form shows the zone's own
+    # the page replaces the fields of its form and keeps the others
+    assert save(api, ZONE, {"apb_minutes": "6", "retests": "2"}).status_code == 303
+    assert api.get(url).json()["overrides"] == {
+        "relay_pulse_ms": 800,
+        "retests": 2,
+        "apb_minutes": 6,
+    }
+    for bad in (
+        {"retests": 9},
+        {"nope": 1},
+        {"weekday_windows": [[0, 600, 300]]},
+        {"retests": "2"},
+    ):
+        assert api.put(url, json={"overrides": bad}).status_code == 422, bad
+    assert api.put("/api/v1/zones/99/policy", json={"overrides": {}}).status_code == 404
+    assert api.get("/api/v1/zones/99/policy").status_code == 404
+    assert [r["action"] for r in audits(api, "zone.policy")] == ["zone.policy"] * 2
+    api.use("east-desk")
+    assert api.get(url).status_code == 200
+    assert api.get("/api/v1/zones/2/policy").status_code == 404
+    assert api.put(url, json={"overrides": {}}).status_code == 403

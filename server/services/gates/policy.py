@@ -12,7 +12,7 @@ import msgspec
 from msgspec.structs import replace
 
 from protocol.messages import Policy
-from server.records import ConfigVersion, Gate, JSONObject
+from server.records import ConfigVersion, Gate, JSONObject, ZonePolicy
 from server.services import audit
 from server.services.context import Actor, Env
 from server.services.errors import Forbidden, Invalid, NotFound
@@ -87,3 +87,38 @@ async def set_policy(env: Env, actor: Actor, gate: str, overrides: JSONObject) -
             conn, actor, "gate.policy", at=now, target=f"gate:{gate}", keys=sorted(overrides)
         )
     return policy
+
+
+async def zone_policy(env: Env, actor: Actor, zone_id: int) -> tuple[JSONObject, dict[str, Policy]]:
+    """A zone's own overrides and what each of its lanes decides with (the caller's zones)."""
+    async with env.db.read() as conn:
+        await _zone_in_scope(conn, actor, zone_id)
+        lanes = await registry.list_gates(conn, scope=frozenset({zone_id}))
+        return await zone_overrides(conn, zone_id), {
+            g.id: await lane_policy(conn, g) for g in lanes
+        }
+
+
+async def set_zone_policy(env: Env, actor: Actor, zone_id: int, overrides: JSONObject) -> None:
+    """Replace a zone's overrides (admins); the link publishes its lanes' new configs."""
+    if not actor.is_admin:
+        raise Forbidden("admins only")
+    unknown = set(overrides) - set(Policy.__struct_fields__)
+    if unknown:
+        raise Invalid(f"unknown policy keys: {sorted(unknown)}")
+    effective_policy(overrides)  # refused before anything is written
+    now = env.clock.now()
+    async with env.db.write() as conn:
+        await _zone_in_scope(conn, actor, zone_id)
+        row = ZonePolicy(zone_id=zone_id, policy=overrides, updated_at=now, updated_by=actor.name)
+        await zone_store.put(conn, row)
+        await audit.record(
+            conn, actor, "zone.policy", at=now, target=f"zone:{zone_id}", keys=sorted(overrides)
+        )
+
+
+async def _zone_in_scope(conn: Connection, actor: Actor, zone_id: int) -> None:
+    if await registry.get_zone(conn, zone_id=zone_id) is None or (
+        actor.scope is not None and zone_id not in actor.scope
+    ):
+        raise NotFound(f"zone {zone_id}")
