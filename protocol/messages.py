@@ -87,6 +87,10 @@ Seq = Annotated[int, msgspec.Meta(ge=1, le=2**53)]
 MAX_REFUSED = 40  # refusals in one ack (more go in the next): well inside the ack's 4 KiB
 SEQ_PROPERTY = "gatepass-seq"  # the MQTT 5 user property with an event's seq
 MAX_PEERS = 32  # the lanes of one zone whose presence a gate hears
+MAX_WEEKDAY_WINDOWS = 28  # four windows on each day of the week
+Minute = Annotated[int, msgspec.Meta(ge=0, le=1440)]
+Weekday = Annotated[int, msgspec.Meta(ge=0, le=6)]
+WeekdayWindow = tuple[Weekday, Minute, Minute]
 
 
 class _Model(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -381,6 +385,24 @@ class Policy(_Model, frozen=True, kw_only=True):
         ],
         msgspec.Meta(max_length=8),
     ] = []
+    # Weekly hours: [weekday, start, end] in local minutes, weekday 0 = Monday ... 6 = Sunday.
+    # A weekday named here opens only in its own windows (one empty window, e.g. [6, 0, 0],
+    # closes it all day); the other days keep ``open_windows``. Left out while empty, so a
+    # lane without weekly hours gets the bytes an older gate reads.
+    weekday_windows: (
+        Annotated[list[WeekdayWindow], msgspec.Meta(max_length=MAX_WEEKDAY_WINDOWS)]
+        | msgspec.UnsetType
+    ) = msgspec.UNSET
+
+    def __post_init__(self) -> None:
+        """A weekly window starts before (or at) its end: it never wraps past midnight."""
+        if any(start > end for _day, start, end in self.weekday_list):
+            raise ValueError("a weekday window ends before it starts")
+
+    @property
+    def weekday_list(self) -> list[WeekdayWindow]:
+        """The weekly windows ([weekday, start, end]), empty when none are set."""
+        return self.weekday_windows if isinstance(self.weekday_windows, list) else []
 
 
 class GateConfig(_Model, frozen=True, kw_only=True):

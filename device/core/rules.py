@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from device.core.context import Context, Result, deny
 from device.core.model import Signal
 from protocol.claims import PassKind
-from protocol.messages import ClockPolicy, LaneDirection, Mode
+from protocol.messages import ClockPolicy, LaneDirection, Mode, Policy
 from protocol.reasons import ReasonCode
 from protocol.revocation import hold_until, is_locked
 
@@ -49,10 +49,24 @@ def within(windows: Sequence[Sequence[int]], minute: int) -> bool:
     return not windows or any(start <= minute < end for start, end in windows)
 
 
+def local_weekday(now: int, utc_offset_minutes: int) -> int:
+    """Day of the local week (0 = Monday ... 6 = Sunday) for a unix time (day 0 was a Thursday)."""
+    return ((now // 60 + utc_offset_minutes) // MINUTES_PER_DAY + 3) % 7
+
+
+def lane_windows(policy: Policy, weekday: int) -> list[tuple[int, int]]:
+    """The lane's windows on ``weekday``: that day's own weekly windows when the policy names
+    the day (an empty window closes it), else the daily ``open_windows``."""
+    own = [(start, end) for day, start, end in policy.weekday_list if day == weekday]
+    return own or [(start, end) for start, end in policy.open_windows]
+
+
 def schedule(ctx: Context) -> Result | None:
-    """The lane's opening hours and the pass's own time windows."""
-    minute = local_minute(ctx.now, ctx.lane.policy.utc_offset_minutes)
-    if not within(ctx.lane.policy.open_windows, minute):
+    """The lane's opening hours (daily, or the weekday's own) and the pass's time windows."""
+    offset = ctx.lane.policy.utc_offset_minutes
+    minute = local_minute(ctx.now, offset)
+    windows = lane_windows(ctx.lane.policy, local_weekday(ctx.now, offset))
+    if not within(windows, minute):
         return deny(ctx, ReasonCode.OUTSIDE_SCHEDULE)
     if not within(ctx.claims.time_windows, minute):
         return deny(ctx, ReasonCode.OUTSIDE_SCHEDULE)

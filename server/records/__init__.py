@@ -28,6 +28,7 @@ from server.records.gates import (
     Refusal,
     SentCommand,
     SeqGap,
+    ZonePolicy,
 )
 from server.records.incidents import AlertAction, CheckRefusal
 from server.records.passes import (
@@ -117,4 +118,5 @@ __all__ = [
     "UnitPlace",
     "Visitor",
     "Zone",
+    "ZonePolicy",
 ]

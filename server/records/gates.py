@@ -191,3 +191,12 @@ class Published(Record, frozen=True, kw_only=True):
     payload: bytes
     body: bytes | None
     published_at: int
+
+
+class ZonePolicy(Record, frozen=True, kw_only=True):
+    """A zone's policy overrides, applied to every lane of the zone under the lane's own."""
+
+    zone_id: int
+    policy: JSONObject
+    updated_at: int
+    updated_by: str

@@ -239,3 +239,20 @@ chat_deliveries = sa.Table(
     sa.Index("ix_chat_deliveries_due", "state", "next_at"),
     sa.Index("ix_chat_deliveries_gather", "channel_id", "kind", "state"),
 )
+
+
+# revision 0108: a zone's policy overrides, applied under its lanes' own (issue 17 item 6)
+zone_policies = sa.Table(
+    "zone_policies",
+    metadata,
+    sa.Column(
+        "zone_id",
+        sa.Integer,
+        sa.ForeignKey("zones.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    sa.Column("policy", sa.JSON, nullable=False),  # overrides of the site's default policy
+    sa.Column("updated_at", _now, nullable=False),
+    sa.Column("updated_by", sa.String(64), nullable=False),
+)

@@ -24,6 +24,7 @@ from server.web.routes import (
     incidents,
     live,
     passes,
+    policy,
     residents,
     visitors,
 )
@@ -44,6 +45,7 @@ ROUTERS = (
     passes.router,
     incidents.router,
     channels.router,
+    policy.router,
 )
 
 

@@ -61,6 +61,7 @@ TABLE_RECORDS: dict[type[records.Record], tuple[sa.Table, set[str], set[str]]] =
     chat.ChatRoute: (schema_gates.chat_routes, set(), set()),
     chat.ChatNotice: (schema_gates.chat_notices, set(), set()),
     chat.ChatDelivery: (schema_gates.chat_deliveries, set(), set()),
+    records.ZonePolicy: (schema_gates.zone_policies, set(), set()),
 }
 
 

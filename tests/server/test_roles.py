@@ -88,6 +88,8 @@ MATRIX: dict[tuple[str, str], tuple[Any, Any, Any]] = {
     ("POST", "/api/v1/gates/{gate_id}/commands"): (401, OK, OK),  # 409 here: no broker link
     ("GET", "/api/v1/commands"): (401, OK, OK),
     ("PUT", "/api/v1/gates/{gate_id}/policy"): (401, 403, OK),
+    ("GET", "/api/v1/zones/{zone_id}/policy"): (401, OK, OK),
+    ("PUT", "/api/v1/zones/{zone_id}/policy"): (401, 403, OK),
     ("GET", "/api/v1/link"): (401, OK, OK),
     ("GET", "/api/v1/events"): (401, OK, OK),
     ("GET", "/api/v1/dead-letters"): (401, 403, OK),
@@ -143,6 +145,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/alerts/{alert_id}/ack"): {"note": "checked"},
     ("POST", "/api/v1/gates/{gate_id}/commands"): {"kind": "resync"},
     ("PUT", "/api/v1/gates/{gate_id}/policy"): {"overrides": {"apb_minutes": 5}},
+    ("PUT", "/api/v1/zones/{zone_id}/policy"): {"overrides": {"retests": 2}},
 }
 
 

@@ -82,6 +82,13 @@ MATRIX: dict[tuple[str, str], tuple[Any, Any, Any]] = {
     ("POST", "/ui/channels/{channel_id}"): ADMIN,
     ("POST", "/ui/channels/{channel_id}/delete"): ADMIN,
     ("POST", "/ui/channels/{channel_id}/test"): ADMIN,
+    ("GET", "/ui/policy"): STAFF,
+    ("GET", "/ui/policy/zones/{zone_id}"): STAFF,  # staff: read only
+    ("GET", "/ui/policy/lanes/{gate_id}"): STAFF,
+    ("POST", "/ui/policy/zones/{zone_id}/preview"): ADMIN,
+    ("POST", "/ui/policy/zones/{zone_id}"): ADMIN,
+    ("POST", "/ui/policy/lanes/{gate_id}/preview"): ADMIN,
+    ("POST", "/ui/policy/lanes/{gate_id}"): ADMIN,
     ("POST", "/ui/residents/{resident_id}/delete"): ADMIN,  # last: it may erase
     ("POST", "/ui/logout"): STAFF,
 }
@@ -99,6 +106,7 @@ def test_every_page_has_a_policy_and_a_row() -> None:
 def _fill(path: str, ids: dict[str, Any]) -> str:
     values = {
         "gate_id": "east-in",
+        "zone_id": 1,
         "alert_id": "00000000-0000-4000-8000-000000000000",
         "token": "0" * 32,
         "visitor_id": ids["visitor"],

@@ -21,6 +21,7 @@ from server.services.paging import Page
 
 router = APIRouter(prefix="/api/v1", tags=["gates"])
 GatePath = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[a-z0-9-]+$")]
+ZonePath = Annotated[int, Path(ge=0, le=65535)]
 
 
 @router.get("/gate-health")
@@ -77,6 +78,23 @@ async def set_policy(
     """Replace a lane's policy overrides; the new signed config reaches it within a second."""
     policy = await gate_policy.set_policy(env, actor, gate_id, body.overrides)
     return {"gate": gate_id, "overrides": body.overrides, "policy": gate_policy.as_dict(policy)}
+
+
+@router.get("/zones/{zone_id}/policy")
+async def get_zone_policy(zone_id: ZonePath, env: EnvDep, actor: StaffDep) -> dict[str, Any]:
+    """A zone's policy overrides and what each of its lanes decides with (zone, then lane)."""
+    overrides, lanes = await gate_policy.zone_policy(env, actor, zone_id)
+    policies = {gate: gate_policy.as_dict(p) for gate, p in lanes.items()}
+    return {"zone": zone_id, "overrides": overrides, "lanes": policies}
+
+
+@router.put("/zones/{zone_id}/policy")
+async def set_zone_policy(
+    zone_id: ZonePath, body: PolicyIn, env: EnvDep, actor: AdminDep
+) -> dict[str, Any]:
+    """Replace a zone's policy overrides; its lanes get new signed configs within a second."""
+    await gate_policy.set_zone_policy(env, actor, zone_id, body.overrides)
+    return await get_zone_policy(zone_id, env, actor)
 
 
 @router.get("/link")

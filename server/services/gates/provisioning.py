@@ -32,10 +32,10 @@ from server.services.gates.broker_accounts import (
     refresh_broker_files,
 )
 from server.services.gates.gate_file import GateFile, Hardware, render
-from server.services.gates.policy import effective_policy
+from server.services.gates.policy import lane_policy
 from server.store import broker_accounts as account_store
-from server.store import gate_state, registry
 from server.store import keys as key_store
+from server.store import registry
 from server.store.db import Connection
 
 logger = logging.getLogger(__name__)
@@ -205,7 +205,6 @@ async def _gate_file(
     site = await registry.get_site(conn)
     assert row is not None
     assert site is not None
-    config = await gate_state.get_config(conn, gate=gate)
     return render(
         GateFile(
             site=site.id,
@@ -218,7 +217,7 @@ async def _gate_file(
             root_key_hex=await root_key_hex(conn),
             tls_ca=broker.tls_ca,
             hardware=hardware,
-            policy=effective_policy(None if config is None else config.policy),
+            policy=await lane_policy(conn, row),
             session_expiry_s=env.settings.mqtt_session_expiry_s,
         )
     )

@@ -5,7 +5,8 @@
   (same seq, new ``issued_at``/``next_update``) at half the ``next_update`` period, so a gate
   never goes stale while the server runs; ``revocations/delta`` (not retained) from the last
   published list to the new one, so connected gates apply a revocation in well under 2 s.
-* ``gates/{gate}/config`` (retained): policy, zone, direction, the phone-tag keys and the peers
+* ``gates/{gate}/config`` (retained): policy (the site defaults, its zone's overrides, then
+  its own), zone, direction, the phone-tag keys and the peers
   (the other lanes of its zone, whose presence it may hear), for that gate only, with a version
   that rises whenever any of them changes. A removed gate's retained
   config is cleared (an empty retained message).
@@ -31,7 +32,7 @@ from protocol.topics import SPECS, TopicKind, gate_topic, site_topic
 from server.records import ConfigVersion, Gate, JSONObject, Published
 from server.services.context import Env
 from server.services.gates.peers import peers_of
-from server.services.gates.policy import effective_policy
+from server.services.gates.policy import effective_policy, merge_overrides
 from server.services.passes.keys import signing_key
 from server.services.passes.phone_keys import gate_keys as gate_phone_keys
 from server.services.passes.phone_keys import versions_for as phone_key_versions
@@ -40,6 +41,7 @@ from server.store import gate_state, registry
 from server.store import keys as key_store
 from server.store import passes as pass_store
 from server.store import published as published_store
+from server.store import zone_policies as zone_store
 from server.store.db import Connection
 
 MANIFEST, REVOCATIONS = "manifest", "revocations"
@@ -151,11 +153,17 @@ async def config_updates(env: Env, site: str, *, force: bool) -> list[Update[Con
         gates = await registry.list_gates(conn, scope=None)
         configs = await gate_state.all_configs(conn)
         phone_keys = await key_store.list_phone_keys(conn)
+        zones = await zone_store.all_zones(conn)
     due: list[tuple[Gate, ConfigVersion]] = []
     peers = peers_of(gates)
+    merged: dict[str, JSONObject] = {}
     for gate in gates:
         row = configs.get(gate.id)
-        overrides = {} if row is None else row.policy
+        zone = zones.get(gate.zone_id)
+        overrides = merge_overrides(
+            None if zone is None else zone.policy, None if row is None else row.policy
+        )
+        merged[gate.id] = overrides
         versions = [r.version for r in phone_key_versions(phone_keys, gate.zone_id)]
         fingerprint = _fingerprint(
             gate.zone_id, gate.direction, overrides, versions, peers[gate.id]
@@ -167,12 +175,12 @@ async def config_updates(env: Env, site: str, *, force: bool) -> list[Update[Con
                 version=version,
                 fingerprint=fingerprint,
                 issued_at=now,
-                policy=overrides,
+                policy={} if row is None else row.policy,  # the lane's own overrides
             )
             due.append((gate, config))
         elif force:
             due.append((gate, row))
-    updates = await _sign_configs(env, site, due, now, peers) if due else []
+    updates = await _sign_configs(env, site, due, now, peers=peers, merged=merged) if due else []
     known = {g.id for g in gates}
     for gate_id, row in configs.items():
         if gate_id not in known and (row.fingerprint != REMOVED or force):
@@ -186,7 +194,9 @@ async def _sign_configs(
     site: str,
     due: list[tuple[Gate, ConfigVersion]],
     now: int,
+    *,
     peers: dict[str, list[str]],
+    merged: dict[str, JSONObject],
 ) -> list[Update[ConfigVersion]]:
     async with env.db.read() as conn:
         zones = {gate.zone_id for gate, _record in due}
@@ -201,7 +211,7 @@ async def _sign_configs(
             issued_at=record.issued_at,
             zone=gate.zone_id,
             direction=LaneDirection(gate.direction),
-            policy=effective_policy(record.policy),
+            policy=effective_policy(merged[gate.id]),
             phone_keys=phones[gate.zone_id],
             peers=peers[gate.id] or msgspec.UNSET,
         )
