@@ -22,6 +22,7 @@ from server.web.routes import (
     imports,
     live,
     passes,
+    reports,
     residents,
     visitors,
 )
@@ -40,6 +41,7 @@ ROUTERS = (
     events.router,
     imports.router,
     passes.router,
+    reports.router,
 )
 
 
