@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import re
 import sqlite3
+import subprocess
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -388,3 +389,54 @@ def test_an_empty_day_reports_zeros(api: Api) -> None:
     api.use("east-desk")
     html = api.get("/ui/reports/daily").text  # today, by default
     assert "进入 0 人次，离开 0 人次" in html
+
+
+def _pdf_text(body: bytes, tmp_path: Path) -> str:
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(body)
+    return subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(pdf), "-"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+
+
+def test_exports_follow_the_readers_language(api: Api, day: Day, tmp_path: Path) -> None:
+    api.use("admin")
+    zh = api.get("/ui/reports/daily.pdf", params={"day": day.text})
+    assert zh.headers["content-type"] == "application/pdf"
+    assert f"{day.text} 每日报表（全部片区）" in _pdf_text(zh.content, tmp_path)
+    api.client.cookies.set("gatepass_lang", "en", domain="testserver.local")
+    text = _pdf_text(api.get("/ui/reports/daily.pdf", params={"day": day.text}).content, tmp_path)
+    assert f"Daily report {day.text} (All zones)" in text
+    assert "Entries" in text
+    assert "每日报表" not in text
+    book = load_workbook(io.BytesIO(api.get("/ui/reports/daily.xlsx").content))
+    assert [s.title for s in book.worksheets] == [
+        "Summary",
+        "Lanes",
+        "Overrides by reason",
+        "Entries and exits per hour",
+    ]
+    assert "Daily report" in api.get("/ui/reports/daily").text
+
+
+def test_hostile_lane_names_stay_text(api: Api, tmp_path: Path) -> None:
+    seed(api)
+    api.use("admin")
+    for gate, name in (("f-in", '=HYPERLINK("http://x")'), ("x-in", "<script>alert(1)</script>")):
+        lane = {"id": gate, "zone_id": 1, "name": name, "direction": "in"}
+        assert api.post("/api/v1/gates", json=lane).status_code == 201
+    html = api.get("/ui/reports/daily").text
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    book = load_workbook(io.BytesIO(api.get("/ui/reports/daily.xlsx").content))
+    cells = [c for row in book.worksheets[1].iter_rows() for c in row if c.value]
+    formula = [c for c in cells if str(c.value).startswith("=")]
+    assert formula
+    assert all(c.data_type == "s" for c in formula)  # text, never a formula
+    assert "<script>alert(1)</script>" in _pdf_text(
+        api.get("/ui/reports/daily.pdf").content, tmp_path
+    )

@@ -218,7 +218,7 @@ def _zones(names: dict[int, str], lanes: list[LaneDay], extra: _Registry) -> lis
 
 
 def _total(zones: list[ZoneDay]) -> ZoneDay:
-    total = ZoneDay(0, "")
+    total = ZoneDay(0, "")  # not a zone: the sum of the report's zones
     for z in zones:
         total.tally.add(z.tally)
         total.visitors_registered += z.visitors_registered

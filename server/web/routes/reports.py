@@ -14,7 +14,7 @@ from server.http.deps import EnvDep
 from server.services.context import Actor, Env
 from server.services.registry import places as registry
 from server.services.reports import daily, daily_export
-from server.services.reports.daily import DailyReport
+from server.services.reports.daily import DailyReport, ZoneDay
 from server.services.reports.daily_export import ReportWords
 from server.web import charts
 from server.web.guard import PageRoute, StaffPage
@@ -36,16 +36,17 @@ async def _report(request: Request, env: Env, actor: Actor) -> DailyReport:
 
 
 def _charts(report: DailyReport) -> dict[str, Any]:
-    zones = [*report.zones, report.total] if len(report.zones) > 1 else report.zones
+    """Per zone (and for the total, under "total") the flow chart and the inside chart."""
+    zones: list[tuple[int | str, ZoneDay]] = [(z.zone_id, z) for z in report.zones]
+    if len(report.zones) > 1:
+        zones.append(("total", report.total))
     return {
         "flows": {
-            z.zone_id: charts.grouped_bars(
-                {"in": z.tally.entries, "out": z.tally.exits}, HOURS, every=3
-            )
-            for z in zones
+            key: charts.grouped_bars({"in": z.tally.entries, "out": z.tally.exits}, HOURS, every=3)
+            for key, z in zones
         },
         "insides": {
-            z.zone_id: charts.grouped_bars({"inside": z.inside}, HOURS, every=3) for z in zones
+            key: charts.grouped_bars({"inside": z.inside}, HOURS, every=3) for key, z in zones
         },
     }
 
