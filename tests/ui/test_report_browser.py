@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
 from server.services.context import Env
 from server.web.format import Clockface
@@ -77,6 +77,11 @@ def _entries_today(site: LiveSite, zone: int) -> int:
     return int(row[0])
 
 
+def _problem(message: ConsoleMessage) -> bool:
+    """An error the page caused (a missing favicon is the browser's own request)."""
+    return message.type == "error" and "Failed to load resource" not in message.text
+
+
 def _login(page: Page, url: str) -> None:
     page.goto(f"{url}/ui/login")
     page.fill("input[name=username]", "admin")
@@ -104,6 +109,9 @@ def test_report_page_charts_and_exports(
         try:
             context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
             page = context.new_page()
+            problems: list[str] = []  # CSP violations and script errors, as test_browser.py
+            page.on("console", lambda m: problems.append(m.text) if _problem(m) else None)
+            page.on("pageerror", lambda exc: problems.append(f"script error: {exc}"))
             _login(page, server.url)
             page.click("a[href='/ui/reports/daily']")
             expect(page.locator("h1")).to_contain_text("每日报表")
@@ -120,6 +128,7 @@ def test_report_page_charts_and_exports(
             pdf = _download(page, "button[data-export=pdf]", tmp_path)
         finally:
             browser.close()
+    assert problems == []
     assert xlsx.name.startswith("daily-report-")
     assert xlsx.name.endswith("-zone1.xlsx")
     book = load_workbook(io.BytesIO(xlsx.read_bytes()))
