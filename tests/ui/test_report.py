@@ -338,6 +338,9 @@ def test_the_xlsx_holds_the_recounted_numbers(api: Api, day: Day) -> None:
     hourly = book.worksheets[3]
     by_hour = {r[1]: r[2] for r in hourly.iter_rows(min_row=2, values_only=True)}
     assert [by_hour[f"{h:02d}:00"] for h in range(24)] == east["entries"]
+    lanes = {r[1]: list(r[3:]) for r in book.worksheets[4].iter_rows(min_row=2, values_only=True)}
+    assert lanes["东门入口"] == east["entries"]  # zone 1 has one entry and one exit lane
+    assert lanes["东门出口"] == east["exits"]
 
 
 def test_zone_scope(api: Api, day: Day) -> None:
@@ -419,6 +422,7 @@ def test_exports_follow_the_readers_language(api: Api, day: Day, tmp_path: Path)
         "Lanes",
         "Overrides by reason",
         "Entries and exits per hour",
+        "Passages per lane and hour",
     ]
     assert "Daily report" in api.get("/ui/reports/daily").text
 

@@ -132,7 +132,13 @@ def test_report_page_charts_and_exports(
     assert xlsx.name.startswith("daily-report-")
     assert xlsx.name.endswith("-zone1.xlsx")
     book = load_workbook(io.BytesIO(xlsx.read_bytes()))
-    assert [s.title for s in book.worksheets] == ["汇总", "各通道", "人工放行原因", "每小时进出"]
+    assert [s.title for s in book.worksheets] == [
+        "汇总",
+        "各通道",
+        "人工放行原因",
+        "每小时进出",
+        "各通道每小时通行",
+    ]
     summary = {r[0]: r[1:] for r in book.worksheets[0].iter_rows(min_row=5, values_only=True)}
     assert summary["项目"] == ("东区", "合计")
     assert summary["进入人次"][0] == _entries_today(site, 1)

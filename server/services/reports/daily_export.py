@@ -133,6 +133,19 @@ def hourly_rows(report: DailyReport, w: ReportWords) -> Rows:
     return rows
 
 
+def lane_hourly_rows(report: DailyReport, w: ReportWords) -> Rows:
+    """Per lane, its passages in each local hour (entries on an entry lane, exits on an exit
+    lane), one row per lane."""
+    head: list[Cell] = [w.word("zone"), w.word("lane"), w.word("direction")]
+    rows: Rows = [head + [f"{h:02d}" for h in range(24)]]
+    for z in report.zones:
+        for lane in z.lanes:
+            t = lane.tally
+            counts = t.entries if lane.lane.direction == "in" else t.exits
+            rows.append([z.name, lane.lane.name, w.direction(lane.lane.direction), *counts])
+    return rows
+
+
 def _sections(report: DailyReport, w: ReportWords) -> list[tuple[str, Rows]]:
     return [
         (w.word("summary"), summary_rows(report, w)),
@@ -142,11 +155,16 @@ def _sections(report: DailyReport, w: ReportWords) -> list[tuple[str, Rows]]:
     ]
 
 
+def _workbook_sections(report: DailyReport, w: ReportWords) -> list[tuple[str, Rows]]:
+    """The PDF's sections, and each lane's hours (24 columns: a sheet, not an A4 page)."""
+    return [*_sections(report, w), (w.word("lane_hourly"), lane_hourly_rows(report, w))]
+
+
 def xlsx(report: DailyReport, w: ReportWords) -> bytes:
     """The workbook: a sheet per section, the title and the notes on the first."""
     book = Workbook()
     first = True
-    for title, rows in _sections(report, w):
+    for title, rows in _workbook_sections(report, w):
         sheet = book.active if first else book.create_sheet()
         assert sheet is not None
         sheet.title = title[:31]
