@@ -17,13 +17,16 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
+from protocol.messages import OverrideReason
 from server.records import EventData
 from server.services.alerts import rules as alert_rules
 from server.services.context import CLI_ACTOR, Env
 from server.services.registry import followup
 from server.services.reports import daily
+from server.services.reports.daily_export import METRICS
 from server.store import ingest as ingest_store
 from server.web.format import Clockface
+from server.web.i18n import Translator
 from tests.server.conftest import Api, seed
 from tests.ui.data import make_gates
 
@@ -444,3 +447,14 @@ def test_hostile_lane_names_stay_text(api: Api, tmp_path: Path) -> None:
     assert "<script>alert(1)</script>" in _pdf_text(
         api.get("/ui/reports/daily.pdf").content, tmp_path
     )
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_every_override_reason_and_metric_has_a_name(language: str) -> None:
+    t = Translator(language)
+    codes = [r.value for r in OverrideReason] + [daily.UNSPECIFIED]
+    assert [c for c in codes if not t.has(f"report.override.{c}")] == []
+    assert [m for m in METRICS if not t.has(f"report.metric.{m}")] == []
+    assert daily.override_reason("no_smartphone: 老人") == "no_smartphone"
+    assert daily.override_reason("不是代码") == "other"
+    assert daily.override_reason("") == daily.UNSPECIFIED
