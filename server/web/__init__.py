@@ -25,6 +25,7 @@ from server.web.routes import (
     live,
     passes,
     policy,
+    reports,
     residents,
     visitors,
 )
@@ -46,6 +47,7 @@ ROUTERS = (
     incidents.router,
     channels.router,
     policy.router,
+    reports.router,
 )
 
 

@@ -154,8 +154,8 @@ def test_events_filter_and_csv_export(api: Api, ids: dict[str, Any]) -> None:
     rows = list(csv.reader(io.StringIO(response.text.lstrip("\ufeff"))))
     assert rows[0][0] == "时间"
     assert len(rows) == 3
-    assert [r[3] for r in rows[1:]] == ["ok", "fever"]
-    assert {r[5] for r in rows[1:]} == {"张*"}  # names masked in exports
+    assert [r[4] for r in rows[1:]] == ["正常", "体温异常（发热）"]  # the page's words (issue 17)
+    assert {r[6] for r in rows[1:]} == {"张*"}  # names masked in exports
 
 
 @pytest.mark.parametrize("value", [v for v in INJECTIONS if v[0] in "=+-@"] + ["\tx", "\rx"])

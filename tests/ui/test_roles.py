@@ -70,6 +70,10 @@ MATRIX: dict[tuple[str, str], tuple[Any, Any, Any]] = {
     ("POST", "/ui/followup/export.xlsx"): STAFF,  # callers and admins, as above
     ("GET", "/ui/events"): STAFF,
     ("GET", "/ui/events.csv"): STAFF,
+    ("POST", "/ui/events/full-names.csv"): ADMIN,  # full names: admins, with a reason
+    ("GET", "/ui/reports/daily"): STAFF,
+    ("GET", "/ui/reports/daily.pdf"): STAFF,
+    ("GET", "/ui/reports/daily.xlsx"): STAFF,
     ("GET", "/ui/audit"): ADMIN,
     ("GET", "/ui/import"): ADMIN,
     ("POST", "/ui/import"): ADMIN,
