@@ -34,8 +34,8 @@ from server.services.errors import ServiceError
 from server.services.privacy.retention import run_retention
 from server.store.db import Database
 from server.store.migrate import upgrade
-from server.web import install as install_web
 from server.web.i18n import Translator
+from server.web.mount import install as install_web
 
 logger = logging.getLogger(__name__)
 

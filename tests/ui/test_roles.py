@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from server.web import page_routes, unguarded_pages
+from server.web.mount import page_routes, unguarded_pages
 from tests.server.conftest import Api, seed
 from tests.ui.conftest import form_post
 from tests.ui.data import make_gates
