@@ -8,10 +8,9 @@ The subcommands themselves live beside this module: ``site`` (init, import, keys
 from __future__ import annotations
 
 import argparse
+import importlib
 from collections.abc import Mapping
-from typing import Any
 
-from server.cli import cards, gates, imports, passes, site, staff
 from server.cli.errors import CommandError
 from server.cli.messages import explain
 from server.cli.passphrase import PASSPHRASE_ENV
@@ -69,16 +68,18 @@ def serve(settings: ServerSettings) -> int:
     return 0
 
 
-_COMMANDS: dict[str, Any] = {
-    "init": site.init,
-    "import": imports.import_register,
-    "keys": site.keys,
-    "retention": site.retention,
-    "gate": gates.gate,
-    "broker-config": gates.broker_config,
-    "staff": staff.staff_command,
-    "passes": passes.passes_command,
-    "cards": cards.cards_command,
+# subcommand -> (module in server.cli, function): imported when run, so a command loads only
+# what it needs (the cards command's PDF library, the import's spreadsheet readers)
+_COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("site", "init"),
+    "import": ("imports", "import_register"),
+    "keys": ("site", "keys"),
+    "retention": ("site", "retention"),
+    "gate": ("gates", "gate"),
+    "broker-config": ("gates", "broker_config"),
+    "staff": ("staff", "staff_command"),
+    "passes": ("passes", "passes_command"),
+    "cards": ("cards", "cards_command"),
 }
 
 
@@ -95,7 +96,9 @@ async def dispatch(args: argparse.Namespace, settings: ServerSettings) -> int:
             from server.store.migrate import upgrade
 
             await upgrade(db)
-        return int(await _COMMANDS[args.command](env, args))
+        module, name = _COMMANDS[args.command]
+        command = getattr(importlib.import_module(f"server.cli.{module}"), name)
+        return int(await command(env, args))
     except (ServiceError, TextError) as exc:
         raise CommandError(explain(exc)) from None
     finally:
