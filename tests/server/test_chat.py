@@ -26,7 +26,7 @@ from server.services.paging import Page
 from server.services.passes import issuing as passes
 from server.services.registry import places as registry
 from server.services.registry import residents
-from server.store.schema_gates import chat_deliveries, chat_notices
+from server.store.schema_gates import alerts, chat_deliveries, chat_notices
 from server.web.i18n import Translator
 from tests.server.conftest import Site
 from tests.support.chat_sink import ChatSink, Received
@@ -203,22 +203,40 @@ def test_each_vendor_gets_its_documented_request(
     assert [(r.state, r.attempts, r.count) for r in rows] == [("sent", 1, 1)]
 
 
-def test_the_link_appears_when_the_public_url_is_set(site: Site, place: dict[str, Any]) -> None:
-    with ChatSink(answers=[(200, {"errcode": 0})]) as robot:
+def test_the_link_opens_the_latest_folded_alerts_incident_page(
+    site: Site, place: dict[str, Any]
+) -> None:
+    with ChatSink(answers=[(200, {"errcode": 0}), (200, {})]) as robot:
 
-        async def go(env: Env) -> None:
+        async def go(env: Env) -> list[int]:
             linked = Env(
                 db=env.db,
-                settings=env.settings.model_copy(update={"public_url": "https://gp.example.cn"}),
+                settings=env.settings.model_copy(update={"public_url": "https://gp.example.cn/"}),
                 clock=env.clock,
             )
             await _channel(linked, "wecom", robot.url())
+            await _channel(linked, "webhook", robot.url())
             await _fever(linked, place["ref"])
+            linked.clock.advance(1)
+            await _fever(linked, "GP-OTHER", gate="west-in")  # another pass: another alert
             await Courier(linked, words).round()
+            async with env.db.read() as conn:
+                query = sa.select(alerts.c.id).where(alerts.c.kind == "fever").order_by("id")
+                return list((await conn.execute(query)).scalars())
 
-        site.run(go)
-    text = robot.received[0].json()["text"]["content"]
-    assert text.endswith("查看：https://gp.example.cn/ui/")
+        ids = site.run(go)
+    assert len(ids) == 2  # two alerts folded into one message per channel
+    link = f"https://gp.example.cn/ui/alerts/{ids[-1]}"
+    bodies = [r.json() for r in robot.received]
+    texts = [
+        b["text"]["content"] if "text" in b and isinstance(b["text"], dict) else b["text"]
+        for b in bodies
+    ]
+    assert len(texts) == 2
+    assert all(t.startswith("【门岗告警】发热报警 2 条") for t in texts)
+    assert all(t.endswith(f"查看：{link}") for t in texts)
+    webhook = next(b for b in bodies if b.get("source") == "gatepass")
+    assert (webhook["link"], webhook["alert_id"]) == (link, ids[-1])
 
 
 def test_a_500_and_a_refusing_errcode_are_retried_with_backoff(

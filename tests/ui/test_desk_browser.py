@@ -157,6 +157,20 @@ def test_the_caller_calls_records_a_fever_and_exports(
 
     admin = _login(browser, server, "admin", errors)
     expect(admin.locator(".alert.kind-followup_symptoms")).to_contain_text("回访发现发热或症状")
+    admin.locator(".alert.kind-followup_symptoms a[data-incident]").click()
+    resident = admin.locator("[data-part=holder] a[data-link=resident]")
+    expect(resident).to_have_attribute("href", f"/ui/residents/{ids['wang']}")
+    expect(admin.locator("[data-holder-name]")).to_have_text("王*明")
+    expect(admin.locator("[data-part=calls] [data-call]")).to_have_count(1)
+    expect(admin.locator("[data-part=calls]")).to_contain_text("37.8 °C")
+    expect(admin.locator("[data-part=calls]")).to_contain_text("自述发热")
+    admin.screenshot(path=str(SCREENSHOTS / "incident-followup.png"), full_page=True)
+    admin.locator("[data-action=outcome] input[name=note]").fill("体温计读数有误")
+    admin.locator("[data-action=outcome] button[value=false_alarm]").click()
+    expect(admin.locator("[data-state]")).to_have_text("已处置")
+    expect(admin.locator("[data-part=history]")).to_contain_text("误报")
+    resident.click()
+    expect(admin).to_have_url(f"{server.url}/ui/residents/{ids['wang']}")
     assert errors == []
 
 

@@ -224,6 +224,17 @@ def test_an_override_is_linked_to_the_scan_before_it(api: Api) -> None:
     assert events.count(f'data-override-of="{case["ref"]}"') == 1
     page = api.get(f"/ui/alerts/{case['alert']}").text
     assert page.count("data-override=") == 1
+    console = api.get("/ui/console/east-in").text  # the override's card names the scan too
+    assert console.count(f'data-override-of="{case["ref"]}"') == 1
+    assert "紧随" in console
+    assert "3-2-201 张*" in console
+    with api.client.stream("GET", "/ui/live/console/east-in?after=0") as live:  # live cards too
+        for line in live.iter_lines():
+            if "data-override-of" in line:
+                assert f'data-override-of="{case["ref"]}"' in line
+                break
+        else:
+            raise AssertionError("the stream ended without the override's card")
 
 
 def test_an_alarm_without_a_pass_gets_the_generic_page(api: Api) -> None:

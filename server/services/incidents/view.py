@@ -3,18 +3,30 @@
 The subject comes from the alert itself: its lane, the event that raised it, and the pass it
 names (the subject of fever, lending, refusal and travel alerts, or the event's pass); from the
 pass its holder and household. The pass's attempts are its events around the alert
-(``AROUND_MS`` either side), with the overrides that followed them at those lanes.
+(``AROUND_MS`` either side), with the overrides that followed them at those lanes. A follow-up
+alert (subject ``resident:<id>``, no lane) is about that resident: the holder's parts show the
+resident and their household, and the calls of those days replace the attempts
+(server.services.incidents.followups).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from server.records import Alert, AlertAction, EventView, Gate, Household, Pass, Resident
+from server.records import (
+    Alert,
+    AlertAction,
+    EventView,
+    FollowupCall,
+    Gate,
+    Household,
+    Pass,
+    Resident,
+)
 from server.services.context import Actor, Env
 from server.services.errors import NotFound
-from server.services.incidents import overrides
+from server.services.incidents import followups, overrides
 from server.store import alerts as alert_store
 from server.store import incidents as store
 from server.store import passes as pass_store
@@ -41,6 +53,8 @@ class Incident:
     overrides: list[tuple[EventView, EventView]]
     actions: list[AlertAction]
     locked: bool
+    about_resident: bool = False  # a follow-up alert: the holder is the resident it names
+    calls: list[FollowupCall] = field(default_factory=list)
 
 
 def alert_id_of(text: str) -> int:
@@ -70,6 +84,9 @@ async def incident(env: Env, actor: Actor, alert_id: int) -> Incident:
     now = env.clock.now()
     async with env.db.read() as conn:
         alert = await scoped_alert(conn, actor, alert_id)
+        resident = await followups.resident_of(conn, actor, alert)
+        if resident is not None:
+            return await _about_resident(conn, env, alert, resident)
         gate = await registry.get_gate(conn, gate_id=alert.gate) if alert.gate else None
         event = None
         if alert.event_id is not None:
@@ -109,6 +126,27 @@ async def incident(env: Env, actor: Actor, alert_id: int) -> Incident:
             actions=await store.actions_of(conn, alert_id=alert.id),
             locked=locked and held is not None and held.expires > now,
         )
+
+
+async def _about_resident(conn: Connection, env: Env, alert: Alert, resident: Resident) -> Incident:
+    """A follow-up alert's incident: the resident, their household and the calls."""
+    offset = env.settings.card_utc_offset_min
+    calls = await followups.calls_of_alert(conn, alert, resident.id, utc_offset_min=offset)
+    return Incident(
+        alert=alert,
+        gate=None,
+        event=None,
+        held=None,
+        holder=resident,
+        holder_name=resident.name,
+        household=await registry.get_household(conn, household_id=resident.household_id),
+        attempts=[],
+        overrides=[],
+        actions=await store.actions_of(conn, alert_id=alert.id),
+        locked=False,
+        about_resident=True,
+        calls=calls,
+    )
 
 
 def _name(

@@ -17,7 +17,7 @@ from server.http.deps import EnvDep, link_of
 from server.services.context import Actor, Env
 from server.services.errors import Invalid, LinkDown, NotFound, ServiceError
 from server.services.gates import commands, health
-from server.services.incidents import refusals
+from server.services.incidents import overrides, refusals
 from server.services.paging import Page
 from server.services.reports import log as reports
 from server.services.text import TextError
@@ -57,6 +57,7 @@ async def _console(
         status=status,
         lane=lane,
         recent=recent,
+        linked=await overrides.linked_scans(env, actor, recent),
         after=after,
         reasons=commands.OPEN_REASONS,
         result=result,

@@ -23,6 +23,7 @@ from fastapi.responses import StreamingResponse
 from server.http.deps import EnvDep
 from server.services.context import Actor, Env
 from server.services.gates import commands, health
+from server.services.incidents import overrides
 from server.services.reports import log as reports
 from server.web.guard import PageRoute, StaffPage
 from server.web.render import render
@@ -63,7 +64,9 @@ async def _console_stream(
         while time.monotonic() < deadline and not await request.is_disconnected():
             for row in await reports.new_events(env, actor, after_id=after, gate=gate_id):
                 after, quiet_since = row.id, time.monotonic()
-                yield sse(render(request, "_scan_one.html", e=row), event="scan", event_id=after)
+                linked = await overrides.linked_scans(env, actor, [row])
+                card = render(request, "_scan_one.html", e=row, after=linked.get(row.event_id))
+                yield sse(card, event="scan", event_id=after)
             if woken:  # a gate status or a command's answer (server.services.live)
                 lane = await health.lane(env, actor, gate_id)
                 sent = await commands.recent(env, actor, gate_id)

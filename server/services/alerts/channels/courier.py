@@ -101,7 +101,7 @@ class Courier:
             last_at=row.last_at,
             alert_id=row.alert_id,
         )
-        link = link_of(settings.public_url)
+        link = link_of(settings.public_url, row.alert_id)
         text = compose(
             self.words, channel.language, facts, link=link, offset_min=settings.card_utc_offset_min
         )

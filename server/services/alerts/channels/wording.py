@@ -2,9 +2,9 @@
 
 The services do not read the staff UI's catalogs themselves (they sit below the web layer): the
 composition root hands the worker a :class:`Words` (server.app). A message names the alert kind,
-the lanes and their zones, how many occurrences it folds, when, and a link to the alerts when
-the server's public address is set. It never names a person or a phone number: an alert's
-subject (a pass) and its detail are not used.
+the lanes and their zones, how many occurrences it folds, when, and a link to the incident page
+of the latest alert it folds (``/ui/alerts/{id}``) when the server's public address is set. It
+never names a person or a phone number: an alert's subject (a pass) and its detail are not used.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Protocol
 
-ALERTS_PAGE = "/ui/"  # the dashboard lists the open alerts
+ALERT_PAGE = "/ui/alerts/{id}"  # the incident page of one alert (server.web.routes.incidents)
 MAX_LANES = 5  # more lanes are counted, not named
 
 
@@ -49,9 +49,9 @@ class Facts:
         }
 
 
-def link_of(public_url: str) -> str | None:
-    """The link to the alerts, if the server's public address is configured."""
-    return public_url.rstrip("/") + ALERTS_PAGE if public_url else None
+def link_of(public_url: str, alert_id: int) -> str | None:
+    """The link to the alert's incident page, if the server's public address is configured."""
+    return public_url.rstrip("/") + ALERT_PAGE.format(id=alert_id) if public_url else None
 
 
 def _time(at: int, offset_min: int, *, with_date: bool = True) -> str:
