@@ -145,3 +145,14 @@ async def clear_notes_about(conn: Connection, *, alert_ids: list[int], refs: lis
         )
         cleared += (await conn.execute(refused)).rowcount
     return cleared
+
+
+async def clear_alert_health(conn: Connection, *, subject: str) -> int:
+    """Drop the reported temperature and symptoms from the alerts on ``subject`` (a follow-up
+    escalation's ``resident:<id>``); the kind, times and count stay."""
+    query = (
+        sa.update(alerts)
+        .where(alerts.c.subject == subject)
+        .values(detail=sa.func.json_remove(alerts.c.detail, "$.temperature_c", "$.symptoms"))
+    )
+    return (await conn.execute(query)).rowcount

@@ -222,10 +222,15 @@ def test_erasure_drops_the_notes_written_about_the_person(api: Api) -> None:
         call = {"reached": False, "temperature_c": None, "symptoms": [], "note": None}
         for _ in range(2):  # the second unanswered call raises followup_unreached
             await followup.record_call(env, CLI_ACTOR, ids["r1"], **call)
+        fever = {"reached": True, "temperature_c": 38.6, "symptoms": ["cough"], "note": None}
+        await followup.record_call(env, CLI_ACTOR, ids["r1"], **fever)  # followup_symptoms
 
     api.site.run(notes)
     subject = alerts.c.subject == f"resident:{ids['r1']}"
-    on_person = int(_rows(api, sa.select(alerts.c.id).where(subject))[0]["id"])
+    escalations = _rows(api, sa.select(alerts).where(subject).order_by(alerts.c.id))
+    assert [a["kind"] for a in escalations] == ["followup_unreached", "followup_symptoms"]
+    assert escalations[1]["detail"]["temperature_c"] == 38.6
+    on_person = int(escalations[0]["id"])
     api.site.run(
         lambda env: actions.resolve(env, CLI_ACTOR, on_person, "false_alarm", "家属说他发烧了")
     )
@@ -237,6 +242,11 @@ def test_erasure_drops_the_notes_written_about_the_person(api: Api) -> None:
     assert kept[(on_theirs, "call")] == "李四说卡丢了"  # another person's notes stay
     acks = {r["id"]: r["ack_note"] for r in _rows(api, sa.select(alerts))}
     assert acks[on_person] is None
+    details = [a["detail"] for a in _rows(api, sa.select(alerts).where(subject))]
+    assert [sorted(d) for d in details] == [
+        ["household", "resident", "unanswered"],
+        ["household", "resident"],  # the temperature and symptoms heard on the call are gone
+    ]
     refused = {r["pass_ref"]: r["note"] for r in _rows(api, sa.select(refusals_table))}
     assert refused == {mine: None, theirs: "李四不肯测温"}
     dump = str(_rows(api, sa.select(alert_actions))) + str(_rows(api, sa.select(alerts)))

@@ -6,8 +6,9 @@ deletes the resident row and writes a receipt with a pseudonymous subject. It al
 fingerprint of (address, name) (server.services.registry.erased), so a re-import of the office's
 register does not re-create the person unless the operator confirms that row, and drops the
 free-text notes written about them: on what staff did about alerts on their passes or on
-``resident:<id>`` (follow-up escalations), on those alerts' acknowledgements, and on refused
-checks naming their passes (their follow-up calls go with the resident row, ON DELETE CASCADE).
+``resident:<id>`` (follow-up escalations, whose reported temperature and symptoms go too), on
+those alerts' acknowledgements, and on refused checks naming their passes (their follow-up
+calls go with the resident row, ON DELETE CASCADE).
 """
 
 from __future__ import annotations
@@ -66,10 +67,13 @@ async def export_resident(env: Env, actor: Actor, resident_id: int) -> Export:
 
 
 async def _forget_notes(conn: Connection, resident_id: int) -> int:
-    """Drop the free text about the resident on alerts and refused checks (before their
-    passes lose their holder, which is how they are found)."""
+    """Drop the free text about the resident on alerts and refused checks, and the health
+    details of their follow-up escalations (before their passes lose their holder, which is
+    how they are found)."""
     refs = [p.ref for p in await privacy.passes_of(conn, resident_id=resident_id)]
-    about = await privacy.alerts_about(conn, refs=refs, subject=f"resident:{resident_id}")
+    subject = f"resident:{resident_id}"
+    about = await privacy.alerts_about(conn, refs=refs, subject=subject)
+    await privacy.clear_alert_health(conn, subject=subject)  # what the follow-up call heard
     return await privacy.clear_notes_about(conn, alert_ids=about, refs=refs)
 
 
