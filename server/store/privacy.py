@@ -8,6 +8,7 @@ from server.records import DeletionReceipt, Event, HeldPass
 from server.store.db import Connection
 from server.store.query import insert_new, records
 from server.store.schema import deletion_receipts, events, passes, residents, visitors
+from server.store.schema_gates import alert_actions, alerts, refusals
 
 
 async def passes_of(conn: Connection, *, resident_id: int) -> list[HeldPass]:
@@ -86,4 +87,72 @@ async def detach_visitor_passes(conn: Connection, *, ids: list[int]) -> int:
     if not ids:
         return 0
     query = sa.update(passes).where(passes.c.visitor_id.in_(ids)).values(visitor_id=None, text=None)
+    return (await conn.execute(query)).rowcount
+
+
+async def clear_incident_notes(conn: Connection, *, before: int) -> int:
+    """Drop the free-text notes of alert actions and refused checks older than ``before``
+    (unix s): what someone said on the phone may be health data; who did what stays."""
+    cleared = 0
+    for table in (alert_actions, refusals):
+        query = (
+            sa.update(table).where(table.c.at < before, table.c.note.is_not(None)).values(note=None)
+        )
+        cleared += (await conn.execute(query)).rowcount
+    return cleared
+
+
+async def delete_incident_rows(conn: Connection, *, before: int) -> tuple[int, int]:
+    """Delete alert actions and refused checks older than ``before`` (unix s), like the gate
+    events they are about; returns (alert actions, refusals) deleted."""
+    actions = await conn.execute(sa.delete(alert_actions).where(alert_actions.c.at < before))
+    refused = await conn.execute(sa.delete(refusals).where(refusals.c.at < before))
+    return actions.rowcount, refused.rowcount
+
+
+async def alerts_about(conn: Connection, *, refs: list[str], subject: str) -> list[int]:
+    """The alerts about a person: on one of their pass refs (the subject, or the pass of the
+    event that raised it) or on ``subject`` (``resident:<id>``)."""
+    about = [alerts.c.subject == subject]
+    if refs:
+        raised_by = sa.select(events.c.event_id).where(events.c.pass_ref.in_(refs))
+        about += [alerts.c.subject.in_(refs), alerts.c.event_id.in_(raised_by)]
+    query = sa.select(alerts.c.id).where(sa.or_(*about)).order_by(alerts.c.id)
+    return [int(i) for i in (await conn.scalars(query)).all()]
+
+
+async def clear_notes_about(conn: Connection, *, alert_ids: list[int], refs: list[str]) -> int:
+    """Drop the free-text notes about a person: of the actions on (and the acknowledgements
+    of) ``alert_ids``, and of the refused checks that name one of ``refs``."""
+    cleared = 0
+    if alert_ids:
+        actions = (
+            sa.update(alert_actions)
+            .where(alert_actions.c.alert_id.in_(alert_ids), alert_actions.c.note.is_not(None))
+            .values(note=None)
+        )
+        acks = (
+            sa.update(alerts)
+            .where(alerts.c.id.in_(alert_ids), alerts.c.ack_note.is_not(None))
+            .values(ack_note=None)
+        )
+        cleared += (await conn.execute(actions)).rowcount + (await conn.execute(acks)).rowcount
+    if refs:
+        refused = (
+            sa.update(refusals)
+            .where(refusals.c.pass_ref.in_(refs), refusals.c.note.is_not(None))
+            .values(note=None)
+        )
+        cleared += (await conn.execute(refused)).rowcount
+    return cleared
+
+
+async def clear_alert_health(conn: Connection, *, subject: str) -> int:
+    """Drop the reported temperature and symptoms from the alerts on ``subject`` (a follow-up
+    escalation's ``resident:<id>``); the kind, times and count stay."""
+    query = (
+        sa.update(alerts)
+        .where(alerts.c.subject == subject)
+        .values(detail=sa.func.json_remove(alerts.c.detail, "$.temperature_c", "$.symptoms"))
+    )
     return (await conn.execute(query)).rowcount

@@ -13,6 +13,7 @@ def report_words(language: str, *, day: str, zone: str) -> ReportWords:
     return ReportWords(
         title=t("report.heading", day=day, zone=zone),
         word=lambda key: t(f"report.{key}"),
+        refusals_note=t("report_refusals.note"),
         metric=lambda name: t(f"report.metric.{name}"),
         override=lambda code: t(f"report.override.{code}"),
         direction=lambda d: t(f"direction.{d}") if t.has(f"direction.{d}") else d,

@@ -1,20 +1,33 @@
-"""Per-resident export and erasure, the retention job, and the append-only audit log (D-02, D-04, D-05, S-06)."""
+"""Per-resident export and erasure (with the notes written about the person on alerts and
+refused checks), the retention job (with alert actions and refused checks), and the
+append-only audit log (D-02, D-04, D-05, S-06)."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from protocol.errors import PassRevoked
+from protocol.messages import AlarmKind
 from protocol.passes import Trust, verify
+from protocol.reasons import ReasonCode
 from protocol.revocation import apply_full
+from server.services.context import CLI_ACTOR, Env
+from server.services.incidents import actions, refusals
 from server.services.passes.revocations import signed_full
+from server.services.privacy import retention
+from server.services.registry import followup
 from server.store.db import Database
 from server.store.errors import StoreError
-from server.store.schema import events
+from server.store.schema import audit_log, events
+from server.store.schema_gates import alert_actions, alerts
+from server.store.schema_gates import refusals as refusals_table
 from tests.server.conftest import Api, seed
+from tests.server.test_locks import Lane
+from tests.ui.data import make_gates
 
 DAY = 86400
 
@@ -166,3 +179,113 @@ def test_audit_entries_for_logins_failures_issue_and_revoke(api: Api) -> None:
     assert (
         revoke["detail"]["reason"] == "lost\nsecond line"
     )  # stored as data, one row, not a log line
+
+
+def _rows(api: Api, query: Any) -> list[dict[str, Any]]:
+    async def go(env: Env) -> list[dict[str, Any]]:
+        async with env.db.read() as conn:
+            return [dict(r._mapping) for r in await conn.execute(query)]
+
+    return api.site.run(go)  # type: ignore[no-any-return]
+
+
+def _lending_alert(api: Api, gate: str, ref: str) -> int:
+    """A suspected-lending alert on ``ref`` at ``gate``, through the server's real ingest."""
+    lane = Lane(api.site, gate)
+    lane.report(ref, reason=ReasonCode.PHONE_MISMATCH)
+    lane.report(ref, alarm=AlarmKind.SUSPECTED_LENDING)
+    found = _rows(api, sa.select(alerts.c.id).where(alerts.c.subject == ref))
+    if not found:  # the alert names the pass through the event that raised it
+        raised = sa.select(events.c.event_id).where(events.c.pass_ref == ref)
+        found = _rows(api, sa.select(alerts.c.id).where(alerts.c.event_id.in_(raised)))
+    (alert,) = found
+    return int(alert["id"])
+
+
+def test_erasure_drops_the_notes_written_about_the_person(api: Api) -> None:
+    ids = seed(api)
+    make_gates(api)
+    api.use("admin")
+    mine = api.post("/api/v1/passes", json={"resident_id": ids["r1"]}).json()["ref"]
+    theirs = api.post("/api/v1/passes", json={"resident_id": ids["r2"]}).json()["ref"]
+    now = api.site.clock.now()
+    body = {"status": "home_observation", "start": now - DAY, "end": now + 5 * DAY}
+    assert api.put(f"/api/v1/residents/{ids['r1']}/observation", json=body).status_code == 200
+    on_mine = _lending_alert(api, "east-in", mine)
+    on_theirs = _lending_alert(api, "west-in", theirs)
+
+    async def notes(env: Env) -> None:
+        await actions.record_call(env, CLI_ACTOR, on_mine, "reached", "张三说借给了表弟")
+        await actions.record_call(env, CLI_ACTOR, on_theirs, "reached", "李四说卡丢了")
+        await refusals.record(env, CLI_ACTOR, "east-in", label="", note="张三不肯测温")
+        await refusals.record(env, CLI_ACTOR, "west-in", label="", note="李四不肯测温")
+        call = {"reached": False, "temperature_c": None, "symptoms": [], "note": None}
+        for _ in range(2):  # the second unanswered call raises followup_unreached
+            await followup.record_call(env, CLI_ACTOR, ids["r1"], **call)
+        fever = {"reached": True, "temperature_c": 38.6, "symptoms": ["cough"], "note": None}
+        await followup.record_call(env, CLI_ACTOR, ids["r1"], **fever)  # followup_symptoms
+
+    api.site.run(notes)
+    subject = alerts.c.subject == f"resident:{ids['r1']}"
+    escalations = _rows(api, sa.select(alerts).where(subject).order_by(alerts.c.id))
+    assert [a["kind"] for a in escalations] == ["followup_unreached", "followup_symptoms"]
+    assert escalations[1]["detail"]["temperature_c"] == 38.6
+    on_person = int(escalations[0]["id"])
+    api.site.run(
+        lambda env: actions.resolve(env, CLI_ACTOR, on_person, "false_alarm", "家属说他发烧了")
+    )
+    assert api.delete(f"/api/v1/residents/{ids['r1']}").status_code == 200
+
+    kept = {(r["alert_id"], r["action"]): r["note"] for r in _rows(api, sa.select(alert_actions))}
+    assert kept[(on_mine, "call")] is None  # the row (who did what, when) stays
+    assert kept[(on_person, "outcome")] is None
+    assert kept[(on_theirs, "call")] == "李四说卡丢了"  # another person's notes stay
+    acks = {r["id"]: r["ack_note"] for r in _rows(api, sa.select(alerts))}
+    assert acks[on_person] is None
+    details = [a["detail"] for a in _rows(api, sa.select(alerts).where(subject))]
+    assert [sorted(d) for d in details] == [
+        ["household", "resident", "unanswered"],
+        ["household", "resident"],  # the temperature and symptoms heard on the call are gone
+    ]
+    refused = {r["pass_ref"]: r["note"] for r in _rows(api, sa.select(refusals_table))}
+    assert refused == {mine: None, theirs: "李四不肯测温"}
+    dump = str(_rows(api, sa.select(alert_actions))) + str(_rows(api, sa.select(alerts)))
+    for said in ("张三", "表弟", "发烧"):
+        assert said not in dump + str(refused)
+
+
+def test_retention_ages_out_alert_actions_and_refusals(api: Api) -> None:
+    ids = seed(api)
+    make_gates(api)
+    api.use("admin")
+    ref = api.post("/api/v1/passes", json={"resident_id": ids["r1"]}).json()["ref"]
+    alert = _lending_alert(api, "east-in", ref)
+    s = api.site.settings
+    clock = api.site.clock
+    start = clock.now()
+    run_at = start + (s.retention_event_days + 1) * DAY
+    times = {
+        "old": start,  # past the event period: deleted
+        "middle": run_at - (s.retention_health_days + 1) * DAY,  # past the health period
+        "new": run_at - 60,  # kept whole
+    }
+
+    async def record(env: Env) -> None:
+        for label, at in times.items():
+            clock.t = at
+            await actions.record_call(env, CLI_ACTOR, alert, "reached", f"note {label}")
+            await refusals.record(env, CLI_ACTOR, "east-in", label="3-2-201", note=f"note {label}")
+        clock.t = run_at
+        await retention.run_retention(env, CLI_ACTOR)
+
+    api.site.run(record)
+    expected = [(times["middle"], None), (times["new"], "note new")]
+    for table in (alert_actions, refusals_table):
+        rows = _rows(api, sa.select(table.c.at, table.c.note).order_by(table.c.at))
+        assert [(r["at"], r["note"]) for r in rows] == expected, table.name
+    (audited,) = _rows(api, sa.select(audit_log).where(audit_log.c.action == "retention.run"))
+    detail = audited["detail"]
+    assert (detail["alert_actions_deleted"], detail["refusals_deleted"]) == (1, 1)
+    assert detail["incident_notes_cleared"] == 2
+    api.site.run(lambda env: retention.run_retention(env, CLI_ACTOR))  # idempotent
+    assert len(_rows(api, sa.select(refusals_table))) == 2

@@ -21,13 +21,14 @@ from protocol.messages import OverrideReason
 from server.records import EventData
 from server.services.alerts import rules as alert_rules
 from server.services.context import CLI_ACTOR, Env
+from server.services.incidents import refusals
 from server.services.registry import followup
 from server.services.reports import daily
 from server.services.reports.daily_export import METRICS
 from server.store import ingest as ingest_store
 from server.web.format import Clockface
 from server.web.i18n import Translator
-from tests.server.conftest import Api, seed
+from tests.server.conftest import Api, FakeClock, seed
 from tests.ui.data import make_gates
 
 HOUR_MS = 3_600_000
@@ -121,6 +122,18 @@ async def _store(env: Env, rows: list[EventData]) -> None:
             await alert_rules.on_event(conn, row, now=env.clock.now())
 
 
+async def _refuse(env: Env) -> None:
+    """Refused checks recorded at the consoles: three in zone 1, one in zone 2, one tomorrow."""
+    for gate, label in (("east-in", "3-2-201"), ("east-in", "3-2-201"), ("east-out", "3-2-201")):
+        await refusals.record(env, CLI_ACTOR, gate, label=label, note="劝返")
+    await refusals.record(env, CLI_ACTOR, "west-in", label="9-1-101", note="")
+    clock = env.clock
+    assert isinstance(clock, FakeClock)
+    clock.advance(86_400)  # the next day: not in the report
+    await refusals.record(env, CLI_ACTOR, "east-in", label="3-2-201", note="")
+    clock.advance(-86_400)
+
+
 @pytest.fixture
 def day(api: Api) -> Day:
     """Two zones' lanes, people, visitors, observation periods and calls, and a day of events."""
@@ -158,6 +171,7 @@ def day(api: Api) -> Day:
             fields: dict[str, Any] = {"reached": reached, "temperature_c": None, "symptoms": []}
             await followup.record_call(env, CLI_ACTOR, resident, **fields, note=None)
         await _store(env, _rows(d))
+        await _refuse(env)
 
     api.site.run(calls)
     return d
@@ -239,7 +253,21 @@ def recount(api: Api, d: Day, zone: int) -> dict[str, Any]:
         )[0],
         "calls_made": calls[0],
         "calls_unanswered": calls[1] or 0,
+        "refusals": registry(
+            "SELECT count(*) FROM refusals WHERE zone_id = ? AND at >= ? AND at < ?",
+            def_start,
+            day_end,
+        )[0],
     }
+    db.close()
+    return found
+
+
+def lane_refusals(api: Api, d: Day, gate: str) -> int:
+    """Refused checks recorded at one lane on the report's day, counted again."""
+    db = _db(api)
+    sql = "SELECT count(*) FROM refusals WHERE gate = ? AND at >= ? AND at < ?"
+    found = int(db.execute(sql, (gate, d.start, d.start + 86400)).fetchone()[0])
     db.close()
     return found
 
@@ -277,6 +305,7 @@ def _as_numbers(z: daily.ZoneDay) -> dict[str, Any]:
         "observation_active": z.observation_active,
         "calls_made": z.calls_made,
         "calls_unanswered": z.calls_unanswered,
+        "refusals": z.refusals,
     }
 
 
@@ -287,7 +316,8 @@ def test_every_number_is_recounted_from_the_database(api: Api, day: Day) -> None
         expected = recount(api, day, zone.zone_id)
         assert _as_numbers(zone) == expected, zone.name
         assert zone.inside == _inside(expected["entries"], expected["exits"])
-        assert zone.refusals is None  # not recorded until the refusals table exists
+        for lane in zone.lanes:
+            assert lane.tally.refusals == lane_refusals(api, day, lane.lane.gate), lane.lane.gate
     east = recount(api, day, 1)
     # the data were chosen so that every figure is exercised (none of them is trivially 0)
     assert sum(east["entries"]) == 10 + 3 + 3
@@ -299,6 +329,8 @@ def test_every_number_is_recounted_from_the_database(api: Api, day: Day) -> None
     assert east["visitor_passages"] == 3
     assert (east["observation_new"], east["observation_ended"]) == (1, 1)
     assert (east["calls_made"], east["calls_unanswered"]) == (3, 2)
+    assert east["refusals"] == 3  # the one recorded the next day is not counted
+    assert lane_refusals(api, day, "east-in") == 2
     assert report.zones[0].inside[0] == 0  # the 01:00 exit is clamped, not negative
     overrides = report.zones[0].tally.overrides
     assert overrides == {"no_smartphone": 1, "emergency": 1, "unspecified": 1, "other": 1}
@@ -311,6 +343,11 @@ def test_the_page_and_the_events_page_show_the_same_numbers(api: Api, day: Day) 
     east = recount(api, day, 1)
     assert f"进入 {sum(east['entries'])} 人次，离开 {sum(east['exits'])} 人次" in html
     assert html.count('<svg class="chart"') == 6  # two zones and their total, two charts each
+    for gate in ("east-in", "east-out", "west-in"):
+        cell = re.search(rf'data-refusals="{gate}">(\d+)<', html)
+        assert cell is not None, gate
+        assert int(cell.group(1)) == lane_refusals(api, day, gate)
+    assert "未记录" not in html
     since, until = f"{day.text}T00:00", f"{day.text}T23:59"
     log = api.get(
         "/ui/events",
@@ -337,7 +374,14 @@ def test_the_xlsx_holds_the_recounted_numbers(api: Api, day: Day) -> None:
     assert rows["发热拒绝"][0] == east["fevers"]
     assert rows["回访电话"][0] == east["calls_made"]
     assert rows["未接通"][0] == east["calls_unanswered"]
-    assert rows["拒绝检测/劝返"][0] == "未记录"
+    assert rows["拒绝检测/劝返"][0] == east["refusals"]
+    lane_table = list(book.worksheets[1].iter_rows(values_only=True))
+    column = lane_table[0].index("拒绝检测/劝返")
+    by_lane = {r[1]: r[column] for r in lane_table[1:]}
+    assert by_lane == {
+        "东门入口": lane_refusals(api, day, "east-in"),
+        "东门出口": lane_refusals(api, day, "east-out"),
+    }
     hourly = book.worksheets[3]
     by_hour = {r[1]: r[2] for r in hourly.iter_rows(min_row=2, values_only=True)}
     assert [by_hour[f"{h:02d}:00"] for h in range(24)] == east["entries"]
@@ -413,7 +457,10 @@ def test_exports_follow_the_readers_language(api: Api, day: Day, tmp_path: Path)
     api.use("admin")
     zh = api.get("/ui/reports/daily.pdf", params={"day": day.text})
     assert zh.headers["content-type"] == "application/pdf"
-    assert f"{day.text} 每日报表（全部片区）" in _pdf_text(zh.content, tmp_path)
+    zh_text = _pdf_text(zh.content, tmp_path)
+    assert f"{day.text} 每日报表（全部片区）" in zh_text
+    assert "拒绝检测/劝返" in zh_text
+    assert "未记录" not in zh_text  # refused checks are counted, not "not recorded"
     api.client.cookies.set("gatepass_lang", "en", domain="testserver.local")
     text = _pdf_text(api.get("/ui/reports/daily.pdf", params={"day": day.text}).content, tmp_path)
     assert f"Daily report {day.text} (All zones)" in text

@@ -16,7 +16,8 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
-from server.services.context import Env
+from server.services.context import CLI_ACTOR, Env
+from server.services.incidents import refusals
 from server.web.format import Clockface
 from tests.server.conftest import STRONG
 from tests.ui.browser import (
@@ -33,7 +34,8 @@ from tests.ui.data import add_event
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveSite, ServerProcess]]:
-    """The browser tests' site (two zones, 30 hours of events) plus a fever and an alarm."""
+    """The browser tests' site (two zones, 30 hours of events) plus a fever, an alarm and a
+    refused check recorded at the east entry's console."""
     root = tmp_path_factory.mktemp("ui-report")
     site = new_site(root / "data")
 
@@ -51,6 +53,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveSite,
             alarm="suspected_lending",
             pass_ref=ids["ref"],
         )
+        await refusals.record(env, CLI_ACTOR, "east-in", label="3-2-201", note="劝返")
         return ids
 
     site.run(seed)
@@ -124,6 +127,7 @@ def test_report_page_charts_and_exports(
             expect(page.locator("svg.chart")).to_have_count(2)
             expect(page.locator("table.lanes")).to_contain_text("东门入口")
             expect(page.locator("table.lanes")).not_to_contain_text("西门入口")
+            expect(page.locator('table.lanes td[data-refusals="east-in"]')).to_have_text("1")
             xlsx = _download(page, "button[data-export=xlsx]", tmp_path)
             pdf = _download(page, "button[data-export=pdf]", tmp_path)
         finally:
@@ -144,6 +148,7 @@ def test_report_page_charts_and_exports(
     assert summary["进入人次"][0] == _entries_today(site, 1)
     assert summary["发热拒绝"][0] >= 1
     assert summary["疑似借用报警"][0] == 1
+    assert summary["拒绝检测/劝返"][0] == 1
     assert pdf.suffix == ".pdf"
     text = subprocess.run(
         ["pdftotext", "-enc", "UTF-8", str(pdf), "-"],

@@ -4,7 +4,11 @@ Export returns every record linked to a resident in machine-readable form. Erasu
 resident's passes (so gates deny them after the next list), detaches and wipes the pass texts,
 deletes the resident row and writes a receipt with a pseudonymous subject. It also keeps a keyed
 fingerprint of (address, name) (server.services.registry.erased), so a re-import of the office's
-register does not re-create the person unless the operator confirms that row.
+register does not re-create the person unless the operator confirms that row, and drops the
+free-text notes written about them: on what staff did about alerts on their passes or on
+``resident:<id>`` (follow-up escalations, whose reported temperature and symptoms go too), on
+those alerts' acknowledgements, and on refused checks naming their passes (their follow-up
+calls go with the resident row, ON DELETE CASCADE).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from server.services.registry import erased
 from server.store import followup as followup_store
 from server.store import passes as pass_store
 from server.store import people, privacy, registry
+from server.store.db import Connection
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +66,17 @@ async def export_resident(env: Env, actor: Actor, resident_id: int) -> Export:
     return Export(resident=resident, passes=held, events=events, followup_calls=calls)
 
 
+async def _forget_notes(conn: Connection, resident_id: int) -> int:
+    """Drop the free text about the resident on alerts and refused checks, and the health
+    details of their follow-up escalations (before their passes lose their holder, which is
+    how they are found)."""
+    refs = [p.ref for p in await privacy.passes_of(conn, resident_id=resident_id)]
+    subject = f"resident:{resident_id}"
+    about = await privacy.alerts_about(conn, refs=refs, subject=subject)
+    await privacy.clear_alert_health(conn, subject=subject)  # what the follow-up call heard
+    return await privacy.clear_notes_about(conn, alert_ids=about, refs=refs)
+
+
 async def erase_resident(env: Env, actor: Actor, resident_id: int) -> DeletionReceipt:
     """Delete a resident's personal data and revoke their passes; returns the receipt."""
     _admin(actor)
@@ -73,6 +89,7 @@ async def erase_resident(env: Env, actor: Actor, resident_id: int) -> DeletionRe
         if household is not None:  # a re-import must not bring them back unasked
             address = (household.building, household.unit, household.room)
             await erased.remember(conn, env.keys_dir, address=address, name=resident.name, at=now)
+        await _forget_notes(conn, resident_id)
         live = await pass_store.active_passes(conn, now=now, resident_id=resident_id)
         revoked = await revoke_in(conn, env, actor, live, "personal data erased")
         await pass_store.detach_holder(conn, column="resident_id", holder_id=resident_id)

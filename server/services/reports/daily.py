@@ -4,9 +4,9 @@ reason, visitors, lending alerts, observation periods and follow-up calls.
 
 Every number is a count of stored rows (the events table for passages, the alerts, visitors,
 residents and followup_calls tables for the rest), read in the actor's zone scope; no names,
-phones or temperatures leave this module. Refusals of the check (拒绝检测) are recorded by
-another part of issue 17 (a ``refusals`` table): ``ZoneDay.refusals`` stays None, shown as
-"not recorded", until that table exists.
+phones or temperatures leave this module. Refusals of the check (拒绝检测/劝返) are the rows of
+the ``refusals`` table the lane console records, counted by
+``server.services.incidents.refusals.count_refusals`` in the same read transaction.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from protocol.messages import OverrideReason
 from server.services.alerts.kinds import AlertKind
 from server.services.context import Actor, Env
 from server.services.errors import Invalid, NotFound
+from server.services.incidents.refusals import count_refusals
 from server.store import daily as store
 from server.store.daily import EventCount, LaneRow, Window
 
@@ -73,6 +74,7 @@ class Tally:
     overrides: Counter[str] = field(default_factory=Counter)  # granted overrides by reason
     visitor_passages: int = 0  # granted passages of visitor passes
     lending_alerts: int = 0  # suspected-lending alerts first raised that day
+    refusals: int = 0  # refused checks (拒绝检测/劝返) recorded at the lane's console
 
     @property
     def entered(self) -> int:
@@ -95,6 +97,7 @@ class Tally:
         self.overrides.update(other.overrides)
         self.visitor_passages += other.visitor_passages
         self.lending_alerts += other.lending_alerts
+        self.refusals += other.refusals
 
 
 @dataclass(slots=True)
@@ -119,9 +122,9 @@ class ZoneDay:
     observation_active: int = 0
     calls_made: int = 0
     calls_unanswered: int = 0
-    # 拒绝检测/劝返: recorded in the ``refusals`` table of issue 17 item 3 (another branch);
-    # None means "not recorded yet", never zero
-    refusals: int | None = None
+    # 拒绝检测/劝返 recorded in the zone, also at lanes the registry no longer knows (so it can
+    # exceed the sum of the lane table)
+    refusals: int = 0
 
     @property
     def inside(self) -> list[int]:
@@ -182,6 +185,22 @@ class _Registry:
     visitors: dict[int, int]
     observations: dict[int, tuple[int, int, int]]
     calls: dict[int, tuple[int, int]]
+    refusals: dict[int, int]  # per zone, every lane
+
+
+def _refusals(
+    refused: dict[tuple[int, str], int], names: dict[int, str], by_gate: dict[str, LaneDay]
+) -> dict[int, int]:
+    """Refused checks per zone of the report, also added to their lanes' tallies."""
+    by_zone: Counter[int] = Counter()
+    for (zone_id, gate), n in refused.items():
+        if zone_id not in names:  # another zone than the chosen one
+            continue
+        by_zone[zone_id] += n
+        lane = by_gate.get(gate)
+        if lane is not None and lane.lane.zone_id == zone_id:
+            lane.tally.refusals += n
+    return dict(by_zone)
 
 
 async def _read(env: Env, w: Window) -> tuple[dict[int, str], list[LaneDay], _Registry]:
@@ -196,10 +215,12 @@ async def _read(env: Env, w: Window) -> tuple[dict[int, str], list[LaneDay], _Re
         lending = await store.lending_alerts(conn, w, kind=AlertKind.SUSPECTED_LENDING.value)
         for gate, n in lending.items():
             by_gate[gate].tally.lending_alerts += n
+        refused = await count_refusals(conn, since=w.since, until=w.until, scope=w.scope)
         extra = _Registry(
             await store.visitors_registered(conn, w),
             await store.observations(conn, w),
             await store.calls(conn, w),
+            _refusals(refused, names, by_gate),
         )
     return names, lanes, extra
 
@@ -214,6 +235,7 @@ def _zones(names: dict[int, str], lanes: list[LaneDay], extra: _Registry) -> lis
         new, ended, active = extra.observations.get(z, (0, 0, 0))
         zone.observation_new, zone.observation_ended, zone.observation_active = new, ended, active
         zone.calls_made, zone.calls_unanswered = extra.calls.get(z, (0, 0))
+        zone.refusals = extra.refusals.get(z, 0)
     return list(zones.values())
 
 
@@ -227,6 +249,7 @@ def _total(zones: list[ZoneDay]) -> ZoneDay:
         total.observation_active += z.observation_active
         total.calls_made += z.calls_made
         total.calls_unanswered += z.calls_unanswered
+        total.refusals += z.refusals
     return total
 
 

@@ -41,7 +41,7 @@ METRICS = (
     "calls_made",
     "calls_unanswered",
 )
-LANE_COLUMNS = ("entries", "exits", "denied", "fevers", "overrides", "visitor_passages")
+LANE_COLUMNS = ("entries", "exits", "denied", "fevers", "refusals", "overrides", "visitor_passages")
 Cell = str | int | None
 Rows = list[list[Cell]]
 
@@ -52,15 +52,16 @@ class ReportWords:
 
     title: str  # with the day filled in
     word: Callable[[str], str]  # ``report.<key>`` of the catalog
+    refusals_note: str  # what "refused the check" counts
     metric: Callable[[str], str]  # ``report.metric.<name>``
     override: Callable[[str], str]  # an override reason's name
     direction: Callable[[str], str]
 
 
-def metric_value(zone: ZoneDay, name: str) -> int | None:
-    """One summary number of a zone (None: not recorded)."""
+def metric_value(zone: ZoneDay, name: str) -> int:
+    """One summary number of a zone."""
     t = zone.tally
-    values: dict[str, int | None] = {
+    values: dict[str, int] = {
         "entries": t.entered,
         "exits": t.exited,
         "inside": zone.inside[-1],
@@ -87,8 +88,7 @@ def summary_rows(report: DailyReport, w: ReportWords) -> Rows:
     rows: Rows = [head]
     for name in METRICS:
         values = [metric_value(z, name) for z in (*report.zones, report.total)]
-        cells = [w.word("not_recorded") if v is None else v for v in values]
-        rows.append([w.metric(name), *cells])
+        rows.append([w.metric(name), *values])
     return rows
 
 
@@ -99,7 +99,8 @@ def lane_rows(report: DailyReport, w: ReportWords) -> Rows:
     for z in report.zones:
         for lane in z.lanes:
             t = lane.tally
-            counts = [t.entered, t.exited, t.denied, t.fevers, sum(t.overrides.values())]
+            counts = [t.entered, t.exited, t.denied, t.fevers, t.refusals]
+            counts.append(sum(t.overrides.values()))
             rows.append(
                 [
                     z.name,
@@ -171,7 +172,7 @@ def xlsx(report: DailyReport, w: ReportWords) -> bytes:
         if first:
             sheet.append([w.title])
             sheet.append([w.word("inside_note")])
-            sheet.append([w.word("refusals_note")])
+            sheet.append([w.refusals_note])
             sheet.append([])
             first = False
         for row in rows:
@@ -209,7 +210,7 @@ def pdf(report: DailyReport, w: ReportWords) -> bytes:
     story: list[object] = [
         Paragraph(_escape(w.title), heading),
         Paragraph(_escape(w.word("inside_note")), note),
-        Paragraph(_escape(w.word("refusals_note")), note),
+        Paragraph(_escape(w.refusals_note), note),
         Spacer(1, 4 * mm),
     ]
     for title, rows in _sections(report, w):
