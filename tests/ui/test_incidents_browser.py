@@ -176,6 +176,9 @@ def test_a_refused_check_is_recorded_at_the_console(browser: Browser, served: Se
     )
     expect(page.locator("[data-panel=refusal] input[name=household]")).to_have_value("99-9-999")
     page.locator("[data-panel=refusal] input[name=household]").fill("3-2-201")
+    # a unit typed in full: the list of matching units Chromium opens under the field would take
+    # the next click, so the note field is where the volunteer goes next
+    page.locator("[data-panel=refusal] input[name=note]").fill("不肯测温")
     page.screenshot(path=str(SCREENSHOTS / "console-refusal.png"), full_page=True)
     page.locator("[data-panel=refusal] button[type=submit]").click()
     expect(page.locator("p.flash.good")).to_have_text("已记录拒绝检测。")
