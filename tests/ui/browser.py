@@ -6,17 +6,20 @@ downloaded browser)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from playwright.sync_api import Browser, sync_playwright
 
 from server.clock import SystemClock
 from server.config import ServerSettings, load_settings
@@ -239,3 +242,27 @@ def new_site(data_dir: Path) -> LiveSite:
     """Settings for a site in ``data_dir`` as the server process will load them."""
     data_dir.mkdir(mode=0o700)
     return LiveSite(load_settings(data_dir, env={}))
+
+
+@contextlib.contextmanager
+def serving(
+    site: LiveSite, log: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[ServerProcess]:
+    """A server process for ``site``, answering; stopped for good on the way out."""
+    server = ServerProcess(site.settings, log, extra_env)
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.close()
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium, headless, driven by Playwright's sync API."""
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

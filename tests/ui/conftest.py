@@ -4,11 +4,14 @@ real server (tests/ui/browser.py)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from playwright.sync_api import Browser
 
 from tests.server.conftest import STRONG, Api, api, seed, site  # noqa: F401 - fixtures used by tests here
+from tests.ui.browser import chromium
 
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -41,3 +44,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 
 __all__ = ["STRONG", "Api", "csrf_of", "form_post", "seed"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium for a module's browser tests."""
+    with chromium() as launched:
+        yield launched

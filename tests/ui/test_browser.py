@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
 from server.services.context import CLI_ACTOR, Env
 from server.services.gates import health as gate_health
@@ -37,8 +37,6 @@ from tests.faults.daemon import Lane
 from tests.server.conftest import STRONG
 from tests.support.mosquitto import Mosquitto
 from tests.ui.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     SCREENSHOTS,
     LiveSite,
     ServerProcess,
@@ -101,15 +99,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             lane.stop()
         server.close()
         broker.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Headless Debian Chromium."""
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 class Watched:

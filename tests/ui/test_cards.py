@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
 from server.services.registry.site import initialise
 from tests.server.cardsite import Layout, build, decode_sheets
 from tests.server.conftest import STRONG, Api, Site, ready_accounts
-from tests.ui.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, ServerProcess, new_site
+from tests.ui.browser import SCREENSHOTS, ServerProcess, new_site, serving
 
 LAYOUT = Layout(floors=(1, 10), rooms_per_floor=2, residents=2)  # 3 x 2 x 2 x 2 x 2 = 48
 
@@ -70,39 +70,30 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         return await build(env, root, LAYOUT)  # type: ignore[arg-type]
 
     site.run(seed)
-    server = ServerProcess(site.settings, root / "server.log")
-    try:
-        server.wait_ready()
+    with serving(site, root / "server.log") as server:
         yield server
-    finally:
-        server.close()
 
 
-def test_download_a_building_from_the_browser(served: ServerProcess, tmp_path: Path) -> None:
-    with sync_playwright() as p:
-        browser: Browser = p.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
-            page = context.new_page()
-            page.goto(f"{served.url}/ui/login")
-            page.fill("input[name=username]", "admin")
-            page.fill("input[name=password]", STRONG)
-            page.click("button[type=submit].primary")
-            expect(page).to_have_url(f"{served.url}/ui/")
-            page.click("a[href='/ui/cards']")
-            expect(page.locator("h1")).to_have_text("打印卡片")
-            page.select_option("select[name=building]", "10号楼")
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOTS / "cards-page.png"), full_page=True)
-            with page.expect_download() as download:
-                page.click("#cards-form button[type=submit]")
-            pdf = tmp_path / download.value.suggested_filename
-            download.value.save_as(pdf)
-            assert pdf.name == "cards-10号楼.pdf"
-        finally:
-            browser.close()
+def test_download_a_building_from_the_browser(
+    browser: Browser, served: ServerProcess, tmp_path: Path
+) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{served.url}/ui/login")
+    page.fill("input[name=username]", "admin")
+    page.fill("input[name=password]", STRONG)
+    page.click("button[type=submit].primary")
+    expect(page).to_have_url(f"{served.url}/ui/")
+    page.click("a[href='/ui/cards']")
+    expect(page.locator("h1")).to_have_text("打印卡片")
+    page.select_option("select[name=building]", "10号楼")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "cards-page.png"), full_page=True)
+    with page.expect_download() as download:
+        page.click("#cards-form button[type=submit]")
+    pdf = tmp_path / download.value.suggested_filename
+    download.value.save_as(pdf)
+    assert pdf.name == "cards-10号楼.pdf"
     data = served.settings.data_dir
     decoded = [text for page in decode_sheets(pdf, tmp_path) for text in page]
     assert sorted(decoded) == sorted(_texts(data, "10号楼"))

@@ -10,19 +10,18 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from server.services.context import Env
 from tests.server.conftest import STRONG
 from tests.support.chat_sink import ChatSink
 from tests.ui.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     SCREENSHOTS,
     LiveSite,
     ServerProcess,
     new_site,
     seed_site,
+    serving,
 )
 from tests.ui.data import add_event
 
@@ -36,20 +35,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveSite,
     site = new_site(root / "data")
     site.run(seed_site)
     quick = {"GATEPASS_CHAT_RETRY_S": "1", "GATEPASS_CHAT_ATTEMPTS": "2"}
-    server = ServerProcess(site.settings, root / "server.log", extra_env=quick)
-    try:
-        server.wait_ready()
+    with serving(site, root / "server.log", quick) as server:
         yield site, server
-    finally:
-        server.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _add(page: Page, name: str, vendor: str, url: str) -> None:

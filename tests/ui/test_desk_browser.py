@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from msgspec.structs import replace
 from openpyxl import load_workbook
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from server.services.context import CLI_ACTOR, Env
 from server.services.registry import residents
@@ -24,13 +24,12 @@ from server.services.staff import callers
 from server.store import accounts
 from tests.server.conftest import STRONG, strong_hash
 from tests.ui.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     SCREENSHOTS,
     LiveSite,
     ServerProcess,
     new_site,
     seed_site,
+    serving,
 )
 
 pytestmark = pytest.mark.slow
@@ -69,20 +68,8 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerP
     root = tmp_path_factory.mktemp("ui-desk")
     site: LiveSite = new_site(root / "data")
     ids = site.run(_prepare)
-    server = ServerProcess(site.settings, root / "server.log")
-    try:
-        server.wait_ready()
+    with serving(site, root / "server.log") as server:
         yield server, ids
-    finally:
-        server.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _login(browser: Browser, server: ServerProcess, user: str, errors: list[str]) -> Page:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
 from server.services.context import CLI_ACTOR, Env
 from server.services.passes import issuing
@@ -25,7 +25,7 @@ from server.services.registry.imports import import_residents
 from server.services.registry.site import initialise
 from tests.server.conftest import STRONG, ready_accounts
 from tests.server.office_register import HEADERS, write_xlsx
-from tests.ui.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, LiveSite, ServerProcess, new_site
+from tests.ui.browser import SCREENSHOTS, LiveSite, ServerProcess, new_site, serving
 
 pytestmark = pytest.mark.slow
 
@@ -90,20 +90,8 @@ def prepared(
 
     site.run(since)
     register = write_xlsx(root / "住户名单.xlsx", NOW, HEADERS)
-    server = ServerProcess(site.settings, root / "server.log")
-    try:
-        server.wait_ready()
+    with serving(site, root / "server.log") as server:
         yield site, server, register
-    finally:
-        server.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def test_upload_preview_apply(

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from server.services.context import CLI_ACTOR, Env
 from server.services.passes import locks as pass_locks
@@ -20,13 +20,12 @@ from server.store.schema import passes
 from server.store.schema_gates import alert_actions, alerts, refusals
 from tests.server.conftest import STRONG
 from tests.ui.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     SCREENSHOTS,
     LiveSite,
     ServerProcess,
     new_site,
     seed_site,
+    serving,
 )
 from tests.ui.data import add_event
 
@@ -65,20 +64,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     root = tmp_path_factory.mktemp("ui-incidents")
     site = new_site(root / "data")
     ids = site.run(_lending)
-    server = ServerProcess(site.settings, root / "server.log")
-    try:
-        server.wait_ready()
+    with serving(site, root / "server.log") as server:
         yield site, server, ids
-    finally:
-        server.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _rows(site: LiveSite, query: Any) -> list[dict[str, Any]]:

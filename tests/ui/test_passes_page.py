@@ -8,19 +8,18 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
 from server.services.context import Env
 from server.store.schema import passes
 from tests.server.conftest import STRONG
 from tests.ui.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     SCREENSHOTS,
     LiveSite,
     ServerProcess,
     new_site,
     seed_site,
+    serving,
 )
 
 pytestmark = pytest.mark.slow
@@ -31,20 +30,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveSite,
     root = tmp_path_factory.mktemp("ui-passes")
     site = new_site(root / "data")
     site.run(seed_site)
-    server = ServerProcess(site.settings, root / "server.log")
-    try:
-        server.wait_ready()
+    with serving(site, root / "server.log") as server:
         yield site, server
-    finally:
-        server.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _live(site: LiveSite) -> dict[int, int]:

@@ -8,20 +8,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
 from server.services.context import Env
 from server.services.gates import policy as gate_policy
 from server.store import registry
 from tests.server.conftest import STRONG
 from tests.ui.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     SCREENSHOTS,
     LiveSite,
     ServerProcess,
     new_site,
     seed_site,
+    serving,
 )
 
 pytestmark = pytest.mark.slow
@@ -39,20 +38,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     root = tmp_path_factory.mktemp("ui-policy")
     site = new_site(root / "data")
     site.run(seed_site)
-    server = ServerProcess(site.settings, root / "server.log")
-    try:
-        server.wait_ready()
+    with serving(site, root / "server.log") as server:
         yield Served(site, server)
-    finally:
-        server.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def sign_in(browser: Browser, served: Served, user: str, problems: list[str]) -> Page:

@@ -14,20 +14,19 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
 from server.services.context import CLI_ACTOR, Env
 from server.services.incidents import refusals
 from server.web.format import Clockface
 from tests.server.conftest import STRONG
 from tests.ui.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     SCREENSHOTS,
     LiveSite,
     ServerProcess,
     new_site,
     seed_site,
+    serving,
 )
 from tests.ui.data import add_event
 
@@ -57,12 +56,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveSite,
         return ids
 
     site.run(seed)
-    server = ServerProcess(site.settings, root / "server.log")
-    try:
-        server.wait_ready()
+    with serving(site, root / "server.log") as server:
         yield site, server
-    finally:
-        server.close()
 
 
 def _entries_today(site: LiveSite, zone: int) -> int:
@@ -102,36 +97,29 @@ def _download(page: Page, selector: str, folder: Path) -> Path:
 
 
 def test_report_page_charts_and_exports(
-    served: tuple[LiveSite, ServerProcess], tmp_path: Path
+    browser: Browser, served: tuple[LiveSite, ServerProcess], tmp_path: Path
 ) -> None:
     site, server = served
-    with sync_playwright() as p:
-        browser: Browser = p.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-            page = context.new_page()
-            problems: list[str] = []  # CSP violations and script errors, as test_browser.py
-            page.on("console", lambda m: problems.append(m.text) if _problem(m) else None)
-            page.on("pageerror", lambda exc: problems.append(f"script error: {exc}"))
-            _login(page, server.url)
-            page.click("a[href='/ui/reports/daily']")
-            expect(page.locator("h1")).to_contain_text("每日报表")
-            expect(page.locator("svg.chart")).to_have_count(6)  # two zones and the total
-            expect(page.locator("svg.chart rect.bar.in").first).to_be_attached()
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOTS / "report-daily.png"), full_page=True)
-            page.select_option("select[name=zone]", "1")
-            page.click("form.searchbar button.primary")
-            expect(page.locator("svg.chart")).to_have_count(2)
-            expect(page.locator("table.lanes")).to_contain_text("东门入口")
-            expect(page.locator("table.lanes")).not_to_contain_text("西门入口")
-            expect(page.locator('table.lanes td[data-refusals="east-in"]')).to_have_text("1")
-            xlsx = _download(page, "button[data-export=xlsx]", tmp_path)
-            pdf = _download(page, "button[data-export=pdf]", tmp_path)
-        finally:
-            browser.close()
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    problems: list[str] = []  # CSP violations and script errors, as test_browser.py
+    page.on("console", lambda m: problems.append(m.text) if _problem(m) else None)
+    page.on("pageerror", lambda exc: problems.append(f"script error: {exc}"))
+    _login(page, server.url)
+    page.click("a[href='/ui/reports/daily']")
+    expect(page.locator("h1")).to_contain_text("每日报表")
+    expect(page.locator("svg.chart")).to_have_count(6)  # two zones and the total
+    expect(page.locator("svg.chart rect.bar.in").first).to_be_attached()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "report-daily.png"), full_page=True)
+    page.select_option("select[name=zone]", "1")
+    page.click("form.searchbar button.primary")
+    expect(page.locator("svg.chart")).to_have_count(2)
+    expect(page.locator("table.lanes")).to_contain_text("东门入口")
+    expect(page.locator("table.lanes")).not_to_contain_text("西门入口")
+    expect(page.locator('table.lanes td[data-refusals="east-in"]')).to_have_text("1")
+    xlsx = _download(page, "button[data-export=xlsx]", tmp_path)
+    pdf = _download(page, "button[data-export=pdf]", tmp_path)
     assert problems == []
     assert xlsx.name.startswith("daily-report-")
     assert xlsx.name.endswith("-zone1.xlsx")
