@@ -102,7 +102,8 @@ async def test_a_frozen_broker_is_noticed_within_20_s_and_everything_carries_on(
                 if await _offline_decisions(site) >= 1:
                     break
                 await asyncio.sleep(0.2)
-            assert await _offline_decisions(site) >= 1
+            # a failure says what the gate did (seen once in 5 runs, 2026-12-03: not yet explained)
+            assert await _offline_decisions(site) >= 1, "gate log:\n" + "\n".join(lane.log[-40:])
     finally:
         if site.broker.process is not None:
             site.broker.process.send_signal(signal.SIGCONT)
