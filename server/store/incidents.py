@@ -3,15 +3,14 @@ around an alert, a lane's last scan, and refused checks recorded at the console.
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 
 from protocol.reasons import ReasonCode
 from server.records import AlertAction, CheckRefusal, EventView
 from server.store.db import Connection
 from server.store.query import in_scope, insert_new, records
-from server.store.schema import events, gates, households, passes, residents, staff, visitors
+from server.store.reports import event_views
+from server.store.schema import events, gates, households
 from server.store.schema_gates import alert_actions, refusals
 
 OVERRIDE = ReasonCode.OVERRIDE.value
@@ -32,28 +31,6 @@ async def actions_of(conn: Connection, *, alert_id: int) -> list[AlertAction]:
     return records(AlertAction, await conn.execute(query))
 
 
-def _views() -> sa.Select[Any]:
-    """Events with their lane, and the kind, holder and unit of the pass they name."""
-    holder = sa.func.coalesce(residents.c.name, visitors.c.name, staff.c.display_name)
-    source = (
-        events.outerjoin(gates, events.c.gate == gates.c.id)
-        .outerjoin(passes, events.c.pass_ref == passes.c.ref)
-        .outerjoin(residents, passes.c.resident_id == residents.c.id)
-        .outerjoin(visitors, passes.c.visitor_id == visitors.c.id)
-        .outerjoin(staff, passes.c.staff_id == staff.c.id)
-        .outerjoin(households, passes.c.household_id == households.c.id)
-    )
-    return sa.select(
-        *events.c,
-        gates.c.name.label("gate_name"),
-        gates.c.direction,
-        gates.c.zone_id,
-        passes.c.kind.label("pass_kind"),
-        holder.label("holder_name"),
-        households.c.label,
-    ).select_from(source)
-
-
 async def pass_events(
     conn: Connection,
     *,
@@ -65,7 +42,7 @@ async def pass_events(
 ) -> list[EventView]:
     """A pass's events in a time window at lanes in ``scope``, newest first."""
     query = (
-        _views()
+        event_views()
         .where(
             in_scope(gates.c.zone_id, scope),
             events.c.pass_ref == ref,
@@ -83,7 +60,7 @@ async def last_scan(
 ) -> EventView | None:
     """The lane's newest decision about a pass (not an override) in a time window."""
     query = (
-        _views()
+        event_views()
         .where(
             events.c.gate == gate,
             events.c.kind == "decision",
@@ -104,7 +81,7 @@ async def overrides_of(
 ) -> list[EventView]:
     """A lane's overrides (the button, the console's open once) in a time window, oldest first."""
     query = (
-        _views()
+        event_views()
         .where(
             in_scope(gates.c.zone_id, scope),
             events.c.gate == gate,
@@ -187,6 +164,6 @@ async def event_view(
     conn: Connection, *, scope: frozenset[int] | None, event_id: str
 ) -> EventView | None:
     """One event with its lane and holder, if its lane is in ``scope``."""
-    query = _views().where(in_scope(gates.c.zone_id, scope), events.c.event_id == event_id)
+    query = event_views().where(in_scope(gates.c.zone_id, scope), events.c.event_id == event_id)
     found = records(EventView, await conn.execute(query.limit(1)))
     return found[0] if found else None

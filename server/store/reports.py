@@ -38,7 +38,8 @@ class EventFilter:
     granted: bool | None = None
 
 
-def _joined() -> sa.Select[Any]:
+def event_views() -> sa.Select[Any]:
+    """Events with their lane, and the kind, holder and unit of the pass they name."""
     holder = sa.func.coalesce(residents.c.name, visitors.c.name, staff.c.display_name)
     source = (
         events.outerjoin(gates, events.c.gate == gates.c.id)
@@ -60,7 +61,7 @@ def _joined() -> sa.Select[Any]:
 
 
 def _scoped(scope: frozenset[int] | None, f: EventFilter) -> sa.Select[Any]:
-    query = _joined().where(in_scope(gates.c.zone_id, scope))
+    query = event_views().where(in_scope(gates.c.zone_id, scope))
     if f.gate is not None:
         query = query.where(events.c.gate == f.gate)
     if f.since_ms is not None:
