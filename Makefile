@@ -52,10 +52,11 @@ imports: $(STAMP)
 	$(BIN)/lint-imports
 
 # Two passes: most tests on every core (a module's tests on one worker), then the time-bound
-# ones (marked ``serial`` by tests/conftest.py: faults, the soak, the demo) alone.
+# ones (marked ``serial`` by tests/conftest.py: the fault tests and the soak) alone. Each pass
+# ends with its 15 slowest tests, so a log shows where make test's time goes.
 unit: sysdeps $(STAMP)
-	$(BIN)/pytest -n $(JOBS) --dist loadfile -m "not serial"
-	$(BIN)/pytest -m serial
+	$(BIN)/pytest -n $(JOBS) --dist loadfile -m "not serial" --durations=15
+	$(BIN)/pytest -m serial --durations=15
 
 bench: sysdeps $(STAMP)  ## measure, print a table and write docs/benchmarks.md
 	$(BIN)/python -m bench
