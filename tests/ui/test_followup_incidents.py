@@ -73,7 +73,10 @@ def test_the_dashboard_link_opens_the_resident_and_the_days_calls(
 ) -> None:
     base = fever["base"]
     api.use("east-desk")
-    assert f'href="{base}"' in api.get("/ui/").text
+    dashboard = api.get("/ui/").text
+    assert f'href="{base}"' in dashboard
+    assert "<span data-about>3-2-201 张*</span>" in dashboard  # who, without opening it
+    assert "张三" not in dashboard
     page = api.get(base)
     assert page.status_code == 200
     html = page.text

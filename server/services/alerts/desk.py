@@ -14,11 +14,13 @@ from server.records import Alert, EventView
 from server.services import audit
 from server.services.context import Actor, Env
 from server.services.errors import Conflict, NotFound
+from server.services.incidents.followups import resident_of
 from server.services.paging import Page
 from server.services.registry.places import list_gates
 from server.services.reports.log import event_by_id
-from server.services.text import clean_text
+from server.services.text import clean_text, mask_name
 from server.store import alerts as alert_store
+from server.store import registry as registry_store
 
 MAX_ALERTS = 100  # the dashboard's list
 
@@ -83,6 +85,20 @@ class AlertCard:
     count: int
     severity: str
     resolved: bool
+    about: str | None = None  # a follow-up alert's unit and masked name (it has no lane)
+
+
+async def _about(env: Env, actor: Actor, alert: Alert) -> str | None:
+    """For an alert about a resident (no lane, no event): their unit and masked name."""
+    async with env.db.read() as conn:
+        resident = await resident_of(conn, actor, alert)
+        if resident is None:
+            return None
+        household = await registry_store.get_household(
+            conn, household_id=resident.household_id, scope=actor.scope
+        )
+    unit = household.label if household is not None else ""
+    return " ".join(part for part in (unit, mask_name(resident.name)) if part)
 
 
 async def dashboard_alerts(env: Env, actor: Actor, *, open_only: bool = True) -> list[AlertCard]:
@@ -104,6 +120,7 @@ async def dashboard_alerts(env: Env, actor: Actor, *, open_only: bool = True) ->
             count=r.count,
             severity=r.severity,
             resolved=r.resolved_at is not None,
+            about=await _about(env, actor, r),
         )
         for r in rows
     ]
