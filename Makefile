@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-JOBS ?= $(shell nproc)
+# one worker more than the cores: much of the suite waits on server, browser and CLI start-ups
+JOBS ?= $(shell echo $$(( $$(nproc) + 1 )))
 APT_PACKAGES := mosquitto mosquitto-clients zbar-tools poppler-utils fonts-wqy-microhei chromium shellcheck
 
 .PHONY: test lint typecheck imports unit bench chaos demo sysdeps venv clean
