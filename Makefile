@@ -4,8 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-# one worker more than the cores: much of the suite waits on server, browser and CLI start-ups
-JOBS ?= $(shell echo $$(( $$(nproc) + 1 )))
+JOBS ?= $(shell nproc)
 APT_PACKAGES := mosquitto mosquitto-clients zbar-tools poppler-utils fonts-wqy-microhei chromium shellcheck
 
 .PHONY: test lint typecheck imports unit bench chaos demo sysdeps venv clean

@@ -64,12 +64,7 @@ def mqtt_client(
 # the parallel pass, and so does the demo: its 100 s are mostly its scenes' own pauses, and its
 # bounds (started within 60 s, the scenes within 120 s) hold with a neighbour beside it.
 SERIAL_DIRS = ("faults",)
-# the memory soak is CPU-bound: beside other tests its 70 s become 220 s of one worker
-SERIAL_FILES = (
-    "security/test_bad_reading.py",
-    "security/test_import_large.py",
-    "gate/test_memory.py",
-)
+SERIAL_FILES = ("security/test_bad_reading.py", "security/test_import_large.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
