@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from device.actuators import STEADY_FREE, STEADY_IDLE, STEADY_LOCKDOWN, STEADY_MAINTENANCE
+from device.core import cues
 from device.core.model import Outcome
 from device.core.override import override
 from device.link.mqtt import MqttClient
@@ -77,6 +78,7 @@ class CommandRunner:
         )
         ids = await self.rt.record_or_hold(decision.events, state, priority=True)
         self.rt.signals.show(decision.signal)
+        self.rt.announcer.tell(cues.for_override(decision))
         if decision.outcome != Outcome.GRANT:
             return CommandOutcome.REFUSED, f"refused: {decision.reason.value}"
         self.rt.relay.open(decision.open_ms, ids[0])
@@ -115,5 +117,6 @@ class CommandRunner:
 def apply_mode(rt: Runtime) -> None:
     """Show the mode's steady lights and hold or release the lane for free passage."""
     rt.signals.steady(STEADY[rt.mode])
+    rt.announcer.set_mode(rt.mode)
     rt.relay.hold(rt.mode == Mode.FREE_PASSAGE)
     rt.status_changed.set()

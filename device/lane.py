@@ -13,6 +13,7 @@ import math
 import random
 from dataclasses import replace
 
+from device.core import cues
 from device.core.decision import decide
 from device.core.model import Decision, Outcome, Prompt, ScanAttempt, Signal, Step, Temperature
 from device.core.state import GateState
@@ -80,6 +81,7 @@ class LaneFlow:
                 if decision.final:
                     return await self._finish(decision, state, attempt)
             self.rt.signals.show(decision.signal)
+            self.rt.announcer.tell(cues.for_decision(decision, attempt, self.rt.policy))
             self._ask(decision.prompt)
             self.rt.state = state
             attempt = await self._collect(decision, attempt)
@@ -136,6 +138,7 @@ class LaneFlow:
             if key is None:
                 return None
             typed = "" if key == "*" else typed + key if key.isdigit() else typed
+            self.rt.announcer.typed(len(typed))
         return typed
 
     async def _measure(self) -> Temperature | ReadingError | None:
@@ -175,11 +178,14 @@ class LaneFlow:
         except OutboxFull:
             await self.rt.alarm(AlarmKind.OUTBOX_FULL, once=True)
             self.rt.signals.show(Signal.FAULT)
-            return replace(decision, outcome=Outcome.DENY, reason=ReasonCode.DEVICE_FAULT)
+            refused = replace(decision, outcome=Outcome.DENY, reason=ReasonCode.DEVICE_FAULT)
+            self.rt.announcer.tell(cues.for_decision(refused, attempt, self.rt.policy))
+            return refused
         self.decisions += 1
         if decision.outcome == Outcome.GRANT and decision.open_ms:
             self.rt.relay.open(decision.open_ms, ids[0])
         self.rt.signals.show(decision.signal)  # after the relay request: lights never hold it up
+        self.rt.announcer.tell(cues.for_decision(decision, attempt, self.rt.policy))
         if decision.outcome == Outcome.GRANT and touched and self.presence is not None:
             self.presence.share(touched[0])
         return decision

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from device.actuators import RelayOwner, Signals
+from device.announce import Announcer
 from device.config import GateSettings
 from device.core.clock import Anchor, ClockView, anchored, judge
 from device.core.events import Settled, Stamp, Unsendable, settle
@@ -82,6 +83,8 @@ class Runtime:
     _urgent: int = 0
     # Decisions made while the store could not write, oldest first; committed by flush_held.
     held: deque[Held] = field(default_factory=lambda: deque(maxlen=HELD_MAX))
+    # What the lane says and shows (voice, display): the lane flow and the overrides tell it.
+    announcer: Announcer = field(default_factory=Announcer)
 
     def __post_init__(self) -> None:
         self.calm.set()

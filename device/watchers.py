@@ -12,6 +12,7 @@ import asyncio
 import logging
 
 from device.commands import apply_mode
+from device.core import cues
 from device.core.model import Outcome
 from device.core.override import attributed_operator, override
 from device.hardware.gpio.devices import GpioDevices
@@ -68,6 +69,7 @@ async def open_by_hand(rt: Runtime, reason: OverrideReason | None) -> None:
     )
     ids = await rt.record_or_hold(decision.events, state, priority=True)
     rt.signals.show(decision.signal)
+    rt.announcer.tell(cues.for_override(decision))
     if decision.outcome == Outcome.GRANT:
         rt.relay.open(decision.open_ms, ids[0])
 

@@ -91,6 +91,11 @@ MAX_WEEKDAY_WINDOWS = 28  # four windows on each day of the week
 Minute = Annotated[int, msgspec.Meta(ge=0, le=1440)]
 Weekday = Annotated[int, msgspec.Meta(ge=0, le=6)]
 WeekdayWindow = tuple[Weekday, Minute, Minute]
+Percent = Annotated[int, msgspec.Meta(ge=0, le=100)]
+QuietWindow = tuple[Minute, Minute]
+MAX_QUIET_WINDOWS = 4
+DEFAULT_VOLUME = 80
+DEFAULT_QUIET_VOLUME = 30
 
 
 class _Model(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -164,6 +169,13 @@ class OverrideReason(StrEnum):
     DEVICE_FAULT = "device_fault"
     EMERGENCY = "emergency"
     OTHER = "other"
+
+
+class LaneLanguage(StrEnum):
+    """The language a lane speaks and shows (protocol/wording has a catalog for each)."""
+
+    ZH_CN = "zh-CN"
+    EN = "en"
 
 
 class PhoneCheck(StrEnum):
@@ -394,10 +406,41 @@ class Policy(_Model, frozen=True, kw_only=True):
         | msgspec.UnsetType
     ) = msgspec.UNSET
 
+    # The lane's voice and display (issue 18), each left out while unset, so a lane that keeps
+    # the defaults gets the bytes an older gate reads. Volume in percent of the clip's level;
+    # quiet hours are [start, end] local minutes and may wrap past midnight ([1320, 360] is
+    # 22:00-06:00); within them the lane speaks at ``quiet_volume`` (0: silent, text only).
+    voice_volume: Percent | msgspec.UnsetType = msgspec.UNSET
+    quiet_hours: (
+        Annotated[list[QuietWindow], msgspec.Meta(max_length=MAX_QUIET_WINDOWS)] | msgspec.UnsetType
+    ) = msgspec.UNSET
+    quiet_volume: Percent | msgspec.UnsetType = msgspec.UNSET
+    lane_language: LaneLanguage | msgspec.UnsetType = msgspec.UNSET
+
     def __post_init__(self) -> None:
         """A weekly window starts before (or at) its end: it never wraps past midnight."""
         if any(start > end for _day, start, end in self.weekday_list):
             raise ValueError("a weekday window ends before it starts")
+
+    @property
+    def volume(self) -> int:
+        """The lane's voice volume in percent (80 unless set)."""
+        return self.voice_volume if isinstance(self.voice_volume, int) else DEFAULT_VOLUME
+
+    @property
+    def quiet_volume_percent(self) -> int:
+        """The volume within quiet hours (30 unless set)."""
+        return self.quiet_volume if isinstance(self.quiet_volume, int) else DEFAULT_QUIET_VOLUME
+
+    @property
+    def quiet_list(self) -> list[QuietWindow]:
+        """The quiet hours ([start, end] local minutes), empty when none are set."""
+        return self.quiet_hours if isinstance(self.quiet_hours, list) else []
+
+    @property
+    def language(self) -> str:
+        """The lane's language for its voice and display (Chinese unless set)."""
+        return str(self.lane_language) if isinstance(self.lane_language, str) else "zh-CN"
 
     @property
     def weekday_list(self) -> list[WeekdayWindow]:

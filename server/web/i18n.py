@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
+from protocol import wording
+
 LANGUAGES = ("zh-CN", "en")
 DEFAULT_LANGUAGE = "zh-CN"
 LANG_COOKIE = "gatepass_lang"
@@ -41,7 +43,17 @@ def catalog(language: str) -> dict[str, str]:
     if language not in LANGUAGES:
         raise MissingMessage(language)
     text = resources.files("server.web").joinpath("messages", f"{language}.toml").read_text("utf-8")
-    return _flatten(tomllib.loads(text))
+    return _flatten(tomllib.loads(text)) | _reason_lines(language)
+
+
+def _reason_lines(language: str) -> dict[str, str]:
+    """``reasons.<code>``: the short line the lane display shows for each reason code, from the
+    one catalog the voice, the display and the console share (protocol/wording)."""
+    return {
+        f"reasons.{key.removeprefix('reason.')}": entry.screen
+        for key, entry in wording.lines(language).items()
+        if key.startswith("reason.")
+    }
 
 
 class Translator:
