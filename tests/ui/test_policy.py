@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import msgspec
 import pytest
 import sqlalchemy as sa
 
@@ -115,6 +116,25 @@ def test_a_zone_rule_reaches_its_lanes_and_a_lane_rule_only_itself(gates: Api) -
     assert (lane_row["target"], lane_row["detail"]["lanes"]) == ("gate:east-in", ["east-in"])
 
 
+def test_the_lane_voice_and_screen_settings_reach_the_signed_policy(gates: Api) -> None:
+    """Issue 18: language, volume and quiet hours (wrapping midnight) are lane rules like the
+    others; a lane that never sets them keeps the bytes an older gate reads."""
+    api = gates
+    api.use("admin")
+    page = api.client.get(LANE)
+    for shown in ("语音音量", "沿用：80%", "沿用：中文", "静音时段"):
+        assert shown in page.text
+    fields = {"lane_language": "en", "voice_volume": "60", "quiet_hours": "22:00-06:30",
+              "quiet_volume": "0"}  # fmt: skip
+    assert save(api, LANE, fields).status_code == 303
+    policy = lane_policy(api, "east-in")
+    assert (policy.language, policy.volume, policy.quiet_volume_percent) == ("en", 60, 0)
+    assert [list(w) for w in policy.quiet_list] == [[1320, 390]]
+    assert "22:00-06:30" in api.client.get(LANE).text
+    untouched = msgspec.to_builtins(lane_policy(api, "east-out"))
+    assert not {"voice_volume", "quiet_hours", "quiet_volume", "lane_language"} & set(untouched)
+
+
 def test_the_api_overrides_of_a_lane_survive_a_page_edit(gates: Api) -> None:
     api = gates
     run(api, lambda env: gate_policy.set_policy(env, CLI_ACTOR, "east-in", {"relay_pulse_ms": 900}))
@@ -153,6 +173,12 @@ BAD_FIELDS = [
     ({"open_windows": ", ".join(["01:00-02:00"] * 9)}, "open_windows", "最多 8 段"),
     ({"day3": "08:00-09:00,10:00-11:00,12:00-13:00,14:00-15:00,16:00-17:00"}, "day3", "最多 4 段"),
     ({"apb_minutes": "1" * 201}, "apb_minutes", "内容过长"),
+    ({"voice_volume": "150"}, "voice_volume", "必须在 0 至 100 之间"),
+    ({"quiet_volume": "loud"}, "quiet_volume", "整数"),
+    ({"quiet_hours": "22:00-22:00"}, "quiet_hours", "开始和结束时间不能相同"),
+    ({"quiet_hours": "晚上"}, "quiet_hours", "时间请写作"),
+    ({"quiet_hours": ", ".join(["01:00-02:00"] * 5)}, "quiet_hours", "最多 4 段"),
+    ({"lane_language": "fr"}, "lane_language", "请从列出的选项中选择"),
 ]
 
 

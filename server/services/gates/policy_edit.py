@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from protocol.messages import Policy
+from protocol.messages import MAX_QUIET_WINDOWS, LaneLanguage, Policy
 from server.records import ConfigVersion, Gate, JSONObject, ZonePolicy
 from server.services import audit
 from server.services.context import Actor, Env
@@ -42,7 +42,7 @@ class Spec:
     """One editable policy field: how its form text reads and the range the gate accepts."""
 
     name: str
-    kind: str  # choice, int, float, bool, windows
+    kind: str  # choice, int, float, bool, windows, language, quiet
     low: float = 0
     high: float = 0
 
@@ -57,7 +57,20 @@ SPECS: tuple[Spec, ...] = (
     Spec("apb_minutes", "int", 0, 1440),
     Spec("apb_logical", "bool"),
     Spec("open_windows", "windows"),
+    # the lane's voice and display (issue 18)
+    Spec("lane_language", "language"),
+    Spec("voice_volume", "int", 0, 100),
+    Spec("quiet_hours", "quiet"),
+    Spec("quiet_volume", "int", 0, 100),
 )
+LANGUAGES = tuple(str(lang) for lang in LaneLanguage)
+# What a lane uses for a field the policy leaves unset (the Policy's own properties).
+EFFECTIVE = {
+    "voice_volume": "volume",
+    "quiet_volume": "quiet_volume_percent",
+    "quiet_hours": "quiet_list",
+    "lane_language": "language",
+}
 FIELDS = tuple(s.name for s in SPECS)
 EDITABLE = (*FIELDS, WEEKLY)
 DAY_FIELDS = tuple(f"day{d}" for d in WEEKDAYS)
@@ -148,6 +161,23 @@ def parse_windows(text: str, *, most: int) -> list[list[int]] | str:
     return sorted(windows)
 
 
+def parse_quiet(text: str) -> list[list[int]] | str:
+    """Quiet hours: windows like ``22:00-06:00`` that may wrap past midnight; else an error code."""
+    parts = [p for p in WINDOW_SPLIT.split(text.strip()) if p]
+    if len(parts) > MAX_QUIET_WINDOWS:
+        return "windows_count"
+    windows = []
+    for part in parts:
+        ends = part.replace("\u2013", "-").replace("~", "-").split("-")
+        start, end = (_minute(ends[0]), _minute(ends[1])) if len(ends) == 2 else (None, None)
+        if start is None or end is None:
+            return "windows_format"
+        if start == end:
+            return "quiet_empty"
+        windows.append([start, end])
+    return sorted(windows)
+
+
 def _number(spec: Spec, text: str) -> int | float | FieldError:
     values = {"min": _plain(spec.low), "max": _plain(spec.high)}
     try:
@@ -169,12 +199,20 @@ def _one(spec: Spec, text: str) -> Any:
         return text if text in CHOICES else FieldError(spec.name, "choice")
     if spec.kind == "bool":
         return BOOLS[text] if text in BOOLS else FieldError(spec.name, "choice")
-    if spec.kind == "windows":
-        parsed = parse_windows(text, most=MAX_DAILY_WINDOWS)
-        if isinstance(parsed, str):
-            return FieldError(spec.name, parsed, {"most": str(MAX_DAILY_WINDOWS)})
-        return parsed or FieldError(spec.name, "windows_format")
+    if spec.kind == "language":
+        return text if text in LANGUAGES else FieldError(spec.name, "choice")
+    if spec.kind in ("windows", "quiet"):
+        return _windows(spec, text)
     return _number(spec, text)
+
+
+def _windows(spec: Spec, text: str) -> list[list[int]] | FieldError:
+    """Opening hours (within a day) or quiet hours (may wrap past midnight)."""
+    most = MAX_DAILY_WINDOWS if spec.kind == "windows" else MAX_QUIET_WINDOWS
+    parsed = parse_windows(text, most=most) if spec.kind == "windows" else parse_quiet(text)
+    if isinstance(parsed, str):
+        return FieldError(spec.name, parsed, {"most": str(most)})
+    return parsed or FieldError(spec.name, "windows_format")
 
 
 def _weekly(form: Mapping[str, str], errors: list[FieldError]) -> list[list[int]] | None:
@@ -233,7 +271,7 @@ def form_of(overrides: JSONObject) -> dict[str, str]:
             form[spec.name] = ""
         elif spec.kind == "bool":
             form[spec.name] = "yes" if value else "no"
-        elif spec.kind == "windows":
+        elif spec.kind in ("windows", "quiet"):
             form[spec.name] = windows_text(value)
         else:
             form[spec.name] = str(value)
@@ -326,8 +364,9 @@ def _replaced(current: JSONObject, edit: JSONObject) -> JSONObject:
 
 def shown(policy: Policy) -> dict[str, Any]:
     """The editable fields of a policy as the pages show them, weekdays one by one."""
-    values: dict[str, Any] = {name: getattr(policy, name) for name in FIELDS}
+    values: dict[str, Any] = {name: getattr(policy, EFFECTIVE.get(name, name)) for name in FIELDS}
     values["open_windows"] = [list(w) for w in policy.open_windows]
+    values["quiet_hours"] = [list(w) for w in policy.quiet_list]
     for day in WEEKDAYS:
         own = [[start, end] for d, start, end in policy.weekday_list if d == day]
         values[f"day{day}"] = own or None

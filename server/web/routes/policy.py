@@ -27,19 +27,24 @@ ZoneId = Annotated[int, Path(ge=0, le=65535)]
 FORM_FIELDS = (*edit.FIELDS, *edit.DAY_FIELDS, *(f"closed{d}" for d in edit.WEEKDAYS), "seen")
 
 
+EMPTY_WINDOWS = {"open_windows": "policy.value.always", "quiet_hours": "policy.value.no_quiet"}
+
+
 def describe(t: Translator, name: str, value: Any) -> str:
     """A policy value as staff read it (choices and yes/no in their language, hours as text)."""
     if name.startswith("day"):
         return _day(t, value)
-    if name == "open_windows":
-        return edit.windows_text(value) if value else t("policy.value.always")
-    if name.startswith("phone_check"):
-        return t(f"policy.check.{value}")
+    if name in EMPTY_WINDOWS:
+        return edit.windows_text(value) if value else t(EMPTY_WINDOWS[name])
+    if name.startswith("phone_check") or name == "lane_language":
+        return t(f"policy.{'language' if name == 'lane_language' else 'check'}.{value}")
     if name == "apb_logical":
         return t("policy.value.yes") if value else t("policy.value.no")
     units: dict[str, Callable[[Any], str]] = {
         "fever_threshold_c": temperature,
         "phone_sample_percent": lambda n: t("policy.value.percent", n=n),
+        "voice_volume": lambda n: t("policy.value.percent", n=n),
+        "quiet_volume": lambda n: t("policy.value.percent", n=n),
         "apb_minutes": lambda n: t("policy.value.minutes", n=n),
     }
     return units.get(name, str)(value)
@@ -96,6 +101,7 @@ def _editor(
         specs=edit.SPECS,
         days=edit.WEEKDAYS,
         choices=edit.CHOICES,
+        languages=edit.LANGUAGES,
         describe=lambda name, value: describe(t, name, value),
         saved=saved,
     )
