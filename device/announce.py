@@ -67,12 +67,13 @@ class Announcer:
         if changed:
             self.tell(mode_changed(mode))
         elif self.current.phase in (Phase.READY, Phase.CLOSED, Phase.FREE):
-            self.tell(self._resting)
+            self.rest()
 
     def rest(self) -> None:
         """Back to the resting cue (after a result, or when a flow ends without one)."""
-        if self.current != self._resting:
-            self.tell(self._resting)
+        now, resting = self.current, self._resting
+        if (now.phase, now.line, now.digits) != (resting.phase, resting.line, resting.digits):
+            self.tell(resting)
 
     def _back_after(self, delay: float) -> None:
         try:
