@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 MARKER = ".gatepass-demo"  # only a folder holding this file is ever wiped
 READY_TIMEOUT_S = 30.0
+DISPLAY_PORT = 8091  # the lanes' displays on 8091, 8092, ... when free (README names them)
 FIRST_BOOT_ALERTS = {"clock_untrusted", "revocation_stale"}
 
 
@@ -58,6 +59,7 @@ class Demo:
     staff: http.Api | None = None
     cast: seed.Cast | None = None
     lanes: dict[str, Lane] = field(default_factory=dict)
+    displays: dict[str, int] = field(default_factory=dict)  # gate id -> its lane display's port
     started: float = field(default_factory=time.monotonic)
     lock: IO[bytes] | None = None  # held while the demo runs: one demo per folder
 
@@ -161,8 +163,9 @@ async def start(demo: Demo) -> None:
     demo.lock = fresh_folder(layout.root)
     people = community(opts.seed)
     demo.broker_port, proxy_port = free_port(), free_port()
+    demo.displays = {g.id: free_port(DISPLAY_PORT + i) for i, g in enumerate(site.GATES)}
     say(f"building the site in {layout.root} (operator commands; logs in {layout.logs})")
-    one_time = await site.build(layout, people, demo.broker_port, proxy_port)
+    one_time = await site.build(layout, people, (demo.broker_port, proxy_port), demo.displays)
     stage(demo, "site built")
     await start_broker(demo, layout.broker / "mosquitto.conf")
     await start_server(demo)
@@ -224,6 +227,10 @@ def banner(demo: Demo) -> None:
         f"  admin      {seed.ADMIN_USER} / {seed.ADMIN_PASSWORD}",
         f"  staff      {seed.STAFF_USER} / {seed.STAFF_PASSWORD}",
         "  lanes      " + ", ".join(f"{g.id} ({g.name}, {g.zone})" for g in site.GATES),
+        *(
+            f"  display    {g.id}: http://localhost:{demo.displays[g.id]}/   (the lane's screen)"
+            for g in site.GATES
+        ),
         f"  by hand    {sim} send {lane}/scanner.sock present "
         f'"$(sed -n 2p {rel}/passes.tsv | cut -f6)"',
         f"             {sim} send {lane}/thermo.sock person 36.5 2   (step in front)",

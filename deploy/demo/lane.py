@@ -92,6 +92,12 @@ class Lane:
         """How many times the relay has opened so far."""
         return int((await self.panel.send("opened")).split()[1])
 
+    async def said(self) -> dict[str, int]:
+        """How often the lane's voice said each prompt (clip id -> count), from the simulated
+        speaker's record."""
+        words = (await self.panel.send("said")).split()[1:]
+        return {clip: int(count) for clip, _, count in (w.rpartition("=") for w in words)}
+
     async def wait_opened(self, before: int, within: float) -> bool:
         """Whether the relay opened again within ``within`` seconds."""
         loop = asyncio.get_running_loop()

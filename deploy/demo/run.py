@@ -96,7 +96,9 @@ async def report(demo: Demo) -> dict[str, Any]:
     await settle(demo)
     admin = http.Api(demo.base)
     await asyncio.to_thread(admin.login, seed.ADMIN_USER, seed.ADMIN_PASSWORD)
-    return await asyncio.to_thread(summary.summarise, admin, demo.started)
+    result = await asyncio.to_thread(summary.summarise, admin, demo.started)
+    said = {gate: await lane.said() for gate, lane in sorted(demo.lanes.items())}
+    return result | summary.prompts(said)
 
 
 async def _finish(traffic: asyncio.Task[None] | None) -> None:

@@ -139,8 +139,9 @@ async def import_register(layout: Layout, people: list[Person]) -> None:
     await operator("import", "residents", "--data", str(layout.data), str(csv_file))
 
 
-async def add_gate(layout: Layout, gate: Gate, broker_port: int) -> None:
-    """``gate add`` for a simulated lane (mock pins; devices on the simulators' links)."""
+async def add_gate(layout: Layout, gate: Gate, broker_port: int, display_port: int) -> None:
+    """``gate add`` for a simulated lane (mock pins; devices on the simulators' links), with
+    its lane display on a loopback port of its own."""
     lane = layout.lane(gate.id)
     await operator(
         "gate",
@@ -170,6 +171,8 @@ async def add_gate(layout: Layout, gate: Gate, broker_port: int) -> None:
         str(layout.gate_file(gate.id)),
     )
     set_broker_key(layout.gate_file(gate.id), "reconnect_max_s", RECONNECT_MAX_S)
+    with layout.gate_file(gate.id).open("a") as out:
+        out.write(f'\n[display]\nlisten = "127.0.0.1:{display_port}"\n')
 
 
 def set_broker_key(path: Path, key: str, value: float) -> None:
@@ -196,12 +199,16 @@ async def broker_config(layout: Layout, port: int) -> Path:
     return conf
 
 
-async def build(layout: Layout, people: list[Person], broker_port: int, proxy_port: int) -> str:
-    """The whole site; returns the admin's one-time password."""
+async def build(
+    layout: Layout, people: list[Person], ports: tuple[int, int], displays: dict[str, int]
+) -> str:
+    """The whole site (broker and proxy ports, a display port per lane); returns the admin's
+    one-time password."""
+    broker_port, proxy_port = ports
     password = await init_site(layout)
     await import_register(layout, people)
     for gate in GATES:
         port = proxy_port if gate.id == CUT_GATE else broker_port
-        await add_gate(layout, gate, port)
+        await add_gate(layout, gate, port, displays[gate.id])
     await broker_config(layout, broker_port)
     return password

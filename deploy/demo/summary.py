@@ -3,7 +3,8 @@
 One JSON-ready dict: events per gate and per reason code (alarms by their kind), grants per
 kind of pass (resident, visitor, staff; ``none`` for staff overrides), events the
 gates decided while offline, alerts by kind, dead letters, and each gate's last reported
-outbox depth (0 once everything it decided has been acknowledged).
+outbox depth (0 once everything it decided has been acknowledged); and from the lanes
+themselves, the voice prompts each one played (``prompts``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,20 @@ def _reason(event: dict[str, Any]) -> str:
     if event["kind"] == "alarm":
         return f"alarm:{event['alarm']}"
     return str(event["reason"])
+
+
+def prompts(said: dict[str, dict[str, int]]) -> dict[str, Any]:
+    """The lanes' voice prompts (from each simulated speaker's record): how often each reason
+    was said, each step asked for, in all and per lane."""
+    total: Counter[str] = sum((Counter(counts) for counts in said.values()), Counter())
+    reasons = {k.removeprefix("reason."): n for k, n in total.items() if k.startswith("reason.")}
+    others = {k: n for k, n in total.items() if not k.startswith(("reason.", "temperature."))}
+    return {
+        "prompts_per_reason": dict(sorted(reasons.items())),
+        "prompts": dict(sorted(others.items())),
+        "temperatures_read_out": total["temperature.unit"],
+        "prompts_per_gate": {g: sum(c.values()) for g, c in sorted(said.items())},
+    }
 
 
 def summarise(admin: Api, started_at: float) -> dict[str, Any]:

@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -95,6 +96,7 @@ def test_the_demo_morning_reaches_the_server_and_ctrl_c_leaves_nothing(tmp_path:
         lines: list[str] = []
         try:
             read_until(proc, SCENES_DONE, lines, WITHIN_S)
+            check_displays("".join(lines))
             proc.send_signal(signal.SIGINT)  # Ctrl-C: stop, summarise, exit
             out, _ = proc.communicate(timeout=60)
         finally:
@@ -111,6 +113,17 @@ def test_the_demo_morning_reaches_the_server_and_ctrl_c_leaves_nothing(tmp_path:
     assert leftovers(root) == []
     summary = json.loads(lines[-1])
     check_summary(summary)
+
+
+def check_displays(text: str) -> None:
+    """Each lane's display address is printed, and its page answers with the lane's state."""
+    found = dict(re.findall(r"display +([\w-]+): (http://localhost:\d+/)", text))
+    assert set(found) == {"main-in", "main-out", "block-in"}, text[-3000:]
+    for gate, url in found.items():
+        with urllib.request.urlopen(url + "state", timeout=10) as answer:
+            state = json.loads(answer.read())
+        assert state["gate"] == gate
+        assert state["phase"] in {"ready", "digits", "measure", "result", "closed", "free"}
 
 
 def check_summary(summary: dict[str, object]) -> None:
@@ -141,3 +154,12 @@ def check_summary(summary: dict[str, object]) -> None:
     assert offline["block-in"] >= 3  # decided while cut off, delivered afterwards
     assert set(summary["events_per_gate"]) == {"main-in", "main-out", "block-in"}  # type: ignore[arg-type]
     assert summary["dead_letters"] == 0
+    said, prompts = summary["prompts_per_reason"], summary["prompts"]
+    assert isinstance(said, dict)
+    assert isinstance(prompts, dict)
+    for reason in ("fever", "under_observation", "pass_locked"):
+        assert said[reason] >= 1, said  # each refusal was said out loud, with its reason
+    assert prompts["step.measure"] >= 10
+    assert prompts["step.granted_normal"] >= 10
+    assert prompts["staff.override"] == 1
+    assert summary["temperatures_read_out"] >= 10  # type: ignore[operator]
