@@ -29,11 +29,13 @@ STDLIB_ALLOWED = {
     "functools",
     "hashlib",
     "hmac",
+    "importlib",  # importlib.resources: protocol/wording reads its own catalogs (package data)
     "io",
     "itertools",
     "math",
     "operator",
     "re",
+    "tomllib",  # the catalogs' format
     "types",
     "typing",
     "zlib",
