@@ -106,6 +106,7 @@ class AlsaPlayer:
         # then (the bench measures prompt start with them)
         self.fed_at: float | None = None
         self.fed = asyncio.Event()
+        self.process: asyncio.subprocess.Process | None = None  # the latest aplay started
         self._task: asyncio.Task[None] | None = None
         self._reported: set[str] = set()
 
@@ -176,6 +177,7 @@ class AlsaPlayer:
             self._once("spawn", "cannot start %s: %s", self.aplay, exc)
             self._outcome("failed")
             return
+        self.process = process
         try:
             await self._feed(process, frames, volume_percent)
             _, err = await process.communicate()

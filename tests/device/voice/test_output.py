@@ -88,3 +88,17 @@ def test_the_pin_map_docs_wiring_gives_for_an_i2s_amplifier_is_valid() -> None:
     pins = PinMap(buzzer=12, keypad_rows=(5, 6, 13, 26), keypad_cols=(16, 4, 7))
     assert not set(pins.pins()) & {18, 19, 20, 21}  # the PCM group the I2S overlay takes
     assert {18, 19, 20, 21} <= set(PinMap().pins())  # the defaults do collide (docs/wiring.md)
+
+
+async def test_said_needs_the_simulated_speaker() -> None:
+    from device.sim.control import SimControl
+
+    answer = await SimControl(None, None, AlsaPlayer()).command("said")  # type: ignore[arg-type]
+    assert answer == 'error no simulated speaker ([voice] output = "sim")'
+    speaker = SimSpeaker()
+    speaker.play(["step.measure"], 80)
+    speaker.play(["reason.expired"], 80)
+    speaker.play(["step.measure"], 80)
+    said = await SimControl(None, None, speaker).command("said")  # type: ignore[arg-type]
+    assert said == "ok reason.expired=1 step.measure=2"
+    await speaker.close()

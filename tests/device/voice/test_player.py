@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 import wave
 from pathlib import Path
 
@@ -36,6 +38,28 @@ async def test_a_new_prompt_cuts_the_one_playing(tmp_path: Path) -> None:
     await player.wait()
     assert player.outcomes == ["cut", "finished"]
     await player.close()
+
+
+async def test_a_new_prompt_kills_the_aplay_playing(tmp_path: Path) -> None:
+    """ALSA's file plugin writing into a FIFO nobody reads yet holds aplay mid-prompt (a real
+    aplay, blocked as on a slow card); the next prompt kills it, then plays to the reader."""
+    fifo = tmp_path / "speaker.fifo"
+    os.mkfifo(fifo)
+    long_clip = write_tone(tmp_path / "long.wav", seconds=3.0)
+    short_clip = write_tone(tmp_path / "short.wav", seconds=0.5)
+    player = AlsaPlayer(f"file:FILE={fifo},FORMAT=raw")
+    player.play([long_clip], 100)
+    await asyncio.wait_for(player.fed.wait(), 10)
+    first = player.process
+    assert first is not None
+    player.play([short_clip], 100)
+    assert await asyncio.wait_for(first.wait(), 10) == -signal.SIGKILL
+    heard = await asyncio.wait_for(asyncio.to_thread(fifo.read_bytes), 10)
+    await player.wait()
+    assert player.outcomes == ["cut", "finished"]
+    with wave.open(str(short_clip), "rb") as clip:
+        expected = clip.readframes(clip.getnframes())
+    assert heard[: len(expected)] == expected  # the second prompt, whole, and not the first
 
 
 async def test_a_failing_device_is_logged_once(
