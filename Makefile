@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 JOBS ?= $(shell nproc)
-APT_PACKAGES := mosquitto mosquitto-clients zbar-tools poppler-utils fonts-wqy-microhei chromium shellcheck
+APT_PACKAGES := mosquitto mosquitto-clients zbar-tools poppler-utils fonts-wqy-microhei chromium shellcheck espeak-ng alsa-utils
 
 .PHONY: test lint typecheck imports unit bench chaos demo sysdeps venv clean
 
@@ -25,6 +25,8 @@ sysdeps:  ## install the distribution packages the tests need, when missing
 	[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing="$$missing fonts-wqy-microhei"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	command -v shellcheck >/dev/null || missing="$$missing shellcheck"; \
+	command -v espeak-ng >/dev/null || missing="$$missing espeak-ng"; \
+	command -v aplay >/dev/null || missing="$$missing alsa-utils"; \
 	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
 	command -v runuser >/dev/null || missing="$$missing util-linux"; \
 	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \

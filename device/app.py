@@ -28,13 +28,14 @@ from device.hardware.gpio.pins import PinMap
 from device.inbound import InboundRouter
 from device.lane import LaneFlow
 from device.link.mqtt import MqttClient, MqttSettings
-from device.ports import Clock, QrScanner, SystemSync, Thermometer
+from device.ports import Clock, QrScanner, Speaker, SystemSync, Thermometer
 from device.presence import PresenceSender, peer_filters
 from device.publisher import Drainer
 from device.runtime import Runtime
 from device.store.outbox import GateStore
 from device.timesync import TimeSync
 from device.trust import TrustStore
+from device.voice.output import build_speaker, voice
 from protocol import topics
 from protocol.keys import public_from_raw
 from protocol.messages import AlarmKind, Lifecycle, Mode, encode
@@ -58,6 +59,7 @@ class Gate:
     panel: SimPanel | None
     presence: PresenceSender
     timesync: TimeSync
+    speaker: Speaker | None = None  # [voice] output; None when off
 
 
 def pin_map(settings: GateSettings) -> PinMap:
@@ -132,9 +134,13 @@ async def build(settings: GateSettings, clock: Clock, os_sync: SystemSync | None
     router = InboundRouter(rt, link, drainer, CommandRunner(rt, link), timesync)
     presence = PresenceSender(rt, link)
     lane = LaneFlow(rt, scanner, thermometer, gpio.keypad, presence=presence)
-    return Gate(
+    gate = Gate(
         rt, gpio, scanner, thermometer, link, lane, drainer, router, panel, presence, timesync
     )
+    gate.speaker = build_speaker(settings)
+    if gate.speaker is not None:  # the voice hears every cue the lane tells
+        rt.announcer.listen(voice(settings, gate.speaker, lambda: rt.policy, rt.clock.wall))
+    return gate
 
 
 def mqtt_settings(settings: GateSettings, will_topic: str, will: bytes) -> MqttSettings:
@@ -198,6 +204,8 @@ async def run(
         final = encode(await status.build(rt, Lifecycle.OFFLINE))
         await gate.link.stop((status.status_topic(rt), final))
         await rt.signals.close()
+        if gate.speaker is not None:
+            await gate.speaker.close()
         gate.gpio.close()
         await rt.store.close()
 
@@ -229,7 +237,7 @@ def _start_tasks(tg: asyncio.TaskGroup, gate: Gate, control: Path | None) -> Non
     if control is not None and gate.panel is not None:
         from device.sim.control import SimControl, serve
 
-        tasks["sim-control"] = serve(SimControl(gate.panel, rt.relay), control)
+        tasks["sim-control"] = serve(SimControl(gate.panel, rt.relay, gate.speaker), control)
     watchers.gpio_health(rt, g)
     for name, coro in tasks.items():
         tg_tasks[name] = tg.create_task(coro, name=name)

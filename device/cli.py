@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=version("gatepass"))
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_probe(commands)
+    _add_voice(commands)
     check = commands.add_parser(
         "check-config",
         help="validate a gate config file; print every error with its key",
@@ -159,6 +160,81 @@ def _add_probe(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     probe.add_argument("-v", "--verbose", action="store_true", help="debug logs on stderr")
 
 
+VOICE_OUT = Path("/var/lib/gatepass/voice")  # the unit's state dir (deploy/gate/install.sh)
+
+
+def _add_voice(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    voice = commands.add_parser(
+        "voice",
+        help="render the lane's voice clips, or play clips to test the speaker",
+        description="docs/lane.md, Voice prompts.",
+    )
+    actions = voice.add_subparsers(dest="action", metavar="ACTION", required=True)
+    render = actions.add_parser(
+        "render",
+        help="render every clip of the catalog with espeak-ng (unchanged clips are skipped)",
+        description="Writes OUT/LANGUAGE/CLIP.wav and OUT/LANGUAGE/manifest.json.",
+    )
+    render.add_argument("--out", type=Path, default=VOICE_OUT, help=f"default {VOICE_OUT}")
+    render.add_argument("--language", choices=("zh-CN", "en", "all"), default="all")
+    say = actions.add_parser(
+        "say",
+        help="play clips through ALSA now, e.g. step.scan reason.expired",
+        description="Looks each clip up in --recorded first, then --clips; exit 1 if one is "
+        "missing or the speaker fails.",
+    )
+    say.add_argument("clip_ids", nargs="+", metavar="CLIP")
+    say.add_argument("--language", choices=("zh-CN", "en"), default="zh-CN")
+    say.add_argument("--device", default="default", help="ALSA device (aplay -D)")
+    say.add_argument("--volume", type=int, default=80, choices=range(101), metavar="0-100")
+    say.add_argument("--clips", type=Path, default=VOICE_OUT, help=f"default {VOICE_OUT}")
+    say.add_argument("--recorded", type=Path, default=Path("/etc/gatepass/voice"))
+
+
+def voice_render(out: Path, language: str) -> int:
+    """Render the clip set and print what was written and skipped per language."""
+    from device.voice.render import RenderError, render
+    from protocol.wording import LANGUAGES
+
+    languages = LANGUAGES if language == "all" else (language,)
+    try:
+        done = render(out, languages)
+    except RenderError as exc:
+        print(f"gatepass-gate voice render: {exc}", file=sys.stderr)
+        return 1
+    for result in done:
+        print(
+            f"{result.language}: {result.rendered} rendered, {result.skipped} unchanged "
+            f"({out / result.language})"
+        )
+    return 0
+
+
+def voice_say(args: argparse.Namespace) -> int:
+    """Play the clips once through ALSA; exit 1 if a clip is missing or aplay failed."""
+    import asyncio
+
+    from device.voice.clips import ClipLibrary
+    from device.voice.player import AlsaPlayer
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    library = ClipLibrary((args.recorded, args.clips))
+    paths = library.resolve(args.clip_ids, args.language)
+    if not paths:
+        print(f"played 0 of {len(args.clip_ids)} clips: none found")
+        return 1
+    player = AlsaPlayer(args.device)
+
+    async def say() -> None:
+        player.play(paths, args.volume)
+        await player.wait()
+
+    asyncio.run(say())
+    played = player.outcomes == ["finished"] and len(paths) == len(args.clip_ids)
+    print(f"played {len(paths)} of {len(args.clip_ids)} clips: {player.outcomes[-1]}")
+    return 0 if played else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``gatepass-gate`` console script."""
     parser = build_parser()
@@ -169,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
         return check_config(args.file)
     if args.command == "status":
         return show_status(args.config, args.limit)
+    if args.command == "voice":
+        return voice_render(args.out, args.language) if args.action == "render" else voice_say(args)
     if args.command == "probe":
         models = THERMOMETER_MODELS if args.kind == "thermometer" else SCANNER_MODELS
         if args.model not in models:

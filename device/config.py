@@ -120,6 +120,18 @@ class ClockSection(_Section, frozen=True, kw_only=True):
     resync_s: Annotated[int, msgspec.Meta(ge=30, le=86400)] = 600
 
 
+class VoiceSection(_Section, frozen=True, kw_only=True):
+    """The lane's speaker (docs/lane.md "Voice prompts"): ``output`` is ``alsa`` (aplay on
+    ``device``), ``sim`` (recorded in memory, the default with ``hardware = "sim"``) or
+    ``off``; clips come from ``recorded_dir`` first, then ``clips_dir`` (the generated set,
+    ``<data_dir>/voice`` unless set)."""
+
+    output: Literal["alsa", "sim", "off"] | None = None  # None: by [gate] hardware
+    device: Annotated[str, msgspec.Meta(min_length=1)] = "default"
+    clips_dir: str | None = None
+    recorded_dir: str = "/etc/gatepass/voice"
+
+
 class GateSettings(_Section, frozen=True, kw_only=True):
     """The whole gate configuration file."""
 
@@ -132,12 +144,25 @@ class GateSettings(_Section, frozen=True, kw_only=True):
     policy: Policy = Policy()
     outbox: OutboxSection = OutboxSection()
     clock: ClockSection = ClockSection()
+    voice: VoiceSection = VoiceSection()
 
     @property
     def client_id(self) -> str:
         """The MQTT client id: the account's username, the one the broker enforces anyway
         (``use_username_as_clientid``), so the persistent session keeps one stable id."""
         return self.broker.username
+
+    @property
+    def voice_output(self) -> str:
+        """The speaker to build: as set, else ``sim`` for a simulated lane and ``alsa`` on a Pi."""
+        if self.voice.output is not None:
+            return self.voice.output
+        return "sim" if self.gate.hardware == "sim" else "alsa"
+
+    @property
+    def voice_clips_dir(self) -> Path:
+        """Where the generated clips are (``<data_dir>/voice`` unless set)."""
+        return Path(self.voice.clips_dir or Path(self.gate.data_dir) / "voice")
 
 
 def validate(raw: dict[str, Any]) -> GateSettings:

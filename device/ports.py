@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from protocol.messages import DeviceState
@@ -38,6 +39,7 @@ __all__ = [
     "Scan",
     "ScanRejected",
     "ScannerEvent",
+    "Speaker",
     "SystemSync",
     "Thermometer",
     "ThermometerEvent",
@@ -266,6 +268,19 @@ class Buzzer(Protocol):
 
     def close(self) -> None:
         """Silence and release the pin."""
+        ...
+
+
+@runtime_checkable
+class Speaker(Protocol):
+    """The lane's voice: plays a prompt (clips in order), a new one cutting the one playing."""
+
+    def play(self, clips: Sequence[Path | str], volume_percent: int) -> None:
+        """Start playing ``clips`` (WAV paths, or clip ids for a simulator) without waiting."""
+        ...
+
+    async def close(self) -> None:
+        """Stop any playback and release the output."""
         ...
 
 

@@ -74,8 +74,9 @@ parse() {
 packages() {
     ((APT)) || return 0
     # lgpio from the distribution: gpiozero's pin library (the only one that works on a Pi 5).
+    # espeak-ng renders the voice clips offline, alsa-utils' aplay plays them (docs/lane.md).
     system apt-get install -y --no-install-recommends \
-        python3-venv python3-lgpio sqlite3 chrony
+        python3-venv python3-lgpio sqlite3 chrony espeak-ng alsa-utils
 }
 
 service_user() {
@@ -83,14 +84,15 @@ service_user() {
     system sh -c "getent group gpio >/dev/null || groupadd --system gpio"
     system sh -c "getent passwd $USER_NAME >/dev/null || useradd --system --user-group \
 --home-dir /var/lib/gatepass --no-create-home --shell /usr/sbin/nologin $USER_NAME"
-    system usermod --append --groups gpio,dialout "$USER_NAME"
+    system usermod --append --groups gpio,dialout,audio "$USER_NAME"
 }
 
 venv() {
     ensure_dir "$PREFIX" 0755
     # --system-site-packages: the venv sees the distribution's lgpio (a C library binding).
     system sh -c "test -x $VENV/bin/python || python3 -m venv --system-site-packages $VENV"
-    system "$VENV/bin/pip" install --quiet --upgrade "${SOURCE}[device]"
+    # voice: pypinyin, the hanzi-to-pinyin step of rendering the Mandarin clips.
+    system "$VENV/bin/pip" install --quiet --upgrade "${SOURCE}[device,voice]"
 }
 
 config() {
@@ -188,6 +190,18 @@ data_partition() {
     ensure_dir /var/lib/gatepass 0700
 }
 
+voice() {
+    # An operator's recordings, same names as the generated clips, replace them (docs/lane.md).
+    ensure_dir /etc/gatepass/voice 0755
+    ensure_dir /var/lib/gatepass 0700 "$USER_NAME:$USER_NAME"
+    ensure_dir /var/lib/gatepass/voice 0700 "$USER_NAME:$USER_NAME"
+    # The generated clip set in the unit's state directory; an upgrade renders changed lines only.
+    system runuser -u "$USER_NAME" -- "$VENV/bin/gatepass-gate" voice render \
+        --out /var/lib/gatepass/voice
+    [[ -z $DATA_LABEL ]] ||
+        log "note: once LABEL=$DATA_LABEL is mounted on /var/lib/gatepass, run this again to render the clips there"
+}
+
 activate() {
     system systemctl daemon-reload
     system udevadm control --reload-rules
@@ -209,6 +223,7 @@ main() {
     pi_config
     time_sync
     data_partition
+    voice
     activate
     log "done. Next: systemctl start gatepass-gate; journalctl -u gatepass-gate -f (docs/deploy.md)"
 }

@@ -3,7 +3,8 @@
 One command per line, one answer per line:
 ``press`` / ``hold`` (the override button), ``keys 6688`` (the keypad), ``door open|shut``,
 ``lockdown on|off``, ``relay`` (answers ``on`` or ``off``), ``opened`` (pulses so far),
-``leds`` (``green=on red=off``), ``help``.
+``leds`` (``green=on red=off``), ``said`` (clips the simulated speaker played, per clip id:
+``ok step.scan=3 reason.expired=1``), ``help``.
 """
 
 from __future__ import annotations
@@ -15,18 +16,22 @@ from pathlib import Path
 
 from device.actuators import RelayOwner
 from device.hardware.gpio.devices import SimPanel
+from device.ports import Speaker
+from device.voice.sim import SimSpeaker
 
 logger = logging.getLogger(__name__)
 
 HOLD_S = 2.5
-_COMMANDS = "press | hold | keys DIGITS | door open|shut | lockdown on|off | relay | opened | leds"
+_COMMANDS = (
+    "press | hold | keys DIGITS | door open|shut | lockdown on|off | relay | opened | leds | said"
+)
 
 
 class SimControl:
     """Maps command lines onto the simulated panel."""
 
-    def __init__(self, panel: SimPanel, relay: RelayOwner) -> None:
-        self.panel, self.relay = panel, relay
+    def __init__(self, panel: SimPanel, relay: RelayOwner, speaker: Speaker | None = None) -> None:
+        self.panel, self.relay, self.speaker = panel, relay, speaker
 
     async def command(self, line: str) -> str:
         """Apply one command; always answers, never raises."""
@@ -81,6 +86,12 @@ class SimControl:
     async def _cmd_leds(self, args: list[str]) -> str:
         green, red = self.panel.leds()
         return f"ok green={'on' if green else 'off'} red={'on' if red else 'off'}"
+
+    async def _cmd_said(self, args: list[str]) -> str:
+        if not isinstance(self.speaker, SimSpeaker):
+            raise ValueError('no simulated speaker ([voice] output = "sim")')
+        counts = sorted(self.speaker.counts.items())
+        return " ".join(["ok", *(f"{clip}={n}" for clip, n in counts)])
 
 
 async def serve(control: SimControl, path: Path) -> None:

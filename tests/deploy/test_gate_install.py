@@ -72,9 +72,16 @@ def test_what_is_installed(pi_root: Path, site: Site) -> None:
     commands = (pi_root / "install-commands.txt").read_text().replace("\\", "")  # %q quoting
     # Nothing ran against this machine; what would have is recorded, device extra only.
     assert "pip install --quiet --upgrade" in commands
-    assert "[device]" in commands
+    assert "[device,voice]" in commands
     assert "[server]" not in commands
-    assert "usermod --append --groups gpio,dialout gatepass" in commands
+    assert "usermod --append --groups gpio,dialout,audio gatepass" in commands
+    # the voice: packages, the recordings' folder, and the clip set rendered as the service user
+    assert "espeak-ng alsa-utils" in commands
+    assert (pi_root / "etc/gatepass/voice").is_dir()
+    assert "chown gatepass:gatepass /var/lib/gatepass/voice" in commands
+    render = "runuser -u gatepass -- /opt/gatepass/venv/bin/gatepass-gate voice render"
+    assert f"{render} --out /var/lib/gatepass/voice" in commands
+    assert commands.index("voice render") < commands.index("systemctl enable gatepass-gate")
     assert "systemctl enable gatepass-gate.service" in commands
 
 
@@ -91,6 +98,8 @@ def test_unit_shape() -> None:
     assert "PrivateDevices" not in unit  # it would hide /dev/gpiochip* and the serial ports
     assert "char-gpiochip rw" in unit
     assert "char-ttyUSB rw" in unit
+    assert "char-alsa rw" in unit  # the speaker (aplay)
+    assert "audio" in keys["SupplementaryGroups"]
 
 
 def test_units_pass_systemd_analyze_verify(pi_root: Path, site: Site, tmp_path: Path) -> None:
