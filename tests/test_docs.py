@@ -62,3 +62,18 @@ def test_every_test_docs_security_names_exists_and_every_link_resolves() -> None
     anchors = {_anchor(h) for h in re.findall(r"^#+ (.+)$", text, flags=re.M)}
     broken = [a for a in re.findall(r"\]\(#([\w\-]+)\)", text) if a not in anchors]
     assert broken == [], f"docs/security.md links to no heading: {broken}"
+
+
+def test_the_lane_words_in_docs_are_the_catalogs() -> None:
+    """docs/lane.md's table of the lane's lines says what protocol/wording says, every line."""
+    from protocol.wording import lines
+
+    text = (ROOT / "docs" / "lane.md").read_text()
+    rows = {
+        m.group(1): tuple(c.strip() for c in m.group(2).split(" | "))
+        for m in re.finditer(r"^\| `((?:reason|step|staff)\.[\w.]+)` \| (.*) \|$", text, re.M)
+    }
+    zh, en = lines("zh-CN"), lines("en")
+    assert set(rows) == set(zh)
+    for key, cells in rows.items():
+        assert cells == (zh[key].screen, zh[key].spoken, en[key].spoken), key
