@@ -149,7 +149,8 @@ class DisplayServer:
         assert self.address is not None
         port = self.address[1]
         names = ("127.0.0.1", "localhost", "[::1]", f"[{self.host}]", self.host)
-        return frozenset(f"{name}:{port}" for name in names)
+        bare = names if port == 80 else ()  # a browser leaves the default port out
+        return frozenset((*(f"{name}:{port}" for name in names), *bare))
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()

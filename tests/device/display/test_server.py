@@ -240,7 +240,7 @@ async def test_the_event_stream_sends_the_current_view_then_each_new_one(
     started = time.monotonic()
     display.show(MEASURE)
     second = await next_event(reader)
-    assert time.monotonic() - started < 0.1  # the bound, on a socket, no browser
+    assert time.monotonic() - started < 0.5  # generous; the 100 ms bound: bench/gate_display.py
     assert second["id"] == "2"
     assert json.loads(second["data"])["wait_s"] == 20
     assert len(display.streams) == 1
