@@ -21,6 +21,8 @@ from device import status, systemd, watchers
 from device.actuators import RelayOwner, Signals
 from device.commands import CommandRunner, apply_mode
 from device.config import GateSettings
+from device.display import view
+from device.display.server import DisplayServer
 from device.hardware.clock import SystemClock, build_sync
 from device.hardware.factory import build_scanner, build_thermometer
 from device.hardware.gpio.devices import GpioDevices, SimPanel, build_gpio
@@ -60,6 +62,7 @@ class Gate:
     presence: PresenceSender
     timesync: TimeSync
     speaker: Speaker | None = None  # [voice] output; None when off
+    display: DisplayServer | None = None  # the lane page (None: ``[display] enabled = false``)
 
 
 def pin_map(settings: GateSettings) -> PinMap:
@@ -140,7 +143,23 @@ async def build(settings: GateSettings, clock: Clock, os_sync: SystemSync | None
     gate.speaker = build_speaker(settings)
     if gate.speaker is not None:  # the voice hears every cue the lane tells
         rt.announcer.listen(voice(settings, gate.speaker, lambda: rt.policy, rt.clock.wall))
+    gate.display = build_display(rt)
     return gate
+
+
+def build_display(rt: Runtime) -> DisplayServer | None:
+    """The lane page's server, showing the current cue and listening for the next ones."""
+    d = rt.settings.display
+    if not d.enabled:
+        return None
+    host, port = d.address
+    gate_id = rt.settings.gate.id
+    display = DisplayServer(
+        host, port, lambda: view.Lane(gate_id, rt.policy.language), max_streams=d.max_streams
+    )
+    display.show(rt.announcer.current)
+    rt.announcer.listen(display.show)
+    return display
 
 
 def mqtt_settings(settings: GateSettings, will_topic: str, will: bytes) -> MqttSettings:
@@ -234,6 +253,8 @@ def _start_tasks(tg: asyncio.TaskGroup, gate: Gate, control: Path | None) -> Non
         tasks["door"] = watchers.door_loop(rt, g.door)
     if g.mode_switch is not None:
         tasks["lockdown-key"] = watchers.key_loop(rt, g.mode_switch)
+    if gate.display is not None:
+        tasks["display"] = gate.display.run()
     if control is not None and gate.panel is not None:
         from device.sim.control import SimControl, serve
 

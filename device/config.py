@@ -7,6 +7,7 @@ whenever the effective configuration is logged. docs/gate.md lists every key.
 
 from __future__ import annotations
 
+import ipaddress
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -132,6 +133,40 @@ class VoiceSection(_Section, frozen=True, kw_only=True):
     recorded_dir: str = "/etc/gatepass/voice"
 
 
+def listen_address(listen: str) -> tuple[str, int]:
+    """``host:port`` (``[::1]:port`` for IPv6) of a loopback address; ValueError otherwise: the
+    lane display serves the kiosk on this Pi only (docs/lane.md "Screen and kiosk")."""
+    host, colon, port = listen.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not colon or not port.isdecimal() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"listen {listen!r}: expected host:port (port 0: any free one)")
+    if host != "localhost":
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            raise ValueError(f"listen {listen!r}: the lane display listens on loopback only")
+    return host, int(port)
+
+
+class DisplaySection(_Section, frozen=True, kw_only=True):
+    """The lane display's page for the kiosk screen: on by default, loopback only, a bounded
+    number of live streams."""
+
+    enabled: bool = True
+    listen: str = "127.0.0.1:8090"
+    max_streams: Annotated[int, msgspec.Meta(ge=1, le=64)] = 8
+
+    def __post_init__(self) -> None:
+        listen_address(self.listen)
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """(host, port) to bind."""
+        return listen_address(self.listen)
+
+
 class GateSettings(_Section, frozen=True, kw_only=True):
     """The whole gate configuration file."""
 
@@ -145,6 +180,7 @@ class GateSettings(_Section, frozen=True, kw_only=True):
     outbox: OutboxSection = OutboxSection()
     clock: ClockSection = ClockSection()
     voice: VoiceSection = VoiceSection()
+    display: DisplaySection = DisplaySection()
 
     @property
     def client_id(self) -> str:

@@ -116,3 +116,18 @@ def temperature_label(language: str = DEFAULT_LANGUAGE) -> str:
     temperature = _table(language_of(language)).get("temperature", {})
     assert isinstance(temperature, dict)
     return str(temperature["label"])
+
+
+DISPLAY_LABELS = ("title", "granted", "denied", "typed", "seconds", "connection_lost")
+
+
+@functools.cache
+def display_labels(language: str = DEFAULT_LANGUAGE) -> dict[str, str]:
+    """The lane display's own labels (outcome words, the countdown, the lost-connection banner):
+    page text that is not a lane line, so it has no clip. ``seconds`` holds ``{n}``."""
+    table = _table(language_of(language)).get("display", {})
+    assert isinstance(table, dict)
+    missing = [key for key in DISPLAY_LABELS if key not in table]
+    if missing:
+        raise WordingError(f"no display label {missing} in {language}")
+    return {key: str(table[key]) for key in DISPLAY_LABELS}

@@ -20,6 +20,8 @@ CA_FILE=""
 SCANNER_USB=""
 THERMO_USB=""
 GATE_TOML=""
+KIOSK=0
+KIOSK_USER=gatepass-kiosk
 
 usage() {
     cat <<EOF
@@ -37,6 +39,7 @@ GATE.toml is the file 'gatepass-server gate add' wrote for this lane.
   --data-label LABEL     mount the ext4 partition labelled LABEL at /var/lib/gatepass (fstab)
   --ntp-server HOST      chrony also asks HOST (e.g. the site server on an offline LAN)
   --ca FILE              the site CA (gatepass-tls ca) as /etc/gatepass/ca.crt, for gate add --tls-ca
+  --kiosk                a lane screen: cage + Chromium showing the lane display on tty1 at boot
 EOF
 }
 
@@ -53,6 +56,7 @@ parse() {
             --data-label) DATA_LABEL="${2:?--data-label needs a label}"; shift ;;
             --ntp-server) NTP_SERVER="${2:?--ntp-server needs a host}"; shift ;;
             --ca) CA_FILE="${2:?--ca needs the site CA certificate}"; shift ;;
+            --kiosk) KIOSK=1 ;;
             -h | --help) usage; exit 0 ;;
             -*) usage >&2; die "unknown option $1" ;;
             *) [[ -z $GATE_TOML ]] || die "one GATE.toml only"; GATE_TOML="$1" ;;
@@ -77,6 +81,10 @@ packages() {
     # espeak-ng renders the voice clips offline, alsa-utils' aplay plays them (docs/lane.md).
     system apt-get install -y --no-install-recommends \
         python3-venv python3-lgpio sqlite3 chrony espeak-ng alsa-utils
+    # The lane screen: a kiosk compositor, the browser, and a CJK font for the Chinese text.
+    if ((KIOSK)); then
+        system apt-get install -y --no-install-recommends cage chromium fonts-noto-cjk
+    fi
 }
 
 service_user() {
@@ -152,6 +160,15 @@ RebootWatchdogSec=2min
 EOF
 }
 
+# The lane screen (docs/lane.md "Screen and kiosk"): an unprivileged user, a session on tty1.
+kiosk() {
+    ((KIOSK)) || return 0
+    system sh -c "getent passwd $KIOSK_USER >/dev/null || useradd --system --user-group \
+--home-dir /var/lib/$KIOSK_USER --no-create-home --shell /usr/sbin/nologin $KIOSK_USER"
+    system usermod --append --groups video,render,input "$KIOSK_USER"
+    put_file "$HERE/gatepass-kiosk.service" /etc/systemd/system/gatepass-kiosk.service 0644
+}
+
 pi_config() {
     ((PI_CONFIG)) || return 0
     local boot=/boot/firmware
@@ -209,6 +226,10 @@ activate() {
     system systemctl enable gatepass-gate.service
     # An upgrade restarts a running gate; a first install is started by hand after checks.
     system systemctl try-restart gatepass-gate.service
+    if ((KIOSK)); then
+        system systemctl enable gatepass-kiosk.service
+        system systemctl try-restart gatepass-kiosk.service
+    fi
 }
 
 main() {
@@ -220,6 +241,7 @@ main() {
     config
     udev
     units
+    kiosk
     pi_config
     time_sync
     data_partition

@@ -186,3 +186,80 @@ def test_installs_the_site_ca_a_tls_gate_file_names(tmp_path: Path, site: Site) 
     proc = install(tmp_path / "root", tls_file, "--ca", str(ca))
     assert "not installed" not in proc.stderr
     assert (tmp_path / "root/etc/gatepass/ca.crt").read_text() == ca.read_text()
+
+
+KIOSK_FLAGS = (
+    "--kiosk",
+    "--app=http://127.0.0.1:8090/",
+    "--noerrdialogs",
+    "--disable-session-crashed-bubble",
+    "--disable-pinch",
+    "--disable-component-update",
+    "--no-first-run",
+)
+
+
+def test_the_kiosk_is_installed_only_when_asked(pi_root: Path, site: Site, tmp_path: Path) -> None:
+    install(pi_root, site.gate_file)
+    assert not (pi_root / "etc/systemd/system/gatepass-kiosk.service").exists()
+    assert "kiosk" not in (pi_root / "install-commands.txt").read_text()
+    kiosk_root = tmp_path / "kiosk-root"
+    shutil.copytree(pi_root, kiosk_root)
+    install(kiosk_root, site.gate_file, "--kiosk")
+    unit = kiosk_root / "etc/systemd/system/gatepass-kiosk.service"
+    assert unit.read_bytes() == (DEPLOY / "gate/gatepass-kiosk.service").read_bytes()
+    assert unit.stat().st_mode & 0o777 == 0o644
+    commands = (kiosk_root / "install-commands.txt").read_text().replace("\\", "")
+    assert "apt-get install -y --no-install-recommends cage chromium fonts-noto-cjk" in commands
+    assert "useradd --system --user-group" in commands
+    assert "gatepass-kiosk" in commands
+    assert "usermod --append --groups video,render,input gatepass-kiosk" in commands
+    assert "systemctl enable gatepass-kiosk.service" in commands
+    proc = install(kiosk_root, site.gate_file, "--dry-run", "--kiosk")
+    assert "would install" not in proc.stderr  # idempotent with the kiosk too
+
+
+def test_the_kiosk_dry_run_says_what_it_would_do(pi_root: Path, site: Site) -> None:
+    before = snapshot(pi_root)
+    proc = install(pi_root, site.gate_file, "--dry-run", "--kiosk")
+    assert snapshot(pi_root) == before
+    assert "would install /etc/systemd/system/gatepass-kiosk.service" in proc.stderr
+    assert "would run: systemctl enable gatepass-kiosk.service" in proc.stderr
+
+
+def test_kiosk_unit_shape() -> None:
+    from device.config import DisplaySection
+
+    unit = (DEPLOY / "gate/gatepass-kiosk.service").read_text()
+    keys = dict(re.findall(r"^(\w+)=(.*)$", unit, re.M))
+    assert keys["User"] == "gatepass-kiosk"  # unprivileged, not the gate's own user
+    assert (keys["PAMName"], keys["TTYPath"]) == ("login", "/dev/tty1")
+    assert keys["Restart"] == "always"
+    assert keys["StartLimitIntervalSec"] == "0"
+    assert "gatepass-gate.service" in " ".join(re.findall(r"^After=(.*)$", unit, re.M))
+    assert keys["WantedBy"] == "multi-user.target"  # at boot, on a Pi OS Lite too
+    assert "Requires" not in keys
+    assert "BindsTo" not in keys
+    command = keys["ExecStart"].split()
+    assert command[:4] == ["/usr/bin/cage", "-d", "-s", "--"]
+    assert command[4] == "/usr/bin/chromium"
+    assert set(KIOSK_FLAGS) <= set(command[5:])
+    host, port = DisplaySection().address  # the page the gate serves by default
+    assert f"--app=http://{host}:{port}/" in command
+    assert f"/dev/tcp/{host}/{port}" in keys["ExecStartPre"]
+
+
+def test_kiosk_unit_passes_systemd_analyze_verify(
+    pi_root: Path, site: Site, tmp_path: Path
+) -> None:
+    install(pi_root, site.gate_file, "--kiosk")
+    for stub in ("usr/bin/cage", "usr/bin/chromium", "bin/bash"):  # not on a build machine
+        path = pi_root / stub
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("#!/bin/sh\n")
+        path.chmod(0o755)
+    proc = systemd_verify(
+        pi_root, tmp_path / "verify", "gatepass-gate.service", "gatepass-kiosk.service"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.strip() == "", proc.stderr

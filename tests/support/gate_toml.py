@@ -55,4 +55,6 @@ def sim_lane_sections(
         "thermometer": {"model": "gy-mcu90614", "port": str(root / "thermo")},
         # the host's own NTP state must not decide a test: the server's answers vouch
         "clock": {"os_sync": "none"},
+        # several lanes run at once in tests: each page on a free loopback port
+        "display": {"listen": "127.0.0.1:0"},
     }

@@ -77,7 +77,12 @@ def test_csv_uses_the_pages_words(api: Api, ids: dict[str, Any]) -> None:
     ]
     body = rows[1:]
     assert [r[3] for r in body] == ["通过", "拒绝", "通过", "拒绝"]
-    assert [r[4] for r in body] == ["正常通行", "体温异常（发热）", "正常通行", "a_code_from_the_future"]
+    assert [r[4] for r in body] == [
+        "正常通行",
+        "体温异常（发热）",
+        "正常通行",
+        "a_code_from_the_future",
+    ]
     assert [r[2] for r in body] == ["进", "进", "出", "进"]
     assert {r[7] for r in body} == {"居民"}
     assert {r[6] for r in body} == {"张*"}

@@ -154,7 +154,10 @@ def test_events_filter_and_csv_export(api: Api, ids: dict[str, Any]) -> None:
     rows = list(csv.reader(io.StringIO(response.text.lstrip("\ufeff"))))
     assert rows[0][0] == "时间"
     assert len(rows) == 3
-    assert [r[4] for r in rows[1:]] == ["正常通行", "体温异常（发热）"]  # the page's words (issue 17)
+    assert [r[4] for r in rows[1:]] == [
+        "正常通行",
+        "体温异常（发热）",
+    ]  # the page's words (issue 17)
     assert {r[6] for r in rows[1:]} == {"张*"}  # names masked in exports
 
 
