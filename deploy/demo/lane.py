@@ -34,10 +34,15 @@ class Socket:
             if self._conn is None:
                 self._conn = await asyncio.open_unix_connection(str(self.path))
             reader, writer = self._conn
-            writer.write(line.encode() + b"\n")
-            await writer.drain()
-            async with asyncio.timeout(ANSWER_TIMEOUT_S):
-                answer = (await reader.readline()).decode("utf-8", "replace").strip()
+            try:
+                writer.write(line.encode() + b"\n")
+                await writer.drain()
+                async with asyncio.timeout(ANSWER_TIMEOUT_S):
+                    answer = (await reader.readline()).decode("utf-8", "replace").strip()
+            except BaseException:  # cut short (a stop, a timeout): its answer must not be
+                writer.close()  # read as the next command's, so the next one reconnects
+                self._conn = None
+                raise
         if not answer.startswith("ok"):
             raise LaneError(
                 f"{self.path.name}: {line.split(maxsplit=1)[0]}: {answer or 'no answer'}"

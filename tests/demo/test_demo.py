@@ -122,7 +122,7 @@ def check_displays(text: str) -> None:
     for gate, url in found.items():
         with urllib.request.urlopen(url + "state", timeout=10) as answer:
             state = json.loads(answer.read())
-        assert state["gate"] == gate
+        assert state["lane"] == gate
         assert state["phase"] in {"ready", "digits", "measure", "result", "closed", "free"}
 
 
