@@ -72,9 +72,11 @@ def build(cue: Cue, lane: Lane, seq: int) -> dict[str, Any]:
     """The page's view of ``cue``: every text already in the lane's language."""
     language = language_of(lane.language)
     labels = display_labels(language)
-    main = line(cue.line, language).screen
-    reason = line(reason_key(cue.reason), language).screen if cue.reason else ""
+    entry = line(cue.line, language)
+    main, spoken = entry.screen, entry.spoken
     result = outcome(cue)
+    shown_reason = cue.reason and result == DENIED  # a grant's reason ("正常通行") says nothing
+    reason = line(reason_key(cue.reason), language).screen if shown_reason else ""
     return {
         "seq": seq,
         "phase": cue.phase,
@@ -84,6 +86,8 @@ def build(cue: Cue, lane: Lane, seq: int) -> dict[str, Any]:
         "outcome_text": labels[result] if result != NONE else "",
         "symbol": symbol(cue),
         "reason": "" if reason == main else reason,
+        # what the voice says, as text too (what to do next): nothing is only heard
+        "advice": "" if _same(spoken, main) else spoken,
         "temperature": temperature_text(cue.temperature_c),
         "temperature_label": temperature_label(language) if cue.temperature_c is not None else "",
         "digits": cue.digits if cue.phase == Phase.DIGITS else 0,
@@ -96,6 +100,12 @@ def build(cue: Cue, lane: Lane, seq: int) -> dict[str, Any]:
         "language": language,
         "labels": labels,
     }
+
+
+def _same(spoken: str, screen: str) -> bool:
+    """The spoken sentence says no more than the screen line (punctuation and case aside)."""
+    strip = str.maketrans("", "", "，。,. ")
+    return spoken.translate(strip).lower() == screen.translate(strip).lower()
 
 
 def _dots(cue: Cue) -> str:

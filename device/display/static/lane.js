@@ -56,6 +56,7 @@
     show($("outcome"), view.outcome_text);
     show($("text"), view.text);
     show($("reason"), view.reason);
+    show($("advice"), view.advice);
     show($("temperature-label"), view.temperature_label);
     show($("temperature-value"), view.temperature);
     $("temperature").hidden = !view.temperature;
