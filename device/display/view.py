@@ -104,7 +104,7 @@ def build(cue: Cue, lane: Lane, seq: int) -> dict[str, Any]:
 
 def _same(spoken: str, screen: str) -> bool:
     """The spoken sentence says no more than the screen line (punctuation and case aside)."""
-    strip = str.maketrans("", "", "，。,. ")
+    strip = str.maketrans("", "", "\uff0c\u3002,. ")  # full-width and ASCII comma, stop
     return spoken.translate(strip).lower() == screen.translate(strip).lower()
 
 

@@ -7,16 +7,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from device.core.cues import Cue
+from device.core.rules import local_minute
 from device.ports import Speaker
 from device.voice.clips import ClipLibrary
 from protocol.messages import Policy
-
-DAY_MIN = 1440
-
-
-def local_minute(wall_s: float, utc_offset_minutes: int) -> int:
-    """The minute of the local day (0-1439) at wall time ``wall_s``."""
-    return int((wall_s // 60) + utc_offset_minutes) % DAY_MIN
 
 
 def in_window(minute: int, start: int, end: int) -> bool:
@@ -28,7 +22,7 @@ def in_window(minute: int, start: int, end: int) -> bool:
 
 def volume_now(policy: Policy, wall_s: float) -> int:
     """The lane's voice volume in percent at ``wall_s``: the quiet volume within quiet hours."""
-    minute = local_minute(wall_s, policy.utc_offset_minutes)
+    minute = local_minute(int(wall_s), policy.utc_offset_minutes)
     if any(in_window(minute, start, end) for start, end in policy.quiet_list):
         return policy.quiet_volume_percent
     return policy.volume

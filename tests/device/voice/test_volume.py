@@ -19,8 +19,8 @@ def at_local(hour: int, minute: int = 0, offset: int = 480) -> float:
 
 
 def test_local_minute_follows_the_offset() -> None:
-    assert local_minute(at_local(22, 30), 480) == 22 * 60 + 30
-    assert local_minute(at_local(0, 5, offset=-300), -300) == 5
+    assert local_minute(int(at_local(22, 30)), 480) == 22 * 60 + 30
+    assert local_minute(int(at_local(0, 5, offset=-300)), -300) == 5
 
 
 @pytest.mark.parametrize(
