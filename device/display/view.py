@@ -75,8 +75,9 @@ def build(cue: Cue, lane: Lane, seq: int) -> dict[str, Any]:
     entry = line(cue.line, language)
     main, spoken = entry.screen, entry.spoken
     result = outcome(cue)
-    shown_reason = cue.reason and result == DENIED  # a grant's reason ("正常通行") says nothing
-    reason = line(reason_key(cue.reason), language).screen if shown_reason else ""
+    reason = ""  # a grant's reason ("正常通行") says nothing more than its line
+    if cue.reason and result == DENIED:
+        reason = line(reason_key(cue.reason), language).screen
     return {
         "seq": seq,
         "phase": cue.phase,
