@@ -1,8 +1,9 @@
 """The lane's announcer: hands each cue (device.core.cues) to the voice and the lane display.
 
-Listeners are called in the event loop and must not block (the voice starts a playback task,
-the display queues an event for its streams); one that raises is logged and the others still
-hear the cue, so a broken speaker never holds up a decision. After a result the lane goes back
+Listeners are called in the event loop, on its turn after the cue was told (so the relay task a
+grant just woke runs first), and must not block (the voice starts a playback task, the display
+queues an event for its streams); one that raises is logged and the others still hear the cue,
+so a broken speaker never holds up a decision. After a result the lane goes back
 to its resting cue by itself.
 """
 
@@ -47,13 +48,19 @@ class Announcer:
         self.seq += 1
         self.current = cue
         self.said.update(cue.speech)
+        try:  # the outputs run on the loop's next turn: a relay asked for just now goes first
+            asyncio.get_running_loop().call_soon(self._hand_out, cue)
+        except RuntimeError:  # told outside the loop (a test of the mapping)
+            self._hand_out(cue)
+        if cue.phase == Phase.RESULT:
+            self._back_after(self.hold_s)
+
+    def _hand_out(self, cue: Cue) -> None:
         for listener in self._listeners:
             try:
                 listener(cue)
             except Exception:  # one broken output must not silence the others or the lane
                 logger.exception("lane output failed on %s", cue.line)
-        if cue.phase == Phase.RESULT:
-            self._back_after(self.hold_s)
 
     def typed(self, count: int) -> None:
         """The person typed a digit (or cleared them): the dots change, nothing is said."""
