@@ -29,6 +29,7 @@ from protocol.messages import Policy
 from protocol.wording import temperature_clips
 
 PROMPTS = int(os.environ.get("GATEPASS_BENCH_PROMPTS", "300"))
+PROMPT_TIMEOUT_S = 10.0
 GRANT = Cue(
     Phase.RESULT,
     "step.granted_normal",
@@ -51,7 +52,9 @@ async def _prompt(announcer: Announcer, player: AlsaPlayer) -> float:
     """One decision told to the announcer, until aplay has the first bytes, in ms."""
     start = time.monotonic()
     announcer.tell(GRANT)
-    await player.fed.wait()
+    await asyncio.sleep(0)  # the announcer hands the cue out on the loop's next turn
+    async with asyncio.timeout(PROMPT_TIMEOUT_S):  # a bench that fails says so, never hangs
+        await player.fed.wait()  # the event of this prompt (play() made it)
     assert player.fed_at is not None
     fed = player.fed_at - start
     await player.wait()
