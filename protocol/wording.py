@@ -91,13 +91,6 @@ def temperature_clips(body_c: float) -> tuple[str, ...]:
     return (f"temperature.whole.{whole}", f"temperature.tenth.{tenth}", UNIT)
 
 
-def temperature_words(body_c: float, language: str = DEFAULT_LANGUAGE) -> str:
-    """``body_c`` as words (三十六点五度, thirty-six point five degrees); "" when it has none."""
-    texts = clip_texts(language_of(language))
-    parts = [texts[clip] for clip in temperature_clips(body_c)]
-    return (" " if language_of(language) == "en" else "").join(parts)
-
-
 @functools.cache
 def clip_texts(language: str) -> dict[str, str]:
     """Every clip id of one language and the text it speaks (what the voice renderer reads)."""

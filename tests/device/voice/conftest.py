@@ -28,6 +28,12 @@ def write_tone(
     return path
 
 
-needs_aplay = pytest.mark.skipif(
-    shutil.which("aplay") is None, reason="alsa-utils not installed (make sysdeps)"
-)
+@pytest.fixture
+def aplay() -> str:
+    """The real aplay: make sysdeps installs alsa-utils, so a missing one fails, never skips."""
+    found = shutil.which("aplay")
+    assert found is not None, "aplay not found: make sysdeps installs alsa-utils"
+    return found
+
+
+needs_aplay = pytest.mark.usefixtures("aplay")

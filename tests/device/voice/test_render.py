@@ -24,9 +24,12 @@ from device.voice.render import (
 )
 from protocol.wording import LANGUAGES, clip_texts
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("espeak-ng") is None, reason="espeak-ng not installed (make sysdeps)"
-)
+
+@pytest.fixture(autouse=True)
+def _espeak_ng() -> None:
+    """Rendering needs the real espeak-ng: make sysdeps installs it, so a missing one fails."""
+    assert shutil.which("espeak-ng") is not None, "espeak-ng not found: make sysdeps installs it"
+
 
 MIN_SECONDS = 0.2
 MIN_RMS = 300  # of 32767: espeak-ng speech is in the thousands, silence is 0
