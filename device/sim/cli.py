@@ -152,6 +152,9 @@ def _serve_control(sim: Simulator, path: Path) -> socketserver.BaseServer:
     return server
 
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
 class _Stopped(Exception):
     """SIGTERM or SIGINT arrived: stop the simulator cleanly."""
 
@@ -175,12 +178,17 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.device == "send":
         return send_command(args.socket, args.words)
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in STOP_SIGNALS:
         signal.signal(sig, _on_signal)
+    # The simulator's threads start with the stop signals blocked, so the kernel delivers them
+    # to the main thread: one delivered to another thread would leave signal.pause() waiting
+    # forever (the Python handler runs only when the main thread wakes).
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     sim = make_simulator(args)
     sim.start()
     server = _serve_control(sim, args.control) if args.control else None
     try:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # one pending arrives here
         if args.interactive:
             _read_stdin(sim)
         else:
@@ -189,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     except _Stopped:
         pass
     finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in STOP_SIGNALS:
             signal.signal(sig, signal.SIG_IGN)  # a second signal must not cut the cleanup short
         if server is not None:
             server.shutdown()
